@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Millrace needs to build and test, if any is missing.
+# Idempotent and quiet when everything is there. Run as root (or with sudo available).
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake ninja-build ccache pkg-config
+  libssl-dev libsqlite3-dev libsimdjson-dev libtomlplusplus-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-boto3 curl
+)
+# The AWS CLI: the machine image may ship its own; otherwise Debian's.
+command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,112 @@
+// Catalog: the server's metadata in an embedded SQLite database (<data-dir>/catalog.db):
+// streams, their shards (hash ranges, lineage, counters), tags, and access keys.
+//
+// Every write is a transaction committed durably (WAL, synchronous=FULL) before it
+// returns. Thread-safe: one connection behind a mutex (metadata changes are rare; the
+// record path never touches the catalog). Several processes may open the same catalog
+// (`millrace keys` while the server runs); SQLite serializes them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/thread_annotations.h"
+
+struct sqlite3;
+
+namespace millrace::catalog {
+
+struct ShardRow {
+  uint64_t stream_id = 0;
+  uint32_t shard_index = 0;
+  std::optional<uint32_t> parent;
+  std::optional<uint32_t> adjacent_parent;
+  std::string start_hash;  // decimal
+  std::string end_hash;    // decimal
+  int64_t created_ms = 0;
+  std::optional<int64_t> closed_ms;
+  uint64_t starting_counter = 0;
+  std::optional<uint64_t> ending_counter;  // last counter, inclusive (set when closed)
+  uint64_t counter_floor = 0;              // counters of this shard start at or above this
+};
+
+struct StreamRow {
+  uint64_t id = 0;
+  std::string name;
+  std::string status;  // CREATING, ACTIVE, UPDATING, DELETING
+  int64_t created_ms = 0;
+  int64_t status_changed_ms = 0;
+  int retention_hours = 24;
+  std::string mode;  // PROVISIONED or ON_DEMAND
+  std::string encryption_type = "NONE";
+  std::string key_id;
+  int64_t mode_changed_ms = 0;
+  uint32_t next_shard_index = 0;
+  // A pending change applied when the UPDATING period ends, as JSON (see streams/).
+  std::string pending;
+};
+
+struct TagRow {
+  std::string key;
+  std::string value;
+};
+
+struct KeyRow {
+  std::string access_key_id;
+  std::string secret;
+  std::string scope;                 // admin, producer, consumer
+  std::vector<std::string> streams;  // for producer/consumer: the streams it may use
+  int64_t created_ms = 0;
+  std::optional<int64_t> revoked_ms;
+  std::string description;
+};
+
+class Catalog {
+ public:
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // Streams (deleted streams are removed from the table).
+  Result<std::vector<StreamRow>> ListStreams();
+  Result<uint64_t> NextStreamId();
+  // Inserts the stream and its shards in one transaction.
+  Status CreateStream(const StreamRow& s, const std::vector<ShardRow>& shards);
+  Status UpdateStream(const StreamRow& s);
+  // Updates the stream and upserts the given shards, in one transaction.
+  Status UpdateStreamAndShards(const StreamRow& s, const std::vector<ShardRow>& shards);
+  Status DeleteStream(uint64_t stream_id);
+
+  Result<std::vector<ShardRow>> ListShards(uint64_t stream_id);
+  Status RaiseCounterFloor(uint64_t stream_id, uint32_t shard_index, uint64_t floor);
+
+  Result<std::vector<TagRow>> ListTags(uint64_t stream_id);
+  Status PutTags(uint64_t stream_id, const std::vector<TagRow>& tags);
+  Status RemoveTags(uint64_t stream_id, const std::vector<std::string>& keys);
+
+  // Access keys.
+  Status CreateKey(const KeyRow& key);
+  Result<std::vector<KeyRow>> ListKeys();
+  Result<std::optional<KeyRow>> FindKey(const std::string& access_key_id);
+  Status RevokeKey(const std::string& access_key_id, int64_t now_ms);  // NotFound if unknown
+  // Changes whenever any connection (this process or another) commits a change; cheap.
+  Result<int64_t> DataVersion();
+
+ private:
+  explicit Catalog(sqlite3* db) : db_(db) {}
+  Status Exec(const char* sql);
+  Status Migrate();
+  Status UpsertShardLocked(const ShardRow& r);
+  Status UpdateStreamLocked(const StreamRow& s);
+
+  std::mutex mu_;
+  sqlite3* db_ GUARDED_BY(mu_);
+};
+
+}  // namespace millrace::catalog

@@ -1,0 +1,105 @@
+#include "common/encoding.h"
+
+#include <array>
+
+namespace millrace {
+namespace {
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int8_t, 256> MakeDecodeTable() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kDecode = MakeDecodeTable();
+}  // namespace
+
+void Base64Encode(std::string_view in, std::string* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  size_t n = in.size();
+  size_t start = out->size();
+  out->resize(start + (n + 2) / 3 * 4);
+  char* o = out->data() + start;
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
+  }
+  if (i < n) {
+    uint32_t v = p[i] << 16;
+    if (i + 1 < n) v |= p[i + 1] << 8;
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = (i + 1 < n) ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  Base64Encode(in, &out);
+  return out;
+}
+
+size_t Base64DecodedLength(std::string_view in) {
+  if (in.empty() || in.size() % 4 != 0) return in.size() / 4 * 3;
+  size_t pad = 0;
+  if (in.back() == '=') ++pad;
+  if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
+  return in.size() / 4 * 3 - pad;
+}
+
+bool Base64Decode(std::string_view in, std::string* out) {
+  if (in.size() % 4 != 0) return false;
+  size_t n = in.size();
+  if (n == 0) return true;
+  size_t pad = 0;
+  if (in[n - 1] == '=') ++pad;
+  if (in[n - 2] == '=') ++pad;
+  size_t start = out->size();
+  out->resize(start + n / 4 * 3 - pad);
+  char* o = out->data() + start;
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  size_t full = n - (pad ? 4 : 0);
+  for (size_t i = 0; i < full; i += 4) {
+    int a = kDecode[p[i]], b = kDecode[p[i + 1]], c = kDecode[p[i + 2]], d = kDecode[p[i + 3]];
+    if ((a | b | c | d) < 0) return false;
+    uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    *o++ = static_cast<char>(v >> 16);
+    *o++ = static_cast<char>(v >> 8);
+    *o++ = static_cast<char>(v);
+  }
+  if (pad) {
+    size_t i = n - 4;
+    int a = kDecode[p[i]], b = kDecode[p[i + 1]];
+    if ((a | b) < 0) return false;
+    uint32_t v = (a << 18) | (b << 12);
+    if (pad == 1) {
+      int c = kDecode[p[i + 2]];
+      if (c < 0) return false;
+      v |= c << 6;
+      *o++ = static_cast<char>(v >> 16);
+      *o++ = static_cast<char>(v >> 8);
+    } else {
+      *o++ = static_cast<char>(v >> 16);
+    }
+  }
+  return true;
+}
+
+std::string HexEncode(const void* data, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  const auto* p = static_cast<const uint8_t*>(data);
+  std::string out(n * 2, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace millrace

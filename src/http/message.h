@@ -1,0 +1,79 @@
+// HTTP request and response values, independent of the wire protocol that carried them
+// (HTTP/1.1 now; HTTP/2 later plugs in below this interface).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace millrace::http {
+
+struct Header {
+  std::string name;   // as received (case preserved); compare case-insensitively
+  std::string value;  // leading and trailing whitespace removed
+};
+
+struct Request {
+  std::string method;           // "GET", "POST", ...
+  std::string target;           // the request-target as received: path plus "?query"
+  std::string path;             // target before '?', still percent-encoded
+  std::string query;            // target after '?', without the '?', still percent-encoded
+  std::vector<Header> headers;  // in arrival order, duplicates kept
+  std::string body;
+  std::string remote_address;   // "ip:port" of the peer
+
+  // The first header with this name (case-insensitive), or nullptr.
+  const std::string* FindHeader(std::string_view name) const;
+  std::string_view HeaderOr(std::string_view name, std::string_view fallback) const {
+    const std::string* v = FindHeader(name);
+    return v ? std::string_view(*v) : fallback;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;  // Content-Length and Connection are added by the server
+  std::string body;
+  bool close_connection = false;  // close after sending
+
+  void SetHeader(std::string name, std::string value) {
+    headers.push_back({std::move(name), std::move(value)});
+  }
+};
+
+// The one way to answer a request. Thread-safe and callable from any thread; must be
+// called exactly once per request (a Responder destroyed without Send answers 500, so a
+// forgotten path cannot hang a client). Cheap to move; not copyable.
+class Responder {
+ public:
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    virtual void Deliver(Response response) = 0;
+  };
+
+  Responder() = default;
+  explicit Responder(std::shared_ptr<Sink> sink) : sink_(std::move(sink)) {}
+  Responder(Responder&&) = default;
+  Responder& operator=(Responder&&) = default;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  void Send(Response response);
+  bool valid() const { return sink_ != nullptr; }
+
+ private:
+  std::shared_ptr<Sink> sink_;
+};
+
+// Called on an event-loop thread for each complete request. It must not block on I/O:
+// long work is handed elsewhere and answered later through the Responder.
+using Handler = std::function<void(Request&& request, Responder responder)>;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace millrace::http

@@ -1,0 +1,188 @@
+#include "log/format.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "common/encoding.h"
+
+namespace millrace::log {
+
+static_assert(kSegmentHeaderSize == 8 + 8 + 8 + 4 + 4);
+static_assert(kFrameHeaderSize == 4 + 4 + 4 + 4 + 8 + 4 + 2 + 2 + 8 + 8);
+static_assert(kIndexHeaderSize == 8 + 8 + 8 + 8);
+static_assert(kIndexEntrySize == 8 + 4 + 4 + 8 + 4 + 4 + 8 + 8 + 8);
+
+void AppendRecordPayload(std::string* payload, int64_t base_ts, int64_t ts,
+                         std::string_view partition_key, std::string_view data) {
+  PutVarint64(payload, ZigZag(ts - base_ts));
+  PutVarint64(payload, partition_key.size());
+  payload->append(partition_key);
+  PutVarint64(payload, data.size());
+  payload->append(data);
+}
+
+void EncodeSegmentHeader(uint64_t segment, int64_t created_ms, std::string* out) {
+  size_t start = out->size();
+  out->append(kSegmentMagic, 8);
+  PutFixed64(out, segment);
+  PutFixed64(out, static_cast<uint64_t>(created_ms));
+  PutFixed32(out, 0);
+  PutFixed32(out, crc32c::Mask(crc32c::Value(out->data() + start, 28)));
+}
+
+Status DecodeSegmentHeader(std::string_view in, uint64_t expected_segment) {
+  if (in.size() < kSegmentHeaderSize) return Status::Corruption("segment header truncated");
+  if (std::memcmp(in.data(), kSegmentMagic, 8) != 0)
+    return Status::Corruption("segment header has a bad magic");
+  if (crc32c::Unmask(DecodeFixed32(in.data() + 28)) != crc32c::Value(in.data(), 28))
+    return Status::Corruption("segment header checksum mismatch");
+  if (DecodeFixed64(in.data() + 8) != expected_segment)
+    return Status::Corruption("segment header names another segment number");
+  return Status::Ok();
+}
+
+void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* out) {
+  size_t start = out->size();
+  PutFixed32(out, kFrameMagic);
+  PutFixed32(out, 0);  // CRC, filled below
+  PutFixed32(out, static_cast<uint32_t>(payload.size()));
+  PutFixed32(out, h.record_count);
+  PutFixed64(out, h.stream_id);
+  PutFixed32(out, h.shard_index);
+  char tf[4];
+  std::memcpy(tf, &h.type, 2);
+  std::memcpy(tf + 2, &h.flags, 2);
+  out->append(tf, 4);
+  PutFixed64(out, h.first_counter);
+  PutFixed64(out, static_cast<uint64_t>(h.base_timestamp_ms));
+  out->append(payload);
+  uint32_t crc = crc32c::Value(out->data() + start + 8, out->size() - start - 8);
+  uint32_t masked = crc32c::Mask(crc);
+  std::memcpy(out->data() + start + 4, &masked, 4);
+}
+
+Status DecodeFrameHeader(std::string_view in, FrameHeader* h) {
+  if (in.size() < kFrameHeaderSize) return Status::Corruption("frame header truncated");
+  const char* p = in.data();
+  if (DecodeFixed32(p) != kFrameMagic) return Status::Corruption("frame has a bad magic");
+  h->payload_len = DecodeFixed32(p + 8);
+  h->record_count = DecodeFixed32(p + 12);
+  h->stream_id = DecodeFixed64(p + 16);
+  h->shard_index = DecodeFixed32(p + 24);
+  std::memcpy(&h->type, p + 28, 2);
+  std::memcpy(&h->flags, p + 30, 2);
+  h->first_counter = DecodeFixed64(p + 32);
+  h->base_timestamp_ms = static_cast<int64_t>(DecodeFixed64(p + 40));
+  if (h->payload_len > kMaxFramePayload) return Status::Corruption("frame length out of range");
+  if (h->type != kFrameTypeRecords) return Status::Corruption("frame has an unknown type");
+  return Status::Ok();
+}
+
+bool VerifyFrame(std::string_view frame) {
+  if (frame.size() < kFrameHeaderSize) return false;
+  uint32_t stored = crc32c::Unmask(DecodeFixed32(frame.data() + 4));
+  return stored == crc32c::Value(frame.data() + 8, frame.size() - 8);
+}
+
+Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
+                          void (*sink)(void* ctx, Record&& r), void* ctx) {
+  FrameHeader h;
+  MILLRACE_RETURN_IF_ERROR(DecodeFrameHeader(frame, &h));
+  if (frame.size() != kFrameHeaderSize + h.payload_len)
+    return Status::Corruption("frame length does not match its header");
+  const char* p = frame.data() + kFrameHeaderSize;
+  const char* limit = p + h.payload_len;
+  for (uint32_t i = 0; i < h.record_count; ++i) {
+    uint64_t ts_delta, klen, dlen;
+    if (!GetVarint64(&p, limit, &ts_delta) || !GetVarint64(&p, limit, &klen) ||
+        klen > static_cast<uint64_t>(limit - p))
+      return Status::Corruption("record truncated in frame");
+    const char* key = p;
+    p += klen;
+    if (!GetVarint64(&p, limit, &dlen) || dlen > static_cast<uint64_t>(limit - p))
+      return Status::Corruption("record truncated in frame");
+    const char* data = p;
+    p += dlen;
+    uint64_t counter = h.first_counter + i;
+    if (counter < from_counter) continue;
+    Record r;
+    r.counter = counter;
+    r.arrival_ms = h.base_timestamp_ms + UnZigZag(ts_delta);
+    r.partition_key.assign(key, klen);
+    r.data.assign(data, dlen);
+    sink(ctx, std::move(r));
+  }
+  if (p != limit) return Status::Corruption("frame has trailing bytes");
+  return Status::Ok();
+}
+
+std::string EncodeIndex(uint64_t segment, uint64_t covered_len, const FrameEntry* entries,
+                        size_t n) {
+  std::string out;
+  out.reserve(kIndexHeaderSize + n * kIndexEntrySize + 4);
+  out.append(kIndexMagic, 8);
+  PutFixed64(&out, segment);
+  PutFixed64(&out, covered_len);
+  PutFixed64(&out, n);
+  for (size_t i = 0; i < n; ++i) {
+    const FrameEntry& e = entries[i];
+    PutFixed64(&out, e.stream_id);
+    PutFixed32(&out, e.shard_index);
+    PutFixed32(&out, e.record_count);
+    PutFixed64(&out, e.offset);
+    PutFixed32(&out, e.frame_len);
+    PutFixed32(&out, 0);
+    PutFixed64(&out, e.first_counter);
+    PutFixed64(&out, static_cast<uint64_t>(e.first_ts));
+    PutFixed64(&out, static_cast<uint64_t>(e.last_ts));
+  }
+  PutFixed32(&out, crc32c::Mask(crc32c::Value(out.data(), out.size())));
+  return out;
+}
+
+Status DecodeIndex(std::string_view in, uint64_t segment, uint64_t* covered_len,
+                   void (*sink)(void*, const FrameEntry&), void* ctx) {
+  if (in.size() < kIndexHeaderSize + 4) return Status::Corruption("index truncated");
+  if (std::memcmp(in.data(), kIndexMagic, 8) != 0) return Status::Corruption("index bad magic");
+  uint32_t stored = crc32c::Unmask(DecodeFixed32(in.data() + in.size() - 4));
+  if (stored != crc32c::Value(in.data(), in.size() - 4))
+    return Status::Corruption("index checksum mismatch");
+  if (DecodeFixed64(in.data() + 8) != segment)
+    return Status::Corruption("index names another segment");
+  *covered_len = DecodeFixed64(in.data() + 16);
+  uint64_t n = DecodeFixed64(in.data() + 24);
+  // Bound n before multiplying: a huge count could wrap n * kIndexEntrySize to the size.
+  if (n > (in.size() - kIndexHeaderSize - 4) / kIndexEntrySize ||
+      in.size() != kIndexHeaderSize + n * kIndexEntrySize + 4)
+    return Status::Corruption("index length does not match its entry count");
+  const char* p = in.data() + kIndexHeaderSize;
+  for (uint64_t i = 0; i < n; ++i, p += kIndexEntrySize) {
+    FrameEntry e;
+    e.segment = segment;
+    e.stream_id = DecodeFixed64(p);
+    e.shard_index = DecodeFixed32(p + 8);
+    e.record_count = DecodeFixed32(p + 12);
+    e.offset = DecodeFixed64(p + 16);
+    e.frame_len = DecodeFixed32(p + 24);
+    e.first_counter = DecodeFixed64(p + 32);
+    e.first_ts = static_cast<int64_t>(DecodeFixed64(p + 40));
+    e.last_ts = static_cast<int64_t>(DecodeFixed64(p + 48));
+    sink(ctx, e);
+  }
+  return Status::Ok();
+}
+
+std::string SegmentFileName(uint64_t segment) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu.seg", static_cast<unsigned long long>(segment));
+  return buf;
+}
+
+std::string IndexFileName(uint64_t segment) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu.idx", static_cast<unsigned long long>(segment));
+  return buf;
+}
+
+}  // namespace millrace::log

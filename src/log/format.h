@@ -1,0 +1,101 @@
+// The on-disk log format, pinned to docs/format/log.md. Every constant and layout here has
+// a line in that document; the static_asserts keep the two from drifting apart.
+//
+// A log directory holds numbered segments (`<20-digit number>.seg`), each a header followed
+// by frames, and for every sealed segment an index (`<number>.idx`) listing its frames.
+// A frame is a batch of consecutive records of one shard, checksummed as a whole.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace millrace::log {
+
+// Segment header: magic[8] "MRSEG001", u64 segment number, i64 created (ms since epoch),
+// u32 reserved (0), u32 masked CRC-32C of bytes [0, 28).
+inline constexpr char kSegmentMagic[8] = {'M', 'R', 'S', 'E', 'G', '0', '0', '1'};
+inline constexpr size_t kSegmentHeaderSize = 32;
+
+// Frame header: u32 magic, u32 masked CRC-32C of bytes [8, 48 + payload_len), u32 payload
+// length, u32 record count, u64 stream id, u32 shard index, u16 type, u16 flags,
+// u64 first counter, i64 base timestamp (ms). Then the payload.
+inline constexpr uint32_t kFrameMagic = 0x5246524du;  // bytes "MRFR"
+inline constexpr size_t kFrameHeaderSize = 48;
+inline constexpr uint16_t kFrameTypeRecords = 1;
+// A frame never exceeds this (a shard's records in one group commit are split to fit).
+inline constexpr size_t kMaxFramePayload = 64u << 20;
+
+// Index file: magic[8] "MRIDX001", u64 segment number, u64 covered length of the segment,
+// u64 entry count, then entries, then u32 masked CRC-32C of everything before it.
+inline constexpr char kIndexMagic[8] = {'M', 'R', 'I', 'D', 'X', '0', '0', '1'};
+inline constexpr size_t kIndexHeaderSize = 32;
+// Index entry: u64 stream id, u32 shard index, u32 record count, u64 frame offset,
+// u32 frame length (header + payload), u32 reserved, u64 first counter,
+// i64 first timestamp, i64 last timestamp.
+inline constexpr size_t kIndexEntrySize = 56;
+
+struct FrameHeader {
+  uint32_t payload_len = 0;
+  uint32_t record_count = 0;
+  uint64_t stream_id = 0;
+  uint32_t shard_index = 0;
+  uint16_t type = kFrameTypeRecords;
+  uint16_t flags = 0;
+  uint64_t first_counter = 0;
+  int64_t base_timestamp_ms = 0;
+};
+
+// Where one frame is, and what it holds: an index entry, in memory and in `.idx` files.
+struct FrameEntry {
+  uint64_t stream_id = 0;
+  uint32_t shard_index = 0;
+  uint32_t record_count = 0;
+  uint64_t segment = 0;  // segment number (not stored in the entry; the file says it)
+  uint64_t offset = 0;   // of the frame header within the segment
+  uint32_t frame_len = 0;
+  uint64_t first_counter = 0;
+  int64_t first_ts = 0;
+  int64_t last_ts = 0;
+  uint64_t end_counter() const { return first_counter + record_count; }
+};
+
+// One record as a reader sees it.
+struct Record {
+  uint64_t counter = 0;          // position in its shard; the sequence number derives from it
+  int64_t arrival_ms = 0;        // approximate arrival timestamp
+  std::string partition_key;
+  std::string data;
+};
+
+// Record payload encoding: for each record, varint zigzag(timestamp - base),
+// varint key length, key, varint data length, data.
+void AppendRecordPayload(std::string* payload, int64_t base_ts, int64_t ts,
+                         std::string_view partition_key, std::string_view data);
+
+void EncodeSegmentHeader(uint64_t segment, int64_t created_ms, std::string* out);
+Status DecodeSegmentHeader(std::string_view in, uint64_t expected_segment);
+
+// Appends header + payload of a frame to `out`.
+void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* out);
+// Decodes and checks the header at `in` (at least kFrameHeaderSize bytes). Checks the magic
+// only; the CRC needs the payload (VerifyFrame).
+Status DecodeFrameHeader(std::string_view in, FrameHeader* h);
+// Verifies the CRC of a complete frame (header + payload).
+bool VerifyFrame(std::string_view frame);
+// Decodes the records of a verified frame, skipping those with counter < `from_counter`.
+Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
+                          void (*sink)(void* ctx, Record&& r), void* ctx);
+
+std::string EncodeIndex(uint64_t segment, uint64_t covered_len,
+                        const FrameEntry* entries, size_t n);
+Status DecodeIndex(std::string_view in, uint64_t segment, uint64_t* covered_len,
+                   void (*sink)(void*, const FrameEntry&), void* ctx);
+
+std::string SegmentFileName(uint64_t segment);
+std::string IndexFileName(uint64_t segment);
+
+}  // namespace millrace::log

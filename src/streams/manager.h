@@ -1,0 +1,156 @@
+// StreamManager: every Kinesis operation's logic, independent of the wire. It owns the
+// streams (in memory, mirrored in the catalog) and the journal that holds their records.
+//
+// Errors are Status values whose message is the text AWS gives and whose code the wire
+// layer maps to an exception name: kNotFound -> ResourceNotFoundException,
+// kFailedPrecondition -> ResourceInUseException, kInvalidArgument ->
+// InvalidArgumentException, kResourceExhausted -> LimitExceededException, kThrottled ->
+// ProvisionedThroughputExceededException, kExpired -> ExpiredIteratorException.
+//
+// Thread-safe. Put answers asynchronously (after the group commit); everything else
+// answers before returning.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "log/journal.h"
+#include "streams/stream.h"
+
+namespace millrace::streams {
+
+struct ManagerOptions {
+  std::string data_dir;
+  std::string account_id = "000000000000";
+  std::string region = "us-east-1";
+  int64_t transition_ms = 500;  // how long CREATING / UPDATING / DELETING last
+  bool throttling = true;       // enforce the provisioned per-shard limits
+  int shard_limit = 20000;      // open shards in all streams
+  int on_demand_stream_limit = 50;
+  uint64_t segment_bytes = 128ull << 20;
+  bool sync = true;
+  const Clock* clock = nullptr;
+  catalog::Catalog* catalog = nullptr;  // required; outlives the manager
+};
+
+struct PutEntry {
+  std::string partition_key;
+  std::optional<uint128> explicit_hash_key;
+  std::string data;
+};
+
+struct PutOutcome {
+  Status status;  // per record: Ok, or kThrottled / kInternal
+  uint32_t shard_index = 0;
+  uint64_t counter = 0;
+};
+
+struct GetRecordsResult {
+  std::vector<log::Record> records;
+  uint32_t shard_index = 0;
+  std::optional<std::string> next_iterator;  // none once a closed shard is read to its end
+  int64_t millis_behind = 0;
+  std::vector<const Shard*> child_shards;  // valid while `stream` is held
+  std::shared_ptr<Stream> stream;
+};
+
+class StreamManager {
+ public:
+  static Result<std::unique_ptr<StreamManager>> Open(ManagerOptions options);
+  ~StreamManager();
+  StreamManager(const StreamManager&) = delete;
+  StreamManager& operator=(const StreamManager&) = delete;
+
+  const ManagerOptions& options() const { return options_; }
+  const Clock* clock() const { return clock_; }
+  std::string StreamArn(const std::string& name, const std::string& region) const;
+
+  // Lifecycle.
+  Status CreateStream(const std::string& name, std::optional<int> shard_count, StreamMode mode,
+                      const std::vector<catalog::TagRow>& tags);
+  Status DeleteStream(const std::string& name);
+  // The stream, or NotFound ("Stream X under account N not found."). Settles any state
+  // transition that is due first.
+  Result<std::shared_ptr<Stream>> Get(const std::string& name);
+  std::vector<std::shared_ptr<Stream>> List();
+
+  Status SetRetention(const std::string& name, int hours, bool increase);
+  Status UpdateMode(const std::string& name, StreamMode mode);
+  Status SplitShard(const std::string& name, const std::string& shard_id, uint128 new_start);
+  Status MergeShards(const std::string& name, const std::string& shard_id,
+                     const std::string& adjacent_id);
+  Status UpdateShardCount(const std::string& name, int target);
+
+  Result<std::vector<catalog::TagRow>> ListTags(const std::string& name);
+  Status AddTags(const std::string& name, const std::vector<catalog::TagRow>& tags);
+  Status RemoveTags(const std::string& name, const std::vector<std::string>& keys);
+
+  // Limits.
+  int OpenShardsTotal();
+  int OnDemandStreamCount();
+
+  // Records. `done` runs once: on the commit thread after the records are durable, or
+  // before Put returns if nothing could be written. For PutRecord (`all_or_nothing`), a
+  // throttled shard fails the whole call; for PutRecords each record has its outcome.
+  using PutDone = std::function<void(Status, std::vector<PutOutcome>)>;
+  void Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries, bool all_or_nothing,
+           PutDone done);
+
+  struct IteratorRequest {
+    std::string shard_id;
+    std::string type;  // AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP
+    std::optional<std::string> sequence_number;
+    std::optional<int64_t> timestamp_ms;
+  };
+  Result<std::string> GetShardIterator(const std::string& name, const IteratorRequest& req);
+  Result<GetRecordsResult> GetRecords(const std::string& iterator, int limit);
+  // Whether the stream named in an iterator exists; for access checks before GetRecords.
+  Result<std::string> StreamNameOfIterator(const std::string& iterator);
+
+  // The first counter a reader may see in `shard` (retention applied).
+  uint64_t TrimHorizon(const Stream& stream, const Shard& shard) const;
+  // Whether a closed shard is still listed (its records have not all expired).
+  bool ShardVisible(const Stream& stream, const Shard& shard) const;
+
+  log::Journal* journal() { return journal_.get(); }
+
+ private:
+  explicit StreamManager(ManagerOptions options);
+  Status Load();
+  void Settle(const std::shared_ptr<Stream>& s);
+  void MaintenanceLoop();
+  Status RunRetention();
+  Status PersistStream(const Stream& s, const std::vector<const Shard*>& changed_shards);
+  std::unique_ptr<Shard> NewShard(Stream& s, HashRange range, std::optional<uint32_t> parent,
+                                  std::optional<uint32_t> adjacent);
+  void CloseShard(Stream& s, Shard& shard);
+  Status CheckActiveForUpdate(const Stream& s) const;
+  Status CheckShardLimit(int additional);
+  std::string NotFoundMessage(const std::string& name) const;
+
+  const ManagerOptions options_;
+  const Clock* const clock_;
+  catalog::Catalog* const catalog_;
+  std::unique_ptr<log::Journal> journal_;
+  std::string iterator_key_;
+
+  std::mutex mu_;  // guards streams_ (the map, not the streams)
+  std::map<std::string, std::shared_ptr<Stream>> streams_;
+
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool stopping_ = false;
+  std::thread maint_thread_;
+};
+
+}  // namespace millrace::streams

@@ -1,0 +1,275 @@
+// StreamManager: writing records, shard iterators and reading records.
+#include <algorithm>
+#include <ctime>
+
+#include "common/logging.h"
+#include "streams/iterator.h"
+#include "streams/manager.h"
+#include "streams/sequence.h"
+
+namespace millrace::streams {
+
+namespace {
+
+constexpr size_t kMaxGetRecordsBytes = 10u << 20;
+
+// An AppendOp that reports each accepted record's counter back into the caller's outcomes.
+class PutOp final : public log::AppendOp {
+ public:
+  PutOp(std::vector<PutOutcome> outcomes, std::vector<size_t> positions, StreamManager::PutDone done)
+      : outcomes_(std::move(outcomes)), positions_(std::move(positions)), done_(std::move(done)) {}
+
+  void Done(Status status) override {
+    if (!status.ok()) {
+      done_(status, {});
+      return;
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      PutOutcome& o = outcomes_[positions_[i]];
+      o.counter = items[i].counter;
+    }
+    done_(Status::Ok(), std::move(outcomes_));
+  }
+
+ private:
+  std::vector<PutOutcome> outcomes_;
+  std::vector<size_t> positions_;  // items[i] is the record at outcomes_[positions_[i]]
+  StreamManager::PutDone done_;
+};
+
+// "Thu Jan 22 01:22:02 UTC 2015", as AWS prints times in iterator messages.
+std::string AmzUtcString(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
+  return buf;
+}
+
+}  // namespace
+
+void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries,
+                        bool all_or_nothing, PutDone done) {
+  std::shared_lock<std::shared_mutex> r(stream->mu);
+  if (stream->status != StreamStatus::kActive && stream->status != StreamStatus::kUpdating) {
+    done(Status::NotFound(NotFoundMessage(stream->name)), {});
+    return;
+  }
+  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const int64_t now_ns = clock_->MonotonicNanos();
+  std::vector<PutOutcome> outcomes(entries.size());
+  std::vector<size_t> positions;
+  auto op_items = std::vector<log::AppendItem>();
+  op_items.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    PutEntry& e = entries[i];
+    uint128 key = e.explicit_hash_key ? *e.explicit_hash_key : HashKeyOfPartitionKey(e.partition_key);
+    Shard* shard = stream->RouteHashKey(key);
+    if (!shard) {  // cannot happen while open shards partition the key space
+      outcomes[i].status = Status::Internal("no open shard holds hash key " + Uint128ToDecimal(key));
+      if (all_or_nothing) {
+        done(outcomes[i].status, {});
+        return;
+      }
+      continue;
+    }
+    outcomes[i].shard_index = shard->index;
+    if (throttle) {
+      std::lock_guard<std::mutex> t(shard->throttle_mu);
+      double bytes = static_cast<double>(e.data.size() + e.partition_key.size());
+      if (!shard->write_records.TryConsume(1, now_ns) || !shard->write_bytes.TryConsume(bytes, now_ns)) {
+        outcomes[i].status = Status::Throttled("Rate exceeded for shard " + shard->Id() +
+                                               " in stream " + stream->name + " under account " +
+                                               options_.account_id + ".");
+        if (all_or_nothing) {
+          done(outcomes[i].status, {});
+          return;
+        }
+        continue;
+      }
+    }
+    log::AppendItem item;
+    item.shard = shard->log;
+    item.partition_key = std::move(e.partition_key);
+    item.data = std::move(e.data);
+    op_items.push_back(std::move(item));
+    positions.push_back(i);
+  }
+  if (op_items.empty()) {
+    done(Status::Ok(), std::move(outcomes));
+    return;
+  }
+  auto op = std::make_unique<PutOp>(std::move(outcomes), std::move(positions), std::move(done));
+  op->items = std::move(op_items);
+  // Still under the shared lock: no shard can close between routing and counter assignment.
+  journal_->Append(std::move(op));
+}
+
+Result<std::string> StreamManager::GetShardIterator(const std::string& name,
+                                                    const IteratorRequest& req) {
+  auto got = Get(name);
+  if (!got.ok()) return got.status();
+  Stream& s = **got;
+  std::shared_lock<std::shared_mutex> r(s.mu);
+  auto index = ParseShardId(req.shard_id);
+  if (!index)
+    return Status::NotFound("Could not find shard " + req.shard_id + " in stream " + name +
+                            " under account " + options_.account_id + ".");
+  Shard* shard = s.FindShard(*index);
+  if (!shard || !ShardVisible(s, *shard))
+    return Status::NotFound("Shard " + ShardIdOf(*index) + " in stream " + name +
+                            " under account " + options_.account_id + " does not exist");
+  if (s.status == StreamStatus::kCreating || s.status == StreamStatus::kDeleting)
+    return Status::NotFound(NotFoundMessage(name));
+
+  const bool wants_seq = req.type == "AT_SEQUENCE_NUMBER" || req.type == "AFTER_SEQUENCE_NUMBER";
+  if (req.sequence_number && !wants_seq)
+    return Status::InvalidArgument(
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+        "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+        "Request specified " + req.type + " and also a StartingSequenceNumber.");
+  if (!req.sequence_number && wants_seq)
+    return Status::InvalidArgument(
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+        "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+        "Request specified " + req.type + " and no StartingSequenceNumber.");
+
+  const uint64_t horizon = TrimHorizon(s, *shard);
+  const uint64_t end = shard->open() ? shard->log->DurableEnd() : shard->end_exclusive;
+  uint64_t counter = horizon;
+  const int64_t now = clock_->NowMillis();
+  if (wants_seq) {
+    auto seq = DecodeSequence(*req.sequence_number);
+    if (!seq)
+      return Status::InvalidArgument("StartingSequenceNumber " + *req.sequence_number +
+                                     " used in GetShardIterator on shard " + shard->Id() +
+                                     " in stream " + name + " under account " +
+                                     options_.account_id + " is invalid.");
+    if (seq->shard_index != shard->index)
+      return Status::InvalidArgument("Invalid StartingSequenceNumber. It encodes " +
+                                     ShardIdOf(seq->shard_index) +
+                                     ", while it was used in a call to a shard with " + shard->Id());
+    if (seq->stream_id != s.id)
+      return Status::InvalidArgument("StartingSequenceNumber " + *req.sequence_number +
+                                     " used in GetShardIterator on shard " + shard->Id() +
+                                     " in stream " + name + " under account " +
+                                     options_.account_id +
+                                     " is invalid because it did not come from this stream.");
+    counter = seq->counter + (req.type == "AFTER_SEQUENCE_NUMBER" ? 1 : 0);
+    counter = std::max(counter, horizon);
+  } else if (req.type == "LATEST") {
+    counter = end;
+  } else if (req.type == "AT_TIMESTAMP") {
+    if (!req.timestamp_ms)
+      return Status::InvalidArgument(
+          "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current "
+          "request has no timestamp parameter.");
+    if (*req.timestamp_ms > now)
+      return Status::InvalidArgument(
+          "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+          "timestampInMillis: " + std::to_string(*req.timestamp_ms) +
+          ", currentTimestampInMillis: " + std::to_string(now));
+    counter = std::max(horizon, shard->log->FrameCounterAtOrAfter(*req.timestamp_ms));
+    // Refine within the frame: the first record that arrived at or after the timestamp.
+    log::Journal::ReadResult rr;
+    MILLRACE_RETURN_IF_ERROR(journal_->Read(shard->log, counter, 10000, 1u << 30, &rr));
+    uint64_t found = rr.next_counter;
+    for (const log::Record& rec : rr.records) {
+      if (rec.arrival_ms >= *req.timestamp_ms) {
+        found = rec.counter;
+        break;
+      }
+    }
+    counter = rr.records.empty() ? counter : found;
+  }
+  IteratorState st{s.id, shard->index, counter, now};
+  return EncodeIterator(st, iterator_key_);
+}
+
+Result<std::string> StreamManager::StreamNameOfIterator(const std::string& iterator) {
+  auto st = DecodeIterator(iterator, iterator_key_);
+  if (!st) return Status::InvalidArgument("Invalid ShardIterator.");
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [name, s] : streams_)
+    if (s->id == st->stream_id) return name;
+  return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream (deleted) under account " +
+                          options_.account_id + " does not exist");
+}
+
+Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, int limit) {
+  auto st = DecodeIterator(iterator, iterator_key_);
+  if (!st) return Status::InvalidArgument("Invalid ShardIterator.");
+  const int64_t now = clock_->NowMillis();
+  if (now - st->created_ms > kIteratorTtlMs)
+    return Status::Expired("Iterator expired. The iterator was created at time " +
+                           AmzUtcString(st->created_ms) + " while right now it is " +
+                           AmzUtcString(now) +
+                           " which is further in the future than the tolerated delay of 300000 "
+                           "milliseconds.");
+  std::shared_ptr<Stream> stream;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [name, s] : streams_)
+      if (s->id == st->stream_id) stream = s;
+  }
+  if (!stream)
+    return Status::NotFound("Shard " + ShardIdOf(st->shard_index) +
+                            " in stream (deleted) under account " + options_.account_id +
+                            " does not exist");
+  std::shared_lock<std::shared_mutex> r(stream->mu);
+  Shard* shard = stream->FindShard(st->shard_index);
+  if (!shard || !ShardVisible(*stream, *shard) || stream->status == StreamStatus::kDeleting)
+    return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream " + stream->name +
+                            " under account " + options_.account_id + " does not exist");
+
+  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const int64_t now_ns = clock_->MonotonicNanos();
+  if (throttle) {
+    std::lock_guard<std::mutex> t(shard->throttle_mu);
+    if (!shard->read_bytes.Available(now_ns) || !shard->read_calls.TryConsume(1, now_ns))
+      return Status::Throttled("Rate exceeded for Shard - " + shard->Id() + " in stream " +
+                               stream->name + " under account " + options_.account_id + ".");
+  }
+
+  GetRecordsResult out;
+  out.shard_index = shard->index;
+  uint64_t from = std::max(st->counter, TrimHorizon(*stream, *shard));
+  const uint64_t durable_now = shard->log->DurableEnd();
+  uint64_t end = shard->open() ? durable_now : shard->end_exclusive;
+  // A write that failed after its counter was assigned leaves a gap at a closed shard's
+  // end that will never fill: once the close is long past, the durable end is the end.
+  if (!shard->open() && shard->closed_ms && now - *shard->closed_ms > 10000)
+    end = std::min(end, durable_now);
+  log::Journal::ReadResult rr;
+  if (from < end) {
+    MILLRACE_RETURN_IF_ERROR(journal_->Read(shard->log, from, static_cast<size_t>(limit),
+                                            kMaxGetRecordsBytes, &rr));
+    // A closed shard's records end at its ending counter.
+    while (!rr.records.empty() && rr.records.back().counter >= end) rr.records.pop_back();
+    from = rr.records.empty() ? std::max(from, std::min(rr.next_counter, end))
+                              : rr.records.back().counter + 1;
+  }
+  if (throttle && rr.bytes > 0) {
+    std::lock_guard<std::mutex> t(shard->throttle_mu);
+    shard->read_bytes.Consume(static_cast<double>(rr.bytes), now_ns);
+  }
+  out.records = std::move(rr.records);
+  if (from < std::min(end, durable_now)) {
+    int64_t newest = shard->log->LastArrival();
+    int64_t at = out.records.empty() ? newest : out.records.back().arrival_ms;
+    out.millis_behind = std::max<int64_t>(0, now - at);
+  }
+  if (!shard->open() && from >= end) {
+    for (const auto& c : stream->shards)
+      if (c->parent == shard->index || c->adjacent_parent == shard->index)
+        out.child_shards.push_back(c.get());
+  } else {
+    out.next_iterator = EncodeIterator(IteratorState{stream->id, shard->index, from, now}, iterator_key_);
+  }
+  r.unlock();
+  out.stream = std::move(stream);
+  return out;
+}
+
+}  // namespace millrace::streams

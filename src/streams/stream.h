@@ -1,0 +1,89 @@
+// Stream and Shard: the in-memory state of a stream, mirrored in the catalog.
+//
+// Locking: a Stream's `mu` guards its fields and its shards' fields. Record writes and
+// reads take it shared (they only route and check limits, under each shard's own
+// throttle lock); metadata changes (resharding, retention, status) take it exclusive.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "common/thread_annotations.h"
+#include "common/uint128.h"
+#include "log/journal.h"
+#include "streams/hash_range.h"
+#include "streams/throttle.h"
+
+namespace millrace::streams {
+
+enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
+enum class StreamMode { kProvisioned, kOnDemand };
+
+const char* StatusName(StreamStatus s);
+const char* ModeName(StreamMode m);
+
+struct Shard {
+  uint32_t index = 0;
+  std::optional<uint32_t> parent;
+  std::optional<uint32_t> adjacent_parent;
+  HashRange range;
+  int64_t created_ms = 0;
+  std::optional<int64_t> closed_ms;
+  uint64_t starting_counter = 0;
+  std::optional<uint64_t> ending_counter;  // inclusive, as the wire shows it; set when closed
+  // One past the last counter the shard will ever hold (0 while open). Records below it
+  // may still be in flight for a moment after the close.
+  uint64_t end_exclusive = 0;
+  uint64_t counter_floor = 0;
+  log::ShardLog* log = nullptr;  // owned by the Journal
+
+  // Provisioned-mode limits (per shard): writes 1 MiB/s and 1,000 records/s, reads
+  // 5 calls/s and 2 MiB/s. Guarded by throttle_mu.
+  std::mutex throttle_mu;
+  TokenBucket write_bytes GUARDED_BY(throttle_mu){1024.0 * 1024};
+  TokenBucket write_records GUARDED_BY(throttle_mu){1000};
+  TokenBucket read_calls GUARDED_BY(throttle_mu){5};
+  TokenBucket read_bytes GUARDED_BY(throttle_mu){2.0 * 1024 * 1024};
+
+  bool open() const { return !ending_counter.has_value(); }
+  std::string Id() const;
+};
+
+struct Stream {
+  uint64_t id = 0;
+  std::string name;
+  StreamStatus status = StreamStatus::kCreating;
+  int64_t created_ms = 0;
+  int64_t status_changed_ms = 0;
+  int retention_hours = 24;
+  StreamMode mode = StreamMode::kProvisioned;
+  int64_t mode_changed_ms = 0;
+  std::string encryption_type = "NONE";
+  std::string key_id;
+  uint32_t next_shard_index = 0;
+
+  mutable std::shared_mutex mu;
+  // Sorted by index. Closed shards stay until retention passes them.
+  std::vector<std::unique_ptr<Shard>> shards;
+
+  // Open shards sorted by range start (they partition the key space); kept by
+  // RebuildRouting() after every change to `shards`.
+  std::vector<Shard*> open_by_start;
+
+  Shard* FindShard(uint32_t index) const;
+  // The open shard whose range holds `key`: a binary search over open_by_start.
+  Shard* RouteHashKey(uint128 key) const;
+  int OpenShardCount() const { return static_cast<int>(open_by_start.size()); }
+  void RebuildRouting();
+};
+
+// "shardId-000000000012" -> 12; nullopt if not of that shape.
+std::optional<uint32_t> ParseShardId(std::string_view id);
+std::string ShardIdOf(uint32_t index);
+
+}  // namespace millrace::streams
