@@ -91,6 +91,19 @@ bool Base64Decode(std::string_view in, std::string* out) {
   return true;
 }
 
+bool Base64Valid(std::string_view in) {
+  size_t n = in.size();
+  if (n % 4 != 0) return false;
+  if (n == 0) return true;
+  size_t pad = 0;
+  if (in[n - 1] == '=') ++pad;
+  if (in[n - 2] == '=') ++pad;
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  for (size_t i = 0; i < n - pad; ++i)
+    if (kDecode[p[i]] < 0) return false;
+  return true;
+}
+
 std::string HexEncode(const void* data, size_t n) {
   static const char kHex[] = "0123456789abcdef";
   const auto* p = static_cast<const uint8_t*>(data);

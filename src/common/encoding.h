@@ -15,6 +15,8 @@ std::string Base64Encode(std::string_view in);
 // Decodes standard padded base64 into `*out` (appending). Returns false on any character
 // outside the alphabet, bad padding, or a length that is not a multiple of 4.
 [[nodiscard]] bool Base64Decode(std::string_view in, std::string* out);
+// Whether `in` is standard padded base64 (what Base64Decode accepts), without decoding.
+bool Base64Valid(std::string_view in);
 // The decoded length of a well-formed base64 string (for validating sizes before decoding).
 size_t Base64DecodedLength(std::string_view in);
 

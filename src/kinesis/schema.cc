@@ -130,8 +130,7 @@ std::optional<ValidationFailure> CheckType(element v, FieldType type, const Fiel
         return Serialization("'" + std::string(s) + "' can not be converted to a Blob: Base64 "
                              "encoded length is expected a multiple of 4 bytes but found: " +
                              std::to_string(s.size()));
-      std::string scratch;
-      if (!Base64Decode(s, &scratch))
+      if (!Base64Valid(s))
         return Serialization("'" + std::string(s) +
                              "' can not be converted to a Blob: Invalid Base64 character");
       return std::nullopt;

@@ -1,0 +1,79 @@
+// What every Kinesis action handler sees and how it answers.
+//
+// The service (service.h) parses the JSON body, validates it against the action's
+// schema, resolves the stream it names and checks the caller may act on it, and only
+// then calls the handler. Handlers hold the action's logic-to-wire mapping only: the
+// logic is in streams::StreamManager, the error mapping in service.cc.
+#pragma once
+
+#include <simdjson.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/json_writer.h"
+#include "common/status.h"
+#include "http/message.h"
+#include "kinesis/schema.h"
+#include "streams/manager.h"
+
+namespace millrace::kinesis {
+
+// Who is calling, as the access key says.
+struct Caller {
+  std::string access_key_id;  // empty when authentication is off
+  std::string scope;          // "admin", "producer", "consumer"
+  std::vector<std::string> streams;
+};
+
+// The answer to one request; thread-safe, callable once, from any thread.
+class Reply {
+ public:
+  explicit Reply(http::Responder responder, std::string request_id)
+      : responder_(std::move(responder)), request_id_(std::move(request_id)) {}
+  Reply(Reply&&) = default;
+
+  void Json(std::string body);           // 200 with this JSON body ("" for none)
+  void Error(const Status& status);      // mapped by MapError
+  void Error(int http_status, const std::string& type, const std::string& message);
+
+ private:
+  http::Responder responder_;
+  std::string request_id_;
+};
+
+struct Context {
+  streams::StreamManager* streams = nullptr;
+  const Caller* caller = nullptr;
+  simdjson::dom::element body;
+  std::string stream_name;  // resolved from StreamName or StreamARN (when the action has one)
+  std::string region;       // the region the client signed for (for ARNs)
+};
+
+// How an action names the stream it acts on, for resolution and access checks.
+// kNameArnOrToken: as kNameOrArn, or from a ListShards NextToken (see list_shards.cc).
+enum class StreamRef { kNone, kNameOrArn, kArnOnly, kResourceArn, kIterator, kNameArnOrToken };
+// What an action does, for scoped keys: producers may write, consumers read their streams.
+enum class Access { kAdmin, kWrite, kRead };
+
+struct Action {
+  const char* name;
+  const Fields* schema;
+  StreamRef stream_ref;
+  Access access;
+  void (*handle)(Context& ctx, Reply reply);
+};
+
+// ListShards' NextToken: base64 of "<stream name>\n<last shard index returned>".
+std::string EncodeShardToken(const std::string& stream, uint32_t last_index);
+bool DecodeShardToken(std::string_view token, std::string* stream, uint32_t* last_index);
+
+// All actions, in handlers/*.cc.
+const std::vector<const Action*>& AllActions();
+
+// JSON helpers shared by handlers.
+void WriteTimestamp(JsonWriter& w, int64_t ms);  // epoch seconds with ms precision
+void WriteShard(JsonWriter& w, const streams::Stream& s, const streams::Shard& sh);
+
+}  // namespace millrace::kinesis

@@ -1,0 +1,75 @@
+#include "kinesis/action.h"
+
+namespace millrace::kinesis {
+namespace {
+
+const Fields kSchema = {
+    {.name = "ExclusiveStartShardId", .type = FieldType::kString, .min_len = 1, .max_len = 128,
+     .pattern = &kStreamNamePattern},
+    {.name = "Limit", .type = FieldType::kInteger, .min_value = 1, .max_value = 10000},
+    StreamArnField(),
+    StreamNameField(false),
+};
+
+void Handle(Context& ctx, Reply reply) {
+  auto got = ctx.streams->Get(ctx.stream_name);
+  if (!got.ok()) return reply.Error(got.status());
+  const streams::Stream& s = **got;
+  int limit = static_cast<int>(GetInt(ctx.body, "Limit").value_or(100));
+  auto start_after = GetString(ctx.body, "ExclusiveStartShardId");
+  std::optional<uint32_t> after;
+  if (start_after) after = streams::ParseShardId(*start_after);
+
+  std::string body;
+  JsonWriter w(&body);
+  std::shared_lock<std::shared_mutex> r(s.mu);
+  w.BeginObject();
+  w.Key("StreamDescription");
+  w.BeginObject();
+  w.Key("StreamName");
+  w.String(s.name);
+  w.Key("StreamARN");
+  w.String(ctx.streams->StreamArn(s.name, ctx.region));
+  w.Key("StreamStatus");
+  w.String(streams::StatusName(s.status));
+  w.Key("StreamModeDetails");
+  w.BeginObject();
+  w.Key("StreamMode");
+  w.String(streams::ModeName(s.mode));
+  w.EndObject();
+  w.Key("Shards");
+  w.BeginArray();
+  int n = 0;
+  bool more = false;
+  for (const auto& sh : s.shards) {
+    if (!ctx.streams->ShardVisible(s, *sh)) continue;
+    if (after && sh->index <= *after) continue;
+    if (n == limit) {
+      more = true;
+      break;
+    }
+    WriteShard(w, s, *sh);
+    ++n;
+  }
+  w.EndArray();
+  w.Key("HasMoreShards");
+  w.Bool(more);
+  w.Key("RetentionPeriodHours");
+  w.Int(s.retention_hours);
+  w.Key("StreamCreationTimestamp");
+  WriteTimestamp(w, s.created_ms);
+  w.Key("EnhancedMonitoring");
+  w.Raw("[{\"ShardLevelMetrics\":[]}]");
+  w.Key("EncryptionType");
+  w.String(s.encryption_type);
+  w.EndObject();
+  w.EndObject();
+  r.unlock();
+  reply.Json(std::move(body));
+}
+
+}  // namespace
+
+extern const Action kDescribeStream{"DescribeStream", &kSchema, StreamRef::kNameOrArn, Access::kRead, Handle};
+
+}  // namespace millrace::kinesis

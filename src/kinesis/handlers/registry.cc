@@ -1,0 +1,27 @@
+// The table of actions the service answers.
+#include "kinesis/action.h"
+
+namespace millrace::kinesis {
+
+extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPeriod,
+    kDeleteStream, kDescribeLimits, kDescribeStream, kDescribeStreamSummary, kGetRecords,
+    kGetShardIterator, kIncreaseStreamRetentionPeriod, kListShards, kListStreams,
+    kListTagsForResource, kListTagsForStream, kMergeShards, kPutRecord, kPutRecords,
+    kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource, kUpdateShardCount,
+    kUpdateStreamMode;
+
+const std::vector<const Action*>& AllActions() {
+  static const std::vector<const Action*> all = {
+      &kAddTagsToStream,    &kCreateStream,        &kDecreaseStreamRetentionPeriod,
+      &kDeleteStream,       &kDescribeLimits,      &kDescribeStream,
+      &kDescribeStreamSummary, &kGetRecords,       &kGetShardIterator,
+      &kIncreaseStreamRetentionPeriod, &kListShards, &kListStreams,
+      &kListTagsForResource, &kListTagsForStream,  &kMergeShards,
+      &kPutRecord,          &kPutRecords,          &kRemoveTagsFromStream,
+      &kSplitShard,         &kTagResource,         &kUntagResource,
+      &kUpdateShardCount,   &kUpdateStreamMode,
+  };
+  return all;
+}
+
+}  // namespace millrace::kinesis

@@ -1,0 +1,315 @@
+#include "kinesis/service.h"
+
+#include <cstdio>
+#include <random>
+#include <unordered_map>
+
+#include "auth/sigv4.h"
+#include "common/logging.h"
+#include "kinesis/action.h"
+#include "streams/sequence.h"
+
+namespace millrace::kinesis {
+namespace {
+
+constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
+constexpr std::string_view kAmzJson = "application/x-amz-json-1.1";
+
+// The one place Status codes become Kinesis exceptions.
+void MapError(const Status& st, int* http_status, std::string* type) {
+  *http_status = 400;
+  switch (st.code()) {
+    case Code::kNotFound: *type = "ResourceNotFoundException"; return;
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition: *type = "ResourceInUseException"; return;
+    case Code::kInvalidArgument: *type = "InvalidArgumentException"; return;
+    case Code::kResourceExhausted: *type = "LimitExceededException"; return;
+    case Code::kThrottled: *type = "ProvisionedThroughputExceededException"; return;
+    case Code::kExpired: *type = "ExpiredIteratorException"; return;
+    case Code::kPermissionDenied: *type = "AccessDeniedException"; return;
+    case Code::kUnauthenticated: *type = "UnrecognizedClientException"; return;
+    case Code::kNoSpace:
+    case Code::kUnavailable:
+      // Retryable by every SDK: the write was not acknowledged and may be sent again.
+      *http_status = 503;
+      *type = "ServiceUnavailable";
+      return;
+    default: *http_status = 500; *type = "InternalFailure"; return;
+  }
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffull));
+  return buf;
+}
+
+std::string ErrorBody(const std::string& type, const std::string& message,
+                      const char* message_key = "message") {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("__type");
+  w.String(type);
+  if (!message.empty()) {
+    w.Key(message_key);
+    w.String(message);
+  }
+  w.EndObject();
+  return body;
+}
+
+http::Response JsonResponse(int status, std::string body, const std::string& request_id) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.SetHeader("Content-Type", std::string(kAmzJson));
+  r.SetHeader("x-amzn-RequestId", request_id);
+  return r;
+}
+
+const std::unordered_map<std::string_view, const Action*>& ActionTable() {
+  static const auto* table = [] {
+    auto* t = new std::unordered_map<std::string_view, const Action*>();
+    for (const Action* a : AllActions()) (*t)[a->name] = a;
+    return t;
+  }();
+  return *table;
+}
+
+// "arn:aws:kinesis:us-east-1:000000000000:stream/name" -> name, if the account is ours.
+std::optional<std::string> StreamNameFromArn(std::string_view arn, const std::string& account) {
+  size_t slash = arn.find(":stream/");
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view head = arn.substr(0, slash);
+  size_t colon = head.rfind(':');
+  if (colon == std::string_view::npos || head.substr(colon + 1) != account) return std::nullopt;
+  std::string_view name = arn.substr(slash + 8);
+  size_t extra = name.find('/');  // ".../stream/name/consumer/..." names a consumer
+  if (extra != std::string_view::npos) name = name.substr(0, extra);
+  return std::string(name);
+}
+
+bool MayAccess(const Caller& c, Access access, const std::string& stream) {
+  if (c.scope == "admin") return true;
+  if (access == Access::kAdmin) return false;
+  if (access == Access::kWrite && c.scope != "producer") return false;
+  if (access == Access::kRead && c.scope != "consumer") return false;
+  for (const auto& s : c.streams)
+    if (s == stream) return true;
+  return false;
+}
+
+}  // namespace
+
+void Reply::Json(std::string body) {
+  responder_.Send(JsonResponse(200, std::move(body), request_id_));
+}
+
+void Reply::Error(int http_status, const std::string& type, const std::string& message) {
+  responder_.Send(JsonResponse(http_status, ErrorBody(type, message), request_id_));
+}
+
+void Reply::Error(const Status& st) {
+  int code;
+  std::string type;
+  MapError(st, &code, &type);
+  if (code >= 500) LOG(kWarn) << "kinesis: " << type << ": " << st.ToString();
+  Error(code, type, st.message());
+}
+
+void KinesisService::Handle(http::Request&& req, http::Responder responder) {
+  const std::string request_id = NewRequestId();
+  auto raw = [&](int status, std::string body) {
+    http::Response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.SetHeader("x-amzn-RequestId", request_id);
+    responder.Send(std::move(r));
+  };
+  if (req.method != "POST")
+    return raw(403, "<AccessDeniedException>\n  <Message>Unable to determine service/operation "
+                    "name to be authorized</Message>\n</AccessDeniedException>\n");
+  std::string_view content_type = req.HeaderOr("content-type", "");
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
+  const bool cbor = content_type == "application/x-amz-cbor-1.1";
+  std::string_view target = req.HeaderOr("x-amz-target", "");
+  const Action* action = nullptr;
+  if (target.substr(0, kTargetPrefix.size()) == kTargetPrefix) {
+    auto it = ActionTable().find(target.substr(kTargetPrefix.size()));
+    if (it != ActionTable().end()) action = it->second;
+  }
+  Reply reply(std::move(responder), request_id);
+  if (cbor) {
+    // The Java SDK's CBOR encoding comes in a later release; say so plainly.
+    return reply.Error(400, "SerializationException",
+                       "CBOR requests are not supported yet; disable CBOR in the SDK "
+                       "(AWS_CBOR_DISABLE=true / -Dcom.amazonaws.sdk.disableCbor)");
+  }
+  if (content_type != kAmzJson && content_type != "application/json") {
+    return reply.Error(404, "UnknownOperationException", "");
+  }
+  if (req.body.empty())
+    return reply.Error(400, action ? "SerializationException" : "UnknownOperationException", "");
+
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS ||
+      doc.type() != simdjson::dom::element_type::OBJECT)
+    return reply.Error(400, "SerializationException", "");
+  if (!action) return reply.Error(400, "UnknownOperationException", "");
+
+  // Authentication.
+  Caller caller;
+  std::string region = streams_->options().region;
+  if (options_.auth) {
+    auth::AccessKey key;
+    auto lookup = [&](std::string_view id) -> std::optional<std::string> {
+      auto k = keys_->Find(std::string(id));
+      if (!k) return std::nullopt;
+      key = *k;
+      return k->secret;
+    };
+    auth::VerifyOptions vo;
+    auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
+    if (!vr.ok()) {
+      const auth::AuthError& e = vr.error();
+      return reply.Error(e.kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400,
+                         std::string(auth::AuthErrorName(e.kind)), e.message);
+    }
+    caller.access_key_id = key.access_key_id;
+    caller.scope = key.scope;
+    caller.streams = key.streams;
+    if (!vr.identity().region.empty()) region = vr.identity().region;
+  } else {
+    caller.scope = "admin";
+  }
+
+  // Validation.
+  if (auto failure = Validate(doc, *action->schema)) {
+    if (failure->type == "SerializationException")
+      return reply.Error(400, failure->type, failure->message);
+    return reply.Error(400, failure->type, failure->message);
+  }
+
+  Context ctx;
+  ctx.streams = streams_;
+  ctx.caller = &caller;
+  ctx.body = doc;
+  ctx.region = region;
+  const std::string& account = streams_->options().account_id;
+  switch (action->stream_ref) {
+    case StreamRef::kNameOrArn:
+    case StreamRef::kArnOnly:
+    case StreamRef::kNameArnOrToken: {
+      auto name = GetString(doc, "StreamName");
+      auto arn = GetString(doc, "StreamARN");
+      auto token = GetString(doc, "NextToken");
+      if (action->stream_ref == StreamRef::kNameArnOrToken) {
+        if (token && name)
+          return reply.Error(400, "InvalidArgumentException",
+                             "NextToken and StreamName cannot be provided together.");
+        if (!token && !name && !arn)
+          return reply.Error(400, "InvalidArgumentException",
+                             "Either NextToken or StreamName should be provided.");
+        if (token) {
+          uint32_t unused;
+          if (!DecodeShardToken(*token, &ctx.stream_name, &unused))
+            return reply.Error(400, "InvalidArgumentException", "The NextToken is invalid.");
+          break;
+        }
+      }
+      if (name) {
+        ctx.stream_name = std::string(*name);
+        if (arn) {
+          auto from_arn = StreamNameFromArn(*arn, account);
+          if (!from_arn || *from_arn != ctx.stream_name)
+            return reply.Error(400, "InvalidArgumentException",
+                               "StreamARN and StreamName do not name the same stream.");
+        }
+      } else if (arn) {
+        auto from_arn = StreamNameFromArn(*arn, account);
+        if (!from_arn)
+          return reply.Error(400, "ResourceNotFoundException",
+                             "Stream " + std::string(*arn) + " not found.");
+        ctx.stream_name = *from_arn;
+      } else {
+        return reply.Error(400, "ValidationException",
+                           "1 validation error detected: Value null at 'streamName' failed to "
+                           "satisfy constraint: Member must not be null");
+      }
+      break;
+    }
+    case StreamRef::kResourceArn: {
+      auto arn = GetString(doc, "ResourceARN");
+      auto from_arn = arn ? StreamNameFromArn(*arn, account) : std::nullopt;
+      if (!from_arn)
+        return reply.Error(400, "ResourceNotFoundException",
+                           "Resource " + std::string(arn.value_or("")) + " not found.");
+      ctx.stream_name = *from_arn;
+      break;
+    }
+    case StreamRef::kIterator: {
+      auto it = GetString(doc, "ShardIterator");
+      auto name = streams_->StreamNameOfIterator(std::string(it.value_or("")));
+      if (!name.ok()) return reply.Error(name.status());
+      ctx.stream_name = *name;
+      break;
+    }
+    case StreamRef::kNone: break;
+  }
+
+  if (!MayAccess(caller, action->access, ctx.stream_name)) {
+    std::string resource = ctx.stream_name.empty()
+                               ? "arn:aws:kinesis:" + region + ":" + account + ":*"
+                               : streams_->StreamArn(ctx.stream_name, region);
+    return reply.Error(400, "AccessDeniedException",
+                       "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
+                           " is not authorized to perform: kinesis:" + action->name +
+                           " on resource: " + resource +
+                           " because no identity-based policy allows the kinesis:" +
+                           action->name + " action");
+  }
+  action->handle(ctx, std::move(reply));
+}
+
+void WriteTimestamp(JsonWriter& w, int64_t ms) { w.Double(static_cast<double>(ms) / 1000.0); }
+
+void WriteShard(JsonWriter& w, const streams::Stream& s, const streams::Shard& sh) {
+  w.BeginObject();
+  w.Key("ShardId");
+  w.String(sh.Id());
+  if (sh.parent) {
+    w.Key("ParentShardId");
+    w.String(streams::ShardIdOf(*sh.parent));
+  }
+  if (sh.adjacent_parent) {
+    w.Key("AdjacentParentShardId");
+    w.String(streams::ShardIdOf(*sh.adjacent_parent));
+  }
+  w.Key("HashKeyRange");
+  w.BeginObject();
+  w.Key("StartingHashKey");
+  w.String(Uint128ToDecimal(sh.range.start));
+  w.Key("EndingHashKey");
+  w.String(Uint128ToDecimal(sh.range.end));
+  w.EndObject();
+  w.Key("SequenceNumberRange");
+  w.BeginObject();
+  w.Key("StartingSequenceNumber");
+  w.String(streams::EncodeSequence(s.id, sh.index, sh.starting_counter));
+  if (sh.ending_counter) {
+    w.Key("EndingSequenceNumber");
+    w.String(streams::EncodeSequence(s.id, sh.index, *sh.ending_counter));
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+}  // namespace millrace::kinesis

@@ -1,0 +1,35 @@
+// KinesisService: the Kinesis Data Streams API over AWS JSON 1.1
+// (POST /, X-Amz-Target: Kinesis_20131202.<Action>, Content-Type application/x-amz-json-1.1).
+//
+// Order of checks, as AWS (and kinesalite, which mirrors it) answers: method and content
+// type, target, body present and parsable, authentication (SigV4), validation against the
+// action's schema, access of the caller's key to the stream, then the action. Every error
+// leaves through MapError in service.cc. Thread-safe; Handle runs on event-loop threads.
+#pragma once
+
+#include <string>
+
+#include "auth/keystore.h"
+#include "http/message.h"
+#include "streams/manager.h"
+
+namespace millrace::kinesis {
+
+struct ServiceOptions {
+  bool auth = true;  // false: `--auth none`, every request is admin
+};
+
+class KinesisService {
+ public:
+  KinesisService(streams::StreamManager* streams, auth::KeyStore* keys, ServiceOptions options)
+      : streams_(streams), keys_(keys), options_(options) {}
+
+  void Handle(http::Request&& request, http::Responder responder);
+
+ private:
+  streams::StreamManager* const streams_;
+  auth::KeyStore* const keys_;
+  const ServiceOptions options_;
+};
+
+}  // namespace millrace::kinesis

@@ -1,0 +1,138 @@
+#include "server/app.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/json_writer.h"
+#include "common/logging.h"
+#include "log/file.h"
+
+namespace millrace::server {
+
+Status EnsureRootKey(catalog::Catalog* catalog, const std::string& data_dir) {
+  const char* env_id = std::getenv("MILLRACE_ROOT_ACCESS_KEY_ID");
+  const char* env_secret = std::getenv("MILLRACE_ROOT_SECRET_ACCESS_KEY");
+  bool from_env = env_id && env_secret && *env_id && *env_secret;
+  auto existing = catalog->ListKeys();
+  if (!existing.ok()) return existing.status();
+  auth::AccessKey key;
+  if (from_env) {
+    auto found = catalog->FindKey(env_id);
+    if (!found.ok()) return found.status();
+    if (*found) {
+      if ((*found)->secret != env_secret || (*found)->revoked_ms)
+        return Status::InvalidArgument(
+            "MILLRACE_ROOT_ACCESS_KEY_ID names a key that exists with another secret or was "
+            "revoked");
+      return Status::Ok();
+    }
+    key = auth::AccessKey{env_id, env_secret, "admin", {}};
+  } else if (!existing->empty()) {
+    return Status::Ok();  // not a first start
+  } else {
+    key = auth::GenerateKey("admin", {});
+  }
+  catalog::KeyRow row;
+  row.access_key_id = key.access_key_id;
+  row.secret = key.secret;
+  row.scope = "admin";
+  row.created_ms = SystemClock::Default()->NowMillis();
+  row.description = "root";
+  MILLRACE_RETURN_IF_ERROR(catalog->CreateKey(row));
+
+  std::string path = data_dir + "/credentials";
+  std::string text = "[default]\naws_access_key_id = " + key.access_key_id +
+                     "\naws_secret_access_key = " + key.secret + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  ::fchmod(fd, 0600);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) return Status::FromErrno(err, "write " + path);
+  LOG(kInfo) << "auth: root access key " << key.access_key_id << " written to " << path
+             << (from_env ? " (from MILLRACE_ROOT_ACCESS_KEY_ID)" : "");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
+  std::unique_ptr<App> app(new App());
+  log::FileSystem* fs = log::FileSystem::Posix();
+  MILLRACE_RETURN_IF_ERROR(fs->CreateDir(config.data_dir));
+  auto catalog = catalog::Catalog::Open(config.data_dir + "/catalog.db");
+  if (!catalog.ok()) return catalog.status();
+  app->catalog_ = std::move(*catalog);
+  MILLRACE_RETURN_IF_ERROR(EnsureRootKey(app->catalog_.get(), config.data_dir));
+
+  streams::ManagerOptions mo;
+  mo.data_dir = config.data_dir;
+  mo.account_id = config.account_id;
+  mo.region = config.region;
+  mo.transition_ms = config.stream_transition_ms;
+  mo.throttling = config.throttling;
+  mo.shard_limit = static_cast<int>(config.shard_limit);
+  mo.segment_bytes = static_cast<uint64_t>(config.segment_mb) << 20;
+  mo.sync = config.sync;
+  mo.catalog = app->catalog_.get();
+  auto mgr = streams::StreamManager::Open(mo);
+  if (!mgr.ok()) return mgr.status();
+  app->streams_ = std::move(*mgr);
+  app->keys_ = std::make_unique<auth::KeyStore>(app->catalog_.get(), SystemClock::Default());
+  kinesis::ServiceOptions so;
+  so.auth = config.auth != "none";
+  app->kinesis_ = std::make_unique<kinesis::KinesisService>(app->streams_.get(), app->keys_.get(), so);
+  if (!so.auth)
+    LOG(kWarn) << "auth: --auth none: requests are NOT verified; anyone who can reach "
+               << config.listen << " can read and write every stream";
+  if (!config.sync)
+    LOG(kWarn) << "log: --sync off: writes are acknowledged before they are on disk";
+
+  http::ServerOptions ho;
+  MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
+  ho.threads = config.threads;
+  ho.max_connections = static_cast<int>(config.max_connections);
+  App* raw = app.get();
+  app->http_ = std::make_unique<http::HttpServer>(
+      ho, [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
+  MILLRACE_RETURN_IF_ERROR(app->http_->Start());
+  LOG(kInfo) << "millrace: listening on " << ho.host << ":" << app->http_->port()
+             << ", data in " << config.data_dir;
+  return app;
+}
+
+App::~App() { Stop(); }
+
+void App::Stop() {
+  if (http_) http_->Stop();
+  http_.reset();
+  kinesis_.reset();
+  streams_.reset();  // the journal finishes queued appends
+  keys_.reset();
+  catalog_.reset();
+}
+
+uint16_t App::port() const { return http_ ? http_->port() : 0; }
+
+void App::Route(http::Request&& req, http::Responder responder) {
+  if (req.method == "GET" && req.path == "/healthz") {
+    http::Response r;
+    r.body = "{\"status\":\"ok\"}";
+    r.SetHeader("Content-Type", "application/json");
+    return responder.Send(std::move(r));
+  }
+  if (req.FindHeader("x-amz-target") || (req.method == "POST" && req.path == "/")) {
+    return kinesis_->Handle(std::move(req), std::move(responder));
+  }
+  http::Response r;
+  r.status = 404;
+  r.body = "{\"message\":";
+  JsonWriter::Quote("no such endpoint: " + req.method + " " + req.path, &r.body);
+  r.body += "}";
+  r.SetHeader("Content-Type", "application/json");
+  responder.Send(std::move(r));
+}
+
+}  // namespace millrace::server

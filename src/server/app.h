@@ -1,0 +1,48 @@
+// App: one running Millrace server: the catalog, the stream manager (and its log), the
+// key store, the services and the HTTP listener, started and stopped in order.
+//
+// Routing, on one port for every service: unsigned paths first (GET /healthz), then by
+// the request: a Kinesis call carries X-Amz-Target: Kinesis_20131202.*; later services
+// (s3, sts, the /api/v1 control API) are told apart by the service in the SigV4 scope.
+#pragma once
+
+#include <memory>
+
+#include "auth/keystore.h"
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "kinesis/service.h"
+#include "streams/manager.h"
+
+namespace millrace::server {
+
+class App {
+ public:
+  // Opens the data directory (creating it and the root key on first start) and starts
+  // listening. Returns once /healthz would answer 200.
+  static Result<std::unique_ptr<App>> Start(const config::ServerConfig& config);
+  ~App();  // Stop()
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Stops accepting requests, then lets the log finish what it acknowledged. Idempotent.
+  void Stop();
+  uint16_t port() const;
+
+ private:
+  App() = default;
+  void Route(http::Request&& req, http::Responder responder);
+
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<streams::StreamManager> streams_;
+  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<http::HttpServer> http_;
+};
+
+// Creates the root access key on first start and writes <data-dir>/credentials.
+Status EnsureRootKey(catalog::Catalog* catalog, const std::string& data_dir);
+
+}  // namespace millrace::server
