@@ -321,14 +321,17 @@ Status Journal::OpenNewSegment(uint64_t number) {
 // Writes the active segment's index and starts the next segment. If the index cannot be
 // written, recovery rebuilds it by scanning; the data is already durable.
 Status Journal::SealActive() {
-  Segment* seg = active_.get();
+  // A reference of our own: once sealed, retention may drop the segment from segments_.
+  std::shared_ptr<Segment> seg = active_;
   std::string idx = EncodeIndex(seg->number, seg->size, seg->entries.data(), seg->entries.size());
   Status st = WriteFileAtomically(fs_, options_.dir, IndexFileName(seg->number), idx);
   if (!st.ok()) LOG(kWarn) << "log: could not write index of segment " << seg->number << ": " << st.ToString();
   MILLRACE_RETURN_IF_ERROR(OpenNewSegment(seg->number + 1));
-  seg->sealed = true;
   seg->entries.clear();
   seg->entries.shrink_to_fit();
+  // Published under segments_mu_, where retention reads it, after the last write to seg.
+  std::lock_guard<std::mutex> l(segments_mu_);
+  seg->sealed = true;
   return Status::Ok();
 }
 
@@ -467,8 +470,11 @@ Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, s
   out->records.clear();
   out->bytes = 0;
   out->next_counter = std::max(from, shard->FirstCounter());
-  // Frames hold about as many bytes as the data they carry: ask for a little more.
-  std::vector<FrameEntry> frames = shard->FramesFrom(out->next_counter, max_bytes + (64 << 10));
+  // Frames hold about as many bytes as the data they carry: ask for a little more
+  // (saturating: max_bytes may be SIZE_MAX for "no byte limit").
+  constexpr size_t kSlack = 64 << 10;
+  size_t window = max_bytes > SIZE_MAX - kSlack ? SIZE_MAX : max_bytes + kSlack;
+  std::vector<FrameEntry> frames = shard->FramesFrom(out->next_counter, window);
   std::string buf;
   struct Sink {
     ReadResult* out;
@@ -526,8 +532,8 @@ Result<int> Journal::DeleteExpiredSegments(const ExpiredFn& expired, const Floor
       std::lock_guard<std::mutex> l(segments_mu_);
       if (segments_.empty()) break;
       seg = segments_.begin()->second;
+      if (!seg->sealed) break;  // read under segments_mu_ (SealActive sets it there)
     }
-    if (!seg->sealed) break;
     bool all_expired = true;
     for (const auto& [stream, newest] : seg->newest_by_stream) {
       if (!expired(stream, newest)) {
@@ -536,7 +542,9 @@ Result<int> Journal::DeleteExpiredSegments(const ExpiredFn& expired, const Floor
       }
     }
     if (!all_expired) break;
-    // Record how far each shard had come, then drop its frames from this segment.
+    // Record how far each shard had come, then drop its frames from this segment. Every
+    // floor is recorded before any frame is dropped: if one fails, the segment stays whole.
+    std::vector<ShardLog*> logs;
     for (const auto& [stream, shard_index] : seg->shards) {
       ShardLog* s;
       {
@@ -550,6 +558,9 @@ Result<int> Journal::DeleteExpiredSegments(const ExpiredFn& expired, const Floor
           if (e.segment == seg->number) end = std::max(end, e.end_counter());
       }
       if (end > 0) MILLRACE_RETURN_IF_ERROR(on_floor(stream, shard_index, end));
+      logs.push_back(s);
+    }
+    for (ShardLog* s : logs) {
       std::lock_guard<std::mutex> m(s->mu_);
       while (!s->frames_.empty() && s->frames_.front().segment <= seg->number)
         s->frames_.pop_front();

@@ -13,6 +13,7 @@
 // concurrently with commits. Retention runs on whatever thread calls DeleteExpiredSegments.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -154,8 +155,9 @@ class Journal {
   struct Segment {
     uint64_t number = 0;
     std::unique_ptr<File> file;
-    uint64_t size = 0;  // valid bytes
-    bool sealed = false;
+    // Valid bytes. Atomic: the commit thread writes it while Stats() reads it.
+    std::atomic<uint64_t> size{0};
+    bool sealed = false;  // set under segments_mu_ once running (SealActive)
     // stream id -> newest arrival in this segment
     std::unordered_map<uint64_t, int64_t> newest_by_stream;
     std::vector<FrameEntry> entries;  // every frame, for the index (cleared once sealed)
