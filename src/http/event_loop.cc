@@ -1,0 +1,700 @@
+// The connection state machine and the event loop around it (see event_loop.h).
+//
+// A connection reads a request, hands it to the Handler and reads nothing more until the
+// answer is written: requests are answered in order, and pipelined bytes wait in
+// `pending`. Reads go into the loop's one 64 KiB scratch buffer; a connection keeps only
+// what it must (a partial line inside the parser, pipelined bytes, unsent output), so an
+// idle connection costs a few hundred bytes.
+//
+// Answers cross threads through the loop's Mailbox: Responder -> ConnSink::Deliver -> on
+// the loop's own thread, straight to the connection; from any other thread, into the
+// mailbox (a mutex-guarded vector) and an eventfd wakes the loop. A closed connection
+// clears its sink's pointer (on the loop thread), so a late answer is dropped. The mailbox
+// is shared by the sinks, so an answer after Stop() finds it closed rather than freed.
+#include "http/event_loop.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+#include "http/serializer.h"
+
+namespace millrace::http {
+namespace {
+
+constexpr size_t kScratchBytes = 64 * 1024;  // one per loop; every read lands here first
+constexpr int kMaxReadsPerTurn = 16;         // then other connections get a turn
+constexpr int kMaxAcceptsPerTurn = 64;
+constexpr int kMaxEvents = 256;
+constexpr int kLingerMs = 2000;              // reading and dropping input after the last response
+constexpr size_t kKeepCapacityBytes = 4096;  // larger idle buffers are freed
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void FreeIfLarge(std::string* s) {
+  if (s->capacity() > kKeepCapacityBytes) {
+    std::string().swap(*s);
+  } else {
+    s->clear();
+  }
+}
+
+// "ip:port", or "[ip6]:port".
+std::string FormatAddress(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  bool v6 = ss.ss_family == AF_INET6;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  } else if (v6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  char port_text[8];
+  auto [end, ec] = std::to_chars(port_text, port_text + sizeof(port_text), port);
+  std::string out;
+  out.reserve(sizeof(host) + sizeof(port_text) + 3);
+  if (v6) out.push_back('[');
+  out.append(host);
+  if (v6) out.push_back(']');
+  out.push_back(':');
+  out.append(port_text, end);
+  return out;
+}
+
+}  // namespace
+
+// Responses waiting for their loop. Shared by the loop and every sink of its connections,
+// so it outlives the loop; it owns the eventfd for the same reason (a late Post may still
+// write to it). Thread-safe.
+class Mailbox {
+ public:
+  struct Item {
+    std::shared_ptr<ConnSink> sink;
+    Response response;
+  };
+
+  explicit Mailbox(int event_fd) : event_fd_(event_fd) {}
+  ~Mailbox() { ::close(event_fd_); }
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  int fd() const { return event_fd_; }
+
+  // Queues a response for the loop and wakes it; dropped once the mailbox is closed.
+  void Post(std::shared_ptr<ConnSink> sink, Response response) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;  // the response is destroyed after the unlock
+      items_.push_back(Item{std::move(sink), std::move(response)});
+      wake = !signaled_;
+      signaled_ = true;
+    }
+    if (wake) Wake();
+  }
+
+  // Loop thread: every queued item. The caller consumes and clears the vector before the
+  // next Take (the two vectors trade places, so neither is reallocated in steady state).
+  std::vector<Item>& Take() {
+    uint64_t value;
+    ssize_t n = ::read(event_fd_, &value, sizeof(value));  // resets the eventfd
+    (void)n;
+    std::lock_guard<std::mutex> lock(mu_);
+    taken_.swap(items_);
+    signaled_ = false;
+    return taken_;
+  }
+
+  // Refuses further posts and drops what is queued.
+  void Close() {
+    std::vector<Item> dropped;
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    dropped.swap(items_);
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t n = ::write(event_fd_, &one, sizeof(one));
+    (void)n;  // EAGAIN only when the counter is already huge: the loop is awake anyway
+  }
+
+ private:
+  const int event_fd_;
+  std::mutex mu_;
+  std::vector<Item> items_;  // guarded by mu_
+  bool closed_ = false;      // guarded by mu_
+  bool signaled_ = false;    // guarded by mu_: a wake-up is pending, no need to write again
+  std::vector<Item> taken_;  // loop thread only
+};
+
+namespace {
+// The loop thread's mailbox, so Deliver can tell whether it already runs on that loop.
+thread_local const Mailbox* t_loop_mailbox = nullptr;
+// Distinct addresses that tag the non-connection descriptors in epoll_event.data.ptr.
+char kListenTag;
+char kMailboxTag;
+}  // namespace
+
+// One per connection, shared by the Responders of its requests (one at a time).
+class ConnSink final : public Responder::Sink, public std::enable_shared_from_this<ConnSink> {
+ public:
+  ConnSink(std::shared_ptr<Mailbox> mailbox, EventLoop* loop, Connection* conn)
+      : conn(conn), mailbox_(std::move(mailbox)), loop_(loop) {}
+  void Deliver(Response response) override;
+
+  Connection* conn;  // loop thread only; nullptr once the connection closed
+
+ private:
+  std::shared_ptr<Mailbox> mailbox_;
+  EventLoop* loop_;  // dereferenced only on the loop's own thread, where it is alive
+};
+
+// One accepted socket and the request it is serving. Loop thread only.
+class Connection {
+ public:
+  enum class State {
+    kReading,    // parsing a request (or idle between requests)
+    kWaiting,    // the handler has the request; nothing is read
+    kWriting,    // sending the answer
+    kLingering,  // answered and shut down for writing; input is read and dropped
+  };
+
+  Connection(int fd, std::string remote, const ParserLimits& limits)
+      : fd(fd), remote(std::move(remote)), parser(limits) {}
+
+  int fd;
+  State state = State::kReading;
+  std::string remote;  // "ip:port"
+  RequestParser parser;
+  std::shared_ptr<ConnSink> sink;
+
+  std::string pending;  // bytes read past the current request (pipelining)
+  size_t pending_off = 0;
+  std::string out;  // status line and headers (or "100 Continue") not yet sent
+  size_t out_off = 0;
+  std::string body;  // the response body, sent after `out`
+  size_t body_off = 0;
+
+  Response response;  // an answer that arrived while its handler was still running
+  bool has_response = false;
+  bool in_dispatch = false;  // the handler is running (answers are stashed, not driven)
+  bool keep_alive = true;
+  bool http10 = false;
+  bool head_request = false;
+  bool close_after_write = false;
+  bool continue_sent = false;
+  bool readable = false;  // the socket may hold unread bytes (edge-triggered)
+  bool peer_eof = false;  // the peer shut down its side; read until the end
+  bool closed = false;
+
+  size_t index = 0;  // in EventLoop::conns_
+  TimerList* timer = nullptr;
+  Connection* timer_prev = nullptr;
+  Connection* timer_next = nullptr;
+  int64_t deadline_ms = 0;
+};
+
+void ConnSink::Deliver(Response response) {
+  if (t_loop_mailbox == mailbox_.get()) {
+    loop_->DeliverLocal(this, std::move(response));
+  } else {
+    mailbox_->Post(shared_from_this(), std::move(response));
+  }
+}
+
+EventLoop::EventLoop(LoopShared* shared, int listen_fd) : shared_(shared), listen_fd_(listen_fd) {
+  const ServerOptions& o = shared->options;
+  limits_.max_header_bytes = o.max_header_bytes;
+  limits_.max_body_bytes = o.max_body_bytes;
+  header_timers_.duration_ms = o.header_timeout_ms;
+  idle_timers_.duration_ms = o.idle_timeout_ms;
+  linger_timers_.duration_ms = std::min(kLingerMs, std::max(1, o.idle_timeout_ms));
+}
+
+EventLoop::~EventLoop() {
+  for (auto& c : conns_) {
+    if (c->closed) continue;
+    ::close(c->fd);
+    c->sink->conn = nullptr;
+    shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (mailbox_) mailbox_->Close();
+  ::close(listen_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void EventLoop::RequestStop() {
+  stop_.store(true, std::memory_order_relaxed);
+  mailbox_->Wake();
+}
+
+Status EventLoop::Init() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return Status::FromErrno(errno, "epoll_create1");
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return Status::FromErrno(errno, "eventfd");
+  mailbox_ = std::make_shared<Mailbox>(efd);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  scratch_ = std::make_unique<char[]>(kScratchBytes);
+
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: a turn may leave connections in the backlog
+  ev.data.ptr = &kListenTag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
+    return Status::FromErrno(errno, "epoll_ctl(listen)");
+  ev.events = EPOLLIN;
+  ev.data.ptr = &kMailboxTag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, mailbox_->fd(), &ev) != 0)
+    return Status::FromErrno(errno, "epoll_ctl(eventfd)");
+  return Status::Ok();
+}
+
+void EventLoop::Run() {
+  t_loop_mailbox = mailbox_.get();
+  epoll_event events[kMaxEvents];
+  now_ms_ = NowMs();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(epoll_fd_, events, kMaxEvents, NextTimeoutMs());
+    if (n < 0 && errno != EINTR) {
+      LOG(kError) << "epoll_wait: " << std::strerror(errno);
+      break;
+    }
+    now_ms_ = NowMs();
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &kListenTag) {
+        OnAccept();
+      } else if (tag == &kMailboxTag) {
+        OnMailbox();
+      } else {
+        OnConnEvent(static_cast<Connection*>(tag), events[i].events);
+      }
+    }
+    if (!deferred_.empty()) {
+      std::vector<Connection*> again;
+      again.swap(deferred_);
+      for (Connection* c : again)
+        if (!c->closed) Drive(c);
+    }
+    // Drive may answer other connections of this loop, which land in ready_ again.
+    for (size_t i = 0; i < ready_.size(); ++i)
+      if (!ready_[i]->closed) Drive(ready_[i]);
+    ready_.clear();
+    ExpireTimers();
+    Bury();
+  }
+  t_loop_mailbox = nullptr;
+}
+
+void EventLoop::OnAccept() {
+  for (int i = 0; i < kMaxAcceptsPerTurn; ++i) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: the pending connection would keep the listener readable
+        // forever. Use the spare descriptor to accept it and close it at once.
+        LOG(kWarn) << "out of file descriptors; refusing a connection";
+        if (spare_fd_ >= 0) {
+          ::close(spare_fd_);
+          int victim = ::accept(listen_fd_, nullptr, nullptr);
+          if (victim >= 0) ::close(victim);
+          spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+          continue;
+        }
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        LOG(kWarn) << "accept: " << std::strerror(errno);
+      }
+      return;
+    }
+    if (shared_->connections.fetch_add(1, std::memory_order_relaxed) >=
+        shared_->options.max_connections) {
+      shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto owned = std::make_unique<Connection>(fd, FormatAddress(ss), limits_);
+    Connection* c = owned.get();
+    c->sink = std::make_shared<ConnSink>(mailbox_, this, c);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      LOG(kWarn) << "epoll_ctl(add): " << std::strerror(errno);
+      shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+      ::close(fd);
+      continue;
+    }
+    c->index = conns_.size();
+    conns_.push_back(std::move(owned));
+    Arm(c, &header_timers_);  // the first request's head is due from the connect
+  }
+}
+
+void EventLoop::OnMailbox() {
+  std::vector<Mailbox::Item>& items = mailbox_->Take();
+  // A closed connection's sink has no connection: DeliverLocal drops the answer.
+  for (Mailbox::Item& item : items) DeliverLocal(item.sink.get(), std::move(item.response));
+  items.clear();
+}
+
+void EventLoop::DeliverLocal(ConnSink* sink, Response response) {
+  Connection* c = sink->conn;
+  if (c == nullptr) return;
+  if (c->state != Connection::State::kWaiting || c->has_response) {
+    LOG(kError) << "http: an answer for a request that is not waiting; dropped";
+    return;
+  }
+  c->response = std::move(response);
+  c->has_response = true;
+  // Inside the handler, Dispatch picks it up when the handler returns; otherwise it is
+  // driven at the end of this turn, not here, so connections never drive each other
+  // recursively.
+  if (!c->in_dispatch) ready_.push_back(c);
+}
+
+void EventLoop::OnConnEvent(Connection* c, uint32_t events) {
+  if (c->closed) return;                 // closed earlier in this turn
+  if (events & (EPOLLERR | EPOLLHUP)) {  // reset, or both directions shut: nothing to save
+    Close(c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP)) c->readable = true;
+  if (events & EPOLLRDHUP) c->peer_eof = true;
+  Drive(c);
+}
+
+void EventLoop::Drive(Connection* c) {
+  while (!c->closed) {
+    switch (c->state) {
+      case Connection::State::kReading:
+        if (c->out_off < c->out.size()) Flush(c);  // a "100 Continue" still queued
+        if (c->closed || !ReadRequest(c)) return;
+        break;
+      case Connection::State::kWaiting:
+        if (!c->has_response) return;
+        c->has_response = false;
+        StartResponse(c, c->response);
+        break;
+      case Connection::State::kWriting:
+        if (!Flush(c)) return;
+        FinishResponse(c);
+        break;
+      case Connection::State::kLingering:
+        Discard(c);
+        return;
+    }
+  }
+}
+
+// Feeds the parser from the pipelined bytes, then from the socket. True when the state
+// changed (a request went to the handler, or an error answer is queued).
+bool EventLoop::ReadRequest(Connection* c) {
+  if (c->pending_off < c->pending.size()) {
+    size_t used = 0;
+    std::string_view rest(c->pending.data() + c->pending_off, c->pending.size() - c->pending_off);
+    ParseStatus status = c->parser.Feed(rest, &used);
+    c->pending_off += used;
+    if (c->pending_off == c->pending.size()) {
+      c->pending.clear();
+      c->pending_off = 0;
+    }
+    if (status != ParseStatus::kNeedMore) return OnParsed(c, status);
+  }
+  for (int reads = 0; c->readable; ++reads) {
+    if (reads == kMaxReadsPerTurn) {
+      deferred_.push_back(c);
+      break;
+    }
+    ssize_t n = ::read(c->fd, scratch_.get(), kScratchBytes);
+    if (n > 0) {
+      // A short read drained the socket; more bytes will raise a new edge. After the
+      // peer's FIN no edge comes, so then read on until read() says the stream ended.
+      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof) c->readable = false;
+      size_t used = 0;
+      ParseStatus status = c->parser.Feed(std::string_view(scratch_.get(), n), &used);
+      if (status == ParseStatus::kComplete && used < static_cast<size_t>(n))
+        c->pending.append(scratch_.get() + used, n - used);
+      if (status != ParseStatus::kNeedMore) return OnParsed(c, status);
+    } else if (n == 0) {
+      Close(c);  // the peer is gone; a partial request cannot be answered
+      return false;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->readable = false;
+    } else if (errno != EINTR) {
+      Close(c);
+      return false;
+    }
+  }
+  if (c->parser.started()) {
+    if (!c->parser.head_complete()) {
+      Arm(c, &header_timers_);
+    } else {
+      Rearm(c, &idle_timers_);  // the body must keep coming
+      if (c->parser.expects_continue() && !c->continue_sent) {
+        c->continue_sent = true;
+        c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        Flush(c);
+      }
+    }
+  }
+  return false;
+}
+
+bool EventLoop::OnParsed(Connection* c, ParseStatus status) {
+  if (status == ParseStatus::kComplete) {
+    Dispatch(c);
+  } else {
+    LOG(kDebug) << "http: " << c->remote << ": " << c->parser.error_status() << " "
+                << c->parser.error_reason();
+    StartError(c, c->parser.error_status(), c->parser.error_reason());
+  }
+  return true;
+}
+
+void EventLoop::Dispatch(Connection* c) {
+  c->keep_alive = c->parser.keep_alive();
+  c->http10 = c->parser.http10();
+  c->head_request = c->parser.method() == "HEAD";
+  Request request = c->parser.TakeRequest();
+  request.remote_address = c->remote;
+  c->state = Connection::State::kWaiting;
+  Disarm(c);  // the handler has no deadline here; its Responder guarantees an answer
+  c->in_dispatch = true;
+  try {
+    shared_->handler(std::move(request), Responder(c->sink));
+  } catch (const std::exception& e) {
+    LOG(kError) << "http: handler threw: " << e.what();
+  } catch (...) {
+    LOG(kError) << "http: handler threw";
+  }
+  c->in_dispatch = false;
+}
+
+void EventLoop::StartResponse(Connection* c, Response& r) {
+  ResponseFraming framing;
+  framing.close = r.close_connection || !c->keep_alive || c->peer_eof;
+  framing.http10_keep_alive = c->http10;
+  AppendResponseHead(r, framing, &c->out);
+  if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) c->body = std::move(r.body);
+  r = Response();
+  c->close_after_write = framing.close;
+  c->state = Connection::State::kWriting;
+}
+
+void EventLoop::StartError(Connection* c, int status, const std::string& reason) {
+  Response r = ErrorResponse(status, reason);
+  c->keep_alive = false;
+  c->head_request = false;
+  StartResponse(c, r);
+}
+
+// Writes what is queued. True when all of it is out; false on EAGAIN (EPOLLOUT resumes)
+// or when the connection was closed for an error.
+bool EventLoop::Flush(Connection* c) {
+  while (c->out_off < c->out.size() || c->body_off < c->body.size()) {
+    iovec iov[2];
+    int count = 0;
+    if (c->out_off < c->out.size()) {
+      iov[count].iov_base = c->out.data() + c->out_off;
+      iov[count++].iov_len = c->out.size() - c->out_off;
+    }
+    if (c->body_off < c->body.size()) {
+      iov[count].iov_base = c->body.data() + c->body_off;
+      iov[count++].iov_len = c->body.size() - c->body_off;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        Rearm(c, &idle_timers_);  // the peer must keep reading
+        return false;
+      }
+      Close(c);
+      return false;
+    }
+    size_t written = static_cast<size_t>(n);
+    size_t from_out = std::min(written, c->out.size() - c->out_off);
+    c->out_off += from_out;
+    c->body_off += written - from_out;
+  }
+  c->out.clear();
+  c->out_off = 0;
+  FreeIfLarge(&c->out);
+  if (!c->body.empty()) std::string().swap(c->body);
+  c->body_off = 0;
+  return true;
+}
+
+void EventLoop::FinishResponse(Connection* c) {
+  if (c->close_after_write) {
+    StartLinger(c);
+    return;
+  }
+  c->state = Connection::State::kReading;
+  c->parser.Reset();
+  c->continue_sent = false;
+  if (c->pending.empty()) {
+    FreeIfLarge(&c->pending);
+    Rearm(c, &idle_timers_);
+  } else {
+    Rearm(c, &header_timers_);  // the next request has started arriving
+  }
+}
+
+// Closing right after the last answer would make the kernel send a reset if unread input
+// remains, and the reset can destroy the answer before the client reads it. So: shut down
+// our side, read and drop input until the peer closes or kLingerMs pass.
+void EventLoop::StartLinger(Connection* c) {
+  ::shutdown(c->fd, SHUT_WR);
+  c->state = Connection::State::kLingering;
+  c->parser.Reset();
+  std::string().swap(c->pending);
+  c->pending_off = 0;
+  Rearm(c, &linger_timers_);
+}
+
+void EventLoop::Discard(Connection* c) {
+  for (int reads = 0; c->readable; ++reads) {
+    if (reads == kMaxReadsPerTurn) {
+      deferred_.push_back(c);
+      return;
+    }
+    ssize_t n = ::read(c->fd, scratch_.get(), kScratchBytes);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+      Close(c);
+      return;
+    }
+    if (n < 0 && errno != EINTR) c->readable = false;
+  }
+}
+
+void EventLoop::Close(Connection* c) {
+  if (c->closed) return;
+  c->closed = true;
+  Disarm(c);
+  ::close(c->fd);  // also removes it from the epoll set
+  c->sink->conn = nullptr;
+  shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+  graveyard_.push_back(c);
+}
+
+// Deletes the connections closed this turn; no pointer to them survives the turn.
+void EventLoop::Bury() {
+  if (graveyard_.empty()) return;
+  std::erase_if(deferred_, [](Connection* c) { return c->closed; });
+  for (Connection* c : graveyard_) {
+    size_t i = c->index;
+    if (i != conns_.size() - 1) {
+      conns_[i] = std::move(conns_.back());
+      conns_[i]->index = i;
+    }
+    conns_.pop_back();
+  }
+  graveyard_.clear();
+}
+
+void EventLoop::Arm(Connection* c, TimerList* list) {
+  if (c->timer != list) Rearm(c, list);
+}
+
+void EventLoop::Rearm(Connection* c, TimerList* list) {
+  Disarm(c);
+  c->timer = list;
+  c->deadline_ms = now_ms_ + list->duration_ms;
+  c->timer_prev = list->tail;
+  c->timer_next = nullptr;
+  if (list->tail) {
+    list->tail->timer_next = c;
+  } else {
+    list->head = c;
+  }
+  list->tail = c;
+}
+
+void EventLoop::Disarm(Connection* c) {
+  TimerList* list = c->timer;
+  if (!list) return;
+  if (c->timer_prev) {
+    c->timer_prev->timer_next = c->timer_next;
+  } else {
+    list->head = c->timer_next;
+  }
+  if (c->timer_next) {
+    c->timer_next->timer_prev = c->timer_prev;
+  } else {
+    list->tail = c->timer_prev;
+  }
+  c->timer = nullptr;
+  c->timer_prev = c->timer_next = nullptr;
+}
+
+int EventLoop::NextTimeoutMs() const {
+  if (!deferred_.empty()) return 0;
+  int64_t next = -1;
+  for (const TimerList* list : {&header_timers_, &idle_timers_, &linger_timers_}) {
+    if (list->head && (next < 0 || list->head->deadline_ms < next)) next = list->head->deadline_ms;
+  }
+  if (next < 0) return -1;
+  return static_cast<int>(std::clamp<int64_t>(next - now_ms_ + 1, 0, 60000));
+}
+
+void EventLoop::ExpireTimers() {
+  for (TimerList* list : {&header_timers_, &idle_timers_, &linger_timers_}) {
+    while (list->head && list->head->deadline_ms <= now_ms_) {
+      Connection* c = list->head;
+      Disarm(c);
+      OnTimeout(c, list);
+    }
+  }
+}
+
+void EventLoop::OnTimeout(Connection* c, TimerList* list) {
+  // A client that started a request and stalled (slowloris) is told so; one that sent
+  // nothing, stopped reading or lingered is just closed.
+  if (list != &linger_timers_ && c->state == Connection::State::kReading && c->parser.started()) {
+    LOG(kDebug) << "http: " << c->remote << ": request timed out";
+    StartError(c, 408, list == &header_timers_ ? "request header timeout" : "request body timeout");
+    Drive(c);
+    if (!c->closed && c->state == Connection::State::kWriting) Arm(c, &linger_timers_);
+    return;
+  }
+  Close(c);
+}
+
+}  // namespace millrace::http
