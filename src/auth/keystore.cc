@@ -36,8 +36,7 @@ std::optional<AccessKey> KeyStore::Find(const std::string& access_key_id) {
 
 AccessKey GenerateKey(const std::string& scope, std::vector<std::string> streams) {
   static const char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  static const char kSecret[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char kSecret[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   uint8_t raw[18 + 40];
   crypto::RandomBytes(raw, sizeof raw);
   AccessKey k;

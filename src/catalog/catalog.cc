@@ -21,7 +21,10 @@ class Stmt {
   Status status() const {
     return rc_ == SQLITE_OK ? Status::Ok() : Status::IoError("catalog: " + error_);
   }
-  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
   Stmt& Bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -106,9 +109,9 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1), ('next_str
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -138,15 +141,15 @@ Status Catalog::Exec(const char* sql) {
 Status Catalog::Migrate() { return Exec(kSchema); }
 
 // Runs `body` in a transaction: committed if it returns Ok, rolled back otherwise.
-#define CATALOG_TXN(body)                                  \
-  do {                                                     \
-    MILLRACE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));     \
-    Status _txn = [&]() -> Status { body }();              \
-    if (!_txn.ok()) {                                      \
-      (void)Exec("ROLLBACK");                              \
-      return _txn;                                         \
-    }                                                      \
-    return Exec("COMMIT");                                 \
+#define CATALOG_TXN(body)                              \
+  do {                                                 \
+    MILLRACE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE")); \
+    Status _txn = [&]() -> Status { body }();          \
+    if (!_txn.ok()) {                                  \
+      (void)Exec("ROLLBACK");                          \
+      return _txn;                                     \
+    }                                                  \
+    return Exec("COMMIT");                             \
   } while (0)
 
 Result<std::vector<StreamRow>> Catalog::ListStreams() {
@@ -268,8 +271,9 @@ Status Catalog::UpdateStreamAndShards(const StreamRow& st, const std::vector<Sha
 Status Catalog::DeleteStream(uint64_t stream_id) {
   std::lock_guard<std::mutex> l(mu_);
   CATALOG_TXN({
-    for (const char* sql : {"DELETE FROM streams WHERE id = ?", "DELETE FROM shards WHERE stream_id = ?",
-                            "DELETE FROM tags WHERE stream_id = ?"}) {
+    for (const char* sql :
+         {"DELETE FROM streams WHERE id = ?", "DELETE FROM shards WHERE stream_id = ?",
+          "DELETE FROM tags WHERE stream_id = ?"}) {
       Stmt s(db_, sql);
       MILLRACE_RETURN_IF_ERROR(s.status());
       s.Bind(1, static_cast<int64_t>(stream_id));
@@ -418,7 +422,8 @@ Result<std::optional<KeyRow>> Catalog::FindKey(const std::string& id) {
 
 Status Catalog::RevokeKey(const std::string& id, int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);
-  Stmt s(db_, "UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ? AND revoked_ms IS NULL");
+  Stmt s(db_,
+         "UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ? AND revoked_ms IS NULL");
   MILLRACE_RETURN_IF_ERROR(s.status());
   s.Bind(1, now_ms).Bind(2, id);
   MILLRACE_RETURN_IF_ERROR(s.Run());

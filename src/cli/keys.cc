@@ -41,7 +41,8 @@ int Keys(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   std::string sub = args[0];
-  std::string data_dir = std::getenv("MILLRACE_DATA_DIR") ? std::getenv("MILLRACE_DATA_DIR") : "./data";
+  std::string data_dir =
+      std::getenv("MILLRACE_DATA_DIR") ? std::getenv("MILLRACE_DATA_DIR") : "./data";
   std::string scope, description;
   std::vector<std::string> streams, positional;
   for (size_t i = 1; i < args.size(); ++i) {
@@ -131,7 +132,8 @@ int Keys(const std::vector<std::string>& args) {
     for (const auto& k : *keys) {
       std::cout << (first ? "\n" : ",\n") << "  {\"AccessKeyId\": " << Quote(k.access_key_id)
                 << ", \"Scope\": " << Quote(k.scope) << ", \"Streams\": [";
-      for (size_t i = 0; i < k.streams.size(); ++i) std::cout << (i ? ", " : "") << Quote(k.streams[i]);
+      for (size_t i = 0; i < k.streams.size(); ++i)
+        std::cout << (i ? ", " : "") << Quote(k.streams[i]);
       std::cout << "], \"CreatedAt\": " << k.created_ms / 1000
                 << ", \"Description\": " << Quote(k.description);
       if (k.revoked_ms) std::cout << ", \"RevokedAt\": " << *k.revoked_ms / 1000;

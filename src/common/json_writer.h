@@ -18,26 +18,58 @@ class JsonWriter {
  public:
   explicit JsonWriter(std::string* out) : out_(out) {}
 
-  void BeginObject() { Prefix(); out_->push_back('{'); first_.push_back(true); }
-  void EndObject() { out_->push_back('}'); first_.pop_back(); }
-  void BeginArray() { Prefix(); out_->push_back('['); first_.push_back(true); }
-  void EndArray() { out_->push_back(']'); first_.pop_back(); }
+  void BeginObject() {
+    Prefix();
+    out_->push_back('{');
+    first_.push_back(true);
+  }
+  void EndObject() {
+    out_->push_back('}');
+    first_.pop_back();
+  }
+  void BeginArray() {
+    Prefix();
+    out_->push_back('[');
+    first_.push_back(true);
+  }
+  void EndArray() {
+    out_->push_back(']');
+    first_.pop_back();
+  }
   void Key(std::string_view key) {
     Prefix();
     AppendQuoted(key);
     out_->push_back(':');
     after_key_ = true;
   }
-  void String(std::string_view s) { Prefix(); AppendQuoted(s); }
-  void Int(int64_t v) { Prefix(); out_->append(std::to_string(v)); }
-  void Uint(uint64_t v) { Prefix(); out_->append(std::to_string(v)); }
+  void String(std::string_view s) {
+    Prefix();
+    AppendQuoted(s);
+  }
+  void Int(int64_t v) {
+    Prefix();
+    out_->append(std::to_string(v));
+  }
+  void Uint(uint64_t v) {
+    Prefix();
+    out_->append(std::to_string(v));
+  }
   void Double(double v);
-  void Bool(bool v) { Prefix(); out_->append(v ? "true" : "false"); }
-  void Null() { Prefix(); out_->append("null"); }
+  void Bool(bool v) {
+    Prefix();
+    out_->append(v ? "true" : "false");
+  }
+  void Null() {
+    Prefix();
+    out_->append("null");
+  }
   // Writes `s` as a JSON string whose content is the base64 encoding of `bytes`.
   void Base64(std::string_view bytes);
   // Appends already-serialized JSON as a value.
-  void Raw(std::string_view json) { Prefix(); out_->append(json); }
+  void Raw(std::string_view json) {
+    Prefix();
+    out_->append(json);
+  }
 
   // Appends `s` quoted and escaped per RFC 8259 to `out`.
   static void Quote(std::string_view s, std::string* out);

@@ -37,8 +37,8 @@ class LogLine {
 }  // namespace millrace
 
 // Usable as a single statement anywhere (no dangling else): `if (x) LOG(kInfo) << ...;`
-#define LOG(level)                                                 \
-  (::millrace::LogLevel::level < ::millrace::GetLogLevel())        \
-      ? (void)0                                                    \
-      : ::millrace::LogVoidify() &                                 \
+#define LOG(level)                                          \
+  (::millrace::LogLevel::level < ::millrace::GetLogLevel()) \
+      ? (void)0                                             \
+      : ::millrace::LogVoidify() &                          \
             ::millrace::LogLine(::millrace::LogLevel::level, __FILE__, __LINE__).stream()

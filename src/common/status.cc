@@ -7,21 +7,36 @@ namespace millrace {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kFailedPrecondition: return "FailedPrecondition";
-    case Code::kResourceExhausted: return "ResourceExhausted";
-    case Code::kPermissionDenied: return "PermissionDenied";
-    case Code::kUnauthenticated: return "Unauthenticated";
-    case Code::kIoError: return "IoError";
-    case Code::kNoSpace: return "NoSpace";
-    case Code::kCorruption: return "Corruption";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kInternal: return "Internal";
-    case Code::kThrottled: return "Throttled";
-    case Code::kExpired: return "Expired";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Code::kResourceExhausted:
+      return "ResourceExhausted";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Code::kIoError:
+      return "IoError";
+    case Code::kNoSpace:
+      return "NoSpace";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kInternal:
+      return "Internal";
+    case Code::kThrottled:
+      return "Throttled";
+    case Code::kExpired:
+      return "Expired";
   }
   return "Unknown";
 }

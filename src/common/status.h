@@ -14,20 +14,20 @@ namespace millrace {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // the caller's input is wrong; retrying it unchanged will fail again
-  kNotFound,           // the named thing does not exist
-  kAlreadyExists,      // the named thing exists already
-  kFailedPrecondition, // the thing exists but is not in a state that allows this
-  kResourceExhausted,  // a limit was reached (throughput, count, size)
-  kPermissionDenied,   // the caller is known but not allowed
-  kUnauthenticated,    // the caller could not be identified
-  kIoError,            // the operating system refused a file operation
-  kNoSpace,            // the disk is full; retry once space returns
-  kCorruption,         // stored data failed its checksum or does not parse
-  kUnavailable,        // transient; retry
-  kThrottled,          // a rate limit was passed; retry later
-  kExpired,            // a token (iterator, signature) is too old
-  kInternal,           // a bug
+  kInvalidArgument,     // the caller's input is wrong; retrying it unchanged will fail again
+  kNotFound,            // the named thing does not exist
+  kAlreadyExists,       // the named thing exists already
+  kFailedPrecondition,  // the thing exists but is not in a state that allows this
+  kResourceExhausted,   // a limit was reached (throughput, count, size)
+  kPermissionDenied,    // the caller is known but not allowed
+  kUnauthenticated,     // the caller could not be identified
+  kIoError,             // the operating system refused a file operation
+  kNoSpace,             // the disk is full; retry once space returns
+  kCorruption,          // stored data failed its checksum or does not parse
+  kUnavailable,         // transient; retry
+  kThrottled,           // a rate limit was passed; retry later
+  kExpired,             // a token (iterator, signature) is too old
+  kInternal,            // a bug
 };
 
 const char* CodeName(Code code);
@@ -73,16 +73,25 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must carry an error");
   }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -92,10 +101,10 @@ class [[nodiscard]] Result {
   std::optional<T> value_;
 };
 
-#define MILLRACE_RETURN_IF_ERROR(expr)         \
-  do {                                         \
-    ::millrace::Status _st = (expr);           \
-    if (!_st.ok()) return _st;                 \
+#define MILLRACE_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::millrace::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 }  // namespace millrace

@@ -1,8 +1,9 @@
 #include "config/config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <functional>
-#include <toml++/toml.h>
 
 namespace millrace::config {
 namespace {
@@ -38,7 +39,8 @@ const std::vector<Setting>& Settings() {
        [](ServerConfig& c) -> void* { return &c.threads; }},
       {"segment-mb", Kind::kInt, "log segment size in MiB",
        [](ServerConfig& c) -> void* { return &c.segment_mb; }},
-      {"sync", Kind::kBool, "fsync before acknowledging writes (off loses acknowledged writes on power loss)",
+      {"sync", Kind::kBool,
+       "fsync before acknowledging writes (off loses acknowledged writes on power loss)",
        [](ServerConfig& c) -> void* { return &c.sync; }},
       {"shard-limit", Kind::kInt, "open shards allowed in all streams",
        [](ServerConfig& c) -> void* { return &c.shard_limit; }},
@@ -50,7 +52,8 @@ const std::vector<Setting>& Settings() {
 
 std::string EnvName(const char* flag) {
   std::string e = "MILLRACE_";
-  for (const char* p = flag; *p; ++p) e.push_back(*p == '-' ? '_' : static_cast<char>(std::toupper(*p)));
+  for (const char* p = flag; *p; ++p)
+    e.push_back(*p == '-' ? '_' : static_cast<char>(std::toupper(*p)));
   return e;
 }
 
@@ -60,7 +63,8 @@ std::string TomlName(const char* flag) {
   return t;
 }
 
-Status Assign(const Setting& s, ServerConfig& c, const std::string& value, const std::string& source) {
+Status Assign(const Setting& s, ServerConfig& c, const std::string& value,
+              const std::string& source) {
   void* f = s.field(c);
   switch (s.kind) {
     case Kind::kString:
@@ -70,9 +74,12 @@ Status Assign(const Setting& s, ServerConfig& c, const std::string& value, const
       char* end = nullptr;
       long long v = std::strtoll(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0')
-        return Status::InvalidArgument(source + ": " + s.flag + " must be a whole number, not '" + value + "'");
-      if (std::string(s.flag) == "threads") *static_cast<int*>(f) = static_cast<int>(v);
-      else *static_cast<int64_t*>(f) = v;
+        return Status::InvalidArgument(source + ": " + s.flag + " must be a whole number, not '" +
+                                       value + "'");
+      if (std::string(s.flag) == "threads")
+        *static_cast<int*>(f) = static_cast<int>(v);
+      else
+        *static_cast<int64_t*>(f) = v;
       return Status::Ok();
     }
     case Kind::kBool:
@@ -81,7 +88,8 @@ Status Assign(const Setting& s, ServerConfig& c, const std::string& value, const
       } else if (value == "off" || value == "false" || value == "0" || value == "no") {
         *static_cast<bool*>(f) = false;
       } else {
-        return Status::InvalidArgument(source + ": " + s.flag + " must be on or off, not '" + value + "'");
+        return Status::InvalidArgument(source + ": " + s.flag + " must be on or off, not '" +
+                                       value + "'");
       }
       return Status::Ok();
   }
@@ -91,7 +99,8 @@ Status Assign(const Setting& s, ServerConfig& c, const std::string& value, const
 Status Check(const ServerConfig& c) {
   if (c.auth != "sigv4" && c.auth != "none")
     return Status::InvalidArgument("auth must be sigv4 or none, not '" + c.auth + "'");
-  if (c.account_id.size() != 12 || c.account_id.find_first_not_of("0123456789") != std::string::npos)
+  if (c.account_id.size() != 12 ||
+      c.account_id.find_first_not_of("0123456789") != std::string::npos)
     return Status::InvalidArgument("account-id must be 12 digits");
   if (c.segment_mb < 1) return Status::InvalidArgument("segment-mb must be at least 1");
   std::string host;
@@ -156,18 +165,26 @@ Result<ServerConfig> Load(const std::vector<std::string>& args) {
     try {
       t = toml::parse_file(config_file);
     } catch (const toml::parse_error& e) {
-      return Status::InvalidArgument("config file " + config_file + ": " + std::string(e.description()));
+      return Status::InvalidArgument("config file " + config_file + ": " +
+                                     std::string(e.description()));
     }
     for (auto&& [k, v] : t) {
       const Setting* found = nullptr;
       for (const Setting& s : Settings())
         if (TomlName(s.flag) == k.str()) found = &s;
-      if (!found) return Status::InvalidArgument("config file " + config_file + ": unknown key '" + std::string(k.str()) + "'");
+      if (!found)
+        return Status::InvalidArgument("config file " + config_file + ": unknown key '" +
+                                       std::string(k.str()) + "'");
       std::string value;
-      if (auto sv = v.value<std::string>()) value = *sv;
-      else if (auto iv = v.value<int64_t>()) value = std::to_string(*iv);
-      else if (auto bv = v.value<bool>()) value = *bv ? "on" : "off";
-      else return Status::InvalidArgument("config file " + config_file + ": bad value for '" + std::string(k.str()) + "'");
+      if (auto sv = v.value<std::string>())
+        value = *sv;
+      else if (auto iv = v.value<int64_t>())
+        value = std::to_string(*iv);
+      else if (auto bv = v.value<bool>())
+        value = *bv ? "on" : "off";
+      else
+        return Status::InvalidArgument("config file " + config_file + ": bad value for '" +
+                                       std::string(k.str()) + "'");
       MILLRACE_RETURN_IF_ERROR(Assign(*found, c, value, "config file " + config_file));
     }
   }
@@ -175,7 +192,8 @@ Result<ServerConfig> Load(const std::vector<std::string>& args) {
     std::string env = EnvName(s.flag);
     if (const char* e = std::getenv(env.c_str())) MILLRACE_RETURN_IF_ERROR(Assign(s, c, e, env));
   }
-  for (auto& [s, value] : flags) MILLRACE_RETURN_IF_ERROR(Assign(*s, c, value, std::string("--") + s->flag));
+  for (auto& [s, value] : flags)
+    MILLRACE_RETURN_IF_ERROR(Assign(*s, c, value, std::string("--") + s->flag));
   MILLRACE_RETURN_IF_ERROR(Check(c));
   return c;
 }
@@ -183,12 +201,14 @@ Result<ServerConfig> Load(const std::vector<std::string>& args) {
 std::string HelpText() {
   std::string out;
   for (const Setting& s : Settings()) {
-    std::string flag = std::string("  --") + s.flag + (s.kind == Kind::kBool ? " on|off" : " VALUE");
+    std::string flag =
+        std::string("  --") + s.flag + (s.kind == Kind::kBool ? " on|off" : " VALUE");
     flag.resize(std::max<size_t>(flag.size() + 1, 34), ' ');
     out += flag + s.help + "\n" + std::string(34, ' ') + "env " + EnvName(s.flag) + ", toml " +
            TomlName(s.flag) + "\n";
   }
-  out += "  --config FILE                   TOML file of the settings above (env MILLRACE_CONFIG)\n";
+  out +=
+      "  --config FILE                   TOML file of the settings above (env MILLRACE_CONFIG)\n";
   return out;
 }
 

@@ -23,7 +23,7 @@ struct Request {
   std::string query;            // target after '?', without the '?', still percent-encoded
   std::vector<Header> headers;  // in arrival order, duplicates kept
   std::string body;
-  std::string remote_address;   // "ip:port" of the peer
+  std::string remote_address;  // "ip:port" of the peer
 
   // The first header with this name (case-insensitive), or nullptr.
   const std::string* FindHeader(std::string_view name) const;

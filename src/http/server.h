@@ -18,13 +18,13 @@ namespace millrace::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 4580;             // 0 picks a free port (see HttpServer::port())
-  int threads = 0;                  // event-loop threads; 0 = number of cores
+  uint16_t port = 4580;  // 0 picks a free port (see HttpServer::port())
+  int threads = 0;       // event-loop threads; 0 = number of cores
   size_t max_header_bytes = 64 * 1024;
   size_t max_body_bytes = 12 * 1024 * 1024;  // larger bodies get 413 and the connection closes
-  int header_timeout_ms = 30000;    // a request's head must arrive within this (slowloris)
-  int idle_timeout_ms = 120000;     // keep-alive connections idle longer are closed
-  int max_connections = 20000;      // further connections are accepted and closed at once
+  int header_timeout_ms = 30000;             // a request's head must arrive within this (slowloris)
+  int idle_timeout_ms = 120000;              // keep-alive connections idle longer are closed
+  int max_connections = 20000;               // further connections are accepted and closed at once
 };
 
 class HttpServer {

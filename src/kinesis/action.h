@@ -34,8 +34,8 @@ class Reply {
       : responder_(std::move(responder)), request_id_(std::move(request_id)) {}
   Reply(Reply&&) = default;
 
-  void Json(std::string body);           // 200 with this JSON body ("" for none)
-  void Error(const Status& status);      // mapped by MapError
+  void Json(std::string body);       // 200 with this JSON body ("" for none)
+  void Error(const Status& status);  // mapped by MapError
   void Error(int http_status, const std::string& type, const std::string& message);
 
  private:

@@ -16,7 +16,8 @@ Status ParsePutEntry(simdjson::dom::element e, streams::PutEntry* out) {
     if (!v)
       return Status::InvalidArgument(
           "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
-          "Specified value was " + std::string(*h));
+          "Specified value was " +
+          std::string(*h));
     out->explicit_hash_key = *v;
   }
   return Status::Ok();

@@ -60,9 +60,12 @@ bool MatchResourceArn(std::string_view s) { return MatchArn(s, "", false); }
 
 const char* JsonTypeWord(element_type t) {
   switch (t) {
-    case element_type::BOOL: return "class java.lang.Boolean";
-    case element_type::STRING: return "class java.lang.String";
-    default: return "class com.amazon.coral.value.json.numbers.TruncatingBigNumber";
+    case element_type::BOOL:
+      return "class java.lang.Boolean";
+    case element_type::STRING:
+      return "class java.lang.String";
+    default:
+      return "class com.amazon.coral.value.json.numbers.TruncatingBigNumber";
   }
 }
 
@@ -72,9 +75,12 @@ bool IsNumber(element_type t) {
 
 double NumberOf(element e) {
   switch (e.type()) {
-    case element_type::INT64: return static_cast<double>(int64_t(e));
-    case element_type::UINT64: return static_cast<double>(uint64_t(e));
-    default: return double(e);
+    case element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
+    default:
+      return double(e);
   }
 }
 
@@ -127,7 +133,8 @@ std::optional<ValidationFailure> CheckType(element v, FieldType type, const Fiel
         return Serialization(std::string(JsonTypeWord(t)) + " can not be converted to a Blob");
       std::string_view s = v;
       if (s.size() % 4 != 0)
-        return Serialization("'" + std::string(s) + "' can not be converted to a Blob: Base64 "
+        return Serialization("'" + std::string(s) +
+                             "' can not be converted to a Blob: Base64 "
                              "encoded length is expected a multiple of 4 bytes but found: " +
                              std::to_string(s.size()));
       if (!Base64Valid(s))
@@ -175,16 +182,21 @@ std::string LowerFirst(std::string_view s) {
 
 std::string ScalarString(element v) {
   switch (v.type()) {
-    case element_type::STRING: return std::string(std::string_view(v));
-    case element_type::BOOL: return bool(v) ? "true" : "false";
-    case element_type::INT64: return std::to_string(int64_t(v));
-    case element_type::UINT64: return std::to_string(uint64_t(v));
+    case element_type::STRING:
+      return std::string(std::string_view(v));
+    case element_type::BOOL:
+      return bool(v) ? "true" : "false";
+    case element_type::INT64:
+      return std::to_string(int64_t(v));
+    case element_type::UINT64:
+      return std::to_string(uint64_t(v));
     case element_type::DOUBLE: {
       double d = double(v);
       if (d == std::floor(d) && std::fabs(d) < 1e15) return std::to_string(static_cast<int64_t>(d));
       return std::to_string(d);
     }
-    default: return simdjson::minify(v);
+    default:
+      return simdjson::minify(v);
   }
 }
 
@@ -229,9 +241,12 @@ int64_t LengthOf(element v, const Field& f) {
       for (unsigned char c : s) n += (c & 0xc0) != 0x80;
       return n;
     }
-    case element_type::ARRAY: return static_cast<int64_t>(simdjson::dom::array(v).size());
-    case element_type::OBJECT: return static_cast<int64_t>(simdjson::dom::object(v).size());
-    default: return 0;
+    case element_type::ARRAY:
+      return static_cast<int64_t>(simdjson::dom::array(v).size());
+    case element_type::OBJECT:
+      return static_cast<int64_t>(simdjson::dom::object(v).size());
+    default:
+      return 0;
   }
 }
 
@@ -264,24 +279,28 @@ class Checker {
       if (f.not_null) Fail(nullptr, f, parent, "Member must not be null", name_override);
       return;
     }
-    if (f.pattern && v->type() == element_type::STRING &&
-        !f.pattern->matches(std::string_view(*v)))
-      Fail(v, f, parent, std::string("Member must satisfy regular expression pattern: ") +
-                             f.pattern->text, name_override);
+    if (f.pattern && v->type() == element_type::STRING && !f.pattern->matches(std::string_view(*v)))
+      Fail(v, f, parent,
+           std::string("Member must satisfy regular expression pattern: ") + f.pattern->text,
+           name_override);
     if (f.min_len && LengthOf(*v, f) < *f.min_len)
-      Fail(v, f, parent, "Member must have length greater than or equal to " +
-                             std::to_string(*f.min_len), name_override);
+      Fail(v, f, parent,
+           "Member must have length greater than or equal to " + std::to_string(*f.min_len),
+           name_override);
     if (f.max_len && LengthOf(*v, f) > *f.max_len)
-      Fail(v, f, parent, "Member must have length less than or equal to " +
-                             std::to_string(*f.max_len), name_override);
+      Fail(v, f, parent,
+           "Member must have length less than or equal to " + std::to_string(*f.max_len),
+           name_override);
     if ((f.min_value || f.max_value) && IsNumber(v->type())) {
       double d = std::floor(NumberOf(*v));
       if (f.min_value && d < static_cast<double>(*f.min_value))
-        Fail(v, f, parent, "Member must have value greater than or equal to " +
-                               std::to_string(*f.min_value), name_override);
+        Fail(v, f, parent,
+             "Member must have value greater than or equal to " + std::to_string(*f.min_value),
+             name_override);
       if (f.max_value && d > static_cast<double>(*f.max_value))
-        Fail(v, f, parent, "Member must have value less than or equal to " +
-                               std::to_string(*f.max_value), name_override);
+        Fail(v, f, parent,
+             "Member must have value less than or equal to " + std::to_string(*f.max_value),
+             name_override);
     }
     if (!f.enum_values.empty() && v->type() == element_type::STRING) {
       std::string_view s = *v;
@@ -300,10 +319,12 @@ class Checker {
       for (element c : simdjson::dom::array(*v)) {
         ++i;
         if (f.children) {
-          if (c.type() == element_type::OBJECT) CheckFields(c, *f.children, here + ".member." + std::to_string(i));
+          if (c.type() == element_type::OBJECT)
+            CheckFields(c, *f.children, here + ".member." + std::to_string(i));
         } else if (f.member_min_len || f.member_max_len) {
           int64_t n = LengthOf(c, f);
-          if ((f.member_min_len && n < *f.member_min_len) || (f.member_max_len && n > *f.member_max_len)) {
+          if ((f.member_min_len && n < *f.member_min_len) ||
+              (f.member_max_len && n > *f.member_max_len)) {
             Fail(v, f, parent,
                  "Member must satisfy constraint: [Member must have length less than or equal to " +
                      std::to_string(f.member_max_len.value_or(0)) +

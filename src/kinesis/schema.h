@@ -20,10 +20,20 @@
 
 namespace millrace::kinesis {
 
-enum class FieldType { kString, kInteger, kLong, kBoolean, kBlob, kTimestamp, kList, kMap, kStructure };
+enum class FieldType {
+  kString,
+  kInteger,
+  kLong,
+  kBoolean,
+  kBlob,
+  kTimestamp,
+  kList,
+  kMap,
+  kStructure
+};
 
 struct Pattern {
-  const char* text;                    // as printed in the message
+  const char* text;                   // as printed in the message
   bool (*matches)(std::string_view);  // the matcher for that pattern
 };
 
@@ -38,9 +48,9 @@ struct Field {
   const Pattern* pattern = nullptr;
   std::optional<int64_t> min_value, max_value;
   std::vector<std::string> enum_values;
-  std::string member_str;         // how a list's members print in messages
+  std::string member_str;            // how a list's members print in messages
   const Fields* children = nullptr;  // structure members, or a list's/map's member structure
-  FieldType member_type = FieldType::kString;  // for lists and maps of scalars
+  FieldType member_type = FieldType::kString;             // for lists and maps of scalars
   std::optional<int64_t> member_min_len, member_max_len;  // for lists/maps of strings
 };
 

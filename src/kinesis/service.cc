@@ -19,22 +19,41 @@ constexpr std::string_view kAmzJson = "application/x-amz-json-1.1";
 void MapError(const Status& st, int* http_status, std::string* type) {
   *http_status = 400;
   switch (st.code()) {
-    case Code::kNotFound: *type = "ResourceNotFoundException"; return;
+    case Code::kNotFound:
+      *type = "ResourceNotFoundException";
+      return;
     case Code::kAlreadyExists:
-    case Code::kFailedPrecondition: *type = "ResourceInUseException"; return;
-    case Code::kInvalidArgument: *type = "InvalidArgumentException"; return;
-    case Code::kResourceExhausted: *type = "LimitExceededException"; return;
-    case Code::kThrottled: *type = "ProvisionedThroughputExceededException"; return;
-    case Code::kExpired: *type = "ExpiredIteratorException"; return;
-    case Code::kPermissionDenied: *type = "AccessDeniedException"; return;
-    case Code::kUnauthenticated: *type = "UnrecognizedClientException"; return;
+    case Code::kFailedPrecondition:
+      *type = "ResourceInUseException";
+      return;
+    case Code::kInvalidArgument:
+      *type = "InvalidArgumentException";
+      return;
+    case Code::kResourceExhausted:
+      *type = "LimitExceededException";
+      return;
+    case Code::kThrottled:
+      *type = "ProvisionedThroughputExceededException";
+      return;
+    case Code::kExpired:
+      *type = "ExpiredIteratorException";
+      return;
+    case Code::kPermissionDenied:
+      *type = "AccessDeniedException";
+      return;
+    case Code::kUnauthenticated:
+      *type = "UnrecognizedClientException";
+      return;
     case Code::kNoSpace:
     case Code::kUnavailable:
       // Retryable by every SDK: the write was not acknowledged and may be sent again.
       *http_status = 503;
       *type = "ServiceUnavailable";
       return;
-    default: *http_status = 500; *type = "InternalFailure"; return;
+    default:
+      *http_status = 500;
+      *type = "InternalFailure";
+      return;
   }
 }
 
@@ -133,8 +152,9 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
     responder.Send(std::move(r));
   };
   if (req.method != "POST")
-    return raw(403, "<AccessDeniedException>\n  <Message>Unable to determine service/operation "
-                    "name to be authorized</Message>\n</AccessDeniedException>\n");
+    return raw(403,
+               "<AccessDeniedException>\n  <Message>Unable to determine service/operation "
+               "name to be authorized</Message>\n</AccessDeniedException>\n");
   std::string_view content_type = req.HeaderOr("content-type", "");
   content_type = content_type.substr(0, content_type.find(';'));
   while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
@@ -262,19 +282,19 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       ctx.stream_name = *name;
       break;
     }
-    case StreamRef::kNone: break;
+    case StreamRef::kNone:
+      break;
   }
 
   if (!MayAccess(caller, action->access, ctx.stream_name)) {
     std::string resource = ctx.stream_name.empty()
                                ? "arn:aws:kinesis:" + region + ":" + account + ":*"
                                : streams_->StreamArn(ctx.stream_name, region);
-    return reply.Error(400, "AccessDeniedException",
-                       "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
-                           " is not authorized to perform: kinesis:" + action->name +
-                           " on resource: " + resource +
-                           " because no identity-based policy allows the kinesis:" +
-                           action->name + " action");
+    return reply.Error(
+        400, "AccessDeniedException",
+        "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
+            " is not authorized to perform: kinesis:" + action->name + " on resource: " + resource +
+            " because no identity-based policy allows the kinesis:" + action->name + " action");
   }
   action->handle(ctx, std::move(reply));
 }

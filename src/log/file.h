@@ -30,7 +30,7 @@ class FileSystem {
   virtual ~FileSystem() = default;
   // Opens for reading and writing, creating it if `create` (and failing if absent otherwise).
   virtual Result<std::unique_ptr<File>> Open(const std::string& path, bool create) = 0;
-  virtual Status CreateDir(const std::string& path) = 0;  // mkdir -p
+  virtual Status CreateDir(const std::string& path) = 0;                      // mkdir -p
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;  // names only
   virtual Status Remove(const std::string& path) = 0;
   virtual Status Rename(const std::string& from, const std::string& to) = 0;

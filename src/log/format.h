@@ -65,8 +65,8 @@ struct FrameEntry {
 
 // One record as a reader sees it.
 struct Record {
-  uint64_t counter = 0;          // position in its shard; the sequence number derives from it
-  int64_t arrival_ms = 0;        // approximate arrival timestamp
+  uint64_t counter = 0;    // position in its shard; the sequence number derives from it
+  int64_t arrival_ms = 0;  // approximate arrival timestamp
   std::string partition_key;
   std::string data;
 };
@@ -90,8 +90,8 @@ bool VerifyFrame(std::string_view frame);
 Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
                           void (*sink)(void* ctx, Record&& r), void* ctx);
 
-std::string EncodeIndex(uint64_t segment, uint64_t covered_len,
-                        const FrameEntry* entries, size_t n);
+std::string EncodeIndex(uint64_t segment, uint64_t covered_len, const FrameEntry* entries,
+                        size_t n);
 Status DecodeIndex(std::string_view in, uint64_t segment, uint64_t* covered_len,
                    void (*sink)(void*, const FrameEntry&), void* ctx);
 

@@ -189,7 +189,8 @@ Status Journal::Recover() {
     if (seg->sealed) {
       if (!indexed) {
         std::string idx = EncodeIndex(number, seg->size, seg->entries.data(), seg->entries.size());
-        MILLRACE_RETURN_IF_ERROR(WriteFileAtomically(fs_, options_.dir, IndexFileName(number), idx));
+        MILLRACE_RETURN_IF_ERROR(
+            WriteFileAtomically(fs_, options_.dir, IndexFileName(number), idx));
       }
       seg->entries.clear();
       seg->entries.shrink_to_fit();
@@ -211,7 +212,8 @@ Status Journal::ScanSegment(Segment* seg, bool is_last) {
   std::string all;
   MILLRACE_RETURN_IF_ERROR(seg->file->ReadAt(0, seg->size, &all));
   if (all.size() < kSegmentHeaderSize) {
-    if (!is_last) return Status::Corruption("segment " + std::to_string(seg->number) + " has no header");
+    if (!is_last)
+      return Status::Corruption("segment " + std::to_string(seg->number) + " has no header");
     // A crash right after creating the file: write the header again.
     std::string header;
     EncodeSegmentHeader(seg->number, clock_->NowMillis(), &header);
@@ -236,15 +238,19 @@ Status Journal::ScanSegment(Segment* seg, bool is_last) {
     if (frame_at(pos, &h)) {
       uint64_t len = kFrameHeaderSize + h.payload_len;
       // Timestamps: decode the records' arrival bounds for the index entry.
-      struct Bounds { int64_t first = 0, last = 0; bool any = false; } b;
-      Status st = DecodeFrameRecords(std::string_view(all).substr(pos, len), 0,
-                                     [](void* ctx, Record&& r) {
-                                       auto* bb = static_cast<Bounds*>(ctx);
-                                       if (!bb->any) bb->first = r.arrival_ms;
-                                       bb->last = r.arrival_ms;
-                                       bb->any = true;
-                                     },
-                                     &b);
+      struct Bounds {
+        int64_t first = 0, last = 0;
+        bool any = false;
+      } b;
+      Status st = DecodeFrameRecords(
+          std::string_view(all).substr(pos, len), 0,
+          [](void* ctx, Record&& r) {
+            auto* bb = static_cast<Bounds*>(ctx);
+            if (!bb->any) bb->first = r.arrival_ms;
+            bb->last = r.arrival_ms;
+            bb->any = true;
+          },
+          &b);
       if (st.ok()) {
         FrameEntry e;
         e.stream_id = h.stream_id;
@@ -281,8 +287,8 @@ Status Journal::ScanSegment(Segment* seg, bool is_last) {
   }
   if (good_end < all.size()) {
     if (is_last) {
-      LOG(kWarn) << "log: segment " << seg->number << " ends in a torn write at offset "
-                 << good_end << "; cutting off " << (all.size() - good_end) << " bytes";
+      LOG(kWarn) << "log: segment " << seg->number << " ends in a torn write at offset " << good_end
+                 << "; cutting off " << (all.size() - good_end) << " bytes";
       MILLRACE_RETURN_IF_ERROR(seg->file->Truncate(good_end));
       MILLRACE_RETURN_IF_ERROR(seg->file->Sync());
       std::lock_guard<std::mutex> l(stats_mu_);
@@ -325,7 +331,8 @@ Status Journal::SealActive() {
   std::shared_ptr<Segment> seg = active_;
   std::string idx = EncodeIndex(seg->number, seg->size, seg->entries.data(), seg->entries.size());
   Status st = WriteFileAtomically(fs_, options_.dir, IndexFileName(seg->number), idx);
-  if (!st.ok()) LOG(kWarn) << "log: could not write index of segment " << seg->number << ": " << st.ToString();
+  if (!st.ok())
+    LOG(kWarn) << "log: could not write index of segment " << seg->number << ": " << st.ToString();
   MILLRACE_RETURN_IF_ERROR(OpenNewSegment(seg->number + 1));
   seg->entries.clear();
   seg->entries.shrink_to_fit();
@@ -390,8 +397,9 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
     for (AppendItem& it : op->items) {
       ++total_items;
       auto f = open.find(it.shard);
-      if (f == open.end() || frames[f->second].payload.size() + it.data.size() +
-                                     it.partition_key.size() + 32 > kMaxFramePayload) {
+      if (f == open.end() ||
+          frames[f->second].payload.size() + it.data.size() + it.partition_key.size() + 32 >
+              kMaxFramePayload) {
         Building b;
         b.h.stream_id = it.shard->stream_id();
         b.h.shard_index = it.shard->shard_index();
@@ -498,24 +506,24 @@ Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, s
       out->next_counter = std::max(out->next_counter, e.end_counter());
       continue;
     }
-    Status st = DecodeFrameRecords(buf, out->next_counter,
-                                   [](void* ctx, Record&& r) {
-                                     auto* s = static_cast<Sink*>(ctx);
-                                     if (s->full) return;
-                                     if (s->out->records.size() >= s->max_records ||
-                                         (!s->out->records.empty() &&
-                                          s->out->bytes + r.data.size() > s->max_bytes)) {
-                                       s->full = true;
-                                       return;
-                                     }
-                                     s->out->bytes += r.data.size();
-                                     s->out->next_counter = r.counter + 1;
-                                     s->out->records.push_back(std::move(r));
-                                   },
-                                   &sink);
+    Status st = DecodeFrameRecords(
+        buf, out->next_counter,
+        [](void* ctx, Record&& r) {
+          auto* s = static_cast<Sink*>(ctx);
+          if (s->full) return;
+          if (s->out->records.size() >= s->max_records ||
+              (!s->out->records.empty() && s->out->bytes + r.data.size() > s->max_bytes)) {
+            s->full = true;
+            return;
+          }
+          s->out->bytes += r.data.size();
+          s->out->next_counter = r.counter + 1;
+          s->out->records.push_back(std::move(r));
+        },
+        &sink);
     if (!st.ok()) {
-      LOG(kError) << "log: undecodable frame in segment " << e.segment << " at offset "
-                  << e.offset << ": " << st.ToString() << "; skipped";
+      LOG(kError) << "log: undecodable frame in segment " << e.segment << " at offset " << e.offset
+                  << ": " << st.ToString() << "; skipped";
       out->next_counter = std::max(out->next_counter, e.end_counter());
     }
   }

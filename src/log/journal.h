@@ -104,7 +104,7 @@ struct JournalStats {
   uint64_t segments = 0;
   uint64_t bytes = 0;
   uint64_t commits = 0;
-  uint64_t corrupt_frames = 0;  // found at recovery or on read, reported and skipped
+  uint64_t corrupt_frames = 0;        // found at recovery or on read, reported and skipped
   uint64_t truncated_tail_bytes = 0;  // cut off at recovery (a torn write)
 };
 

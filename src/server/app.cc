@@ -49,7 +49,8 @@ Status EnsureRootKey(catalog::Catalog* catalog, const std::string& data_dir) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);
   ::fchmod(fd, 0600);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
   int err = errno;
   ::close(fd);
   if (!ok) return Status::FromErrno(err, "write " + path);
@@ -83,7 +84,8 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   app->keys_ = std::make_unique<auth::KeyStore>(app->catalog_.get(), SystemClock::Default());
   kinesis::ServiceOptions so;
   so.auth = config.auth != "none";
-  app->kinesis_ = std::make_unique<kinesis::KinesisService>(app->streams_.get(), app->keys_.get(), so);
+  app->kinesis_ =
+      std::make_unique<kinesis::KinesisService>(app->streams_.get(), app->keys_.get(), so);
   if (!so.auth)
     LOG(kWarn) << "auth: --auth none: requests are NOT verified; anyone who can reach "
                << config.listen << " can read and write every stream";
@@ -96,10 +98,11 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   ho.max_connections = static_cast<int>(config.max_connections);
   App* raw = app.get();
   app->http_ = std::make_unique<http::HttpServer>(
-      ho, [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
+      ho,
+      [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
   MILLRACE_RETURN_IF_ERROR(app->http_->Start());
-  LOG(kInfo) << "millrace: listening on " << ho.host << ":" << app->http_->port()
-             << ", data in " << config.data_dir;
+  LOG(kInfo) << "millrace: listening on " << ho.host << ":" << app->http_->port() << ", data in "
+             << config.data_dir;
   return app;
 }
 

@@ -25,8 +25,9 @@ std::optional<IteratorState> DecodeIterator(std::string_view token, std::string_
   if (!Base64Decode(token, &raw) || raw.size() != kBodySize + kMacSize || raw[0] != 1)
     return std::nullopt;
   crypto::Digest32 mac = crypto::HmacSha256(key, std::string_view(raw).substr(0, kBodySize));
-  if (!crypto::ConstantTimeEquals(std::string_view(raw).substr(kBodySize),
-                                  std::string_view(reinterpret_cast<const char*>(mac.data()), kMacSize)))
+  if (!crypto::ConstantTimeEquals(
+          std::string_view(raw).substr(kBodySize),
+          std::string_view(reinterpret_cast<const char*>(mac.data()), kMacSize)))
     return std::nullopt;
   IteratorState s;
   s.stream_id = DecodeFixed64(raw.data() + 1);

@@ -127,10 +127,11 @@ Status StreamManager::Load() {
       sh->starting_counter = sr.starting_counter;
       sh->ending_counter = sr.ending_counter;
       sh->counter_floor = sr.counter_floor;
-      sh->log = journal_->GetShard(s->id, sh->index,
-                                   std::max(sr.counter_floor, sr.starting_counter));
+      sh->log =
+          journal_->GetShard(s->id, sh->index, std::max(sr.counter_floor, sr.starting_counter));
       // After recovery every write that will ever reach a closed shard is on disk.
-      if (sh->ending_counter) sh->end_exclusive = std::max(sh->log->DurableEnd(), sh->starting_counter);
+      if (sh->ending_counter)
+        sh->end_exclusive = std::max(sh->log->DurableEnd(), sh->starting_counter);
       s->shards.push_back(std::move(sh));
     }
     s->RebuildRouting();
@@ -176,7 +177,8 @@ void StreamManager::Settle(const std::shared_ptr<Stream>& s) {
   s->status = StreamStatus::kActive;
   s->status_changed_ms = now;
   Status st = catalog_->UpdateStream(ToRow(*s));
-  if (!st.ok()) LOG(kError) << "streams: could not persist state of " << s->name << ": " << st.ToString();
+  if (!st.ok())
+    LOG(kError) << "streams: could not persist state of " << s->name << ": " << st.ToString();
 }
 
 Result<std::shared_ptr<Stream>> StreamManager::Get(const std::string& name) {
@@ -229,9 +231,9 @@ Status StreamManager::CheckShardLimit(int additional) {
   int current = OpenShardsTotal();
   if (current + additional <= options_.shard_limit) return Status::Ok();
   return Status::ResourceExhausted(
-      "This request would exceed the shard limit for the account " + options_.account_id +
-      " in " + options_.region + ". Current shard count for the account: " +
-      std::to_string(current) + ". Limit: " + std::to_string(options_.shard_limit) +
+      "This request would exceed the shard limit for the account " + options_.account_id + " in " +
+      options_.region + ". Current shard count for the account: " + std::to_string(current) +
+      ". Limit: " + std::to_string(options_.shard_limit) +
       ". Number of additional shards that would have resulted from this request: " +
       std::to_string(additional) + ". Refer to the AWS Service Limits page " +
       "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current "
@@ -258,14 +260,14 @@ Status StreamManager::CreateStream(const std::string& name, std::optional<int> s
   {
     std::lock_guard<std::mutex> l(mu_);
     if (streams_.count(name))
-      return Status::FailedPrecondition("Stream " + name + " under account " +
-                                        options_.account_id + " already exists.");
+      return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
+                                        " already exists.");
   }
   if (mode == StreamMode::kOnDemand && OnDemandStreamCount() >= options_.on_demand_stream_limit)
     return Status::ResourceExhausted(
         "This request would exceed the on-demand stream limit for the account " +
-        options_.account_id + " in " + options_.region + ". Limit: " +
-        std::to_string(options_.on_demand_stream_limit) + ".");
+        options_.account_id + " in " + options_.region +
+        ". Limit: " + std::to_string(options_.on_demand_stream_limit) + ".");
   MILLRACE_RETURN_IF_ERROR(CheckShardLimit(n));
   auto id = catalog_->NextStreamId();
   if (!id.ok()) return id.status();
@@ -287,14 +289,14 @@ Status StreamManager::CreateStream(const std::string& name, std::optional<int> s
   {
     std::lock_guard<std::mutex> l(mu_);
     if (streams_.count(name))
-      return Status::FailedPrecondition("Stream " + name + " under account " +
-                                        options_.account_id + " already exists.");
+      return Status::FailedPrecondition("Stream " + name + " under account " + options_.account_id +
+                                        " already exists.");
     MILLRACE_RETURN_IF_ERROR(catalog_->CreateStream(ToRow(*s), rows));
     streams_[name] = s;
   }
   if (!tags.empty()) MILLRACE_RETURN_IF_ERROR(catalog_->PutTags(s->id, tags));
-  LOG(kInfo) << "streams: created stream " << name << " with " << n << " shards ("
-             << ModeName(mode) << ")";
+  LOG(kInfo) << "streams: created stream " << name << " with " << n << " shards (" << ModeName(mode)
+             << ")";
   return Status::Ok();
 }
 
@@ -313,9 +315,8 @@ Status StreamManager::DeleteStream(const std::string& name) {
 
 Status StreamManager::CheckActiveForUpdate(const Stream& s) const {
   if (s.status == StreamStatus::kActive) return Status::Ok();
-  return Status::FailedPrecondition("Stream " + s.name + " under account " +
-                                    options_.account_id + " not ACTIVE, instead in state " +
-                                    StatusName(s.status));
+  return Status::FailedPrecondition("Stream " + s.name + " under account " + options_.account_id +
+                                    " not ACTIVE, instead in state " + StatusName(s.status));
 }
 
 Status StreamManager::PersistStream(const Stream& s, const std::vector<const Shard*>& changed) {
@@ -330,23 +331,25 @@ Status StreamManager::SetRetention(const std::string& name, int hours, bool incr
   Stream& s = **got;
   std::unique_lock<std::shared_mutex> w(s.mu);
   if (hours < 24)
-    return Status::InvalidArgument("Minimum allowed retention period is 24 hours. Requested "
-                                   "retention period (" + std::to_string(hours) +
-                                   " hours) is too short.");
+    return Status::InvalidArgument(
+        "Minimum allowed retention period is 24 hours. Requested "
+        "retention period (" +
+        std::to_string(hours) + " hours) is too short.");
   if (hours > 8760)
-    return Status::InvalidArgument("Maximum allowed retention period is 8760 hours. Requested "
-                                   "retention period (" + std::to_string(hours) +
-                                   " hours) is too long.");
+    return Status::InvalidArgument(
+        "Maximum allowed retention period is 8760 hours. Requested "
+        "retention period (" +
+        std::to_string(hours) + " hours) is too long.");
   if (increase && hours < s.retention_hours)
     return Status::InvalidArgument(
         "Requested retention period (" + std::to_string(hours) + " hours) for stream " + name +
-        " can not be shorter than existing retention period (" +
-        std::to_string(s.retention_hours) + " hours). Use DecreaseRetentionPeriod API.");
+        " can not be shorter than existing retention period (" + std::to_string(s.retention_hours) +
+        " hours). Use DecreaseRetentionPeriod API.");
   if (!increase && hours > s.retention_hours)
     return Status::InvalidArgument(
         "Requested retention period (" + std::to_string(hours) + " hours) for stream " + name +
-        " can not be longer than existing retention period (" +
-        std::to_string(s.retention_hours) + " hours). Use IncreaseRetentionPeriod API.");
+        " can not be longer than existing retention period (" + std::to_string(s.retention_hours) +
+        " hours). Use IncreaseRetentionPeriod API.");
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(s));
   int old = s.retention_hours;
   s.retention_hours = hours;

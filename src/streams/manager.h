@@ -108,7 +108,8 @@ class StreamManager {
 
   struct IteratorRequest {
     std::string shard_id;
-    std::string type;  // AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP
+    std::string
+        type;  // AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP
     std::optional<std::string> sequence_number;
     std::optional<int64_t> timestamp_ms;
   };

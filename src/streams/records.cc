@@ -16,7 +16,8 @@ constexpr size_t kMaxGetRecordsBytes = 10u << 20;
 // An AppendOp that reports each accepted record's counter back into the caller's outcomes.
 class PutOp final : public log::AppendOp {
  public:
-  PutOp(std::vector<PutOutcome> outcomes, std::vector<size_t> positions, StreamManager::PutDone done)
+  PutOp(std::vector<PutOutcome> outcomes, std::vector<size_t> positions,
+        StreamManager::PutDone done)
       : outcomes_(std::move(outcomes)), positions_(std::move(positions)), done_(std::move(done)) {}
 
   void Done(Status status) override {
@@ -64,10 +65,12 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
   op_items.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     PutEntry& e = entries[i];
-    uint128 key = e.explicit_hash_key ? *e.explicit_hash_key : HashKeyOfPartitionKey(e.partition_key);
+    uint128 key =
+        e.explicit_hash_key ? *e.explicit_hash_key : HashKeyOfPartitionKey(e.partition_key);
     Shard* shard = stream->RouteHashKey(key);
     if (!shard) {  // cannot happen while open shards partition the key space
-      outcomes[i].status = Status::Internal("no open shard holds hash key " + Uint128ToDecimal(key));
+      outcomes[i].status =
+          Status::Internal("no open shard holds hash key " + Uint128ToDecimal(key));
       if (all_or_nothing) {
         done(outcomes[i].status, {});
         return;
@@ -78,10 +81,11 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     if (throttle) {
       std::lock_guard<std::mutex> t(shard->throttle_mu);
       double bytes = static_cast<double>(e.data.size() + e.partition_key.size());
-      if (!shard->write_records.TryConsume(1, now_ns) || !shard->write_bytes.TryConsume(bytes, now_ns)) {
-        outcomes[i].status = Status::Throttled("Rate exceeded for shard " + shard->Id() +
-                                               " in stream " + stream->name + " under account " +
-                                               options_.account_id + ".");
+      if (!shard->write_records.TryConsume(1, now_ns) ||
+          !shard->write_bytes.TryConsume(bytes, now_ns)) {
+        outcomes[i].status =
+            Status::Throttled("Rate exceeded for shard " + shard->Id() + " in stream " +
+                              stream->name + " under account " + options_.account_id + ".");
         if (all_or_nothing) {
           done(outcomes[i].status, {});
           return;
@@ -128,12 +132,14 @@ Result<std::string> StreamManager::GetShardIterator(const std::string& name,
     return Status::InvalidArgument(
         "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
         "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
-        "Request specified " + req.type + " and also a StartingSequenceNumber.");
+        "Request specified " +
+        req.type + " and also a StartingSequenceNumber.");
   if (!req.sequence_number && wants_seq)
     return Status::InvalidArgument(
         "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
         "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
-        "Request specified " + req.type + " and no StartingSequenceNumber.");
+        "Request specified " +
+        req.type + " and no StartingSequenceNumber.");
 
   const uint64_t horizon = TrimHorizon(s, *shard);
   const uint64_t end = shard->open() ? shard->log->DurableEnd() : shard->end_exclusive;
@@ -147,15 +153,14 @@ Result<std::string> StreamManager::GetShardIterator(const std::string& name,
                                      " in stream " + name + " under account " +
                                      options_.account_id + " is invalid.");
     if (seq->shard_index != shard->index)
-      return Status::InvalidArgument("Invalid StartingSequenceNumber. It encodes " +
-                                     ShardIdOf(seq->shard_index) +
-                                     ", while it was used in a call to a shard with " + shard->Id());
+      return Status::InvalidArgument(
+          "Invalid StartingSequenceNumber. It encodes " + ShardIdOf(seq->shard_index) +
+          ", while it was used in a call to a shard with " + shard->Id());
     if (seq->stream_id != s.id)
-      return Status::InvalidArgument("StartingSequenceNumber " + *req.sequence_number +
-                                     " used in GetShardIterator on shard " + shard->Id() +
-                                     " in stream " + name + " under account " +
-                                     options_.account_id +
-                                     " is invalid because it did not come from this stream.");
+      return Status::InvalidArgument(
+          "StartingSequenceNumber " + *req.sequence_number + " used in GetShardIterator on shard " +
+          shard->Id() + " in stream " + name + " under account " + options_.account_id +
+          " is invalid because it did not come from this stream.");
     counter = seq->counter + (req.type == "AFTER_SEQUENCE_NUMBER" ? 1 : 0);
     counter = std::max(counter, horizon);
   } else if (req.type == "LATEST") {
@@ -168,8 +173,8 @@ Result<std::string> StreamManager::GetShardIterator(const std::string& name,
     if (*req.timestamp_ms > now)
       return Status::InvalidArgument(
           "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
-          "timestampInMillis: " + std::to_string(*req.timestamp_ms) +
-          ", currentTimestampInMillis: " + std::to_string(now));
+          "timestampInMillis: " +
+          std::to_string(*req.timestamp_ms) + ", currentTimestampInMillis: " + std::to_string(now));
     counter = std::max(horizon, shard->log->FrameCounterAtOrAfter(*req.timestamp_ms));
     // Refine within the frame: the first record that arrived at or after the timestamp.
     log::Journal::ReadResult rr;
@@ -193,8 +198,9 @@ Result<std::string> StreamManager::StreamNameOfIterator(const std::string& itera
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [name, s] : streams_)
     if (s->id == st->stream_id) return name;
-  return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream (deleted) under account " +
-                          options_.account_id + " does not exist");
+  return Status::NotFound("Shard " + ShardIdOf(st->shard_index) +
+                          " in stream (deleted) under account " + options_.account_id +
+                          " does not exist");
 }
 
 Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, int limit) {
@@ -243,8 +249,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     end = std::min(end, durable_now);
   log::Journal::ReadResult rr;
   if (from < end) {
-    MILLRACE_RETURN_IF_ERROR(journal_->Read(shard->log, from, static_cast<size_t>(limit),
-                                            kMaxGetRecordsBytes, &rr));
+    MILLRACE_RETURN_IF_ERROR(
+        journal_->Read(shard->log, from, static_cast<size_t>(limit), kMaxGetRecordsBytes, &rr));
     // A closed shard's records end at its ending counter.
     while (!rr.records.empty() && rr.records.back().counter >= end) rr.records.pop_back();
     from = rr.records.empty() ? std::max(from, std::min(rr.next_counter, end))
@@ -265,7 +271,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
       if (c->parent == shard->index || c->adjacent_parent == shard->index)
         out.child_shards.push_back(c.get());
   } else {
-    out.next_iterator = EncodeIterator(IteratorState{stream->id, shard->index, from, now}, iterator_key_);
+    out.next_iterator =
+        EncodeIterator(IteratorState{stream->id, shard->index, from, now}, iterator_key_);
   }
   r.unlock();
   out.stream = std::move(stream);

@@ -83,8 +83,8 @@ Status StreamManager::MergeShards(const std::string& name, const std::string& sh
   bool adjacent = (a->range.end != kUint128Max && a->range.end + 1 == b->range.start) ||
                   (b->range.end != kUint128Max && b->range.end + 1 == a->range.start);
   if (!adjacent || a == b)
-    return Status::InvalidArgument("Shards " + a->Id() + " and " + b->Id() + " in stream " +
-                                   name + " under account " + options_.account_id +
+    return Status::InvalidArgument("Shards " + a->Id() + " and " + b->Id() + " in stream " + name +
+                                   " under account " + options_.account_id +
                                    " are not an adjacent pair of shards eligible for merging");
   CloseShard(s, *a);
   CloseShard(s, *b);
@@ -120,7 +120,8 @@ Status StreamManager::UpdateShardCount(const std::string& name, int target) {
     return Status::InvalidArgument(
         "UpdateShardCount request for stream " + name + " under account " + options_.account_id +
         " is not valid. The target shard count must be within the range of half to double the "
-        "current open shard count (" + std::to_string(current) + ").");
+        "current open shard count (" +
+        std::to_string(current) + ").");
   if (target > current) MILLRACE_RETURN_IF_ERROR(CheckShardLimit(target - current));
   std::unique_lock<std::shared_mutex> w(s.mu);
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(s));

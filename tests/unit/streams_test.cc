@@ -135,7 +135,8 @@ TEST_F(ManagerTest, PutThenReadBackInOrder) {
 TEST_F(ManagerTest, ThrottlesProvisionedShardsPerRecordInPutRecords) {
   ASSERT_TRUE(mgr_->CreateStream("s", 1, StreamMode::kProvisioned, {}).ok());
   std::vector<PutEntry> entries;
-  for (int i = 0; i < 500; ++i) entries.push_back({"k" + std::to_string(i), {}, std::string(3000, 'x')});
+  for (int i = 0; i < 500; ++i)
+    entries.push_back({"k" + std::to_string(i), {}, std::string(3000, 'x')});
   auto out = Put("s", std::move(entries));
   int throttled = 0;
   for (auto& o : out) throttled += o.status.code() == Code::kThrottled;

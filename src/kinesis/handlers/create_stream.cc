@@ -4,7 +4,9 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kModeDetails = {
-    {.name = "StreamMode", .type = FieldType::kString, .not_null = true,
+    {.name = "StreamMode",
+     .type = FieldType::kString,
+     .not_null = true,
      .enum_values = {"PROVISIONED", "ON_DEMAND"}},
 };
 
@@ -17,7 +19,8 @@ const Fields kSchema = {
 
 void Handle(Context& ctx, Reply reply) {
   auto count = GetInt(ctx.body, "ShardCount");
-  streams::StreamMode mode = count ? streams::StreamMode::kProvisioned : streams::StreamMode::kOnDemand;
+  streams::StreamMode mode =
+      count ? streams::StreamMode::kProvisioned : streams::StreamMode::kOnDemand;
   simdjson::dom::element details;
   if (ctx.body["StreamModeDetails"].get(details) == simdjson::SUCCESS) {
     auto m = GetString(details, "StreamMode");
@@ -25,8 +28,8 @@ void Handle(Context& ctx, Reply reply) {
     if (m && *m == "PROVISIONED") mode = streams::StreamMode::kProvisioned;
   }
   if (mode == streams::StreamMode::kProvisioned && !count)
-    return reply.Error(Status::InvalidArgument(
-        "ShardCount must be specified for a stream in PROVISIONED mode."));
+    return reply.Error(
+        Status::InvalidArgument("ShardCount must be specified for a stream in PROVISIONED mode."));
   std::vector<catalog::TagRow> tags;
   simdjson::dom::object tag_obj;
   if (ctx.body["Tags"].get(tag_obj) == simdjson::SUCCESS)
@@ -38,6 +41,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kCreateStream{"CreateStream", &kSchema, StreamRef::kNameOrArn, Access::kAdmin, Handle};
+extern const Action kCreateStream{"CreateStream", &kSchema, StreamRef::kNameOrArn, Access::kAdmin,
+                                  Handle};
 
 }  // namespace millrace::kinesis

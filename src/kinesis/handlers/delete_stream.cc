@@ -17,6 +17,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kDeleteStream{"DeleteStream", &kSchema, StreamRef::kNameOrArn, Access::kAdmin, Handle};
+extern const Action kDeleteStream{"DeleteStream", &kSchema, StreamRef::kNameOrArn, Access::kAdmin,
+                                  Handle};
 
 }  // namespace millrace::kinesis

@@ -23,6 +23,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kDescribeLimits{"DescribeLimits", &kSchema, StreamRef::kNone, Access::kAdmin, Handle};
+extern const Action kDescribeLimits{"DescribeLimits", &kSchema, StreamRef::kNone, Access::kAdmin,
+                                    Handle};
 
 }  // namespace millrace::kinesis

@@ -4,7 +4,10 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "ExclusiveStartShardId", .type = FieldType::kString, .min_len = 1, .max_len = 128,
+    {.name = "ExclusiveStartShardId",
+     .type = FieldType::kString,
+     .min_len = 1,
+     .max_len = 128,
      .pattern = &kStreamNamePattern},
     {.name = "Limit", .type = FieldType::kInteger, .min_value = 1, .max_value = 10000},
     StreamArnField(),
@@ -70,6 +73,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kDescribeStream{"DescribeStream", &kSchema, StreamRef::kNameOrArn, Access::kRead, Handle};
+extern const Action kDescribeStream{"DescribeStream", &kSchema, StreamRef::kNameOrArn,
+                                    Access::kRead, Handle};
 
 }  // namespace millrace::kinesis

@@ -6,20 +6,25 @@ namespace {
 
 const Fields kSchema = {
     {.name = "Limit", .type = FieldType::kInteger, .min_value = 1, .max_value = 10000},
-    {.name = "ShardIterator", .type = FieldType::kString, .not_null = true, .min_len = 1,
+    {.name = "ShardIterator",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
      .max_len = 512},
     StreamArnField(),
 };
 
 void Handle(Context& ctx, Reply reply) {
   int limit = static_cast<int>(GetInt(ctx.body, "Limit").value_or(10000));
-  auto got = ctx.streams->GetRecords(std::string(GetString(ctx.body, "ShardIterator").value_or("")), limit);
+  auto got = ctx.streams->GetRecords(std::string(GetString(ctx.body, "ShardIterator").value_or("")),
+                                     limit);
   if (!got.ok()) return reply.Error(got.status());
   const streams::GetRecordsResult& r = *got;
   const streams::Stream& s = *r.stream;
   std::string body;
   size_t estimate = 64;
-  for (const auto& rec : r.records) estimate += rec.data.size() * 4 / 3 + rec.partition_key.size() + 140;
+  for (const auto& rec : r.records)
+    estimate += rec.data.size() * 4 / 3 + rec.partition_key.size() + 140;
   body.reserve(estimate);
   JsonWriter w(&body);
   w.BeginObject();
@@ -74,6 +79,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kGetRecords{"GetRecords", &kSchema, StreamRef::kIterator, Access::kRead, Handle};
+extern const Action kGetRecords{"GetRecords", &kSchema, StreamRef::kIterator, Access::kRead,
+                                Handle};
 
 }  // namespace millrace::kinesis

@@ -4,9 +4,15 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "ShardId", .type = FieldType::kString, .not_null = true, .min_len = 1,
-     .max_len = 128, .pattern = &kStreamNamePattern},
-    {.name = "ShardIteratorType", .type = FieldType::kString, .not_null = true,
+    {.name = "ShardId",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 128,
+     .pattern = &kStreamNamePattern},
+    {.name = "ShardIteratorType",
+     .type = FieldType::kString,
+     .not_null = true,
      .enum_values = {"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER",
                      "TRIM_HORIZON"}},
     {.name = "StartingSequenceNumber", .type = FieldType::kString, .pattern = &kSequencePattern},
@@ -19,8 +25,10 @@ void Handle(Context& ctx, Reply reply) {
   streams::StreamManager::IteratorRequest req;
   req.shard_id = std::string(GetString(ctx.body, "ShardId").value_or(""));
   req.type = std::string(GetString(ctx.body, "ShardIteratorType").value_or(""));
-  if (auto seq = GetString(ctx.body, "StartingSequenceNumber")) req.sequence_number = std::string(*seq);
-  if (auto ts = GetNumber(ctx.body, "Timestamp")) req.timestamp_ms = static_cast<int64_t>(*ts * 1000.0);
+  if (auto seq = GetString(ctx.body, "StartingSequenceNumber"))
+    req.sequence_number = std::string(*seq);
+  if (auto ts = GetNumber(ctx.body, "Timestamp"))
+    req.timestamp_ms = static_cast<int64_t>(*ts * 1000.0);
   auto it = ctx.streams->GetShardIterator(ctx.stream_name, req);
   if (!it.ok()) return reply.Error(it.status());
   std::string body;
@@ -34,7 +42,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kGetShardIterator{"GetShardIterator", &kSchema, StreamRef::kNameOrArn, Access::kRead,
-                                      Handle};
+extern const Action kGetShardIterator{"GetShardIterator", &kSchema, StreamRef::kNameOrArn,
+                                      Access::kRead, Handle};
 
 }  // namespace millrace::kinesis

@@ -22,16 +22,24 @@ bool DecodeShardToken(std::string_view token, std::string* stream, uint32_t* las
 namespace {
 
 const Fields kFilter = {
-    {.name = "ShardId", .type = FieldType::kString, .min_len = 1, .max_len = 128,
+    {.name = "ShardId",
+     .type = FieldType::kString,
+     .min_len = 1,
+     .max_len = 128,
      .pattern = &kStreamNamePattern},
     {.name = "Timestamp", .type = FieldType::kTimestamp},
-    {.name = "Type", .type = FieldType::kString, .not_null = true,
+    {.name = "Type",
+     .type = FieldType::kString,
+     .not_null = true,
      .enum_values = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
                      "AT_TIMESTAMP", "FROM_TIMESTAMP"}},
 };
 
 const Fields kSchema = {
-    {.name = "ExclusiveStartShardId", .type = FieldType::kString, .min_len = 1, .max_len = 128,
+    {.name = "ExclusiveStartShardId",
+     .type = FieldType::kString,
+     .min_len = 1,
+     .max_len = 128,
      .pattern = &kStreamNamePattern},
     {.name = "MaxResults", .type = FieldType::kInteger, .min_value = 1, .max_value = 10000},
     {.name = "NextToken", .type = FieldType::kString, .min_len = 1, .max_len = 1048576},
@@ -63,11 +71,11 @@ void Handle(Context& ctx, Reply reply) {
     if (auto id = GetString(f, "ShardId")) filter_shard = streams::ParseShardId(*id);
     if (auto ts = GetNumber(f, "Timestamp")) filter_ts = static_cast<int64_t>(*ts * 1000);
     if (filter == "AFTER_SHARD_ID" && !filter_shard)
-      return reply.Error(Status::InvalidArgument(
-          "Must specify ShardId for ShardFilter of type AFTER_SHARD_ID."));
+      return reply.Error(
+          Status::InvalidArgument("Must specify ShardId for ShardFilter of type AFTER_SHARD_ID."));
     if ((filter == "AT_TIMESTAMP" || filter == "FROM_TIMESTAMP") && !filter_ts)
-      return reply.Error(Status::InvalidArgument(
-          "Must specify Timestamp for ShardFilter of type " + filter + "."));
+      return reply.Error(Status::InvalidArgument("Must specify Timestamp for ShardFilter of type " +
+                                                 filter + "."));
   }
   std::string body;
   JsonWriter w(&body);
@@ -113,6 +121,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kListShards{"ListShards", &kSchema, StreamRef::kNameArnOrToken, Access::kRead, Handle};
+extern const Action kListShards{"ListShards", &kSchema, StreamRef::kNameArnOrToken, Access::kRead,
+                                Handle};
 
 }  // namespace millrace::kinesis

@@ -5,7 +5,10 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "ExclusiveStartStreamName", .type = FieldType::kString, .min_len = 1, .max_len = 128,
+    {.name = "ExclusiveStartStreamName",
+     .type = FieldType::kString,
+     .min_len = 1,
+     .max_len = 128,
      .pattern = &kStreamNamePattern},
     {.name = "Limit", .type = FieldType::kInteger, .min_value = 1, .max_value = 10000},
     {.name = "NextToken", .type = FieldType::kString, .min_len = 1, .max_len = 1048576},

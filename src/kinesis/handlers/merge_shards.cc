@@ -4,10 +4,18 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "AdjacentShardToMerge", .type = FieldType::kString, .not_null = true, .min_len = 1,
-     .max_len = 128, .pattern = &kStreamNamePattern},
-    {.name = "ShardToMerge", .type = FieldType::kString, .not_null = true, .min_len = 1,
-     .max_len = 128, .pattern = &kStreamNamePattern},
+    {.name = "AdjacentShardToMerge",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 128,
+     .pattern = &kStreamNamePattern},
+    {.name = "ShardToMerge",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 128,
+     .pattern = &kStreamNamePattern},
     StreamArnField(),
     StreamNameField(false),
 };
@@ -22,6 +30,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kMergeShards{"MergeShards", &kSchema, StreamRef::kNameOrArn, Access::kAdmin, Handle};
+extern const Action kMergeShards{"MergeShards", &kSchema, StreamRef::kNameOrArn, Access::kAdmin,
+                                 Handle};
 
 }  // namespace millrace::kinesis

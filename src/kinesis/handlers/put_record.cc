@@ -8,7 +8,10 @@ namespace {
 const Fields kSchema = {
     {.name = "Data", .type = FieldType::kBlob, .not_null = true, .max_len = kMaxRecordBytes},
     {.name = "ExplicitHashKey", .type = FieldType::kString, .pattern = &kHashKeyPattern},
-    {.name = "PartitionKey", .type = FieldType::kString, .not_null = true, .min_len = 1,
+    {.name = "PartitionKey",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
      .max_len = 256},
     {.name = "SequenceNumberForOrdering", .type = FieldType::kString, .pattern = &kSequencePattern},
     StreamArnField(),
@@ -43,6 +46,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kPutRecord{"PutRecord", &kSchema, StreamRef::kNameOrArn, Access::kWrite, Handle};
+extern const Action kPutRecord{"PutRecord", &kSchema, StreamRef::kNameOrArn, Access::kWrite,
+                               Handle};
 
 }  // namespace millrace::kinesis

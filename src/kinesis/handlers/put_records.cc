@@ -8,12 +8,19 @@ namespace {
 const Fields kEntry = {
     {.name = "Data", .type = FieldType::kBlob, .not_null = true, .max_len = kMaxRecordBytes},
     {.name = "ExplicitHashKey", .type = FieldType::kString, .pattern = &kHashKeyPattern},
-    {.name = "PartitionKey", .type = FieldType::kString, .not_null = true, .min_len = 1,
+    {.name = "PartitionKey",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
      .max_len = 256},
 };
 
 const Fields kSchema = {
-    {.name = "Records", .type = FieldType::kList, .not_null = true, .min_len = 1, .max_len = 500,
+    {.name = "Records",
+     .type = FieldType::kList,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 500,
      .member_str = "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310",
      .children = &kEntry},
     StreamArnField(),
@@ -38,44 +45,45 @@ void Handle(Context& ctx, Reply reply) {
   if (!got.ok()) return reply.Error(got.status());
   const uint64_t stream_id = (*got)->id;
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  ctx.streams->Put(
-      *got, std::move(entries), /*all_or_nothing=*/false,
-      [shared_reply, stream_id](Status st, std::vector<streams::PutOutcome> out) {
-        if (!st.ok()) return shared_reply->Error(st);
-        int failed = 0;
-        for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
-        std::string body;
-        body.reserve(32 + out.size() * 110);
-        JsonWriter w(&body);
-        w.BeginObject();
-        w.Key("FailedRecordCount");
-        w.Int(failed);
-        w.Key("Records");
-        w.BeginArray();
-        for (const auto& o : out) {
-          w.BeginObject();
-          if (o.status.ok()) {
-            w.Key("SequenceNumber");
-            w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
-            w.Key("ShardId");
-            w.String(streams::ShardIdOf(o.shard_index));
-          } else {
-            w.Key("ErrorCode");
-            w.String(o.status.code() == Code::kThrottled ? "ProvisionedThroughputExceededException"
-                                                         : "InternalFailure");
-            w.Key("ErrorMessage");
-            w.String(o.status.message());
-          }
-          w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-        shared_reply->Json(std::move(body));
-      });
+  ctx.streams->Put(*got, std::move(entries), /*all_or_nothing=*/false,
+                   [shared_reply, stream_id](Status st, std::vector<streams::PutOutcome> out) {
+                     if (!st.ok()) return shared_reply->Error(st);
+                     int failed = 0;
+                     for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
+                     std::string body;
+                     body.reserve(32 + out.size() * 110);
+                     JsonWriter w(&body);
+                     w.BeginObject();
+                     w.Key("FailedRecordCount");
+                     w.Int(failed);
+                     w.Key("Records");
+                     w.BeginArray();
+                     for (const auto& o : out) {
+                       w.BeginObject();
+                       if (o.status.ok()) {
+                         w.Key("SequenceNumber");
+                         w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
+                         w.Key("ShardId");
+                         w.String(streams::ShardIdOf(o.shard_index));
+                       } else {
+                         w.Key("ErrorCode");
+                         w.String(o.status.code() == Code::kThrottled
+                                      ? "ProvisionedThroughputExceededException"
+                                      : "InternalFailure");
+                         w.Key("ErrorMessage");
+                         w.String(o.status.message());
+                       }
+                       w.EndObject();
+                     }
+                     w.EndArray();
+                     w.EndObject();
+                     shared_reply->Json(std::move(body));
+                   });
 }
 
 }  // namespace
 
-extern const Action kPutRecords{"PutRecords", &kSchema, StreamRef::kNameOrArn, Access::kWrite, Handle};
+extern const Action kPutRecords{"PutRecords", &kSchema, StreamRef::kNameOrArn, Access::kWrite,
+                                Handle};
 
 }  // namespace millrace::kinesis

@@ -3,23 +3,37 @@
 
 namespace millrace::kinesis {
 
-extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPeriod,
-    kDeleteStream, kDescribeLimits, kDescribeStream, kDescribeStreamSummary, kGetRecords,
-    kGetShardIterator, kIncreaseStreamRetentionPeriod, kListShards, kListStreams,
-    kListTagsForResource, kListTagsForStream, kMergeShards, kPutRecord, kPutRecords,
-    kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource, kUpdateShardCount,
-    kUpdateStreamMode;
+extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPeriod, kDeleteStream,
+    kDescribeLimits, kDescribeStream, kDescribeStreamSummary, kGetRecords, kGetShardIterator,
+    kIncreaseStreamRetentionPeriod, kListShards, kListStreams, kListTagsForResource,
+    kListTagsForStream, kMergeShards, kPutRecord, kPutRecords, kRemoveTagsFromStream, kSplitShard,
+    kTagResource, kUntagResource, kUpdateShardCount, kUpdateStreamMode;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
-      &kAddTagsToStream,    &kCreateStream,        &kDecreaseStreamRetentionPeriod,
-      &kDeleteStream,       &kDescribeLimits,      &kDescribeStream,
-      &kDescribeStreamSummary, &kGetRecords,       &kGetShardIterator,
-      &kIncreaseStreamRetentionPeriod, &kListShards, &kListStreams,
-      &kListTagsForResource, &kListTagsForStream,  &kMergeShards,
-      &kPutRecord,          &kPutRecords,          &kRemoveTagsFromStream,
-      &kSplitShard,         &kTagResource,         &kUntagResource,
-      &kUpdateShardCount,   &kUpdateStreamMode,
+      &kAddTagsToStream,
+      &kCreateStream,
+      &kDecreaseStreamRetentionPeriod,
+      &kDeleteStream,
+      &kDescribeLimits,
+      &kDescribeStream,
+      &kDescribeStreamSummary,
+      &kGetRecords,
+      &kGetShardIterator,
+      &kIncreaseStreamRetentionPeriod,
+      &kListShards,
+      &kListStreams,
+      &kListTagsForResource,
+      &kListTagsForStream,
+      &kMergeShards,
+      &kPutRecord,
+      &kPutRecords,
+      &kRemoveTagsFromStream,
+      &kSplitShard,
+      &kTagResource,
+      &kUntagResource,
+      &kUpdateShardCount,
+      &kUpdateStreamMode,
   };
   return all;
 }

@@ -5,8 +5,11 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "RetentionPeriodHours", .type = FieldType::kInteger, .not_null = true,
-     .min_value = 1, .max_value = 8760},
+    {.name = "RetentionPeriodHours",
+     .type = FieldType::kInteger,
+     .not_null = true,
+     .min_value = 1,
+     .max_value = 8760},
     StreamArnField(),
     StreamNameField(false),
 };

@@ -4,10 +4,16 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "NewStartingHashKey", .type = FieldType::kString, .not_null = true,
+    {.name = "NewStartingHashKey",
+     .type = FieldType::kString,
+     .not_null = true,
      .pattern = &kHashKeyPattern},
-    {.name = "ShardToSplit", .type = FieldType::kString, .not_null = true, .min_len = 1,
-     .max_len = 128, .pattern = &kStreamNamePattern},
+    {.name = "ShardToSplit",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 128,
+     .pattern = &kStreamNamePattern},
     StreamArnField(),
     StreamNameField(false),
 };
@@ -26,6 +32,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kSplitShard{"SplitShard", &kSchema, StreamRef::kNameOrArn, Access::kAdmin, Handle};
+extern const Action kSplitShard{"SplitShard", &kSchema, StreamRef::kNameOrArn, Access::kAdmin,
+                                Handle};
 
 }  // namespace millrace::kinesis

@@ -6,16 +6,25 @@ namespace millrace::kinesis {
 namespace {
 
 Field TagMap(bool required) {
-  return {.name = "Tags", .type = FieldType::kMap, .not_null = required, .min_len = 1,
-          .max_len = 50};
+  return {
+      .name = "Tags", .type = FieldType::kMap, .not_null = required, .min_len = 1, .max_len = 50};
 }
 Field TagKeys() {
-  return {.name = "TagKeys", .type = FieldType::kList, .not_null = true, .min_len = 1,
-          .max_len = 50, .member_min_len = 1, .member_max_len = 128};
+  return {.name = "TagKeys",
+          .type = FieldType::kList,
+          .not_null = true,
+          .min_len = 1,
+          .max_len = 50,
+          .member_min_len = 1,
+          .member_max_len = 128};
 }
 Field ResourceArn() {
-  return {.name = "ResourceARN", .type = FieldType::kString, .not_null = true, .min_len = 1,
-          .max_len = 2048, .pattern = &kResourceArnPattern};
+  return {.name = "ResourceARN",
+          .type = FieldType::kString,
+          .not_null = true,
+          .min_len = 1,
+          .max_len = 2048,
+          .pattern = &kResourceArnPattern};
 }
 
 const Fields kAddSchema = {StreamArnField(), StreamNameField(false), TagMap(true)};

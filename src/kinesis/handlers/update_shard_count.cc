@@ -4,11 +4,16 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "ScalingType", .type = FieldType::kString, .not_null = true,
+    {.name = "ScalingType",
+     .type = FieldType::kString,
+     .not_null = true,
      .enum_values = {"UNIFORM_SCALING"}},
     StreamArnField(),
     StreamNameField(false),
-    {.name = "TargetShardCount", .type = FieldType::kInteger, .not_null = true, .min_value = 1,
+    {.name = "TargetShardCount",
+     .type = FieldType::kInteger,
+     .not_null = true,
+     .min_value = 1,
      .max_value = 100000},
 };
 
@@ -40,7 +45,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kUpdateShardCount{"UpdateShardCount", &kSchema, StreamRef::kNameOrArn, Access::kAdmin,
-                                      Handle};
+extern const Action kUpdateShardCount{"UpdateShardCount", &kSchema, StreamRef::kNameOrArn,
+                                      Access::kAdmin, Handle};
 
 }  // namespace millrace::kinesis

@@ -4,14 +4,22 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kModeDetails = {
-    {.name = "StreamMode", .type = FieldType::kString, .not_null = true,
+    {.name = "StreamMode",
+     .type = FieldType::kString,
+     .not_null = true,
      .enum_values = {"PROVISIONED", "ON_DEMAND"}},
 };
 
 const Fields kSchema = {
-    {.name = "StreamARN", .type = FieldType::kString, .not_null = true, .min_len = 1,
-     .max_len = 2048, .pattern = &kStreamArnPattern},
-    {.name = "StreamModeDetails", .type = FieldType::kStructure, .not_null = true,
+    {.name = "StreamARN",
+     .type = FieldType::kString,
+     .not_null = true,
+     .min_len = 1,
+     .max_len = 2048,
+     .pattern = &kStreamArnPattern},
+    {.name = "StreamModeDetails",
+     .type = FieldType::kStructure,
+     .not_null = true,
      .children = &kModeDetails},
 };
 
@@ -27,7 +35,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kUpdateStreamMode{"UpdateStreamMode", &kSchema, StreamRef::kArnOnly, Access::kAdmin,
-                                      Handle};
+extern const Action kUpdateStreamMode{"UpdateStreamMode", &kSchema, StreamRef::kArnOnly,
+                                      Access::kAdmin, Handle};
 
 }  // namespace millrace::kinesis
