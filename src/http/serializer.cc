@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <ctime>
 
 namespace millrace::http {
 namespace {
@@ -88,6 +89,21 @@ const char* ReasonPhrase(int status) {
   }
 }
 
+// "Sat, 21 Nov 2026 06:08:09 GMT" (IMF-fixdate), formatted once per second per thread.
+std::string_view HttpDateNow() {
+  thread_local time_t cached_second = -1;
+  thread_local char buf[40];
+  thread_local size_t len = 0;
+  time_t now = ::time(nullptr);
+  if (now != cached_second) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    len = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached_second = now;
+  }
+  return std::string_view(buf, len);
+}
+
 void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::string* out) {
   int status = FinalStatus(r.status);
   out->append("HTTP/1.1 ");
@@ -105,6 +121,9 @@ void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::
     out->append(h.value);
     out->append("\r\n");
   }
+  out->append("Date: ");
+  out->append(HttpDateNow());
+  out->append("\r\n");
   if (StatusHasBody(status)) {
     out->append("Content-Length: ");
     AppendNumber(out, r.body.size());

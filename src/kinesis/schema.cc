@@ -320,7 +320,7 @@ class Checker {
         ++i;
         if (f.children) {
           if (c.type() == element_type::OBJECT)
-            CheckFields(c, *f.children, here + ".member." + std::to_string(i));
+            CheckFields(c, *f.children, here + "." + std::to_string(i) + ".member");
         } else if (f.member_min_len || f.member_max_len) {
           int64_t n = LengthOf(c, f);
           if ((f.member_min_len && n < *f.member_min_len) ||
@@ -335,6 +335,33 @@ class Checker {
           }
         }
       }
+    }
+    if (f.type == FieldType::kMap && v->type() == element_type::OBJECT) {
+      bool keys_ok = true, values_ok = true;
+      for (auto [k, c] : simdjson::dom::object(*v)) {
+        int64_t kn = static_cast<int64_t>(k.size());
+        if ((f.key_min_len && kn < *f.key_min_len) || (f.key_max_len && kn > *f.key_max_len))
+          keys_ok = false;
+        if (c.type() == element_type::STRING) {
+          int64_t vn = LengthOf(c, f);
+          if ((f.member_min_len && vn < *f.member_min_len) ||
+              (f.member_max_len && vn > *f.member_max_len))
+            values_ok = false;
+        }
+      }
+      auto bounds = [](std::optional<int64_t> lo, std::optional<int64_t> hi) {
+        return "[Member must have length less than or equal to " + std::to_string(hi.value_or(0)) +
+               ", Member must have length greater than or equal to " +
+               std::to_string(lo.value_or(0)) + "]";
+      };
+      if (!keys_ok)
+        Fail(v, f, parent,
+             "Map keys must satisfy constraint: " + bounds(f.key_min_len, f.key_max_len),
+             name_override);
+      if (!values_ok)
+        Fail(v, f, parent,
+             "Map value must satisfy constraint: " + bounds(f.member_min_len, f.member_max_len),
+             name_override);
     }
     if (f.type == FieldType::kStructure && f.children && v->type() == element_type::OBJECT)
       CheckFields(*v, *f.children, here);

@@ -52,6 +52,7 @@ struct Field {
   const Fields* children = nullptr;  // structure members, or a list's/map's member structure
   FieldType member_type = FieldType::kString;             // for lists and maps of scalars
   std::optional<int64_t> member_min_len, member_max_len;  // for lists/maps of strings
+  std::optional<int64_t> key_min_len, key_max_len;        // for maps' keys
 };
 
 struct ValidationFailure {

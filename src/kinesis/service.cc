@@ -235,6 +235,9 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
         if (token && name)
           return reply.Error(400, "InvalidArgumentException",
                              "NextToken and StreamName cannot be provided together.");
+        if (token && GetString(doc, "ExclusiveStartShardId"))
+          return reply.Error(400, "InvalidArgumentException",
+                             "NextToken and ExclusiveStartShardId cannot be provided together.");
         if (!token && !name && !arn)
           return reply.Error(400, "InvalidArgumentException",
                              "Either NextToken or StreamName should be provided.");

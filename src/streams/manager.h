@@ -135,6 +135,7 @@ class StreamManager {
   std::unique_ptr<Shard> NewShard(Stream& s, HashRange range, std::optional<uint32_t> parent,
                                   std::optional<uint32_t> adjacent);
   void CloseShard(Stream& s, Shard& shard);
+  Status NotEligible(const Stream& s, const Shard& shard) const;
   Status CheckActiveForUpdate(const Stream& s) const;
   Status CheckShardLimit(int additional);
   std::string NotFoundMessage(const std::string& name) const;

@@ -113,7 +113,12 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
 Result<std::string> StreamManager::GetShardIterator(const std::string& name,
                                                     const IteratorRequest& req) {
   auto got = Get(name);
-  if (!got.ok()) return got.status();
+  if (!got.ok()) {
+    auto index = ParseShardId(req.shard_id);
+    if (got.status().code() != Code::kNotFound || !index) return got.status();
+    return Status::NotFound("Shard " + ShardIdOf(*index) + " in stream " + name +
+                            " under account " + options_.account_id + " does not exist");
+  }
   Stream& s = **got;
   std::shared_lock<std::shared_mutex> r(s.mu);
   auto index = ParseShardId(req.shard_id);

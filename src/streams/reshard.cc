@@ -18,6 +18,13 @@ void StreamManager::CloseShard(Stream& s, Shard& shard) {
   shard.closed_ms = clock_->NowMillis();
 }
 
+Status StreamManager::NotEligible(const Stream& s, const Shard& shard) const {
+  return Status::InvalidArgument("Shard " + shard.Id() + " in stream " + s.name +
+                                 " under account " + options_.account_id +
+                                 " has already been merged or split, and thus is not eligible "
+                                 "for merging or splitting.");
+}
+
 Status StreamManager::SplitShard(const std::string& name, const std::string& shard_id,
                                  uint128 new_start) {
   auto got = Get(name);
@@ -27,7 +34,8 @@ Status StreamManager::SplitShard(const std::string& name, const std::string& sha
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(s));
   auto index = ParseShardId(shard_id);
   Shard* parent = index ? s.FindShard(*index) : nullptr;
-  if (!parent || !parent->open())
+  if (parent && !parent->open()) return NotEligible(s, *parent);
+  if (!parent)
     return Status::NotFound("Could not find shard " + shard_id + " in stream " + name +
                             " under account " + options_.account_id + ".");
   if (new_start <= parent->range.start + 1 || new_start >= parent->range.end)
@@ -69,8 +77,7 @@ Status StreamManager::MergeShards(const std::string& name, const std::string& sh
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(s));
   auto find = [&](const std::string& id) -> Shard* {
     auto index = ParseShardId(id);
-    Shard* sh = index ? s.FindShard(*index) : nullptr;
-    return sh && sh->open() ? sh : nullptr;
+    return index ? s.FindShard(*index) : nullptr;
   };
   Shard* a = find(shard_id);
   if (!a)
@@ -80,6 +87,8 @@ Status StreamManager::MergeShards(const std::string& name, const std::string& sh
   if (!b)
     return Status::NotFound("Could not find shard " + adjacent_id + " in stream " + name +
                             " under account " + options_.account_id + ".");
+  if (!a->open()) return NotEligible(s, *a);
+  if (!b->open()) return NotEligible(s, *b);
   bool adjacent = (a->range.end != kUint128Max && a->range.end + 1 == b->range.start) ||
                   (b->range.end != kUint128Max && b->range.end + 1 == a->range.start);
   if (!adjacent || a == b)

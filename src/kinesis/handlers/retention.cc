@@ -8,8 +8,7 @@ const Fields kSchema = {
     {.name = "RetentionPeriodHours",
      .type = FieldType::kInteger,
      .not_null = true,
-     .min_value = 1,
-     .max_value = 8760},
+     .min_value = 1},  // above 8760 is InvalidArgumentException, from the manager
     StreamArnField(),
     StreamNameField(false),
 };

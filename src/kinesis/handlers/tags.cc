@@ -1,13 +1,33 @@
 // The tag actions: AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, and the newer
 // TagResource, UntagResource, ListTagsForResource (by ARN). One concept, six actions.
+#include <cctype>
+
 #include "kinesis/action.h"
 
 namespace millrace::kinesis {
 namespace {
 
 Field TagMap(bool required) {
-  return {
-      .name = "Tags", .type = FieldType::kMap, .not_null = required, .min_len = 1, .max_len = 50};
+  return {.name = "Tags",
+          .type = FieldType::kMap,
+          .not_null = required,
+          .min_len = 1,
+          .max_len = 50,
+          .member_min_len = 0,
+          .member_max_len = 256,
+          .key_min_len = 1,
+          .key_max_len = 128};
+}
+
+// Unicode letters, digits, white space, _ . / = + - % @ (bytes >= 0x80 are taken as
+// letters: the check does not classify Unicode beyond that).
+bool ValidTagText(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
+    if (std::string_view("_./=+-%@").find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  }
+  return true;
 }
 Field TagKeys() {
   return {.name = "TagKeys",
@@ -45,10 +65,10 @@ Status ReadTags(simdjson::dom::element body, std::vector<catalog::TagRow>* out) 
   for (auto [k, v] : tags) {
     std::string_view value;
     if (v.get(value) != simdjson::SUCCESS) value = "";
-    if (k.empty() || k.size() > 128)
-      return Status::InvalidArgument("Tag keys must be between 1 and 128 characters.");
-    if (value.size() > 256)
-      return Status::InvalidArgument("Tag values must be at most 256 characters.");
+    if (!ValidTagText(k) || !ValidTagText(value))
+      return Status::InvalidArgument(
+          "Some tags contain invalid characters. Valid characters: Unicode letters, digits, "
+          "white space, _ . / = + - % @.");
     out->push_back({std::string(k), std::string(value)});
   }
   return Status::Ok();
