@@ -24,9 +24,12 @@ const char* ModeName(StreamMode m) {
 }
 
 std::string ShardIdOf(uint32_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "shardId-%012u", index);
-  return buf;
+  std::string id = "shardId-000000000000";
+  for (size_t i = id.size(); index > 0 && i > 8; --i) {
+    id[i - 1] = static_cast<char>('0' + index % 10);
+    index /= 10;
+  }
+  return id;
 }
 
 std::string Shard::Id() const { return ShardIdOf(index); }

@@ -222,3 +222,16 @@ TEST_F(ManagerTest, StateAndCountersSurviveRestart) {
 
 }  // namespace
 }  // namespace millrace::streams
+
+namespace millrace::streams {
+namespace {
+TEST(ShardId, FormatsAndParses) {
+  EXPECT_EQ(ShardIdOf(0), "shardId-000000000000");
+  EXPECT_EQ(ShardIdOf(12), "shardId-000000000012");
+  EXPECT_EQ(ShardIdOf(4294967295u), "shardId-004294967295");
+  EXPECT_EQ(ParseShardId("shardId-000000000012"), 12u);
+  EXPECT_EQ(ParseShardId("7"), 7u);
+  EXPECT_FALSE(ParseShardId("shardId-x"));
+}
+}  // namespace
+}  // namespace millrace::streams
