@@ -36,9 +36,12 @@ class JsonWriter {
     out_->push_back(']');
     first_.pop_back();
   }
+  // `key` must need no escaping (keys are the API's member names).
   void Key(std::string_view key) {
     Prefix();
-    AppendQuoted(key);
+    out_->push_back('"');
+    out_->append(key);
+    out_->push_back('"');
     out_->push_back(':');
     after_key_ = true;
   }
@@ -65,6 +68,20 @@ class JsonWriter {
   }
   // Writes `s` as a JSON string whose content is the base64 encoding of `bytes`.
   void Base64(std::string_view bytes);
+  // Writes `s`, which the caller knows needs no escaping (digits, ids), as a JSON string.
+  void PlainString(std::string_view s) {
+    Prefix();
+    out_->push_back('"');
+    out_->append(s);
+    out_->push_back('"');
+  }
+  // The buffer, for writers that append a value's bytes themselves after Prefix().
+  std::string* BeginRawString() {
+    Prefix();
+    out_->push_back('"');
+    return out_;
+  }
+  void EndRawString() { out_->push_back('"'); }
   // Appends already-serialized JSON as a value.
   void Raw(std::string_view json) {
     Prefix();

@@ -4,22 +4,40 @@
 
 namespace millrace::streams {
 
-// Writes v as exactly `width` zero-padded decimal digits ending at `end` (exclusive).
-static void PutDigits(char* end, int width, uint64_t v) {
-  for (int i = 0; i < width; ++i) {
-    *--end = static_cast<char>('0' + v % 10);
-    v /= 10;
+namespace {
+
+constexpr char kPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// Writes v as exactly `width` (even) zero-padded decimal digits ending at `end`.
+void PutDigits(char* end, int width, uint64_t v) {
+  for (int i = 0; i < width; i += 2) {
+    const char* pair = kPairs + 2 * (v % 100);
+    *--end = pair[1];
+    *--end = pair[0];
+    v /= 100;
   }
 }
 
+}  // namespace
+
+void AppendSequence(std::string* out, uint64_t stream_id, uint32_t shard_index, uint64_t counter) {
+  size_t at = out->size();
+  out->resize(at + kSequenceDigits);
+  char* p = out->data() + at;
+  p[0] = '4';
+  p[1] = '9';
+  PutDigits(p + 12, 10, shard_index);
+  PutDigits(p + 32, 20, counter);
+  PutDigits(p + 56, 24, stream_id);
+}
+
 std::string EncodeSequence(uint64_t stream_id, uint32_t shard_index, uint64_t counter) {
-  // snprintf would do, but this runs for every record written and read.
-  std::string s(kSequenceDigits, '0');
-  s[0] = '4';
-  s[1] = '9';
-  PutDigits(s.data() + 12, 10, shard_index);
-  PutDigits(s.data() + 32, 20, counter);
-  PutDigits(s.data() + 56, 24, stream_id);
+  std::string s;
+  s.reserve(kSequenceDigits);
+  AppendSequence(&s, stream_id, shard_index, counter);
   return s;
 }
 

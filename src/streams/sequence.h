@@ -18,6 +18,8 @@ namespace millrace::streams {
 inline constexpr size_t kSequenceDigits = 56;
 
 std::string EncodeSequence(uint64_t stream_id, uint32_t shard_index, uint64_t counter);
+// Appends the same 56 digits to `out` (the hot path: every record written and read).
+void AppendSequence(std::string* out, uint64_t stream_id, uint32_t shard_index, uint64_t counter);
 
 struct DecodedSequence {
   uint64_t stream_id = 0;

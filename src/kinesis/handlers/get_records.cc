@@ -33,7 +33,8 @@ void Handle(Context& ctx, Reply reply) {
   for (const auto& rec : r.records) {
     w.BeginObject();
     w.Key("SequenceNumber");
-    w.String(streams::EncodeSequence(s.id, r.shard_index, rec.counter));
+    streams::AppendSequence(w.BeginRawString(), s.id, r.shard_index, rec.counter);
+    w.EndRawString();
     w.Key("ApproximateArrivalTimestamp");
     WriteTimestamp(w, rec.arrival_ms);
     w.Key("Data");

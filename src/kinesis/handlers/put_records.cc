@@ -62,9 +62,11 @@ void Handle(Context& ctx, Reply reply) {
                        w.BeginObject();
                        if (o.status.ok()) {
                          w.Key("SequenceNumber");
-                         w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
+                         streams::AppendSequence(w.BeginRawString(), stream_id, o.shard_index,
+                                                 o.counter);
+                         w.EndRawString();
                          w.Key("ShardId");
-                         w.String(streams::ShardIdOf(o.shard_index));
+                         w.PlainString(streams::ShardIdOf(o.shard_index));
                        } else {
                          w.Key("ErrorCode");
                          w.String(o.status.code() == Code::kThrottled
