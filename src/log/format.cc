@@ -117,6 +117,31 @@ Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
   return Status::Ok();
 }
 
+Status DecodeFrameTimeBounds(std::string_view frame, int64_t* first_ts, int64_t* last_ts) {
+  FrameHeader h;
+  MILLRACE_RETURN_IF_ERROR(DecodeFrameHeader(frame, &h));
+  if (frame.size() != kFrameHeaderSize + h.payload_len)
+    return Status::Corruption("frame length does not match its header");
+  const char* p = frame.data() + kFrameHeaderSize;
+  const char* limit = p + h.payload_len;
+  *first_ts = *last_ts = h.base_timestamp_ms;
+  for (uint32_t i = 0; i < h.record_count; ++i) {
+    uint64_t ts_delta, klen, dlen;
+    if (!GetVarint64(&p, limit, &ts_delta) || !GetVarint64(&p, limit, &klen) ||
+        klen > static_cast<uint64_t>(limit - p))
+      return Status::Corruption("record truncated in frame");
+    p += klen;
+    if (!GetVarint64(&p, limit, &dlen) || dlen > static_cast<uint64_t>(limit - p))
+      return Status::Corruption("record truncated in frame");
+    p += dlen;
+    int64_t ts = h.base_timestamp_ms + UnZigZag(ts_delta);
+    if (i == 0) *first_ts = ts;
+    *last_ts = ts;
+  }
+  if (p != limit) return Status::Corruption("frame has trailing bytes");
+  return Status::Ok();
+}
+
 std::string EncodeIndex(uint64_t segment, uint64_t covered_len, const FrameEntry* entries,
                         size_t n) {
   std::string out;

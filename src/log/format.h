@@ -90,6 +90,10 @@ bool VerifyFrame(std::string_view frame);
 Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
                           void (*sink)(void* ctx, Record&& r), void* ctx);
 
+// The arrival times of a verified frame's first and last records, checking the record
+// structure as DecodeFrameRecords does but copying nothing (recovery scans with it).
+Status DecodeFrameTimeBounds(std::string_view frame, int64_t* first_ts, int64_t* last_ts);
+
 std::string EncodeIndex(uint64_t segment, uint64_t covered_len, const FrameEntry* entries,
                         size_t n);
 Status DecodeIndex(std::string_view in, uint64_t segment, uint64_t* covered_len,

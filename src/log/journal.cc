@@ -240,17 +240,8 @@ Status Journal::ScanSegment(Segment* seg, bool is_last) {
       // Timestamps: decode the records' arrival bounds for the index entry.
       struct Bounds {
         int64_t first = 0, last = 0;
-        bool any = false;
       } b;
-      Status st = DecodeFrameRecords(
-          std::string_view(all).substr(pos, len), 0,
-          [](void* ctx, Record&& r) {
-            auto* bb = static_cast<Bounds*>(ctx);
-            if (!bb->any) bb->first = r.arrival_ms;
-            bb->last = r.arrival_ms;
-            bb->any = true;
-          },
-          &b);
+      Status st = DecodeFrameTimeBounds(std::string_view(all).substr(pos, len), &b.first, &b.last);
       if (st.ok()) {
         FrameEntry e;
         e.stream_id = h.stream_id;

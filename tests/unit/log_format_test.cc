@@ -564,3 +564,22 @@ TEST(LogFileNames, TwentyDigitsThenTheKind) {
 
 }  // namespace
 }  // namespace millrace::log
+
+namespace millrace::log {
+namespace {
+
+TEST(LogFrameTimeBounds, FirstAndLastArrivalWithoutDecoding) {
+  std::string f = SampleFrame();
+  int64_t first = 0, last = 0;
+  ASSERT_TRUE(DecodeFrameTimeBounds(f, &first, &last).ok());
+  EXPECT_EQ(first, 1'700'000'000'000);
+  EXPECT_EQ(last, 1'700'000'000'009);
+  // The same structural checks as DecodeFrameRecords: a record count that is one too many.
+  std::string bad = f;
+  PutU32At(&bad, 12, 4);
+  Reseal(&bad);
+  EXPECT_EQ(DecodeFrameTimeBounds(bad, &first, &last).code(), Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace millrace::log
