@@ -75,5 +75,9 @@ const std::vector<const Action*>& AllActions();
 // JSON helpers shared by handlers.
 void WriteTimestamp(JsonWriter& w, int64_t ms);  // epoch seconds with ms precision
 void WriteShard(JsonWriter& w, const streams::Stream& s, const streams::Shard& sh);
+// StreamName, StreamARN, StreamStatus, StreamModeDetails (the caller holds s.mu shared).
+void WriteStreamIdentity(JsonWriter& w, const Context& ctx, const streams::Stream& s);
+// RetentionPeriodHours, StreamCreationTimestamp, EnhancedMonitoring, EncryptionType.
+void WriteStreamSettings(JsonWriter& w, const streams::Stream& s);
 
 }  // namespace millrace::kinesis

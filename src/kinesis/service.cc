@@ -304,6 +304,31 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
 
 void WriteTimestamp(JsonWriter& w, int64_t ms) { w.Double(static_cast<double>(ms) / 1000.0); }
 
+void WriteStreamIdentity(JsonWriter& w, const Context& ctx, const streams::Stream& s) {
+  w.Key("StreamName");
+  w.String(s.name);
+  w.Key("StreamARN");
+  w.String(ctx.streams->StreamArn(s.name, ctx.region));
+  w.Key("StreamStatus");
+  w.String(streams::StatusName(s.status));
+  w.Key("StreamModeDetails");
+  w.BeginObject();
+  w.Key("StreamMode");
+  w.String(streams::ModeName(s.mode));
+  w.EndObject();
+}
+
+void WriteStreamSettings(JsonWriter& w, const streams::Stream& s) {
+  w.Key("RetentionPeriodHours");
+  w.Int(s.retention_hours);
+  w.Key("StreamCreationTimestamp");
+  WriteTimestamp(w, s.created_ms);
+  w.Key("EnhancedMonitoring");
+  w.Raw("[{\"ShardLevelMetrics\":[]}]");
+  w.Key("EncryptionType");
+  w.String(s.encryption_type);
+}
+
 void WriteShard(JsonWriter& w, const streams::Stream& s, const streams::Shard& sh) {
   w.BeginObject();
   w.Key("ShardId");

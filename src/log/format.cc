@@ -85,61 +85,58 @@ bool VerifyFrame(std::string_view frame) {
   return stored == crc32c::Value(frame.data() + 8, frame.size() - 8);
 }
 
-Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
-                          void (*sink)(void* ctx, Record&& r), void* ctx) {
-  FrameHeader h;
-  MILLRACE_RETURN_IF_ERROR(DecodeFrameHeader(frame, &h));
-  if (frame.size() != kFrameHeaderSize + h.payload_len)
+namespace {
+
+// Walks a frame's records, checking their structure, and calls
+// visit(index, arrival_ms, key, data) for each. The one decoder of the payload layout.
+template <typename Visit>
+Status WalkFrame(std::string_view frame, FrameHeader* h, Visit&& visit) {
+  MILLRACE_RETURN_IF_ERROR(DecodeFrameHeader(frame, h));
+  if (frame.size() != kFrameHeaderSize + h->payload_len)
     return Status::Corruption("frame length does not match its header");
   const char* p = frame.data() + kFrameHeaderSize;
-  const char* limit = p + h.payload_len;
-  for (uint32_t i = 0; i < h.record_count; ++i) {
+  const char* limit = p + h->payload_len;
+  for (uint32_t i = 0; i < h->record_count; ++i) {
     uint64_t ts_delta, klen, dlen;
     if (!GetVarint64(&p, limit, &ts_delta) || !GetVarint64(&p, limit, &klen) ||
         klen > static_cast<uint64_t>(limit - p))
       return Status::Corruption("record truncated in frame");
-    const char* key = p;
+    std::string_view key(p, klen);
     p += klen;
     if (!GetVarint64(&p, limit, &dlen) || dlen > static_cast<uint64_t>(limit - p))
       return Status::Corruption("record truncated in frame");
-    const char* data = p;
+    std::string_view data(p, dlen);
     p += dlen;
-    uint64_t counter = h.first_counter + i;
-    if (counter < from_counter) continue;
-    Record r;
-    r.counter = counter;
-    r.arrival_ms = h.base_timestamp_ms + UnZigZag(ts_delta);
-    r.partition_key.assign(key, klen);
-    r.data.assign(data, dlen);
-    sink(ctx, std::move(r));
+    visit(i, h->base_timestamp_ms + UnZigZag(ts_delta), key, data);
   }
   if (p != limit) return Status::Corruption("frame has trailing bytes");
   return Status::Ok();
 }
 
+}  // namespace
+
+Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
+                          void (*sink)(void* ctx, Record&& r), void* ctx) {
+  FrameHeader h;
+  return WalkFrame(frame, &h,
+                   [&](uint32_t i, int64_t ts, std::string_view key, std::string_view data) {
+                     uint64_t counter = h.first_counter + i;
+                     if (counter < from_counter) return;
+                     Record r;
+                     r.counter = counter;
+                     r.arrival_ms = ts;
+                     r.partition_key.assign(key);
+                     r.data.assign(data);
+                     sink(ctx, std::move(r));
+                   });
+}
+
 Status DecodeFrameTimeBounds(std::string_view frame, int64_t* first_ts, int64_t* last_ts) {
   FrameHeader h;
-  MILLRACE_RETURN_IF_ERROR(DecodeFrameHeader(frame, &h));
-  if (frame.size() != kFrameHeaderSize + h.payload_len)
-    return Status::Corruption("frame length does not match its header");
-  const char* p = frame.data() + kFrameHeaderSize;
-  const char* limit = p + h.payload_len;
-  *first_ts = *last_ts = h.base_timestamp_ms;
-  for (uint32_t i = 0; i < h.record_count; ++i) {
-    uint64_t ts_delta, klen, dlen;
-    if (!GetVarint64(&p, limit, &ts_delta) || !GetVarint64(&p, limit, &klen) ||
-        klen > static_cast<uint64_t>(limit - p))
-      return Status::Corruption("record truncated in frame");
-    p += klen;
-    if (!GetVarint64(&p, limit, &dlen) || dlen > static_cast<uint64_t>(limit - p))
-      return Status::Corruption("record truncated in frame");
-    p += dlen;
-    int64_t ts = h.base_timestamp_ms + UnZigZag(ts_delta);
+  return WalkFrame(frame, &h, [&](uint32_t i, int64_t ts, std::string_view, std::string_view) {
     if (i == 0) *first_ts = ts;
     *last_ts = ts;
-  }
-  if (p != limit) return Status::Corruption("frame has trailing bytes");
-  return Status::Ok();
+  });
 }
 
 std::string EncodeIndex(uint64_t segment, uint64_t covered_len, const FrameEntry* entries,

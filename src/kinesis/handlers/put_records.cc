@@ -45,42 +45,41 @@ void Handle(Context& ctx, Reply reply) {
   if (!got.ok()) return reply.Error(got.status());
   const uint64_t stream_id = (*got)->id;
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  ctx.streams->Put(*got, std::move(entries), /*all_or_nothing=*/false,
-                   [shared_reply, stream_id](Status st, std::vector<streams::PutOutcome> out) {
-                     if (!st.ok()) return shared_reply->Error(st);
-                     int failed = 0;
-                     for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
-                     std::string body;
-                     body.reserve(32 + out.size() * 110);
-                     JsonWriter w(&body);
-                     w.BeginObject();
-                     w.Key("FailedRecordCount");
-                     w.Int(failed);
-                     w.Key("Records");
-                     w.BeginArray();
-                     for (const auto& o : out) {
-                       w.BeginObject();
-                       if (o.status.ok()) {
-                         w.Key("SequenceNumber");
-                         streams::AppendSequence(w.BeginRawString(), stream_id, o.shard_index,
-                                                 o.counter);
-                         w.EndRawString();
-                         w.Key("ShardId");
-                         w.PlainString(streams::ShardIdOf(o.shard_index));
-                       } else {
-                         w.Key("ErrorCode");
-                         w.String(o.status.code() == Code::kThrottled
-                                      ? "ProvisionedThroughputExceededException"
-                                      : "InternalFailure");
-                         w.Key("ErrorMessage");
-                         w.String(o.status.message());
-                       }
-                       w.EndObject();
-                     }
-                     w.EndArray();
-                     w.EndObject();
-                     shared_reply->Json(std::move(body));
-                   });
+  ctx.streams->Put(
+      *got, std::move(entries), /*all_or_nothing=*/false,
+      [shared_reply, stream_id](Status st, std::vector<streams::PutOutcome> out) {
+        if (!st.ok()) return shared_reply->Error(st);
+        int failed = 0;
+        for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
+        std::string body;
+        body.reserve(32 + out.size() * 110);
+        JsonWriter w(&body);
+        w.BeginObject();
+        w.Key("FailedRecordCount");
+        w.Int(failed);
+        w.Key("Records");
+        w.BeginArray();
+        for (const auto& o : out) {
+          w.BeginObject();
+          if (o.status.ok()) {
+            w.Key("SequenceNumber");
+            streams::AppendSequence(w.BeginRawString(), stream_id, o.shard_index, o.counter);
+            w.EndRawString();
+            w.Key("ShardId");
+            w.PlainString(streams::ShardIdOf(o.shard_index));
+          } else {
+            w.Key("ErrorCode");
+            w.String(o.status.code() == Code::kThrottled ? "ProvisionedThroughputExceededException"
+                                                         : "InternalFailure");
+            w.Key("ErrorMessage");
+            w.String(o.status.message());
+          }
+          w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        shared_reply->Json(std::move(body));
+      });
 }
 
 }  // namespace
