@@ -1,6 +1,7 @@
 #include "common/encoding.h"
 
 #include <array>
+#include <cstring>
 
 namespace millrace {
 namespace {
@@ -15,6 +16,18 @@ constexpr std::array<int8_t, 256> MakeDecodeTable() {
 constexpr auto kDecode = MakeDecodeTable();
 }  // namespace
 
+// Every 12-bit value as its two base64 characters: the encoder emits two at a time.
+struct PairTable {
+  char c[4096][2];
+  constexpr PairTable() : c{} {
+    for (int i = 0; i < 4096; ++i) {
+      c[i][0] = kAlphabet[i >> 6];
+      c[i][1] = kAlphabet[i & 63];
+    }
+  }
+};
+constexpr PairTable kPairTable;
+
 void Base64Encode(std::string_view in, std::string* out) {
   const auto* p = reinterpret_cast<const uint8_t*>(in.data());
   size_t n = in.size();
@@ -24,10 +37,9 @@ void Base64Encode(std::string_view in, std::string* out) {
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    *o++ = kAlphabet[(v >> 18) & 63];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    std::memcpy(o, kPairTable.c[v >> 12], 2);
+    std::memcpy(o + 2, kPairTable.c[v & 0xfff], 2);
+    o += 4;
   }
   if (i < n) {
     uint32_t v = p[i] << 16;

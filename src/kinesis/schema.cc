@@ -312,15 +312,19 @@ class Checker {
         Fail(v, f, parent, "Member must satisfy enum value set: [" + set + "]", name_override);
       }
     }
-    std::string here = (parent.empty() ? "" : parent + ".") +
-                       (name_override.empty() ? LowerFirst(f.name) : name_override);
+    // The member's own path, built only when a child needs it (most fields have none).
+    auto here = [&] {
+      return (parent.empty() ? "" : parent + ".") +
+             (name_override.empty() ? LowerFirst(f.name) : name_override);
+    };
     if (f.type == FieldType::kList && v->type() == element_type::ARRAY) {
+      const std::string list_path = f.children ? here() : std::string();
       int i = 0;
       for (element c : simdjson::dom::array(*v)) {
         ++i;
         if (f.children) {
           if (c.type() == element_type::OBJECT)
-            CheckFields(c, *f.children, here + "." + std::to_string(i) + ".member");
+            CheckFields(c, *f.children, list_path + "." + std::to_string(i) + ".member");
         } else if (f.member_min_len || f.member_max_len) {
           int64_t n = LengthOf(c, f);
           if ((f.member_min_len && n < *f.member_min_len) ||
@@ -364,7 +368,7 @@ class Checker {
              name_override);
     }
     if (f.type == FieldType::kStructure && f.children && v->type() == element_type::OBJECT)
-      CheckFields(*v, *f.children, here);
+      CheckFields(*v, *f.children, here());
   }
 };
 

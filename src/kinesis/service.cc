@@ -302,7 +302,29 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   action->handle(ctx, std::move(reply));
 }
 
-void WriteTimestamp(JsonWriter& w, int64_t ms) { w.Double(static_cast<double>(ms) / 1000.0); }
+void WriteTimestamp(JsonWriter& w, int64_t ms) {
+  // Epoch seconds with the milliseconds as decimals ("1700000000.123", "1700000000.1",
+  // "1700000000"), as Double would print them, without printf on the read path.
+  if (ms < 0) return w.Double(static_cast<double>(ms) / 1000.0);
+  char buf[32];
+  int n = 0;
+  int64_t secs = ms / 1000, frac = ms % 1000;
+  char digits[24];
+  int d = 0;
+  do {
+    digits[d++] = static_cast<char>('0' + secs % 10);
+    secs /= 10;
+  } while (secs > 0);
+  while (d > 0) buf[n++] = digits[--d];
+  if (frac != 0) {
+    buf[n++] = '.';
+    buf[n++] = static_cast<char>('0' + frac / 100);
+    buf[n++] = static_cast<char>('0' + frac / 10 % 10);
+    buf[n++] = static_cast<char>('0' + frac % 10);
+    while (buf[n - 1] == '0') --n;
+  }
+  w.Raw(std::string_view(buf, n));
+}
 
 void WriteStreamIdentity(JsonWriter& w, const Context& ctx, const streams::Stream& s) {
   w.Key("StreamName");

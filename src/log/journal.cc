@@ -58,6 +58,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(JournalOptions options) {
   std::unique_ptr<Journal> j(new Journal(std::move(options)));
   MILLRACE_RETURN_IF_ERROR(j->fs_->CreateDir(j->options_.dir));
   MILLRACE_RETURN_IF_ERROR(j->Recover());
+  j->completion_thread_ = std::thread([p = j.get()] { p->CompletionLoop(); });
   j->commit_thread_ = std::thread([p = j.get()] { p->CommitLoop(); });
   return j;
 }
@@ -68,7 +69,8 @@ Journal::~Journal() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  if (commit_thread_.joinable()) commit_thread_.join();
+  if (commit_thread_.joinable()) commit_thread_.join();  // then tells the completer to stop
+  if (completion_thread_.joinable()) completion_thread_.join();
 }
 
 ShardLog* Journal::GetShardLocked(uint64_t stream_id, uint32_t shard_index) {
@@ -358,18 +360,44 @@ void Journal::Append(std::unique_ptr<AppendOp> op) {
   queue_cv_.notify_one();
 }
 
+// The commit thread writes and syncs; a second thread runs the writers' completions
+// (building and sending their answers), so the next batch's write overlaps them instead
+// of waiting for every answer of the previous one.
 void Journal::CommitLoop() {
   std::vector<std::unique_ptr<AppendOp>> batch;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(queue_mu_);
       queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      if (queue_.empty() && stopping_) break;
       batch.swap(queue_);
     }
     Status st = WriteBatch(batch);
-    for (auto& op : batch) op->Done(st);
+    {
+      std::lock_guard<std::mutex> l(done_mu_);
+      for (auto& op : batch) done_queue_.emplace_back(std::move(op), st);
+    }
+    done_cv_.notify_one();
     batch.clear();
+  }
+  {
+    std::lock_guard<std::mutex> l(done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.notify_one();
+}
+
+void Journal::CompletionLoop() {
+  std::vector<std::pair<std::unique_ptr<AppendOp>, Status>> items;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(done_mu_);
+      done_cv_.wait(l, [&] { return done_stopping_ || !done_queue_.empty(); });
+      if (done_queue_.empty() && done_stopping_) return;
+      items.swap(done_queue_);
+    }
+    for (auto& [op, st] : items) op->Done(st);
+    items.clear();
   }
 }
 

@@ -9,8 +9,9 @@
 // The format is docs/format/log.md.
 //
 // Threads: Append may be called from any thread; it never blocks on I/O. One commit thread
-// writes, syncs and then calls each AppendOp's Done. Reads are thread-safe and run
-// concurrently with commits. Retention runs on whatever thread calls DeleteExpiredSegments.
+// writes and syncs; one completion thread then calls each AppendOp's Done, in order. Reads are
+// thread-safe and run concurrently with commits. Retention runs on whatever thread calls
+// DeleteExpiredSegments.
 #pragma once
 
 #include <atomic>
@@ -87,7 +88,7 @@ class AppendOp {
  public:
   virtual ~AppendOp() = default;
   std::vector<AppendItem> items;
-  // Called exactly once, on the commit thread: Ok once every item is on disk (synced), or
+  // Called exactly once, on the completion thread: Ok once every item is on disk (synced), or
   // the error that kept them from it (none of them is then readable or acknowledged).
   virtual void Done(Status status) = 0;
 };
@@ -172,6 +173,7 @@ class Journal {
   Status SealActive();
   void AddEntry(Segment* seg, const FrameEntry& e, bool publish);
   void CommitLoop();
+  void CompletionLoop();
   Status WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops);
   std::shared_ptr<Segment> FindSegment(uint64_t number) const;
   ShardLog* GetShardLocked(uint64_t stream_id, uint32_t shard_index);
@@ -195,6 +197,13 @@ class Journal {
   std::vector<std::unique_ptr<AppendOp>> queue_ GUARDED_BY(queue_mu_);
   bool stopping_ GUARDED_BY(queue_mu_) = false;
   std::thread commit_thread_;
+
+  // Completions of written (or failed) batches, run in order by the completion thread.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<std::pair<std::unique_ptr<AppendOp>, Status>> done_queue_ GUARDED_BY(done_mu_);
+  bool done_stopping_ GUARDED_BY(done_mu_) = false;
+  std::thread completion_thread_;
 
   mutable std::mutex stats_mu_;
   JournalStats stats_ GUARDED_BY(stats_mu_);
