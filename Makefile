@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 DATA_DIR  ?= ./data
 LISTEN    ?= 127.0.0.1:4580
 
-.PHONY: deps configure build run test unit e2e bench clean format
+.PHONY: deps configure build run test unit e2e bench fuzz clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -30,7 +30,18 @@ e2e: build
 	@cd $(BUILD) && ctest --output-on-failure -L e2e
 
 bench: build
+	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh
+
+# The HTTP request parser under libFuzzer (clang), for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/install-deps.sh fuzz
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build build-fuzz --target http_parser_fuzz
+	@mkdir -p build-fuzz/corpus
+	build-fuzz/bin/http_parser_fuzz -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -6,9 +6,21 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libssl-dev libsqlite3-dev libsimdjson-dev libtomlplusplus-dev zlib1g-dev
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
 )
+# Extras for `make fuzz` (clang's libFuzzer) and `make bench` (nginx as the HTTP ceiling).
+for extra in "$@"; do
+  case "$extra" in
+    fuzz) pkgs+=(clang libfuzzer-14-dev libclang-rt-14-dev) ;;
+    bench)
+      pkgs+=(nginx-light)
+      command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)  # the peers come from npm
+      ;;
+    *) echo "install-deps: unknown extra '$extra'" >&2; exit 2 ;;
+  esac
+done
 # The AWS CLI: the machine image may ship its own; otherwise Debian's.
 command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
 
