@@ -1,0 +1,51 @@
+// Object keys of dataset files, in Kinesis Data Firehose's layout (docs/format/datasets.md,
+// "Naming"):
+//
+//   <prefix>YYYY/MM/DD/hh/<consumer>-<version>-YYYY-MM-DD-hh-mm-ss-<uuid><extension>
+//   <prefix><error-output-type>/YYYY/MM/DD/hh/<the same file name>
+//
+// All times are UTC, from the approximate arrival time of the oldest record in the file.
+// The UUID is derived from what the file holds (DeterministicUuid), so a delivery redone
+// after a crash writes the same key again. All functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace millrace::formats {
+
+// Where records that could not be delivered go, each under its own folder: Firehose's
+// !{firehose:error-output-type}.
+enum class ErrorOutputType {
+  kProcessingFailed,        // "processing-failed": the transformation failed
+  kFormatConversionFailed,  // "format-conversion-failed": the record does not fit the format
+};
+const char* ErrorOutputTypeName(ErrorOutputType type);
+
+struct FileName {
+  std::string_view consumer;   // the consumer's name (Firehose: the delivery stream name)
+  int64_t version = 1;         // 1, plus 1 for every configuration change of the consumer
+  int64_t arrival_ms = 0;      // arrival of the oldest record in the file, ms since the epoch
+  std::string_view uuid;       // DeterministicUuid() of the delivery
+  std::string_view extension;  // FileExtension(spec): ".jsonl.gz", "" ...
+};
+
+// "2024/04/01/10/": the hour folder of a time, ms since the epoch (UTC; times before
+// 1970 count back from it; times outside the years 0000-9999 are clamped to them).
+std::string TimePrefix(int64_t arrival_ms);
+// "<consumer>-<version>-2024-04-01-10-00-00-<uuid><extension>": the last path component.
+std::string ObjectFileName(const FileName& name);
+// "<prefix>2024/04/01/10/<file name>". `prefix` is used as given: "" or ending in '/' to
+// make it a folder.
+std::string DataObjectKey(std::string_view prefix, const FileName& name);
+// "<prefix>processing-failed/2024/04/01/10/<file name>" (or format-conversion-failed/).
+std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const FileName& name);
+
+// A UUID in the textual form of version 4 (8-4-4-4-12 lowercase hex digits, version nibble
+// 4, variant bits 10) made from the first 16 bytes of SHA-256(seed) instead of random
+// bytes: the same seed always gives the same UUID, different seeds collide no more often
+// than random UUIDs do.
+std::string DeterministicUuid(std::string_view seed);
+
+}  // namespace millrace::formats
