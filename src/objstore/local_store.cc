@@ -1,0 +1,294 @@
+// LocalStore: objects are files under a root directory, the key being the relative path.
+//
+// Put writes "<path>.tmp-<16 hex>" in the object's own directory, fsyncs it, renames it
+// over the object and fsyncs the directory, so a reader (or a crash) sees the old object,
+// the new one or none, never a prefix of either. Names containing ".tmp-" are therefore
+// reserved: keys may not contain them, and List never shows them (a crash between create
+// and rename leaves one behind; it is invisible and harmless, and a later Put of the key
+// does not depend on it).
+//
+// Stateless beyond the root, so every method is safe from any number of threads: two Puts
+// of one key race only on rename(2), which is atomic, and last one wins.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "common/crypto.h"
+#include "objstore/keys.h"
+#include "objstore/object_store.h"
+
+namespace millrace::objstore {
+namespace {
+
+constexpr std::string_view kTempMarker = ".tmp-";
+
+// Closes a file descriptor on scope exit unless released.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Closes now, returning close(2)'s errno (0 on success): on NFS and some FUSE file
+  // systems a write error surfaces only here.
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string RandomHex(size_t bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char buf[16];
+  crypto::RandomBytes(buf, bytes);
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) {
+    out.push_back(kHex[buf[i] >> 4]);
+    out.push_back(kHex[buf[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string_view DirName(std::string_view path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return "";
+  return path.substr(0, slash);
+}
+
+class LocalStore final : public ObjectStore {
+ public:
+  explicit LocalStore(std::string root) : root_(std::move(root)), describe_("local:" + root_) {}
+
+  Status Put(const std::string& key, std::string_view data,
+             const std::string& content_type) override;
+  Result<std::optional<std::string>> Get(const std::string& key) override;
+  Result<std::vector<std::string>> List(const std::string& prefix) override;
+  Status Delete(const std::string& key) override;
+  std::string Describe() const override { return describe_; }
+
+ private:
+  Status CheckStoreKey(const std::string& key) const;
+  // An IoError or NoSpace for errno `err`, naming the store, the operation, the key and the
+  // system call with its path. Callers pass `errno` directly: the other arguments do not
+  // allocate, so nothing can change errno before it is read.
+  Status Error(int err, std::string_view op, const std::string& key, std::string_view call,
+               const std::string& path) const {
+    return Status::FromErrno(err, describe_ + ": " + std::string(op) + " '" + key +
+                                      "': " + std::string(call) + " " + path);
+  }
+  Status SyncDir(const std::string& dir, std::string_view op, const std::string& key) const;
+  Status MakeParents(const std::string& key) const;
+  Status WriteAll(int fd, std::string_view data, const std::string& key,
+                  const std::string& path) const;
+  Status Walk(const std::string& rel_dir, const std::string& prefix,
+              std::vector<std::string>* keys) const;
+
+  const std::string root_;  // without a trailing '/' (unless it is "/")
+  const std::string describe_;
+};
+
+Status LocalStore::CheckStoreKey(const std::string& key) const {
+  MILLRACE_RETURN_IF_ERROR(CheckKey(key, describe_));
+  if (key.find(kTempMarker) != std::string::npos)
+    return Status::InvalidArgument(describe_ + ": key '" + key + "' contains '.tmp-', " +
+                                   "which names temporary files");
+  return Status::Ok();
+}
+
+Status LocalStore::SyncDir(const std::string& dir, std::string_view op,
+                           const std::string& key) const {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return Error(errno, op, key, "open directory", dir);
+  if (::fsync(fd.get()) != 0) return Error(errno, op, key, "fsync directory", dir);
+  return Status::Ok();
+}
+
+// mkdir -p of the key's directories below the root. The parent of every directory on the
+// path is fsynced, not only of those this call created: another thread may have created
+// one an instant ago and not yet made it durable, and our Put must not be acknowledged
+// before its directory entry is. This runs only when a directory was missing, so the
+// extra fsyncs are rare.
+Status LocalStore::MakeParents(const std::string& key) const {
+  std::string_view rel = DirName(key);
+  std::string path = root_;
+  while (!rel.empty()) {
+    size_t slash = rel.find('/');
+    std::string parent = path;
+    path += '/';
+    path += rel.substr(0, slash);
+    rel = slash == std::string_view::npos ? std::string_view() : rel.substr(slash + 1);
+    if (::mkdir(path.c_str(), 0755) != 0) {
+      int err = errno;
+      struct stat st;
+      if (err != EEXIST) return Error(err, "Put", key, "create directory", path);
+      if (::stat(path.c_str(), &st) != 0) return Error(errno, "Put", key, "stat", path);
+      if (!S_ISDIR(st.st_mode)) return Error(ENOTDIR, "Put", key, "create directory", path);
+    }
+    MILLRACE_RETURN_IF_ERROR(SyncDir(parent, "Put", key));
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::WriteAll(int fd, std::string_view data, const std::string& key,
+                            const std::string& path) const {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error(errno, "Put", key, "write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::Put(const std::string& key, std::string_view data,
+                       const std::string& content_type) {
+  MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
+  const std::string path = root_ + "/" + key;
+  const std::string tmp = path + std::string(kTempMarker) + RandomHex(8);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int raw = ::open(tmp.c_str(), kFlags, 0644);
+  if (raw < 0 && errno == ENOENT) {  // the directory is missing: the slow path
+    MILLRACE_RETURN_IF_ERROR(MakeParents(key));
+    raw = ::open(tmp.c_str(), kFlags, 0644);
+  }
+  if (raw < 0) return Error(errno, "Put", key, "create", tmp);
+
+  Fd fd(raw);
+  Status s = WriteAll(fd.get(), data, key, tmp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Error(errno, "Put", key, "fsync", tmp);
+  if (int err = fd.Close(); s.ok() && err != 0) s = Error(err, "Put", key, "close", tmp);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    s = Error(errno, "Put", key, "rename", tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());  // best effort; List hides it if this fails too
+    return s;
+  }
+  return SyncDir(std::string(DirName(path)), "Put", key);
+}
+
+Result<std::optional<std::string>> LocalStore::Get(const std::string& key) {
+  MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
+  const std::string path = root_ + "/" + key;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    // ENOTDIR: a segment of the key is a file, so there can be no object under it.
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
+    return Error(errno, "Get", key, "open", path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error(errno, "Get", key, "stat", path);
+  if (!S_ISREG(st.st_mode)) return std::optional<std::string>();  // a directory: no object
+
+  // Objects are replaced by rename, never rewritten in place, so st_size is the size.
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t have = 0;
+  while (have < out.size()) {
+    ssize_t n = ::read(fd.get(), out.data() + have, out.size() - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error(errno, "Get", key, "read", path);
+    }
+    if (n == 0) break;  // shorter than it was: someone truncated it behind our back
+    have += static_cast<size_t>(n);
+  }
+  out.resize(have);
+  return std::optional<std::string>(std::move(out));
+}
+
+// Adds to `keys` every regular file below root_/rel_dir whose key starts with `prefix`,
+// descending only into directories that can hold such keys. `rel_dir` is "" or ends in '/'.
+Status LocalStore::Walk(const std::string& rel_dir, const std::string& prefix,
+                        std::vector<std::string>* keys) const {
+  const std::string dir = rel_dir.empty() ? root_ : root_ + "/" + rel_dir;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    // Missing: nothing under this prefix (or the directory was just deleted).
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return Error(errno, "List", prefix, "open directory", dir);
+  }
+  Status s;
+  std::vector<std::string> subdirs;
+  while (true) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      if (errno != 0) s = Error(errno, "List", prefix, "read directory", dir);
+      break;
+    }
+    std::string_view name = e->d_name;
+    if (name == "." || name == ".." || name.find(kTempMarker) != std::string_view::npos) continue;
+    std::string rel = rel_dir + std::string(name);
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {  // some file systems (XFS without ftype, old NFS) do not say
+      struct stat st;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_REG && rel.starts_with(prefix)) {
+      keys->push_back(std::move(rel));
+    } else if (type == DT_DIR) {
+      rel += '/';
+      if (rel.starts_with(prefix) || prefix.starts_with(rel)) subdirs.push_back(std::move(rel));
+    }
+  }
+  ::closedir(d);
+  for (const std::string& sub : subdirs) {
+    if (!s.ok()) break;
+    s = Walk(sub, prefix, keys);
+  }
+  return s;
+}
+
+Result<std::vector<std::string>> LocalStore::List(const std::string& prefix) {
+  MILLRACE_RETURN_IF_ERROR(CheckPrefix(prefix, describe_));
+  std::vector<std::string> keys;
+  // Start at the deepest directory the prefix names in full ("2026/11/" of "2026/11/2").
+  size_t slash = prefix.rfind('/');
+  std::string start = slash == std::string::npos ? "" : prefix.substr(0, slash + 1);
+  MILLRACE_RETURN_IF_ERROR(Walk(start, prefix, &keys));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Status LocalStore::Delete(const std::string& key) {
+  MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
+  const std::string path = root_ + "/" + key;
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();  // gone already, as S3
+    return Error(errno, "Delete", key, "unlink", path);
+  }
+  // Empty directories stay: removing them would race with a Put creating a file there.
+  return SyncDir(std::string(DirName(path)), "Delete", key);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root) {
+  if (root.empty()) return Status::InvalidArgument("local object store: the root is empty");
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  std::error_code ec;
+  std::filesystem::create_directories(r, ec);
+  if (ec) return Status::FromErrno(ec.value(), "local:" + r + ": create directory");
+  struct stat st;
+  if (::stat(r.c_str(), &st) != 0) return Status::FromErrno(errno, "local:" + r + ": stat");
+  if (!S_ISDIR(st.st_mode)) return Status::FromErrno(ENOTDIR, "local:" + r + ": not a directory");
+  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(r));
+}
+
+}  // namespace millrace::objstore

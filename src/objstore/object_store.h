@@ -1,0 +1,64 @@
+// ObjectStore: where dataset files go. A local directory (the default) or any
+// S3-compatible bucket, behind one interface so delivery does not care which.
+//
+// Contract shared by every implementation:
+// - Put is atomic: a reader sees the whole object or none of it (local: temporary file,
+//   fsync, rename, fsync of the directory; S3: PutObject, or a multipart upload that only
+//   becomes visible on CompleteMultipartUpload).
+// - Put of the same key with the same bytes is harmless, so delivery may retry or redo a
+//   write after a crash (that is how it delivers exactly once).
+// - Errors the environment causes are Status values: kUnavailable for what a retry may fix
+//   (connection refused, timeouts, 5xx, throttling), kPermissionDenied for credentials the
+//   target refuses, kNotFound for a missing bucket, kNoSpace for a full local disk,
+//   kIoError otherwise. The message names the target and the key.
+// Thread-safe: a store may be used from several delivery threads at once.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace millrace::objstore {
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Writes `data` under `key` ("2026/11/21/06/name-1-...jsonl"; no leading slash).
+  virtual Status Put(const std::string& key, std::string_view data,
+                     const std::string& content_type) = 0;
+  // The object's bytes, or nullopt if there is none.
+  virtual Result<std::optional<std::string>> Get(const std::string& key) = 0;
+  // Keys under `prefix`, sorted.
+  virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
+  virtual Status Delete(const std::string& key) = 0;
+  // "local:/var/lib/millrace/datasets/x" or "s3://bucket/prefix (http://endpoint)".
+  virtual std::string Describe() const = 0;
+};
+
+// Files under `root` (created if missing); keys map to relative paths.
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root);
+
+struct S3Config {
+  std::string endpoint_url;  // "http://127.0.0.1:4593" or "https://s3.eu-west-1.amazonaws.com"
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string prefix;  // prepended to every key ("" or ending in '/')
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  bool path_style = true;  // http://endpoint/bucket/key (false: http://bucket.endpoint/key)
+  size_t multipart_threshold = 16u << 20;  // objects at least this large use multipart
+  size_t part_size = 8u << 20;             // >= 5 MiB, as S3 requires (but the last part)
+  int timeout_ms = 30000;
+};
+
+// An S3 client of our own (SigV4 from auth/, HTTP from libcurl).
+Result<std::unique_ptr<ObjectStore>> NewS3Store(const S3Config& config);
+
+}  // namespace millrace::objstore
