@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/keys.h"
+#include "cli/resources.h"
 #include "common/logging.h"
 #include "config/config.h"
 #include "server/app.h"
@@ -22,6 +23,9 @@ constexpr const char* kUsage = R"(millrace: a self-hosted, Kinesis-compatible st
 Usage:
   millrace serve [flags]          run the server (see `millrace serve --help`)
   millrace keys create|list|revoke  manage access keys (see `millrace keys --help`)
+  millrace datasets ...           datasets, over the control API (`millrace datasets --help`)
+  millrace consumers ...          consumers, over the control API (`millrace consumers --help`)
+  millrace streams ...            read-only stream views (`millrace streams --help`)
   millrace version                print the version
   millrace --help                 this text
 
@@ -90,6 +94,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "serve") return Serve(rest);
   if (cmd == "keys") return Keys(rest);
+  if (cmd == "datasets" || cmd == "consumers" || cmd == "streams") return Resources(cmd, rest);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "millrace " << kVersion << "\n";
     return 0;

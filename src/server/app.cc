@@ -92,6 +92,12 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   if (!config.sync)
     LOG(kWarn) << "log: --sync off: writes are acknowledged before they are on disk";
 
+  app->delivery_ = std::make_unique<delivery::DeliveryManager>(
+      app->catalog_.get(), app->streams_.get(), config.data_dir, SystemClock::Default());
+  MILLRACE_RETURN_IF_ERROR(app->delivery_->Reload());
+  app->control_ = std::make_unique<control::ControlApi>(
+      app->catalog_.get(), app->streams_.get(), app->delivery_.get(), app->keys_.get(), so.auth);
+
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
   ho.threads = config.threads;
@@ -111,6 +117,8 @@ App::~App() { Stop(); }
 void App::Stop() {
   if (http_) http_->Stop();
   http_.reset();
+  control_.reset();
+  delivery_.reset();  // consumers stop before the streams they read
   kinesis_.reset();
   streams_.reset();  // the journal finishes queued appends
   keys_.reset();
@@ -126,6 +134,13 @@ void App::Route(http::Request&& req, http::Responder responder) {
     r.SetHeader("Content-Type", "application/json");
     return responder.Send(std::move(r));
   }
+  if (req.method == "GET" && req.path == "/metrics") {
+    http::Response r;
+    r.body = streams_->Metrics() + delivery_->Metrics();
+    r.SetHeader("Content-Type", "text/plain; version=0.0.4");
+    return responder.Send(std::move(r));
+  }
+  if (control_->Handles(req)) return control_->Handle(std::move(req), std::move(responder));
   if (req.FindHeader("x-amz-target") || (req.method == "POST" && req.path == "/")) {
     return kinesis_->Handle(std::move(req), std::move(responder));
   }

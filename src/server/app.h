@@ -1,7 +1,8 @@
 // App: one running Millrace server: the catalog, the stream manager (and its log), the
 // key store, the services and the HTTP listener, started and stopped in order.
 //
-// Routing, on one port for every service: unsigned paths first (GET /healthz), then by
+// Routing, on one port for every service: unsigned paths first (GET /healthz, GET
+// /metrics), then by
 // the request: a Kinesis call carries X-Amz-Target: Kinesis_20131202.*; later services
 // (s3, sts, the /api/v1 control API) are told apart by the service in the SigV4 scope.
 #pragma once
@@ -12,6 +13,8 @@
 #include "catalog/catalog.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "control/api.h"
+#include "delivery/manager.h"
 #include "http/server.h"
 #include "kinesis/service.h"
 #include "streams/manager.h"
@@ -39,6 +42,8 @@ class App {
   std::unique_ptr<streams::StreamManager> streams_;
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<delivery::DeliveryManager> delivery_;
+  std::unique_ptr<control::ControlApi> control_;
   std::unique_ptr<http::HttpServer> http_;
 };
 

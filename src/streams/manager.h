@@ -118,6 +118,29 @@ class StreamManager {
   // Whether the stream named in an iterator exists; for access checks before GetRecords.
   Result<std::string> StreamNameOfIterator(const std::string& iterator);
 
+  // For consumers (delivery/): a snapshot of a stream's shards, and reads by counter.
+  struct ShardView {
+    uint32_t index = 0;
+    std::optional<uint32_t> parent, adjacent_parent;
+    bool open = true;
+    uint64_t starting_counter = 0;
+    uint64_t end_exclusive = 0;  // closed shards: one past their last record
+    uint64_t trim_horizon = 0;   // the oldest counter still readable
+    uint64_t durable_end = 0;    // one past the newest durable record
+    int64_t last_arrival_ms = 0;
+  };
+  struct StreamView {
+    uint64_t id = 0;
+    std::vector<ShardView> shards;  // visible shards, by index
+  };
+  Result<StreamView> ViewStream(const std::string& name);
+  // Durable records of one shard from `from` (at most max_records / about max_bytes).
+  Status ReadShard(uint64_t stream_id, uint32_t shard_index, uint64_t from, size_t max_records,
+                   size_t max_bytes, log::Journal::ReadResult* out);
+
+  // Prometheus text for the stream metrics (records and bytes in and out, throttles).
+  std::string Metrics();
+
   // The first counter a reader may see in `shard` (retention applied).
   uint64_t TrimHorizon(const Stream& stream, const Shard& shard) const;
   // Whether a closed shard is still listed (its records have not all expired).

@@ -93,6 +93,8 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
         continue;
       }
     }
+    stream->records_in.fetch_add(1, std::memory_order_relaxed);
+    stream->bytes_in.fetch_add(e.data.size(), std::memory_order_relaxed);
     log::AppendItem item;
     item.shard = shard->log;
     item.partition_key = std::move(e.partition_key);
@@ -238,9 +240,11 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
   const int64_t now_ns = clock_->MonotonicNanos();
   if (throttle) {
     std::lock_guard<std::mutex> t(shard->throttle_mu);
-    if (!shard->read_bytes.Available(now_ns) || !shard->read_calls.TryConsume(1, now_ns))
+    if (!shard->read_bytes.Available(now_ns) || !shard->read_calls.TryConsume(1, now_ns)) {
+      stream->read_throttles.fetch_add(1, std::memory_order_relaxed);
       return Status::Throttled("Rate exceeded for Shard - " + shard->Id() + " in stream " +
                                stream->name + " under account " + options_.account_id + ".");
+    }
   }
 
   GetRecordsResult out;
@@ -265,6 +269,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     std::lock_guard<std::mutex> t(shard->throttle_mu);
     shard->read_bytes.Consume(static_cast<double>(rr.bytes), now_ns);
   }
+  stream->records_out.fetch_add(rr.records.size(), std::memory_order_relaxed);
+  stream->bytes_out.fetch_add(rr.bytes, std::memory_order_relaxed);
   out.records = std::move(rr.records);
   if (from < std::min(end, durable_now)) {
     int64_t newest = shard->log->LastArrival();
@@ -281,6 +287,104 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
   }
   r.unlock();
   out.stream = std::move(stream);
+  return out;
+}
+
+Result<StreamManager::StreamView> StreamManager::ViewStream(const std::string& name) {
+  auto got = Get(name);
+  if (!got.ok()) return got.status();
+  const Stream& s = **got;
+  std::shared_lock<std::shared_mutex> r(s.mu);
+  if (s.status == StreamStatus::kCreating || s.status == StreamStatus::kDeleting)
+    return Status::NotFound(NotFoundMessage(name));
+  StreamView v;
+  v.id = s.id;
+  for (const auto& sh : s.shards) {
+    if (!ShardVisible(s, *sh)) continue;
+    ShardView sv;
+    sv.index = sh->index;
+    sv.parent = sh->parent;
+    sv.adjacent_parent = sh->adjacent_parent;
+    sv.open = sh->open();
+    sv.starting_counter = sh->starting_counter;
+    sv.end_exclusive = sh->end_exclusive;
+    sv.trim_horizon = TrimHorizon(s, *sh);
+    sv.durable_end = sh->log->DurableEnd();
+    sv.last_arrival_ms = sh->log->LastArrival();
+    v.shards.push_back(sv);
+  }
+  return v;
+}
+
+Status StreamManager::ReadShard(uint64_t stream_id, uint32_t shard_index, uint64_t from,
+                                size_t max_records, size_t max_bytes,
+                                log::Journal::ReadResult* out) {
+  std::shared_ptr<Stream> stream;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [name, s] : streams_)
+      if (s->id == stream_id) stream = s;
+  }
+  if (!stream) return Status::NotFound("stream " + std::to_string(stream_id) + " is gone");
+  std::shared_lock<std::shared_mutex> r(stream->mu);
+  Shard* shard = stream->FindShard(shard_index);
+  if (!shard) return Status::NotFound("shard " + ShardIdOf(shard_index) + " is gone");
+  from = std::max(from, TrimHorizon(*stream, *shard));
+  MILLRACE_RETURN_IF_ERROR(journal_->Read(shard->log, from, max_records, max_bytes, out));
+  if (!shard->open()) {
+    while (!out->records.empty() && out->records.back().counter >= shard->end_exclusive)
+      out->records.pop_back();
+  }
+  return Status::Ok();
+}
+
+std::string StreamManager::Metrics() {
+  std::string out;
+  auto family = [&](const char* name, const char* help, const char* type) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto streams = List();
+  struct Def {
+    const char* name;
+    const char* help;
+    std::atomic<uint64_t> Stream::*field;
+  };
+  const Def defs[] = {
+      {"millrace_stream_records_in_total", "Records accepted by PutRecord/PutRecords.",
+       &Stream::records_in},
+      {"millrace_stream_bytes_in_total", "Record data bytes accepted.", &Stream::bytes_in},
+      {"millrace_stream_records_out_total", "Records returned by GetRecords.",
+       &Stream::records_out},
+      {"millrace_stream_bytes_out_total", "Record data bytes returned by GetRecords.",
+       &Stream::bytes_out},
+      {"millrace_stream_write_throttles_total", "Records refused by the per-shard write limits.",
+       &Stream::write_throttles},
+      {"millrace_stream_read_throttles_total",
+       "GetRecords calls refused by the per-shard read limits.", &Stream::read_throttles},
+  };
+  for (const Def& d : defs) {
+    family(d.name, d.help, "counter");
+    for (auto& s : streams)
+      out += std::string(d.name) + "{stream=\"" + s->name + "\"} " +
+             std::to_string(((*s).*(d.field)).load(std::memory_order_relaxed)) + "\n";
+  }
+  family("millrace_stream_open_shards", "Open shards per stream.", "gauge");
+  for (auto& s : streams) {
+    std::shared_lock<std::shared_mutex> r(s->mu);
+    out += "millrace_stream_open_shards{stream=\"" + s->name + "\"} " +
+           std::to_string(s->OpenShardCount()) + "\n";
+  }
+  log::JournalStats js = journal_->Stats();
+  family("millrace_log_bytes", "Bytes in the log's segments.", "gauge");
+  out += "millrace_log_bytes " + std::to_string(js.bytes) + "\n";
+  family("millrace_log_segments", "Segments in the log.", "gauge");
+  out += "millrace_log_segments " + std::to_string(js.segments) + "\n";
+  family("millrace_log_commits_total", "Group commits (one write and one fdatasync each).",
+         "counter");
+  out += "millrace_log_commits_total " + std::to_string(js.commits) + "\n";
+  family("millrace_log_corrupt_frames_total",
+         "Frames that failed their checksum, reported and skipped.", "counter");
+  out += "millrace_log_corrupt_frames_total " + std::to_string(js.corrupt_frames) + "\n";
   return out;
 }
 

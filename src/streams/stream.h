@@ -5,6 +5,7 @@
 // throttle lock); metadata changes (resharding, retention, status) take it exclusive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,10 @@ struct Stream {
   std::string encryption_type = "NONE";
   std::string key_id;
   uint32_t next_shard_index = 0;
+
+  // Counters for /metrics (relaxed atomics; read without the lock).
+  std::atomic<uint64_t> records_in{0}, bytes_in{0}, records_out{0}, bytes_out{0};
+  std::atomic<uint64_t> write_throttles{0}, read_throttles{0};
 
   mutable std::shared_mutex mu;
   // Sorted by index. Closed shards stay until retention passes them.

@@ -1,0 +1,90 @@
+// ConsumerRunner: one consumer's delivery loop, on its own thread. See manager.h for the
+// exactly-once protocol. Created and stopped by DeliveryManager.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "delivery/manager.h"
+#include "delivery/spec.h"
+#include "formats/writer.h"
+#include "objstore/object_store.h"
+#include "streams/manager.h"
+
+namespace millrace::delivery {
+
+class ConsumerRunner {
+ public:
+  struct Deps {
+    catalog::Catalog* catalog;
+    streams::StreamManager* streams;
+    std::string data_dir;
+    const Clock* clock;
+  };
+  ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dataset, int64_t version);
+  ~ConsumerRunner();  // Stop()
+  ConsumerRunner(const ConsumerRunner&) = delete;
+  ConsumerRunner& operator=(const ConsumerRunner&) = delete;
+
+  void Start();
+  void Stop();
+  int64_t version() const { return version_; }
+  ConsumerStatus Status();
+
+ private:
+  // One shard's delivery state. Guarded by the runner's thread (status copies under mu_).
+  struct ShardState {
+    uint32_t index = 0;
+    uint64_t checkpoint = 0;  // next counter not yet delivered
+    uint64_t next_read = 0;   // next counter to read
+    std::unique_ptr<formats::FileWriter> writer;
+    std::string failed_lines;  // format-conversion-failed records (JSON lines)
+    size_t failed_count = 0;
+    uint64_t first = 0, last = 0;  // counters in the buffer
+    size_t records = 0;
+    int64_t oldest_arrival_ms = 0;
+    int64_t buffer_started_ns = 0;
+    bool done = false;  // a closed shard, fully delivered
+  };
+
+  void Run();
+  // One pass over the stream's shards; true if it did any work.
+  bool Pass();
+  ::millrace::Status OpenStore();
+  ::millrace::Status LoadCheckpoints(uint64_t stream_id);
+  ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
+  ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
+  ::millrace::Status WriteWithRetry(const std::string& key, const std::string& bytes,
+                                    const std::string& content_type);
+  ::millrace::Status SaveCheckpoint(uint64_t stream_id, const ShardState& st,
+                                    const std::string& pending);
+  void NoteError(const ::millrace::Status& st);
+
+  const Deps deps_;
+  const ConsumerSpec consumer_;
+  const DatasetSpec dataset_;
+  const int64_t version_;
+  const formats::FormatSpec format_;
+  std::unique_ptr<objstore::ObjectStore> store_;
+
+  uint64_t stream_id_ = 0;  // the stream instance being read (0: none yet)
+  std::map<uint32_t, ShardState> shards_;
+  std::map<uint32_t, catalog::CheckpointRow> saved_;  // checkpoints loaded for stream_id_
+
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  ConsumerStatus status_;  // guarded by mu_
+  std::atomic<uint64_t> delivered_{0}, objects_{0}, failed_{0};
+};
+
+}  // namespace millrace::delivery

@@ -1,0 +1,197 @@
+#include "delivery/spec.h"
+
+#include <simdjson.h>
+
+#include "common/json_writer.h"
+
+namespace millrace::delivery {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+Status Bad(std::string_view field, const std::string& why) {
+  return Status::InvalidArgument(std::string(field) + ": " + why);
+}
+
+// Reads an optional string member; a present non-string is an error naming the field.
+Status OptString(element obj, std::string_view key, std::string_view field, std::string* out,
+                 bool required = false) {
+  element v;
+  if (obj[key].get(v) != simdjson::SUCCESS || v.type() == element_type::NULL_VALUE) {
+    if (required) return Bad(field, "is required");
+    return Status::Ok();
+  }
+  if (v.type() != element_type::STRING) return Bad(field, "must be a string");
+  *out = std::string(std::string_view(v));
+  return Status::Ok();
+}
+
+Status OptInt(element obj, std::string_view key, int lo, int hi, int* out) {
+  element v;
+  if (obj[key].get(v) != simdjson::SUCCESS || v.type() == element_type::NULL_VALUE)
+    return Status::Ok();
+  int64_t i;
+  if (v.get(i) != simdjson::SUCCESS) return Bad(key, "must be a whole number");
+  if (i < lo || i > hi)
+    return Bad(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                        ", not " + std::to_string(i));
+  *out = static_cast<int>(i);
+  return Status::Ok();
+}
+
+Result<element> ParseObject(simdjson::dom::parser& parser, std::string_view json) {
+  element doc;
+  if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS)
+    return Status::InvalidArgument("the body is not valid JSON");
+  if (doc.type() != element_type::OBJECT)
+    return Status::InvalidArgument("the body must be a JSON object");
+  return doc;
+}
+
+}  // namespace
+
+Status CheckName(std::string_view field, std::string_view name) {
+  if (name.empty() || name.size() > 128) return Bad(field, "must be 1 to 128 characters");
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+      return Bad(field, "may only contain letters, digits, '_', '.' and '-'");
+  return Status::Ok();
+}
+
+Result<DatasetSpec> ParseDataset(std::string_view json) {
+  simdjson::dom::parser parser;
+  auto doc = ParseObject(parser, json);
+  if (!doc.ok()) return doc.status();
+  DatasetSpec d;
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
+  MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_type", "file_type", &d.file_type, true));
+  if (d.file_type != "jsonl" && d.file_type != "other" && d.file_type != "csv" &&
+      d.file_type != "parquet")
+    return Bad("file_type", "must be jsonl, csv, parquet or other, not '" + d.file_type + "'");
+  if (d.file_type == "csv" || d.file_type == "parquet")
+    return Bad("file_type", d.file_type +
+                                " datasets need schemas, which this release does not have yet; "
+                                "use jsonl or other");
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "compression", "compression", &d.compression));
+  if (!d.compression.empty() && d.compression != "gzip" && d.compression != "zstd" &&
+      d.compression != "snappy")
+    return Bad("compression", "must be gzip, zstd or snappy, not '" + d.compression + "'");
+  element target;
+  if ((*doc)["target"].get(target) == simdjson::SUCCESS &&
+      target.type() != element_type::NULL_VALUE) {
+    if (target.type() != element_type::OBJECT) return Bad("target", "must be an object");
+    MILLRACE_RETURN_IF_ERROR(OptString(target, "type", "target.type", &d.target.type, true));
+    if (d.target.type == "s3") {
+      TargetSpec& t = d.target;
+      MILLRACE_RETURN_IF_ERROR(
+          OptString(target, "endpoint_url", "target.endpoint_url", &t.endpoint_url, true));
+      if (t.endpoint_url.rfind("http://", 0) != 0 && t.endpoint_url.rfind("https://", 0) != 0)
+        return Bad("target.endpoint_url", "must start with http:// or https://");
+      t.region = "us-east-1";
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "region", "target.region", &t.region));
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "bucket", "target.bucket", &t.bucket, true));
+      if (t.bucket.size() < 3 || t.bucket.size() > 63)
+        return Bad("target.bucket", "must be 3 to 63 characters");
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "prefix", "target.prefix", &t.prefix));
+      if (!t.prefix.empty() && t.prefix.front() == '/')
+        return Bad("target.prefix", "must not start with '/'");
+      MILLRACE_RETURN_IF_ERROR(
+          OptString(target, "access_key_id", "target.access_key_id", &t.access_key_id, true));
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "secret_access_key", "target.secret_access_key",
+                                         &t.secret_access_key, true));
+    } else if (d.target.type != "local") {
+      return Bad("target.type", "must be local or s3, not '" + d.target.type + "'");
+    }
+  }
+  return d;
+}
+
+Result<ConsumerSpec> ParseConsumer(std::string_view json) {
+  simdjson::dom::parser parser;
+  auto doc = ParseObject(parser, json);
+  if (!doc.ok()) return doc.status();
+  ConsumerSpec c;
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &c.name, true));
+  MILLRACE_RETURN_IF_ERROR(CheckName("name", c.name));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "stream", "stream", &c.stream, true));
+  MILLRACE_RETURN_IF_ERROR(CheckName("stream", c.stream));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "dataset", "dataset", &c.dataset, true));
+  MILLRACE_RETURN_IF_ERROR(CheckName("dataset", c.dataset));
+  MILLRACE_RETURN_IF_ERROR(OptInt(*doc, "buffer_size_mib", 1, 128, &c.buffer_size_mib));
+  MILLRACE_RETURN_IF_ERROR(
+      OptInt(*doc, "buffer_interval_seconds", 0, 900, &c.buffer_interval_seconds));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "transformation", "transformation", &c.transformation));
+  if (!c.transformation.empty())
+    return Bad("transformation", "transformations are not available in this release yet");
+  MILLRACE_RETURN_IF_ERROR(
+      OptString(*doc, "starting_position", "starting_position", &c.starting_position));
+  if (c.starting_position != "TRIM_HORIZON" && c.starting_position != "LATEST")
+    return Bad("starting_position",
+               "must be TRIM_HORIZON or LATEST, not '" + c.starting_position + "'");
+  return c;
+}
+
+std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("name");
+  w.String(d.name);
+  w.Key("file_type");
+  w.String(d.file_type);
+  if (!d.compression.empty()) {
+    w.Key("compression");
+    w.String(d.compression);
+  }
+  w.Key("target");
+  w.BeginObject();
+  w.Key("type");
+  w.String(d.target.type);
+  if (d.target.type == "s3") {
+    w.Key("endpoint_url");
+    w.String(d.target.endpoint_url);
+    w.Key("region");
+    w.String(d.target.region);
+    w.Key("bucket");
+    w.String(d.target.bucket);
+    w.Key("prefix");
+    w.String(d.target.prefix);
+    w.Key("access_key_id");
+    w.String(d.target.access_key_id);
+    if (with_secrets) {
+      w.Key("secret_access_key");
+      w.String(d.target.secret_access_key);
+    }
+  }
+  w.EndObject();
+  w.EndObject();
+  return out;
+}
+
+std::string ConsumerJson(const ConsumerSpec& c) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("name");
+  w.String(c.name);
+  w.Key("stream");
+  w.String(c.stream);
+  w.Key("dataset");
+  w.String(c.dataset);
+  w.Key("buffer_size_mib");
+  w.Int(c.buffer_size_mib);
+  w.Key("buffer_interval_seconds");
+  w.Int(c.buffer_interval_seconds);
+  if (!c.transformation.empty()) {
+    w.Key("transformation");
+    w.String(c.transformation);
+  }
+  w.Key("starting_position");
+  w.String(c.starting_position);
+  w.EndObject();
+  return out;
+}
+
+}  // namespace millrace::delivery

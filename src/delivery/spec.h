@@ -1,0 +1,53 @@
+// Dataset and consumer configurations: what the control API accepts (the JSON contract of
+// the consumers issue) and what delivery runs. Parsing checks every field and answers, for
+// a bad one, which field is wrong and why ("buffer_size_mib: must be between 1 and 128").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace millrace::delivery {
+
+struct TargetSpec {
+  std::string type = "local";  // local | s3
+  // s3 only:
+  std::string endpoint_url;
+  std::string region;
+  std::string bucket;
+  std::string prefix;
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+struct DatasetSpec {
+  std::string name;
+  std::string file_type;    // jsonl | csv | parquet | other
+  std::string compression;  // "" | gzip | zstd | snappy
+  TargetSpec target;
+};
+
+struct ConsumerSpec {
+  std::string name;
+  std::string stream;
+  std::string dataset;
+  int buffer_size_mib = 5;                         // 1-128
+  int buffer_interval_seconds = 300;               // 0-900
+  std::string transformation;                      // "" for none
+  std::string starting_position = "TRIM_HORIZON";  // or LATEST
+};
+
+// Names of datasets, consumers and transformations: 1-128 of [a-zA-Z0-9_.-].
+Status CheckName(std::string_view field, std::string_view name);
+
+Result<DatasetSpec> ParseDataset(std::string_view json);
+Result<ConsumerSpec> ParseConsumer(std::string_view json);
+
+// JSON for storage (`with_secrets`) and for API answers (secret_access_key omitted).
+std::string DatasetJson(const DatasetSpec& d, bool with_secrets);
+std::string ConsumerJson(const ConsumerSpec& c);
+
+}  // namespace millrace::delivery

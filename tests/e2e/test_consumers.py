@@ -1,0 +1,238 @@
+"""Consumers and datasets (Firehose-style delivery) through the control API, end to end:
+files appear under <data-dir>/datasets/<dataset>/ named as Firehose names them, every record
+exactly once, across kill -9; the seed's two-consumer use case; /metrics."""
+import itertools
+import json
+import os
+import random
+import re
+import threading
+import time
+import unittest
+
+import harness
+from harness import MillraceServer, RawClient, millrace_only, slow
+
+KEY_RE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})/([A-Za-z0-9_.-]+)-(\d+)-"
+                    r"(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-"
+                    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(\.[a-z.]+)?$")
+
+
+class Api:
+    def __init__(self, server):
+        self.raw = RawClient(server, service="millrace")
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        r = self.raw.request(data, method=method, path=path, content_type="application/json")
+        try:
+            doc = json.loads(r.body) if r.body else None
+        except ValueError:
+            doc = r.body
+        return r.status, doc
+
+
+def dataset_files(server, dataset):
+    root = os.path.join(server.data_dir, "datasets", dataset)
+    out = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if ".tmp" in f:
+                continue
+            out.append(os.path.relpath(os.path.join(dirpath, f), root))
+    return sorted(out)
+
+
+def read_lines(server, dataset, prefix=""):
+    lines = []
+    root = os.path.join(server.data_dir, "datasets", dataset)
+    for rel in dataset_files(server, dataset):
+        if not rel.startswith(prefix) or (not prefix and "failed/" in rel):
+            continue
+        with open(os.path.join(root, rel), "rb") as f:
+            lines += [l for l in f.read().split(b"\n") if l]
+    return lines
+
+
+def wait_for(pred, timeout=30, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@millrace_only("consumers and datasets are Millrace's")
+class ConsumersTest(harness.KinesisTestCase):
+    def setUp(self):
+        self.api = Api(self.server)
+
+    def make(self, stream, dataset, consumer, file_type="jsonl", interval=1, shards=2, **extra):
+        self.create_stream(stream, shards=shards)
+        st, body = self.api.call("POST", "/api/v1/datasets",
+                                 {"name": dataset, "file_type": file_type, "target": {"type": "local"}})
+        self.assertEqual(st, 201, body)
+        spec = {"name": consumer, "stream": stream, "dataset": dataset, "buffer_size_mib": 1,
+                "buffer_interval_seconds": interval}
+        spec.update(extra)
+        st, body = self.api.call("POST", "/api/v1/consumers", spec)
+        self.assertEqual(st, 201, body)
+        return body
+
+    def test_records_land_once_in_firehose_named_files(self):
+        self.make("cs1", "ds1", "c1")
+        sent = [json.dumps({"i": i, "pad": "x" * random.randint(0, 50)}).encode() for i in range(300)]
+        for i in range(0, 300, 100):
+            self.kinesis.put_records(StreamName="cs1", Records=[
+                {"Data": d, "PartitionKey": "k%d" % j} for j, d in enumerate(sent[i:i + 100])])
+        wait_for(lambda: len(read_lines(self.server, "ds1")) >= 300, what="300 delivered records")
+        time.sleep(1.5)  # nothing more should come
+        got = read_lines(self.server, "ds1")
+        self.assertEqual(sorted(got), sorted(sent))
+        for rel in dataset_files(self.server, "ds1"):
+            m = KEY_RE.match(rel)
+            self.assertTrue(m, rel)
+            self.assertEqual(m.group(5), "c1")
+            self.assertEqual(m.group(6), "1")  # version 1
+            self.assertEqual(m.groups()[0:4], m.groups()[6:10])  # folder hour = name hour
+            self.assertTrue(rel.endswith(".jsonl"), rel)
+
+    def test_invalid_json_goes_to_format_conversion_failed(self):
+        self.make("cs2", "ds2", "c2", shards=1)
+        self.kinesis.put_record(StreamName="cs2", Data=b'{"ok": 1}', PartitionKey="a")
+        self.kinesis.put_record(StreamName="cs2", Data=b"not json", PartitionKey="a")
+        wait_for(lambda: any(f.startswith("format-conversion-failed/") for f in
+                             dataset_files(self.server, "ds2")), what="error output")
+        wait_for(lambda: read_lines(self.server, "ds2") == [b'{"ok": 1}'], what="the good record")
+        failed = read_lines(self.server, "ds2", "format-conversion-failed/")
+        self.assertEqual(len(failed), 1)
+        rec = json.loads(failed[0])
+        for field in ("attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage",
+                      "attemptEndingTimestamp", "rawData"):
+            self.assertIn(field, rec)
+        import base64
+        self.assertEqual(base64.b64decode(rec["rawData"]), b"not json")
+
+    def test_lag_and_metrics(self):
+        self.make("cs3", "ds3", "c3", interval=900, shards=1)
+        self.kinesis.put_record(StreamName="cs3", Data=b'{"a":1}', PartitionKey="a")
+        def lagging():
+            st, body = self.api.call("GET", "/api/v1/consumers/c3")
+            return st == 200 and json.dumps(body).find('"records_behind": 1') >= 0
+        wait_for(lagging, what="lag of one record in the API")
+        r = self.raw.request(b"", method="GET", path="/metrics", sign=False, content_type=None)
+        self.assertEqual(r.status, 200)
+        text = r.body.decode()
+        self.assertIn('millrace_stream_records_in_total{stream="cs3"} 1', text)
+        self.assertIn('millrace_consumer_lag_records{consumer="c3",shard="shardId-000000000000"} 1', text)
+
+    def test_api_errors_say_which_field(self):
+        st, body = self.api.call("POST", "/api/v1/consumers",
+                                 {"name": "bad", "stream": "nope", "dataset": "nope",
+                                  "buffer_size_mib": 500, "buffer_interval_seconds": 1})
+        self.assertEqual(st, 400, body)
+        self.assertIn("buffer_size_mib", body["error"]["message"])
+        st, body = self.api.call("GET", "/api/v1/consumers/none-such")
+        self.assertEqual(st, 404, body)
+        self.assertIn("code", body["error"])
+
+
+@millrace_only("exactly-once delivery across kill -9")
+class ExactlyOnceTest(unittest.TestCase):
+    @slow
+    def test_kill9_at_random_moments_delivers_every_record_once(self):
+        server = MillraceServer()
+        server.start()
+        self.addCleanup(server.close)
+        api = Api(server)
+        k = server.client()
+        k.create_stream(StreamName="eo", ShardCount=2)
+        wait_for(lambda: k.describe_stream_summary(StreamName="eo")["StreamDescriptionSummary"]
+                 ["StreamStatus"] == "ACTIVE", what="ACTIVE")
+        self.assertEqual(api.call("POST", "/api/v1/datasets", {"name": "eo", "file_type": "jsonl"})[0], 201)
+        self.assertEqual(api.call("POST", "/api/v1/consumers",
+                                  {"name": "eo", "stream": "eo", "dataset": "eo",
+                                   "buffer_size_mib": 1, "buffer_interval_seconds": 0})[0], 201)
+        acked = set()
+        ids = itertools.count()  # every record unique across threads and rounds
+        for round_ in range(4):
+            stop = threading.Event()
+            lock = threading.Lock()
+
+            def writer():
+                c = server.client()
+                while not stop.is_set():
+                    with lock:
+                        batch = [json.dumps({"n": next(ids)}).encode() for _ in range(50)]
+                    try:
+                        r = c.put_records(StreamName="eo", Records=[
+                            {"Data": d, "PartitionKey": str(random.random())} for d in batch])
+                    except Exception:
+                        return
+                    with lock:
+                        for d, rec in zip(batch, r["Records"]):
+                            if "SequenceNumber" in rec:
+                                acked.add(d)
+            threads = [threading.Thread(target=writer) for _ in range(2)]
+            for t in threads:
+                t.start()
+            time.sleep(random.uniform(0.5, 1.5))
+            server.kill9()
+            stop.set()
+            for t in threads:
+                t.join()
+            server.start()
+        # Everything the stream holds: every acknowledged record, plus any whose write was
+        # durable but whose answer the kill cut off.
+        k = server.client()
+        in_stream = []
+        for sh in k.list_shards(StreamName="eo")["Shards"]:
+            it = k.get_shard_iterator(StreamName="eo", ShardId=sh["ShardId"],
+                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while it:
+                r = k.get_records(ShardIterator=it, Limit=10000)
+                in_stream += [x["Data"] for x in r["Records"]]
+                if not r["Records"]:
+                    break
+                it = r.get("NextShardIterator")
+        self.assertGreater(len(acked), 100)
+        self.assertTrue(acked <= set(in_stream), "an acknowledged record is missing from the stream")
+        wait_for(lambda: len(read_lines(server, "eo")) >= len(in_stream), timeout=60,
+                 what="every record of the stream delivered")
+        time.sleep(1)
+        got = read_lines(server, "eo")
+        self.assertEqual(len(got), len(set(got)), "a record was delivered twice")
+        self.assertEqual(sorted(got), sorted(in_stream))
+
+
+@millrace_only("the seed's use case")
+class SeedUseCaseTest(harness.KinesisTestCase):
+    """Seed 003: CSV lines pushed with put_record into My-Stream; two consumers feed
+    my_financial_streaming_data and my_technical_streaming_data. Without transformations
+    (a later release) both datasets hold every record."""
+
+    def test_two_consumers_each_get_every_record(self):
+        self.create_stream("My-Stream", shards=1)
+        api = Api(self.server)
+        for ds, c in (("my_financial_streaming_data", "finance-data-consumer"),
+                      ("my_technical_streaming_data", "technology-data-consumer")):
+            self.assertEqual(api.call("POST", "/api/v1/consumers", {
+                "name": c, "stream": "My-Stream", "buffer_size_mib": 1, "buffer_interval_seconds": 1,
+                "dataset": {"name": ds, "file_type": "other", "target": {"type": "local"}}})[0], 201)
+        lines = ["Company%d,Inc,%d,%s\n" % (i, 1000 + i, s) for i, s in enumerate(
+            ["FINANCIAL", "TECHNOLOGY", "HEALTHCARE", "ENERGY", "RETAIL"] * 8)]
+        for line in lines:
+            self.kinesis.put_record(StreamName="My-Stream", Data=line, PartitionKey=str(hash(line)))
+        for ds in ("my_financial_streaming_data", "my_technical_streaming_data"):
+            wait_for(lambda: len(read_lines(self.server, ds)) == len(lines), what=ds)
+            self.assertEqual(sorted(read_lines(self.server, ds)),
+                             sorted(l.rstrip("\n").encode() for l in lines))
+        st, body = api.call("GET", "/streams/My-Stream?request_type=get_datasets")
+        self.assertEqual(st, 200, body)
+        names = sorted(d["name"] for d in body["datasets"])
+        self.assertEqual(names, ["my_financial_streaming_data", "my_technical_streaming_data"])
+
+
+if __name__ == "__main__":
+    unittest.main()
