@@ -102,6 +102,13 @@ CREATE TABLE IF NOT EXISTS access_keys (
   access_key_id TEXT PRIMARY KEY, secret TEXT NOT NULL, scope TEXT NOT NULL,
   streams TEXT NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER,
   description TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  kind TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL, version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY (kind, name));
+CREATE TABLE IF NOT EXISTS checkpoints (
+  consumer TEXT NOT NULL, stream_id INTEGER NOT NULL, shard_index INTEGER NOT NULL,
+  next_counter INTEGER NOT NULL, pending TEXT NOT NULL,
+  PRIMARY KEY (consumer, stream_id, shard_index));
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1), ('next_stream_id', 1);
 )sql";
 
@@ -360,6 +367,148 @@ Status Catalog::RemoveTags(uint64_t stream_id, const std::vector<std::string>& k
     }
     return Status::Ok();
   });
+}
+
+const char* DocKindName(DocKind kind) {
+  switch (kind) {
+    case DocKind::kDataset: return "dataset";
+    case DocKind::kConsumer: return "consumer";
+    case DocKind::kTransformation: return "transformation";
+  }
+  return "document";
+}
+
+Status Catalog::CreateDoc(DocKind kind, const DocRow& row) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "INSERT INTO documents (kind, name, spec, version, created_ms, updated_ms) "
+         "VALUES (?,?,?,?,?,?)");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, std::string(DocKindName(kind)))
+      .Bind(2, row.name)
+      .Bind(3, row.spec)
+      .Bind(4, row.version)
+      .Bind(5, row.created_ms)
+      .Bind(6, row.updated_ms);
+  Status st = s.Run();
+  if (!st.ok() && st.message().find("UNIQUE") != std::string::npos)
+    return Status::AlreadyExists(std::string(DocKindName(kind)) + " " + row.name +
+                                 " exists already");
+  return st;
+}
+
+Status Catalog::UpdateDoc(DocKind kind, const std::string& name, const std::string& spec,
+                          int64_t now_ms, int64_t* new_version) {
+  std::lock_guard<std::mutex> l(mu_);
+  CATALOG_TXN({
+    Stmt u(db_,
+           "UPDATE documents SET spec = ?, version = version + 1, updated_ms = ? "
+           "WHERE kind = ? AND name = ?");
+    MILLRACE_RETURN_IF_ERROR(u.status());
+    u.Bind(1, spec).Bind(2, now_ms).Bind(3, std::string(DocKindName(kind))).Bind(4, name);
+    MILLRACE_RETURN_IF_ERROR(u.Run());
+    if (sqlite3_changes(db_) == 0)
+      return Status::NotFound(std::string("no ") + DocKindName(kind) + " named " + name);
+    Stmt q(db_, "SELECT version FROM documents WHERE kind = ? AND name = ?");
+    MILLRACE_RETURN_IF_ERROR(q.status());
+    q.Bind(1, std::string(DocKindName(kind))).Bind(2, name);
+    Status st;
+    if (q.Step(&st) && new_version) *new_version = q.Int(0);
+    return st;
+  });
+}
+
+Status Catalog::DeleteDoc(DocKind kind, const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_, "DELETE FROM documents WHERE kind = ? AND name = ?");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, std::string(DocKindName(kind))).Bind(2, name);
+  MILLRACE_RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(db_) == 0)
+    return Status::NotFound(std::string("no ") + DocKindName(kind) + " named " + name);
+  return Status::Ok();
+}
+
+static DocRow ReadDoc(const Stmt& s) {
+  DocRow r;
+  r.name = s.Text(0);
+  r.spec = s.Text(1);
+  r.version = s.Int(2);
+  r.created_ms = s.Int(3);
+  r.updated_ms = s.Int(4);
+  return r;
+}
+
+Result<std::optional<DocRow>> Catalog::GetDoc(DocKind kind, const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "SELECT name, spec, version, created_ms, updated_ms FROM documents "
+         "WHERE kind = ? AND name = ?");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, std::string(DocKindName(kind))).Bind(2, name);
+  Status st;
+  std::optional<DocRow> out;
+  if (s.Step(&st)) out = ReadDoc(s);
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<DocRow>> Catalog::ListDocs(DocKind kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "SELECT name, spec, version, created_ms, updated_ms FROM documents WHERE kind = ? "
+         "ORDER BY name");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, std::string(DocKindName(kind)));
+  std::vector<DocRow> out;
+  Status st;
+  while (s.Step(&st)) out.push_back(ReadDoc(s));
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<CheckpointRow>> Catalog::ListCheckpoints(const std::string& consumer) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "SELECT stream_id, shard_index, next_counter, pending FROM checkpoints "
+         "WHERE consumer = ? ORDER BY stream_id, shard_index");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, consumer);
+  std::vector<CheckpointRow> out;
+  Status st;
+  while (s.Step(&st)) {
+    CheckpointRow r;
+    r.consumer = consumer;
+    r.stream_id = static_cast<uint64_t>(s.Int(0));
+    r.shard_index = static_cast<uint32_t>(s.Int(1));
+    r.next_counter = static_cast<uint64_t>(s.Int(2));
+    r.pending = s.Text(3);
+    out.push_back(std::move(r));
+  }
+  if (!st.ok()) return st;
+  return out;
+}
+
+Status Catalog::PutCheckpoint(const CheckpointRow& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO checkpoints (consumer, stream_id, shard_index, next_counter, "
+         "pending) VALUES (?,?,?,?,?)");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, r.consumer)
+      .Bind(2, static_cast<int64_t>(r.stream_id))
+      .Bind(3, static_cast<int64_t>(r.shard_index))
+      .Bind(4, static_cast<int64_t>(r.next_counter))
+      .Bind(5, r.pending);
+  return s.Run();
+}
+
+Status Catalog::DeleteCheckpoints(const std::string& consumer) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_, "DELETE FROM checkpoints WHERE consumer = ?");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, consumer);
+  return s.Run();
 }
 
 Status Catalog::CreateKey(const KeyRow& k) {

@@ -56,6 +56,29 @@ struct TagRow {
   std::string value;
 };
 
+// A named configuration document (a dataset, a consumer, a transformation), stored as
+// JSON. `version` starts at 1 and grows with every update.
+enum class DocKind { kDataset, kConsumer, kTransformation };
+const char* DocKindName(DocKind kind);  // "dataset", "consumer", "transformation"
+
+struct DocRow {
+  std::string name;
+  std::string spec;  // JSON
+  int64_t version = 1;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// Where a consumer is in one shard: the next counter to deliver, and the delivery that
+// was under way (JSON, empty if none) when it last stopped.
+struct CheckpointRow {
+  std::string consumer;
+  uint64_t stream_id = 0;
+  uint32_t shard_index = 0;
+  uint64_t next_counter = 0;
+  std::string pending;
+};
+
 struct KeyRow {
   std::string access_key_id;
   std::string secret;
@@ -89,6 +112,20 @@ class Catalog {
   Result<std::vector<TagRow>> ListTags(uint64_t stream_id);
   Status PutTags(uint64_t stream_id, const std::vector<TagRow>& tags);
   Status RemoveTags(uint64_t stream_id, const std::vector<std::string>& keys);
+
+  // Configuration documents. Create fails with AlreadyExists, Update and Delete with
+  // NotFound (messages name the kind and the name).
+  Status CreateDoc(DocKind kind, const DocRow& row);
+  Status UpdateDoc(DocKind kind, const std::string& name, const std::string& spec, int64_t now_ms,
+                   int64_t* new_version);
+  Status DeleteDoc(DocKind kind, const std::string& name);
+  Result<std::optional<DocRow>> GetDoc(DocKind kind, const std::string& name);
+  Result<std::vector<DocRow>> ListDocs(DocKind kind);
+
+  // Consumer checkpoints.
+  Result<std::vector<CheckpointRow>> ListCheckpoints(const std::string& consumer);
+  Status PutCheckpoint(const CheckpointRow& row);
+  Status DeleteCheckpoints(const std::string& consumer);
 
   // Access keys.
   Status CreateKey(const KeyRow& key);

@@ -1,0 +1,474 @@
+#include "cli/resources.h"
+
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <utility>
+
+#include "cli/http_client.h"
+#include "common/json_writer.h"
+#include "control/json_util.h"
+
+namespace millrace::cli {
+namespace {
+
+constexpr const char* kConnectionHelp = R"(
+Connection (any command):
+  --endpoint URL         the server; default $MILLRACE_ENDPOINT, else http://127.0.0.1:4580
+  --credentials FILE     an AWS shared-credentials file; default $AWS_SHARED_CREDENTIALS_FILE,
+                         else ./data/credentials (or $MILLRACE_DATA_DIR/credentials), else the
+                         keys in $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY; with none,
+                         requests go unsigned (for a server run with --auth none)
+  --profile NAME         the profile to read from that file (default: default)
+  --signing-region R     the SigV4 region (default us-east-1); --region also sets it, except
+                         in `create` and `update` of datasets and consumers, where --region is
+                         the S3 target's region
+The key must be an admin key. The JSON answer goes to stdout; on an error, the message goes
+to stderr and the exit status is 1.
+)";
+
+constexpr const char* kDatasetsHelp = R"(Usage:
+  millrace datasets create NAME --file-type jsonl|other [--compression gzip|zstd|snappy]
+                                [--target local]
+  millrace datasets create NAME --file-type jsonl --target s3 --endpoint-url URL
+                                [--region R] --bucket B [--prefix P]
+                                --access-key-id K --secret-access-key S
+  millrace datasets list
+  millrace datasets describe NAME
+  millrace datasets update NAME [any create flag]...   (only what changes; --compression none
+                                                        removes compression)
+  millrace datasets delete NAME    (refused while a consumer delivers to it; files stay)
+
+A dataset is where a consumer writes its files: a local directory under the server's data
+directory, or an S3-compatible bucket. Instead of the flags (or under them, which win),
+--json BODY sends a raw JSON body; BODY may be @FILE or - (stdin). For example:
+  millrace datasets create --json '{"name": "orders", "file_type": "jsonl"}'
+)";
+
+constexpr const char* kConsumersHelp = R"(Usage:
+  millrace consumers create NAME --stream S --dataset D [--buffer-size-mib 1-128]
+                                 [--buffer-interval-seconds 0-900]
+                                 [--starting-position TRIM_HORIZON|LATEST]
+  millrace consumers list
+  millrace consumers describe NAME     (with its state, counts and lag per shard)
+  millrace consumers update NAME [any create flag]...   (only what changes)
+  millrace consumers delete NAME       (stops it and forgets its checkpoints)
+
+A consumer reads a stream and delivers its records into a dataset, in files written every
+--buffer-size-mib MiB or --buffer-interval-seconds seconds, whichever comes first. The
+dataset must exist, unless dataset flags (--file-type, --compression, --target, ...; see
+`millrace datasets --help`) are given too: then dataset D is created with the consumer:
+  millrace consumers create orders-to-disk --stream orders --dataset orders --file-type jsonl
+--json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
+)";
+
+constexpr const char* kStreamsHelp = R"(Usage:
+  millrace streams list              the streams, with status, mode, shards and retention
+  millrace streams describe NAME     one stream with its shards and consumers
+  millrace streams datasets NAME     the datasets that the stream's consumers deliver to
+
+Streams are created and changed with the Kinesis API (aws kinesis create-stream ...); these
+commands only show them.
+)";
+
+// A JSON value under construction: either raw JSON or an object of members (in order).
+struct Node {
+  std::string raw;
+  std::vector<std::pair<std::string, Node>> members;
+
+  Node& At(const std::string& key) {
+    for (auto& [k, v] : members)
+      if (k == key) return v;
+    members.emplace_back(key, Node{});
+    return members.back().second;
+  }
+  // Sets the value at a dotted path ("target.bucket").
+  void Set(const std::string& path, std::string value_json) {
+    size_t dot = path.find('.');
+    if (dot == std::string::npos) {
+      Node& n = At(path);
+      n.members.clear();
+      n.raw = std::move(value_json);
+      return;
+    }
+    Node& n = At(path.substr(0, dot));
+    n.raw.clear();
+    n.Set(path.substr(dot + 1), std::move(value_json));
+  }
+  void Write(JsonWriter& w) const {
+    if (!raw.empty()) return w.Raw(raw);
+    w.BeginObject();
+    for (const auto& [k, v] : members) {
+      w.Key(k);
+      v.Write(w);
+    }
+    w.EndObject();
+  }
+  std::string Json() const {
+    std::string out;
+    JsonWriter w(&out);
+    Write(w);
+    return out;
+  }
+};
+
+enum class Kind { kString, kNumber, kCompression };
+
+struct FieldFlag {
+  const char* flag;
+  const char* path;  // in a dataset body
+  Kind kind;
+};
+
+constexpr FieldFlag kDatasetFlags[] = {
+    {"--file-type", "file_type", Kind::kString},
+    {"--compression", "compression", Kind::kCompression},
+    {"--target", "target.type", Kind::kString},
+    {"--endpoint-url", "target.endpoint_url", Kind::kString},
+    {"--region", "target.region", Kind::kString},
+    {"--bucket", "target.bucket", Kind::kString},
+    {"--prefix", "target.prefix", Kind::kString},
+    {"--access-key-id", "target.access_key_id", Kind::kString},
+    {"--secret-access-key", "target.secret_access_key", Kind::kString},
+};
+
+constexpr FieldFlag kConsumerFlags[] = {
+    {"--stream", "stream", Kind::kString},
+    {"--dataset", "dataset", Kind::kString},
+    {"--buffer-size-mib", "buffer_size_mib", Kind::kNumber},
+    {"--buffer-interval-seconds", "buffer_interval_seconds", Kind::kNumber},
+    {"--starting-position", "starting_position", Kind::kString},
+    {"--transformation", "transformation", Kind::kString},
+};
+
+std::string Quoted(const std::string& s) {
+  std::string out;
+  JsonWriter::Quote(s, &out);
+  return out;
+}
+
+// A flag's value as JSON: numbers that look like whole numbers go as numbers (anything
+// else as a string, which the server refuses with a message naming the field).
+std::string ValueJson(Kind kind, const std::string& v) {
+  if (kind == Kind::kCompression && (v == "none" || v.empty())) return "null";
+  if (kind == Kind::kNumber && !v.empty() &&
+      v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos && v != "-")
+    return v;
+  return Quoted(v);
+}
+
+const FieldFlag* FindFlag(const FieldFlag* begin, const FieldFlag* end, const std::string& flag) {
+  for (const FieldFlag* f = begin; f != end; ++f)
+    if (flag == f->flag) return f;
+  return nullptr;
+}
+
+struct Invocation {
+  std::string resource, sub;
+  std::vector<std::string> positional;
+  std::string endpoint, credentials_file, profile = "default", signing_region;
+  std::optional<std::string> region;  // --region, decided once the subcommand is known
+  std::optional<std::string> json;
+  std::vector<std::pair<const FieldFlag*, std::string>> dataset_fields, consumer_fields;
+  bool help = false;
+};
+
+// Parses the arguments; a usage error is InvalidArgument with its message.
+Result<Invocation> Parse(const std::string& resource, const std::vector<std::string>& args) {
+  Invocation inv;
+  inv.resource = resource;
+  const char* env_endpoint = std::getenv("MILLRACE_ENDPOINT");
+  inv.endpoint = env_endpoint && *env_endpoint ? env_endpoint : "http://127.0.0.1:4580";
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+      inline_value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+    }
+    auto value = [&]() -> Result<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) return Status::InvalidArgument(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h" || (a == "help" && inv.sub.empty())) {
+      inv.help = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      if (inv.sub.empty())
+        inv.sub = a;
+      else
+        inv.positional.push_back(a);
+      continue;
+    }
+    auto v = value();
+    if (!v.ok()) return v.status();
+    if (a == "--endpoint") {
+      inv.endpoint = *v;
+    } else if (a == "--credentials") {
+      inv.credentials_file = *v;
+    } else if (a == "--profile") {
+      inv.profile = *v;
+    } else if (a == "--signing-region") {
+      inv.signing_region = *v;
+    } else if (a == "--region") {
+      inv.region = *v;
+    } else if (a == "--json") {
+      inv.json = *v;
+    } else if (const FieldFlag* f = resource == "streams" ? nullptr
+                                                          : FindFlag(std::begin(kDatasetFlags),
+                                                                     std::end(kDatasetFlags), a)) {
+      inv.dataset_fields.emplace_back(f, *v);
+    } else if (const FieldFlag* g = resource == "consumers" ? FindFlag(std::begin(kConsumerFlags),
+                                                                       std::end(kConsumerFlags), a)
+                                                            : nullptr) {
+      inv.consumer_fields.emplace_back(g, *v);
+    } else {
+      return Status::InvalidArgument("unknown flag " + a);
+    }
+  }
+  return inv;
+}
+
+Result<std::string> ReadJsonArg(const std::string& arg) {
+  if (arg == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  if (!arg.empty() && arg[0] == '@') {
+    std::ifstream in(arg.substr(1));
+    if (!in) return Status::InvalidArgument("cannot read " + arg.substr(1));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  return arg;
+}
+
+// The body of a create or update: --json, with the flags merged over it.
+Result<std::string> BuildBody(const Invocation& inv, bool create) {
+  Node body;
+  if (create && !inv.positional.empty()) body.Set("name", Quoted(inv.positional[0]));
+  if (inv.resource == "datasets") {
+    for (const auto& [f, v] : inv.dataset_fields) body.Set(f->path, ValueJson(f->kind, v));
+  } else {
+    std::string dataset;
+    for (const auto& [f, v] : inv.consumer_fields) {
+      body.Set(f->path, ValueJson(f->kind, v));
+      if (std::string(f->path) == "dataset") dataset = v;
+    }
+    if (!inv.dataset_fields.empty()) {
+      // Dataset flags: the dataset is created with the consumer.
+      if (dataset.empty())
+        return Status::InvalidArgument(
+            "dataset flags (--file-type, --target, ...) need --dataset NAME");
+      body.Set("dataset.name", Quoted(dataset));
+      for (const auto& [f, v] : inv.dataset_fields)
+        body.Set(std::string("dataset.") + f->path, ValueJson(f->kind, v));
+    }
+  }
+  if (!inv.json) {
+    if (body.members.empty())
+      return Status::InvalidArgument(create ? "give the fields as flags or --json BODY"
+                                            : "nothing to update: give flags or --json BODY");
+    return body.Json();
+  }
+  auto raw = ReadJsonArg(*inv.json);
+  if (!raw.ok()) return raw.status();
+  Status st = control::CheckObject(*raw);
+  if (!st.ok()) return Status::InvalidArgument("--json: " + st.message());
+  if (body.members.empty()) return *raw;
+  return control::MergePatch(*raw, body.Json());
+}
+
+// Where the keys come from, in order: --credentials, $AWS_SHARED_CREDENTIALS_FILE,
+// ./data/credentials (the server's, when run from the directory it was started in),
+// $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY. None: unsigned requests.
+Result<std::optional<auth::Credentials>> FindCredentials(const Invocation& inv) {
+  std::string file = inv.credentials_file;
+  if (file.empty()) {
+    const char* env = std::getenv("AWS_SHARED_CREDENTIALS_FILE");
+    if (env && *env) file = env;
+  }
+  if (file.empty()) {
+    const char* dir = std::getenv("MILLRACE_DATA_DIR");
+    std::string candidate = std::string(dir && *dir ? dir : "./data") + "/credentials";
+    if (std::ifstream(candidate)) file = candidate;
+  }
+  if (!file.empty()) {
+    auto c = ReadCredentialsFile(file, inv.profile);
+    if (!c.ok()) return c.status();
+    return std::optional<auth::Credentials>(*c);
+  }
+  const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+  if (id && *id && secret && *secret) {
+    const char* token = std::getenv("AWS_SESSION_TOKEN");
+    return std::optional<auth::Credentials>(auth::Credentials{id, secret, token ? token : ""});
+  }
+  return std::optional<auth::Credentials>();
+}
+
+// "NotFound: dataset x does not exist" from {"error": {"code", "message"}}, else the body.
+std::string ErrorText(const HttpAnswer& a) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view code, message;
+  if (parser.parse(a.body).get(doc) == simdjson::SUCCESS &&
+      doc["error"]["message"].get(message) == simdjson::SUCCESS) {
+    if (doc["error"]["code"].get(code) != simdjson::SUCCESS) code = "?";
+    return std::string(message) + " (" + std::string(code) + ", HTTP " + std::to_string(a.status) +
+           ")";
+  }
+  return "HTTP " + std::to_string(a.status) + (a.body.empty() ? "" : ": " + a.body);
+}
+
+const char* HelpOf(const std::string& resource) {
+  if (resource == "datasets") return kDatasetsHelp;
+  if (resource == "consumers") return kConsumersHelp;
+  return kStreamsHelp;
+}
+
+}  // namespace
+
+std::string IndentJson(const std::string& json) {
+  std::string out;
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  auto newline = [&] {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(depth > 0 ? depth : 0) * 2, ' ');
+  };
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      out.push_back(c);
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        out.push_back(c);
+        break;
+      case '{':
+      case '[': {
+        size_t next = json.find_first_not_of(" \t\r\n", i + 1);
+        if (next != std::string::npos && json[next] == (c == '{' ? '}' : ']')) {
+          out.push_back(c);  // an empty object or array stays on one line
+          out.push_back(json[next]);
+          i = next;
+          break;
+        }
+        out.push_back(c);
+        ++depth;
+        newline();
+        break;
+      }
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out.push_back(c);
+        break;
+      case ',':
+        out.push_back(c);
+        newline();
+        break;
+      case ':':
+        out.append(": ");
+        break;
+      case ' ':
+      case '\t':
+      case '\r':
+      case '\n':
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+int Resources(const std::string& resource, const std::vector<std::string>& args) {
+  const std::string prog = "millrace " + resource;
+  auto usage = [&](const std::string& message) {
+    std::cerr << prog << ": " << message << "\n\n" << HelpOf(resource) << kConnectionHelp;
+    return 2;
+  };
+  auto inv = Parse(resource, args);
+  if (!inv.ok()) return usage(inv.status().message());
+  if (inv->help || inv->sub.empty()) {
+    std::cout << HelpOf(resource) << kConnectionHelp;
+    return inv->help ? 0 : 2;
+  }
+  const std::string& sub = inv->sub;
+  const bool docs = resource != "streams";
+  const bool writes = docs && (sub == "create" || sub == "update");
+  // --region: the S3 target's in a dataset spec, else the signing region.
+  if (inv->region) {
+    if (writes)
+      inv->dataset_fields.emplace_back(
+          FindFlag(std::begin(kDatasetFlags), std::end(kDatasetFlags), "--region"), *inv->region);
+    else if (inv->signing_region.empty())
+      inv->signing_region = *inv->region;
+  }
+  if (!writes && (!inv->dataset_fields.empty() || !inv->consumer_fields.empty() || inv->json))
+    return usage("field flags and --json go with create or update");
+
+  std::string method = "GET", path = "/api/v1/" + resource, query, body;
+  size_t want_names = 1;  // positional arguments after the subcommand
+  if (sub == "list") {
+    want_names = 0;
+  } else if (sub == "describe") {
+  } else if (docs && sub == "delete") {
+    method = "DELETE";
+  } else if (docs && sub == "create") {
+    method = "POST";
+    want_names = inv->positional.empty() ? 0 : 1;
+  } else if (docs && sub == "update") {
+    method = "PUT";
+  } else if (!docs && sub == "datasets") {
+    query = "request_type=get_datasets";
+  } else {
+    return usage("unknown command '" + sub + "'");
+  }
+  if (inv->positional.size() != want_names)
+    return usage(want_names ? "`" + sub + "` takes one NAME" : "`" + sub + "` takes no NAME");
+  if (want_names && sub != "create") path += "/" + auth::UriEncode(inv->positional[0], false);
+  if (writes) {
+    auto b = BuildBody(*inv, sub == "create");
+    if (!b.ok()) return usage(b.status().message());
+    body = std::move(*b);
+  }
+
+  auto creds = FindCredentials(*inv);
+  if (!creds.ok()) {
+    std::cerr << prog << " " << sub << ": " << creds.status().message() << "\n";
+    return 1;
+  }
+  HttpClient client(inv->endpoint, *creds,
+                    inv->signing_region.empty() ? "us-east-1" : inv->signing_region);
+  auto answer = client.Send(method, path, query, body);
+  if (!answer.ok()) {
+    std::cerr << prog << " " << sub << ": " << answer.status().message() << "\n";
+    return 1;
+  }
+  if (answer->status < 200 || answer->status >= 300) {
+    std::cerr << prog << " " << sub << ": " << ErrorText(*answer) << "\n";
+    return 1;
+  }
+  std::cout << IndentJson(answer->body) << "\n";
+  return 0;
+}
+
+}  // namespace millrace::cli

@@ -1,0 +1,275 @@
+#include "control/api.h"
+
+#include <string_view>
+#include <vector>
+
+#include "auth/sigv4.h"
+#include "common/json_writer.h"
+#include "common/logging.h"
+#include "control/handlers.h"
+
+namespace millrace::control {
+namespace {
+
+constexpr std::string_view kPrefix = "/api/v1";
+constexpr std::string_view kService = "millrace";
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The one place errors become the wire: {"error": {"code", "message"}} and a status.
+http::Response ErrorResponse(int status, std::string_view code, std::string_view message) {
+  http::Response r;
+  r.status = status;
+  JsonWriter w(&r.body);
+  w.BeginObject();
+  w.Key("error");
+  w.BeginObject();
+  w.Key("code");
+  w.String(code);
+  w.Key("message");
+  w.String(message);
+  w.EndObject();
+  w.EndObject();
+  r.SetHeader("Content-Type", "application/json");
+  return r;
+}
+
+http::Response ErrorResponse(const Status& st) {
+  switch (st.code()) {
+    case Code::kInvalidArgument:
+      return ErrorResponse(400, "ValidationError", st.message());
+    case Code::kNotFound:
+      return ErrorResponse(404, "NotFound", st.message());
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+      return ErrorResponse(409, "Conflict", st.message());
+    case Code::kPermissionDenied:
+      return ErrorResponse(403, "AccessDenied", st.message());
+    case Code::kUnauthenticated:
+      return ErrorResponse(401, "UnrecognizedClient", st.message());
+    case Code::kResourceExhausted:
+    case Code::kThrottled:
+      return ErrorResponse(429, "LimitExceeded", st.message());
+    case Code::kNoSpace:
+    case Code::kUnavailable:
+      LOG(kWarn) << "control: " << st.ToString();
+      return ErrorResponse(503, "ServiceUnavailable", st.message());
+    default:
+      LOG(kWarn) << "control: " << st.ToString();
+      return ErrorResponse(500, "InternalError", st.message());
+  }
+}
+
+http::Response AnswerResponse(Outcome outcome) {
+  if (!outcome.ok()) return ErrorResponse(outcome.status());
+  http::Response r;
+  r.status = outcome->status;
+  r.body = std::move(outcome->body);
+  r.SetHeader("Content-Type", "application/json");
+  return r;
+}
+
+http::Response MethodNotAllowed(const http::Request& req, const char* allow) {
+  http::Response r =
+      ErrorResponse(405, "MethodNotAllowed",
+                    req.method + " is not allowed on " + req.path + "; use " + std::string(allow));
+  r.SetHeader("Allow", allow);
+  return r;
+}
+
+// A refused signature: the verifier's kind, without AWS's "Exception" suffix, and its text.
+http::Response AuthFailure(const auth::AuthError& e) {
+  std::string_view code;
+  switch (e.kind) {
+    case auth::AuthErrorKind::kMissingAuthenticationToken:
+      code = "MissingAuthenticationToken";
+      break;
+    case auth::AuthErrorKind::kIncompleteSignature:
+      code = "IncompleteSignature";
+      break;
+    case auth::AuthErrorKind::kUnrecognizedClient:
+      code = "UnrecognizedClient";
+      break;
+    case auth::AuthErrorKind::kInvalidSignature:
+      code = "InvalidSignature";
+      break;
+    case auth::AuthErrorKind::kRequestExpired:
+      code = "RequestExpired";
+      break;
+    case auth::AuthErrorKind::kContentSha256Mismatch:
+      // The signature is fine; the body is not the one signed.
+      return ErrorResponse(400, "XAmzContentSHA256Mismatch", e.message);
+  }
+  return ErrorResponse(401, code, e.message);
+}
+
+// The value of `name` in a query string ("a=1&request_type=get_datasets"), decoded.
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (auth::UriDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : auth::UriDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+// "/datasets/x" -> {"datasets", "x"}; one trailing slash is ignored.
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (!path.empty()) {
+    path.remove_prefix(1);  // the '/'
+    size_t slash = path.find('/');
+    out.push_back(auth::UriDecode(path.substr(0, slash)));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return out;
+}
+
+// The datasets and consumers endpoints share their shape.
+struct DocHandlers {
+  Outcome (*list)(const Env&);
+  Outcome (*create)(const Env&, std::string_view);
+  Outcome (*describe)(const Env&, const std::string&);
+  Outcome (*update)(const Env&, const std::string&, std::string_view);
+  Outcome (*remove)(const Env&, const std::string&);
+};
+constexpr DocHandlers kDatasets{ListDatasets, CreateDataset, DescribeDataset, UpdateDataset,
+                                DeleteDataset};
+constexpr DocHandlers kConsumers{ListConsumers, CreateConsumer, DescribeConsumer, UpdateConsumer,
+                                 DeleteConsumer};
+
+http::Response RouteDocs(const Env& env, const DocHandlers& h, const http::Request& req,
+                         const std::vector<std::string>& seg) {
+  const std::string& m = req.method;
+  if (seg.size() == 1) {
+    if (m == "GET") return AnswerResponse(h.list(env));
+    if (m == "POST") return AnswerResponse(h.create(env, req.body));
+    return MethodNotAllowed(req, "GET, POST");
+  }
+  const std::string& name = seg[1];
+  if (m == "GET") return AnswerResponse(h.describe(env, name));
+  // PATCH is accepted too: an update merges the body into what is stored.
+  if (m == "PUT" || m == "PATCH") return AnswerResponse(h.update(env, name, req.body));
+  if (m == "DELETE") return AnswerResponse(h.remove(env, name));
+  return MethodNotAllowed(req, "GET, PUT, PATCH, DELETE");
+}
+
+http::Response RouteStreams(const Env& env, const http::Request& req,
+                            const std::vector<std::string>& seg) {
+  if (req.method != "GET") return MethodNotAllowed(req, "GET");
+  if (seg.size() == 1) return AnswerResponse(ListStreams(env));
+  auto request_type = QueryParam(req.query, "request_type");
+  if (!request_type) return AnswerResponse(DescribeStream(env, seg[1]));
+  if (*request_type == "get_datasets") return AnswerResponse(StreamDatasets(env, seg[1]));
+  return ErrorResponse(
+      400, "ValidationError",
+      "request_type: must be get_datasets (or left out), not '" + *request_type + "'");
+}
+
+}  // namespace
+
+ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
+                       delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled)
+    : catalog_(catalog),
+      streams_(streams),
+      delivery_(delivery),
+      keys_(keys),
+      auth_enabled_(auth_enabled) {
+  worker_ = std::thread([this] { WorkerLoop(); });
+}
+
+ControlApi::~ControlApi() {
+  std::deque<Job> left;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    left.swap(queue_);
+  }
+  for (auto& job : left)
+    job.responder.Send(ErrorResponse(503, "ServiceUnavailable", "the server is stopping"));
+}
+
+bool ControlApi::Handles(const http::Request& req) const {
+  std::string_view p = req.path;
+  return p == kPrefix || StartsWith(p, std::string(kPrefix) + "/") || p == "/streams" ||
+         StartsWith(p, "/streams/");
+}
+
+void ControlApi::Handle(http::Request&& request, http::Responder responder) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (stopping_ || queue_.size() >= kMaxQueued) {
+    bool stopping = stopping_;
+    l.unlock();
+    return responder.Send(ErrorResponse(
+        503, "ServiceUnavailable",
+        stopping ? "the server is stopping" : "too many control requests waiting; retry later"));
+  }
+  queue_.push_back(Job{std::move(request), std::move(responder)});
+  l.unlock();
+  cv_.notify_one();
+}
+
+void ControlApi::WorkerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job.responder.Send(Serve(job.request));
+  }
+}
+
+http::Response ControlApi::Serve(const http::Request& req) {
+  if (auth_enabled_) {
+    std::optional<auth::AccessKey> key;
+    auto lookup = [&](std::string_view id) -> std::optional<std::string> {
+      key = keys_->Find(std::string(id));
+      if (!key) return std::nullopt;
+      return key->secret;
+    };
+    auth::VerifyOptions vo;
+    vo.service = std::string(kService);  // any region: the server has only one
+    auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
+    if (!vr.ok()) return AuthFailure(vr.error());
+    if (!key || key->scope != "admin")
+      return ErrorResponse(403, "AccessDenied",
+                           "the access key " + vr.identity().access_key_id + " has scope " +
+                               (key ? key->scope : "unknown") +
+                               "; the control API needs an admin key "
+                               "(millrace keys create --scope admin)");
+  }
+
+  std::string_view path = req.path;
+  const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
+  if (prefixed) path.remove_prefix(kPrefix.size());
+  std::vector<std::string> seg = Segments(path);
+  Env env{catalog_, streams_, delivery_, streams_->clock()};
+  if (!seg.empty() && seg.size() <= 2) {
+    if (seg[0] == "streams") return RouteStreams(env, req, seg);
+    if (prefixed && seg[0] == "datasets") return RouteDocs(env, kDatasets, req, seg);
+    if (prefixed && seg[0] == "consumers") return RouteDocs(env, kConsumers, req, seg);
+  }
+  if (prefixed && !seg.empty() && seg[0] == "transformations")
+    return ErrorResponse(501, "NotImplemented", "transformations come in a later release");
+  return ErrorResponse(404, "NotFound",
+                       "no such endpoint: " + req.method + " " + req.path +
+                           " (the control API has /api/v1/datasets, /api/v1/consumers and "
+                           "/api/v1/streams; see docs/control-api.md)");
+}
+
+}  // namespace millrace::control

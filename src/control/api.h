@@ -1,0 +1,75 @@
+// ControlApi: the REST control API under /api/v1 (docs/control-api.md): datasets and
+// consumers (documents in the catalog, run by the DeliveryManager), and read-only views of
+// the streams the Kinesis API manages. Also answers GET /streams/{name}[?request_type=...]
+// without the prefix, as the seed documents it.
+//
+// Wire: JSON bodies; every error is {"error": {"code", "message"}} with a 4xx/5xx status,
+// mapped from a Status in one place (api.cc). Authentication: SigV4 with the service name
+// "millrace" (any region), by an admin key.
+//
+// Threads: Handle only queues the request. One worker thread of the ControlApi's own runs
+// the requests in arrival order: they write the catalog (an fsync each) and restart
+// consumers (DeliveryManager::Reload may wait for a consumer to finish a write), which must
+// not stall the event loops that carry records. Running them one at a time also makes each
+// check-then-write (a dataset in use, a name taken) atomic with respect to the others.
+//
+// Lifetime: every pointer given to the constructor must outlive the ControlApi. `delivery`
+// may be null (nothing is reloaded, consumers show no live status).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "auth/keystore.h"
+#include "catalog/catalog.h"
+#include "common/thread_annotations.h"
+#include "delivery/manager.h"
+#include "http/message.h"
+#include "streams/manager.h"
+
+namespace millrace::control {
+
+class ControlApi {
+ public:
+  // Requests waiting beyond this many are answered 503 at once.
+  static constexpr size_t kMaxQueued = 1024;
+
+  ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
+             delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled);
+  // Finishes the request being run; requests still queued are answered 503.
+  ~ControlApi();
+  ControlApi(const ControlApi&) = delete;
+  ControlApi& operator=(const ControlApi&) = delete;
+
+  // Whether the request is for this API: a path of /api/v1 or under it, or of /streams or
+  // under it. Cheap; callable from any thread.
+  bool Handles(const http::Request& request) const;
+
+  // Queues the request; the answer is sent later from the worker thread. Thread-safe.
+  void Handle(http::Request&& request, http::Responder responder);
+
+ private:
+  struct Job {
+    http::Request request;
+    http::Responder responder;
+  };
+  void WorkerLoop();
+  http::Response Serve(const http::Request& request);
+
+  catalog::Catalog* const catalog_;
+  streams::StreamManager* const streams_;
+  delivery::DeliveryManager* const delivery_;
+  auth::KeyStore* const keys_;
+  const bool auth_enabled_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread worker_;  // started last in the constructor
+};
+
+}  // namespace millrace::control

@@ -1,0 +1,121 @@
+// /api/v1/datasets: create, list, describe, update, delete.
+#include "control/handlers.h"
+#include "control/json_util.h"
+
+namespace millrace::control {
+namespace {
+
+// The names of the consumers delivering to `dataset`, sorted (the catalog lists by name).
+std::vector<std::string> UsersOf(const std::vector<StoredConsumer>& consumers,
+                                 const std::string& dataset) {
+  std::vector<std::string> out;
+  for (const auto& c : consumers)
+    if (c.spec.dataset == dataset) out.push_back(c.spec.name);
+  return out;
+}
+
+Outcome DatasetAnswer(const Env& env, const std::string& name, int http_status) {
+  auto d = FindDataset(env, name);
+  if (!d.ok()) return d.status();
+  if (!*d) return NoDataset(name);
+  auto consumers = AllConsumers(env);
+  if (!consumers.ok()) return consumers.status();
+  return Answer{http_status, DatasetObject(**d, UsersOf(*consumers, name))};
+}
+
+}  // namespace
+
+Outcome ListDatasets(const Env& env) {
+  auto datasets = AllDatasets(env);
+  if (!datasets.ok()) return datasets.status();
+  auto consumers = AllConsumers(env);
+  if (!consumers.ok()) return consumers.status();
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("datasets");
+  w.BeginArray();
+  for (const auto& d : *datasets) w.Raw(DatasetObject(d, UsersOf(*consumers, d.spec.name)));
+  w.EndArray();
+  w.EndObject();
+  return Answer{200, std::move(body)};
+}
+
+Outcome CreateDataset(const Env& env, std::string_view body) {
+  MILLRACE_RETURN_IF_ERROR(CheckObject(body));
+  auto spec = delivery::ParseDataset(body);
+  if (!spec.ok()) return spec.status();
+  catalog::DocRow row;
+  row.name = spec->name;
+  row.spec = delivery::DatasetJson(*spec, /*with_secrets=*/true);
+  row.version = 1;
+  row.created_ms = row.updated_ms = env.clock->NowMillis();
+  MILLRACE_RETURN_IF_ERROR(env.catalog->CreateDoc(catalog::DocKind::kDataset, row));
+  ReloadDelivery(env);
+  return DatasetAnswer(env, row.name, 201);
+}
+
+Outcome DescribeDataset(const Env& env, const std::string& name) {
+  return DatasetAnswer(env, name, 200);
+}
+
+// The body may carry only the members that change (JSON Merge Patch over the stored spec,
+// see MergePatch): {"compression": "zstd"}, or {"target": {"prefix": "raw/"}} for an s3
+// target, whose secret then stays as stored.
+Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view body) {
+  auto existing = FindDataset(env, name);
+  if (!existing.ok()) return existing.status();
+  if (!*existing) return NoDataset(name);
+  auto patch = BodyWithName(body, name);
+  if (!patch.ok()) return patch.status();
+  auto merged = MergePatch(delivery::DatasetJson((*existing)->spec, true), *patch);
+  if (!merged.ok()) return merged.status();
+  auto spec = delivery::ParseDataset(*merged);
+  if (!spec.ok()) return spec.status();
+  auto consumers = AllConsumers(env);
+  if (!consumers.ok()) return consumers.status();
+
+  const int64_t now = env.clock->NowMillis();
+  MILLRACE_RETURN_IF_ERROR(env.catalog->UpdateDoc(
+      catalog::DocKind::kDataset, name, delivery::DatasetJson(*spec, true), now, nullptr));
+  // A consumer runs its dataset's settings of when it started; a new version of each
+  // consumer delivering here makes Reload restart it with the new ones.
+  for (const auto& c : *consumers) {
+    if (c.spec.dataset != name) continue;
+    MILLRACE_RETURN_IF_ERROR(
+        env.catalog->UpdateDoc(catalog::DocKind::kConsumer, c.spec.name, c.row.spec, now, nullptr));
+  }
+  ReloadDelivery(env);
+  return DatasetAnswer(env, name, 200);
+}
+
+// The files already written stay where they are (a local directory or a bucket).
+Outcome DeleteDataset(const Env& env, const std::string& name) {
+  auto existing = FindDataset(env, name);
+  if (!existing.ok()) return existing.status();
+  if (!*existing) return NoDataset(name);
+  auto consumers = AllConsumers(env);
+  if (!consumers.ok()) return consumers.status();
+  std::vector<std::string> users = UsersOf(*consumers, name);
+  if (!users.empty()) {
+    std::string list;
+    for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
+    const std::string them = users.size() > 1 ? "them" : "it";
+    return Status::FailedPrecondition("dataset " + name + " is used by consumer" +
+                                      (users.size() > 1 ? "s " : " ") + list + "; delete " + them +
+                                      " or point " + them + " at another dataset first");
+  }
+  MILLRACE_RETURN_IF_ERROR(env.catalog->DeleteDoc(catalog::DocKind::kDataset, name));
+  ReloadDelivery(env);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("deleted");
+  w.Bool(true);
+  w.EndObject();
+  return Answer{200, std::move(body)};
+}
+
+}  // namespace millrace::control

@@ -1,0 +1,178 @@
+// Helpers the handlers share: reading the catalog's documents and writing API objects.
+#include <simdjson.h>
+
+#include "common/logging.h"
+#include "control/handlers.h"
+#include "control/json_util.h"
+
+namespace millrace::control {
+namespace {
+
+Status Unreadable(catalog::DocKind kind, const std::string& name, const Status& st) {
+  return Status::Corruption(std::string("the stored ") + catalog::DocKindName(kind) + " " + name +
+                            " does not parse: " + st.message());
+}
+
+template <typename Stored, typename ParseFn>
+Result<std::optional<Stored>> Find(const Env& env, catalog::DocKind kind, const std::string& name,
+                                   ParseFn parse) {
+  auto row = env.catalog->GetDoc(kind, name);
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Stored>();
+  auto spec = parse((*row)->spec);
+  if (!spec.ok()) return Unreadable(kind, name, spec.status());
+  return std::optional<Stored>(Stored{std::move(**row), std::move(*spec)});
+}
+
+template <typename Stored, typename ParseFn>
+Result<std::vector<Stored>> All(const Env& env, catalog::DocKind kind, ParseFn parse) {
+  auto rows = env.catalog->ListDocs(kind);
+  if (!rows.ok()) return rows.status();
+  std::vector<Stored> out;
+  for (auto& row : *rows) {
+    auto spec = parse(row.spec);
+    if (!spec.ok()) return Unreadable(kind, row.name, spec.status());
+    out.push_back(Stored{std::move(row), std::move(*spec)});
+  }
+  return out;
+}
+
+void WriteTimes(JsonWriter& w, const catalog::DocRow& row) {
+  w.Key("version");
+  w.Int(row.version);
+  w.Key("created_at");
+  w.String(IsoTime(row.created_ms));
+  w.Key("updated_at");
+  w.String(IsoTime(row.updated_ms));
+}
+
+void WriteShardLags(JsonWriter& w, const delivery::ConsumerStatus* s) {
+  w.BeginArray();
+  if (s) {
+    for (const auto& lag : s->shards) {
+      w.BeginObject();
+      w.Key("shard_id");
+      w.String(lag.shard_id);
+      w.Key("records_behind");
+      w.Uint(lag.records_behind);
+      w.Key("millis_behind");
+      w.Int(lag.millis_behind);
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+Result<std::optional<StoredDataset>> FindDataset(const Env& env, const std::string& name) {
+  return Find<StoredDataset>(env, catalog::DocKind::kDataset, name, delivery::ParseDataset);
+}
+
+Result<std::vector<StoredDataset>> AllDatasets(const Env& env) {
+  return All<StoredDataset>(env, catalog::DocKind::kDataset, delivery::ParseDataset);
+}
+
+Result<std::optional<StoredConsumer>> FindConsumer(const Env& env, const std::string& name) {
+  return Find<StoredConsumer>(env, catalog::DocKind::kConsumer, name, delivery::ParseConsumer);
+}
+
+Result<std::vector<StoredConsumer>> AllConsumers(const Env& env) {
+  return All<StoredConsumer>(env, catalog::DocKind::kConsumer, delivery::ParseConsumer);
+}
+
+Status NoDataset(const std::string& name) {
+  return Status::NotFound("dataset " + name + " does not exist");
+}
+
+Status NoConsumer(const std::string& name) {
+  return Status::NotFound("consumer " + name + " does not exist");
+}
+
+Status NoStream(const std::string& name) {
+  return Status::NotFound("stream " + name +
+                          " does not exist (streams are created with the Kinesis API, "
+                          "e.g. `aws kinesis create-stream`)");
+}
+
+Result<std::string> BodyWithName(std::string_view body, const std::string& name) {
+  MILLRACE_RETURN_IF_ERROR(CheckObject(body));
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+    return Status::InvalidArgument("the body is not valid JSON");
+  simdjson::dom::element given;
+  if (doc["name"].get(given) == simdjson::SUCCESS &&
+      given.type() != simdjson::dom::element_type::NULL_VALUE) {
+    std::string_view s;
+    if (given.get(s) != simdjson::SUCCESS) return Status::InvalidArgument("name: must be a string");
+    if (s != name)
+      return Status::InvalidArgument("name: cannot be changed (the path names " + name +
+                                     ", the body " + std::string(s) + ")");
+  }
+  std::string patch;
+  JsonWriter w(&patch);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.EndObject();
+  return MergePatch(body, patch);
+}
+
+std::string DatasetObject(const StoredDataset& d, const std::vector<std::string>& consumers) {
+  std::string out = delivery::DatasetJson(d.spec, /*with_secrets=*/false);
+  AddMembers(&out, [&](JsonWriter& w) {
+    WriteTimes(w, d.row);
+    w.Key("consumers");
+    w.BeginArray();
+    for (const auto& c : consumers) w.String(c);
+    w.EndArray();
+  });
+  return out;
+}
+
+std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStatus* s) {
+  std::string out = delivery::ConsumerJson(c.spec);
+  // The live status twice over: as top-level members, for `jq .state`, and whole under
+  // "status", for clients that keep it apart from the configuration.
+  auto write_status = [s](JsonWriter& w, bool nested_lag) {
+    w.Key("state");
+    w.String(s ? s->state : "PENDING");
+    w.Key("last_error");
+    w.String(s ? s->last_error : "");
+    w.Key("records_delivered");
+    w.Uint(s ? s->records_delivered : 0);
+    w.Key("objects_written");
+    w.Uint(s ? s->objects_written : 0);
+    w.Key("records_failed");
+    w.Uint(s ? s->records_failed : 0);
+    if (nested_lag) {
+      w.Key("lag");
+      w.BeginObject();
+    }
+    w.Key("records_behind");
+    w.Uint(s ? s->records_behind : 0);
+    w.Key("millis_behind");
+    w.Int(s ? s->millis_behind : 0);
+    w.Key("shards");
+    WriteShardLags(w, s);
+    if (nested_lag) w.EndObject();
+  };
+  AddMembers(&out, [&](JsonWriter& w) {
+    WriteTimes(w, c.row);
+    write_status(w, /*nested_lag=*/true);
+    w.Key("status");
+    w.BeginObject();
+    write_status(w, /*nested_lag=*/false);
+    w.EndObject();
+  });
+  return out;
+}
+
+void ReloadDelivery(const Env& env) {
+  if (!env.delivery) return;
+  Status st = env.delivery->Reload();
+  if (!st.ok()) LOG(kWarn) << "control: reloading consumers failed: " << st.ToString();
+}
+
+}  // namespace millrace::control

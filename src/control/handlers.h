@@ -1,0 +1,95 @@
+// The control API's actions, one function each, independent of HTTP routing and of
+// authentication (api.cc does both). Each returns the answer (status and JSON body) or a
+// Status that api.cc maps to the wire: kInvalidArgument -> 400 ValidationError, kNotFound ->
+// 404 NotFound, kAlreadyExists and kFailedPrecondition -> 409 Conflict.
+//
+// Called on the ControlApi's worker thread only, one at a time: a handler's checks and
+// writes are not interleaved with another's (see api.h).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "common/json_writer.h"
+#include "common/status.h"
+#include "delivery/manager.h"
+#include "delivery/spec.h"
+#include "streams/manager.h"
+
+namespace millrace::control {
+
+struct Answer {
+  int status = 200;
+  std::string body;  // a JSON object
+};
+using Outcome = Result<Answer>;
+
+// What the handlers work on. `delivery` may be null.
+struct Env {
+  catalog::Catalog* catalog = nullptr;
+  streams::StreamManager* streams = nullptr;
+  delivery::DeliveryManager* delivery = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// datasets.cc
+Outcome ListDatasets(const Env& env);
+Outcome CreateDataset(const Env& env, std::string_view body);
+Outcome DescribeDataset(const Env& env, const std::string& name);
+Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view body);
+Outcome DeleteDataset(const Env& env, const std::string& name);
+
+// consumers.cc
+Outcome ListConsumers(const Env& env);
+Outcome CreateConsumer(const Env& env, std::string_view body);
+Outcome DescribeConsumer(const Env& env, const std::string& name);
+Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view body);
+Outcome DeleteConsumer(const Env& env, const std::string& name);
+
+// stream_views.cc
+Outcome ListStreams(const Env& env);
+Outcome DescribeStream(const Env& env, const std::string& name);
+Outcome StreamDatasets(const Env& env, const std::string& name);
+
+// ---- Shared by the handlers (documents.cc) -------------------------------------------------
+
+// A document of the catalog with its spec parsed.
+struct StoredDataset {
+  catalog::DocRow row;
+  delivery::DatasetSpec spec;
+};
+struct StoredConsumer {
+  catalog::DocRow row;
+  delivery::ConsumerSpec spec;
+};
+
+// A stored document that no longer parses is kCorruption (its name in the message).
+Result<std::optional<StoredDataset>> FindDataset(const Env& env, const std::string& name);
+Result<std::vector<StoredDataset>> AllDatasets(const Env& env);
+Result<std::optional<StoredConsumer>> FindConsumer(const Env& env, const std::string& name);
+Result<std::vector<StoredConsumer>> AllConsumers(const Env& env);
+
+// NotFound with the message the API gives for a missing dataset / consumer / stream.
+Status NoDataset(const std::string& name);
+Status NoConsumer(const std::string& name);
+Status NoStream(const std::string& name);
+
+// A path names the document; a body may repeat the name but not change it.
+// Returns the body with "name" set (InvalidArgument if it names another).
+Result<std::string> BodyWithName(std::string_view body, const std::string& name);
+
+// The dataset as the API shows it: the spec without secrets, "version", "created_at",
+// "updated_at" and "consumers" (the names of those delivering to it).
+std::string DatasetObject(const StoredDataset& d, const std::vector<std::string>& consumers);
+// The consumer as the API shows it: the spec, "version", "created_at", "updated_at" and
+// its live status (`status` null: "state": "PENDING", not started yet).
+std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStatus* status);
+
+// Makes delivery match the catalog; a failure is logged (the change itself is committed).
+void ReloadDelivery(const Env& env);
+
+}  // namespace millrace::control
