@@ -236,3 +236,119 @@ class SeedUseCaseTest(harness.KinesisTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def start_moto(port):
+    import shutil
+    import subprocess
+    exe = shutil.which("moto_server") or os.path.expanduser("~/.pyenv/shims/moto_server")
+    if not os.path.exists(exe):
+        raise unittest.SkipTest("moto_server is not installed")
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%d" % port, region_name="us-east-1",
+                      aws_access_key_id="AKIDMOTO", aws_secret_access_key="secret",
+                      config=Config(retries={"max_attempts": 1}))
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            s3.list_buckets()
+            break
+        except Exception:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError("moto_server did not start on port %d" % port)
+            time.sleep(0.2)
+    return proc, s3
+
+
+@millrace_only("S3 datasets")
+class S3DatasetTest(harness.KinesisTestCase):
+    def test_delivers_into_s3_and_retries_while_the_target_is_down(self):
+        port = harness.free_port()
+        api = Api(self.server)
+        self.create_stream("s3s", shards=1)
+        target = {"type": "s3", "endpoint_url": "http://127.0.0.1:%d" % port, "region": "us-east-1",
+                  "bucket": "lake", "prefix": "raw/", "access_key_id": "AKIDMOTO",
+                  "secret_access_key": "secret"}
+        st, body = api.call("POST", "/api/v1/datasets",
+                            {"name": "s3ds", "file_type": "jsonl", "compression": "gzip",
+                             "target": target})
+        self.assertEqual(st, 201, body)
+        self.assertNotIn("secret_access_key", json.dumps(body))
+        st, body = api.call("POST", "/api/v1/consumers",
+                            {"name": "s3c", "stream": "s3s", "dataset": "s3ds",
+                             "buffer_size_mib": 1, "buffer_interval_seconds": 0})
+        self.assertEqual(st, 201, body)
+        sent = [json.dumps({"i": i}).encode() for i in range(50)]
+        self.kinesis.put_records(StreamName="s3s", Records=[
+            {"Data": d, "PartitionKey": str(i)} for i, d in enumerate(sent)])
+
+        # Nothing listens on the port yet: the consumer fails, says why, and keeps the records.
+        def failing():
+            st, body = api.call("GET", "/api/v1/consumers/s3c")
+            return st == 200 and body.get("state") == "FAILING" and body.get("last_error")
+        wait_for(failing, what="the consumer to report the unreachable target")
+
+        proc, s3 = start_moto(port)
+        self.addCleanup(proc.kill)
+        s3.create_bucket(Bucket="lake")
+
+        def delivered():
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", [])]
+            return keys if keys else None
+        wait_for(delivered, timeout=60, what="objects in the bucket after it came up")
+        import gzip
+        got = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", [])]
+            got = []
+            for key in keys:
+                self.assertTrue(key.startswith("raw/"), key)
+                self.assertTrue(KEY_RE.match(key[len("raw/"):]), key)
+                self.assertTrue(key.endswith(".jsonl.gz"), key)
+                data = gzip.decompress(s3.get_object(Bucket="lake", Key=key)["Body"].read())
+                got += [l for l in data.split(b"\n") if l]
+            if len(got) >= len(sent):
+                break
+            time.sleep(0.2)
+        self.assertEqual(sorted(got), sorted(sent))
+
+
+@millrace_only("the millrace CLI")
+class CliTest(harness.KinesisTestCase):
+    def cli(self, *args, check=True):
+        import subprocess
+        r = subprocess.run([self.server.binary, *args, "--endpoint", self.server.endpoint,
+                            "--credentials", self.server.credentials_file],
+                           capture_output=True, text=True, timeout=30)
+        if check:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_datasets_consumers_and_streams_commands(self):
+        self.create_stream("cli-s", shards=1)
+        out = json.loads(self.cli("datasets", "create", "cli-ds", "--file-type", "jsonl").stdout)
+        self.assertEqual(out["name"], "cli-ds")
+        out = json.loads(self.cli("consumers", "create", "cli-c", "--stream", "cli-s",
+                                  "--dataset", "cli-ds", "--buffer-interval-seconds", "0").stdout)
+        self.assertEqual(out["version"], 1)
+        self.kinesis.put_record(StreamName="cli-s", Data=b'{"via":"cli"}', PartitionKey="k")
+        wait_for(lambda: read_lines(self.server, "cli-ds") == [b'{"via":"cli"}'], what="delivery")
+        out = json.loads(self.cli("consumers", "update", "cli-c", "--buffer-size-mib", "2").stdout)
+        self.assertEqual(out["version"], 2)
+        out = json.loads(self.cli("streams", "datasets", "cli-s").stdout)
+        self.assertEqual([d["name"] for d in out["datasets"]], ["cli-ds"])
+        listed = json.loads(self.cli("consumers", "list").stdout)
+        self.assertIn("cli-c", json.dumps(listed))
+        r = self.cli("consumers", "create", "bad", "--stream", "cli-s", "--dataset", "cli-ds",
+                     "--buffer-size-mib", "999", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("buffer_size_mib", r.stderr)
+        r = self.cli("datasets", "delete", "cli-ds", check=False)
+        self.assertEqual(r.returncode, 1)  # a consumer delivers to it
+        self.cli("consumers", "delete", "cli-c")
+        self.cli("datasets", "delete", "cli-ds")
