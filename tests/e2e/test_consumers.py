@@ -127,6 +127,33 @@ class ConsumersTest(harness.KinesisTestCase):
         self.assertIn('millrace_stream_records_in_total{stream="cs3"} 1', text)
         self.assertIn('millrace_consumer_lag_records{consumer="c3",shard="shardId-000000000000"} 1', text)
 
+    def test_follows_resharding_children_after_parents(self):
+        self.make("cs4", "ds4", "c4", shards=1, interval=0)
+        batch = lambda lo, hi: [{"Data": json.dumps({"n": i, "k": "same"}).encode(),
+                                 "PartitionKey": "same-key"} for i in range(lo, hi)]
+        self.kinesis.put_records(StreamName="cs4", Records=batch(0, 100))
+        self.kinesis.split_shard(StreamName="cs4", ShardToSplit="shardId-000000000000",
+                                 NewStartingHashKey=str(2 ** 127))
+        self.wait_active("cs4")
+        self.kinesis.put_records(StreamName="cs4", Records=batch(100, 200))
+        self.kinesis.merge_shards(StreamName="cs4", ShardToMerge="shardId-000000000001",
+                                  AdjacentShardToMerge="shardId-000000000002")
+        self.wait_active("cs4")
+        self.kinesis.put_records(StreamName="cs4", Records=batch(200, 300))
+        wait_for(lambda: len(read_lines(self.server, "ds4")) >= 300, what="300 records")
+        time.sleep(0.5)
+        got = read_lines(self.server, "ds4")
+        self.assertEqual(len(got), 300)
+        # One partition key: its records keep their order across the parent/child files.
+        files = dataset_files(self.server, "ds4")
+        by_shard = {}
+        for rel in files:
+            with open(os.path.join(self.server.data_dir, "datasets", "ds4", rel), "rb") as f:
+                ns = [json.loads(l)["n"] for l in f.read().split(b"\n") if l]
+            by_shard.setdefault(min(ns), ns)
+        ordered = [n for first in sorted(by_shard) for n in by_shard[first]]
+        self.assertEqual(ordered, list(range(300)))
+
     def test_api_errors_say_which_field(self):
         st, body = self.api.call("POST", "/api/v1/consumers",
                                  {"name": "bad", "stream": "nope", "dataset": "nope",
