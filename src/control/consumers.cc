@@ -212,15 +212,7 @@ Outcome DeleteConsumer(const Env& env, const std::string& name) {
     Status st = env.delivery->Forget(name);
     if (!st.ok()) LOG(kWarn) << "control: forgetting consumer " << name << ": " << st.ToString();
   }
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
-  w.Key("name");
-  w.String(name);
-  w.Key("deleted");
-  w.Bool(true);
-  w.EndObject();
-  return Answer{200, std::move(body)};
+  return DeletedAnswer(name);
 }
 
 }  // namespace millrace::control

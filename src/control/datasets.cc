@@ -107,15 +107,7 @@ Outcome DeleteDataset(const Env& env, const std::string& name) {
   }
   MILLRACE_RETURN_IF_ERROR(env.catalog->DeleteDoc(catalog::DocKind::kDataset, name));
   ReloadDelivery(env);
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
-  w.Key("name");
-  w.String(name);
-  w.Key("deleted");
-  w.Bool(true);
-  w.EndObject();
-  return Answer{200, std::move(body)};
+  return DeletedAnswer(name);
 }
 
 }  // namespace millrace::control

@@ -175,4 +175,16 @@ void ReloadDelivery(const Env& env) {
   if (!st.ok()) LOG(kWarn) << "control: reloading consumers failed: " << st.ToString();
 }
 
+Answer DeletedAnswer(const std::string& name) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("deleted");
+  w.Bool(true);
+  w.EndObject();
+  return Answer{200, std::move(body)};
+}
+
 }  // namespace millrace::control

@@ -28,6 +28,9 @@ struct Answer {
 };
 using Outcome = Result<Answer>;
 
+// 200 {"name": name, "deleted": true}: the answer of every DELETE.
+Answer DeletedAnswer(const std::string& name);
+
 // What the handlers work on. `delivery` may be null.
 struct Env {
   catalog::Catalog* catalog = nullptr;
