@@ -369,7 +369,14 @@ bool ConsumerRunner::Pass() {
     if (!parents_done || st.done) continue;
 
     st.next_read = std::max(st.next_read, sv.trim_horizon);
-    uint64_t end = sv.open ? sv.durable_end : std::min(sv.end_exclusive, sv.durable_end);
+    // A closed shard ends at its end counter; records below it may still be on their way
+    // to disk just after the close, so the durable end stands in only once the close is
+    // long past (a write that failed after its counter was assigned leaves a gap).
+    uint64_t end = sv.durable_end;
+    if (!sv.open) {
+      end = sv.end_exclusive;
+      if (now_ms - sv.closed_ms > 10000) end = std::min(end, sv.durable_end);
+    }
     if (st.next_read < end) {
       log::Journal::ReadResult rr;
       ::millrace::Status rs = deps_.streams->ReadShard(stream_id_, sv.index, st.next_read,

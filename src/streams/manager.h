@@ -125,6 +125,7 @@ class StreamManager {
     bool open = true;
     uint64_t starting_counter = 0;
     uint64_t end_exclusive = 0;  // closed shards: one past their last record
+    int64_t closed_ms = 0;       // closed shards: when
     uint64_t trim_horizon = 0;   // the oldest counter still readable
     uint64_t durable_end = 0;    // one past the newest durable record
     int64_t last_arrival_ms = 0;

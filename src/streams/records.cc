@@ -308,6 +308,7 @@ Result<StreamManager::StreamView> StreamManager::ViewStream(const std::string& n
     sv.open = sh->open();
     sv.starting_counter = sh->starting_counter;
     sv.end_exclusive = sh->end_exclusive;
+    sv.closed_ms = sh->closed_ms.value_or(0);
     sv.trim_horizon = TrimHorizon(s, *sh);
     sv.durable_end = sh->log->DurableEnd();
     sv.last_arrival_ms = sh->log->LastArrival();
