@@ -1,0 +1,85 @@
+// ParquetFileWriter: builds one Parquet file in memory from rows of a flat schema
+// (docs/format/parquet.md). Rows are encoded into column pages as they arrive; a row group
+// is cut when it reaches `row_group_rows` rows or `row_group_bytes` buffered bytes, and its
+// column chunks are appended to the file bytes, which Finish completes with the footer.
+//
+//   auto w = ParquetFileWriter::Create(schema, options);  // Result<unique_ptr<...>>
+//   (*w)->AppendRow({int64_t{1}, std::string_view("a")});
+//   Result<std::string> file = (*w)->Finish();
+//
+// Not thread-safe; one writer per file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "formats/parquet/column_writer.h"
+#include "formats/parquet/schema.h"
+
+namespace millrace::formats::parquet {
+
+inline constexpr char kMagic[] = "PAR1";
+inline constexpr size_t kMagicSize = 4;
+inline constexpr char kCreatedBy[] = "millrace";
+inline constexpr char kSchemaMetadataKey[] = "millrace.schema";
+
+struct ParquetWriterOptions {
+  Codec codec = Codec::kSnappy;
+  int64_t row_group_rows = 1'000'000;
+  size_t row_group_bytes = size_t{128} << 20;  // encoded bytes buffered in the row group
+  size_t page_bytes = size_t{1} << 20;
+  bool dictionary = true;  // for string and binary columns
+  size_t dictionary_bytes = size_t{1} << 20;
+  size_t max_statistics_bytes = 4096;
+  // Written after "millrace.schema"; a key may not be "millrace.schema".
+  std::vector<std::pair<std::string, std::string>> key_value_metadata;
+};
+
+// "snappy", "zstd", "gzip", "none" or "" (uncompressed). InvalidArgument otherwise.
+Result<Codec> ParseCodec(std::string_view name);
+
+class ParquetFileWriter {
+ public:
+  // InvalidArgument if the schema or options are not valid.
+  static Result<std::unique_ptr<ParquetFileWriter>> Create(ParquetSchema schema,
+                                                           ParquetWriterOptions options);
+  ParquetFileWriter(const ParquetFileWriter&) = delete;
+  ParquetFileWriter& operator=(const ParquetFileWriter&) = delete;
+
+  // One value per column, in schema order. InvalidArgument (naming the column) if a value
+  // does not fit its column; the row is then not written and the writer stays usable.
+  // String values are only borrowed for the call.
+  Status AppendRow(std::span<const ParquetValue> row);
+  Status AppendRow(std::initializer_list<ParquetValue> row) {
+    return AppendRow(std::span<const ParquetValue>(row.begin(), row.size()));
+  }
+
+  int64_t RowCount() const { return rows_before_group_ + group_rows_; }
+  // The file so far plus what the open row group buffers.
+  size_t BufferedBytes() const;
+
+  // The complete file. The writer is spent afterwards (FailedPrecondition on any call).
+  Result<std::string> Finish();
+
+ private:
+  ParquetFileWriter(ParquetSchema schema, ParquetWriterOptions options);
+  Status FlushRowGroup();
+
+  const ParquetSchema schema_;
+  const ParquetWriterOptions options_;
+  std::vector<std::unique_ptr<ColumnWriter>> columns_;
+  std::vector<Cell> cells_;  // scratch for one row
+  std::string file_;         // magic and finished row groups
+  FileMetaData metadata_;    // row_groups filled as they are cut
+  int64_t rows_before_group_ = 0;
+  int64_t group_rows_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace millrace::formats::parquet

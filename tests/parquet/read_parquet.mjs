@@ -1,0 +1,152 @@
+// Reads a Parquet file with two independent readers, DuckDB (@duckdb/node-api) and
+// hyparquet (pure JavaScript; gzip and zstd through hyparquet-compressors), and prints what
+// each saw as one JSON object, every non-null cell as a canonical string:
+//
+//   boolean "true"/"false"; integers and decimals in decimal; float/double as JavaScript's
+//   String(number); strings as they are; binary as lowercase hex; dates as days since
+//   1970-01-01; timestamps as microseconds since the epoch (ms columns times 1000).
+//   hyparquet turns decimals into JavaScript numbers, so its decimals are approximate.
+//
+// Usage: node read_parquet.mjs FILE
+// The readers are installed on first use into $MILLRACE_PARQUET_DEPS (default
+// /tmp/millrace-parquet-deps), outside the repository: npm install --prefix DIR
+// @duckdb/node-api hyparquet hyparquet-compressors.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const deps = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
+const packages = ['@duckdb/node-api', 'hyparquet', 'hyparquet-compressors'];
+if (!packages.every((p) => existsSync(join(deps, 'node_modules', p, 'package.json')))) {
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', deps, ...packages], {
+    stdio: ['ignore', process.stderr, process.stderr],
+  });
+}
+
+// The module file a package exports for `import` under node (no custom resolution base
+// exists for ESM, so read package.json).
+function entry(name) {
+  const dir = join(deps, 'node_modules', name);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  let target = pkg.main || 'index.js';
+  let e = pkg.exports && (pkg.exports['.'] ?? pkg.exports);
+  while (e && typeof e === 'object') e = e.node ?? e.import ?? e.default;
+  if (typeof e === 'string') target = e;
+  return pathToFileURL(join(dir, target)).href;
+}
+
+const file = process.argv[2];
+if (!file) {
+  console.error('usage: node read_parquet.mjs FILE');
+  process.exit(2);
+}
+
+const hex = (bytes) => Buffer.from(bytes).toString('hex');
+const text = (v) => {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Uint8Array) return hex(v);
+  return String(v);
+};
+const quote = (name) => '"' + name.replaceAll('"', '""') + '"';
+
+async function readDuckdb() {
+  const { DuckDBInstance } = await import(entry('@duckdb/node-api'));
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const path = file.replaceAll("'", "''");
+  const src = `read_parquet('${path}')`;
+  const rowsOf = async (sql) => (await conn.runAndReadAll(sql)).getRowsJS();
+  const columns = (await rowsOf(`DESCRIBE SELECT * FROM ${src}`)).map((r) => ({
+    name: r[0],
+    type: r[1],
+  }));
+  // Canonical forms computed by DuckDB itself, so no JavaScript conversion sits between.
+  const exprs = columns.map(({ name, type }) => {
+    const c = quote(name);
+    if (type === 'FLOAT' || type === 'DOUBLE') return c;
+    if (type === 'DATE') return `CAST(datediff('day', DATE '1970-01-01', ${c}) AS VARCHAR)`;
+    if (type.startsWith('TIMESTAMP')) return `CAST(epoch_us(${c}) AS VARCHAR)`;
+    if (type === 'BLOB') return `lower(hex(${c}))`;
+    return `CAST(${c} AS VARCHAR)`;
+  });
+  const rows = exprs.length
+    ? (await rowsOf(`SELECT ${exprs.join(', ')} FROM ${src}`)).map((r) => r.map(text))
+    : [];
+  const metadata = (
+    await rowsOf(
+      `SELECT row_group_id, path_in_schema, num_values, compression, encodings,
+              stats_min_value, stats_max_value, stats_null_count
+       FROM parquet_metadata('${path}') ORDER BY row_group_id, column_id`,
+    )
+  ).map((r) => ({
+    row_group: text(r[0]),
+    column: r[1],
+    num_values: text(r[2]),
+    compression: r[3],
+    encodings: r[4],
+    min: text(r[5]),
+    max: text(r[6]),
+    null_count: text(r[7]),
+  }));
+  const kv = {};
+  for (const r of await rowsOf(
+    `SELECT decode(key), decode(value) FROM parquet_kv_metadata('${path}')`,
+  ))
+    kv[r[0]] = r[1];
+  const [fileMeta] = await rowsOf(
+    `SELECT created_by, num_rows, num_row_groups FROM parquet_file_metadata('${path}')`,
+  );
+  return {
+    columns,
+    rows,
+    metadata,
+    kv,
+    created_by: fileMeta[0],
+    num_rows: text(fileMeta[1]),
+    num_row_groups: text(fileMeta[2]),
+  };
+}
+
+async function readHyparquet() {
+  const { parquetMetadata, parquetRead } = await import(entry('hyparquet'));
+  const { compressors } = await import(entry('hyparquet-compressors'));
+  const bytes = readFileSync(file);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const metadata = parquetMetadata(buffer);
+  const leaves = metadata.schema.slice(1);
+  let rows = [];
+  await parquetRead({
+    file: buffer,
+    compressors,
+    utf8: false, // BYTE_ARRAY without a STRING annotation stays bytes
+    parsers: {
+      timestampFromMilliseconds: (ms) => BigInt(ms) * 1000n,
+      timestampFromMicroseconds: (us) => BigInt(us),
+      timestampFromNanoseconds: (ns) => BigInt(ns) / 1000n,
+      dateFromDays: (days) => days,
+    },
+    onComplete: (data) => {
+      rows = data;
+    },
+  });
+  return {
+    columns: leaves.map((e) => ({ name: e.name, type: e.type })),
+    rows: rows.map((r) => r.map(text)),
+    num_rows: String(metadata.num_rows),
+    created_by: metadata.created_by,
+  };
+}
+
+const out = { file };
+for (const [name, read] of [
+  ['duckdb', readDuckdb],
+  ['hyparquet', readHyparquet],
+]) {
+  try {
+    out[name] = await read();
+  } catch (e) {
+    out[name] = { error: String(e && e.stack ? e.stack : e) };
+  }
+}
+process.stdout.write(JSON.stringify(out) + '\n');

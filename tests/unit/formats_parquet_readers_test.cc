@@ -1,0 +1,478 @@
+// formats/parquet, read back by independent readers: every file written here is read by
+// DuckDB and by hyparquet (tests/parquet/read_parquet.mjs, which installs them with npm on
+// first use into /tmp/millrace-parquet-deps), and the rows, DuckDB's column types, the row
+// groups, the statistics and the key-value metadata they report are compared with what
+// was written. Skipped, saying so, when node is not installed.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "formats/parquet/file_writer.h"
+
+namespace millrace::formats::parquet {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool HaveNode() { return std::system("command -v node >/dev/null 2>&1") == 0; }
+
+fs::path ScriptPath() {
+  return fs::path(__FILE__).parent_path().parent_path() / "parquet" / "read_parquet.mjs";
+}
+
+// Writes `bytes` to a temporary file and returns what the node script printed.
+std::string ReadBack(const std::string& bytes, const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("millrace-parquet-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path file = dir / (name + ".parquet");
+  std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  std::string cmd = "node '" + ScriptPath().string() + "' '" + file.string() + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << cmd;
+  fs::remove(file);
+  return out;
+}
+
+std::string DecimalText(Int128 v, int scale) {
+  bool neg = v < 0;
+  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : v;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  } while (u != 0);
+  if (scale > 0) {
+    if (digits.size() <= static_cast<size_t>(scale))
+      digits.insert(0, scale + 1 - digits.size(), '0');
+    digits.insert(digits.size() - scale, ".");
+  }
+  return (neg ? "-" : "") + digits;
+}
+
+// A table to write and its canonical text (read_parquet.mjs's forms).
+struct Table {
+  ParquetSchema schema;
+  std::vector<std::vector<ParquetValue>> rows;
+  std::vector<std::vector<std::optional<std::string>>> text;
+  std::deque<std::string> storage;  // backs the string_views in `rows`
+};
+
+// Row `i`'s value in column `c` (of index `k`), or null.
+void AddCell(Table* t, const ParquetColumn& c, int k, int i, std::vector<ParquetValue>* row,
+             std::vector<std::optional<std::string>>* text) {
+  if (c.nullable && (i + k) % 4 == 0) {
+    row->push_back(std::monostate{});
+    text->push_back(std::nullopt);
+    return;
+  }
+  char buf[64];
+  switch (c.type) {
+    case ColumnType::kBoolean:
+      row->push_back(i % 3 == 0);
+      text->push_back(i % 3 == 0 ? "true" : "false");
+      return;
+    case ColumnType::kInt32: {
+      int32_t v = i == 1 ? INT32_MIN : i == 2 ? INT32_MAX : i * 7 - 1000;
+      row->push_back(v);
+      text->push_back(std::to_string(v));
+      return;
+    }
+    case ColumnType::kInt64: {
+      int64_t v = i == 1 ? INT64_MIN : i == 2 ? INT64_MAX : int64_t{i} * 1'000'000'000'007 - 5;
+      row->push_back(v);
+      text->push_back(std::to_string(v));
+      return;
+    }
+    case ColumnType::kFloat: {
+      float v = i == 3 ? 0.1f : i == 5 ? -0.0f : static_cast<float>(i % 10) * 0.5f - 2.0f;
+      row->push_back(v);
+      snprintf(buf, sizeof buf, "%.17g", static_cast<double>(v));
+      text->push_back(buf);
+      return;
+    }
+    case ColumnType::kDouble: {
+      double v = i == 3 ? 1e300 : i == 5 ? 0.1 : i * 0.25 - 3.0;
+      row->push_back(v);
+      snprintf(buf, sizeof buf, "%.17g", v);
+      text->push_back(buf);
+      return;
+    }
+    case ColumnType::kString: {
+      std::string s = i % 7 == 0
+                          ? "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 " + std::to_string(i % 3)
+                      : i % 11 == 0 ? ""
+                                    : "cat-" + std::to_string(i % 5);
+      row->push_back(std::string_view(t->storage.emplace_back(s)));
+      text->push_back(s);
+      return;
+    }
+    case ColumnType::kBinary: {
+      std::string s = {static_cast<char>(i % 256), '\0', '\xff'};
+      row->push_back(std::string_view(t->storage.emplace_back(s)));
+      snprintf(buf, sizeof buf, "%02x00ff", i % 256);
+      text->push_back(buf);
+      return;
+    }
+    case ColumnType::kDate:
+      row->push_back(int32_t{i - 1000});
+      text->push_back(std::to_string(i - 1000));
+      return;
+    case ColumnType::kTimestampMillis: {
+      int64_t v = 1'700'000'000'000 + int64_t{i} * 1001 - (i == 4 ? 3'000'000'000'000 : 0);
+      row->push_back(v);
+      text->push_back(std::to_string(v * 1000));
+      return;
+    }
+    case ColumnType::kTimestampMicros: {
+      int64_t v = 1'700'000'000'000'000 + int64_t{i} * 7;
+      row->push_back(v);
+      text->push_back(std::to_string(v));
+      return;
+    }
+    case ColumnType::kDecimal: {
+      Int128 limit = 1;
+      for (int d = 0; d < c.precision; ++d) limit *= 10;
+      Int128 v = (limit - 1) / (i + 1) * (i % 2 ? -1 : 1);
+      if (i == 6) v = limit - 1;
+      row->push_back(v);
+      text->push_back(DecimalText(v, c.scale));
+      return;
+    }
+  }
+}
+
+Table MakeTable(ParquetSchema schema, int rows) {
+  Table t;
+  t.schema = std::move(schema);
+  for (int i = 0; i < rows; ++i) {
+    auto& row = t.rows.emplace_back();
+    auto& text = t.text.emplace_back();
+    for (size_t k = 0; k < t.schema.columns.size(); ++k)
+      AddCell(&t, t.schema.columns[k], static_cast<int>(k), i, &row, &text);
+  }
+  return t;
+}
+
+// Every type, required and nullable, with DuckDB's name for it.
+std::vector<std::pair<ParquetColumn, std::string>> AllTypes() {
+  std::vector<std::pair<ParquetColumn, std::string>> base = {
+      {{.name = "b", .type = ColumnType::kBoolean}, "BOOLEAN"},
+      {{.name = "i32", .type = ColumnType::kInt32}, "INTEGER"},
+      {{.name = "i64", .type = ColumnType::kInt64}, "BIGINT"},
+      {{.name = "f", .type = ColumnType::kFloat}, "FLOAT"},
+      {{.name = "d", .type = ColumnType::kDouble}, "DOUBLE"},
+      {{.name = "s", .type = ColumnType::kString}, "VARCHAR"},
+      {{.name = "bin", .type = ColumnType::kBinary}, "BLOB"},
+      {{.name = "date", .type = ColumnType::kDate}, "DATE"},
+      {{.name = "ts_ms", .type = ColumnType::kTimestampMillis}, "TIMESTAMP WITH TIME ZONE"},
+      {{.name = "ts_us", .type = ColumnType::kTimestampMicros}, "TIMESTAMP WITH TIME ZONE"},
+      {{.name = "dec9", .type = ColumnType::kDecimal, .precision = 9, .scale = 2}, "DECIMAL(9,2)"},
+      {{.name = "dec18", .type = ColumnType::kDecimal, .precision = 18, .scale = 4},
+       "DECIMAL(18,4)"},
+      {{.name = "dec38", .type = ColumnType::kDecimal, .precision = 38, .scale = 10},
+       "DECIMAL(38,10)"},
+      {{.name = "dec25", .type = ColumnType::kDecimal, .precision = 25, .scale = 0},
+       "DECIMAL(25,0)"},
+  };
+  std::vector<std::pair<ParquetColumn, std::string>> all;
+  for (auto [c, type] : base) {
+    c.nullable = false;
+    all.push_back({c, type});
+    c.name += "_null";
+    c.nullable = true;
+    all.push_back({c, type});
+  }
+  return all;
+}
+
+ParquetSchema SchemaOf(const std::vector<std::pair<ParquetColumn, std::string>>& cols) {
+  ParquetSchema s;
+  for (const auto& [c, type] : cols) s.columns.push_back(c);
+  return s;
+}
+
+std::string Write(const Table& t, const ParquetWriterOptions& options) {
+  auto w = ParquetFileWriter::Create(t.schema, options);
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  for (const auto& row : t.rows) {
+    Status s = (*w)->AppendRow(row);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  Result<std::string> file = (*w)->Finish();
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  return file.ok() ? *file : "";
+}
+
+std::optional<std::string> Text(simdjson::dom::element e) {
+  if (e.is_null()) return std::nullopt;
+  return std::string(std::string_view(e.get_string()));
+}
+
+bool SameNumber(const std::string& want, const std::string& got, double tolerance) {
+  double a = std::strtod(want.c_str(), nullptr), b = std::strtod(got.c_str(), nullptr);
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  if (tolerance == 0) return a == b;
+  return std::fabs(a - b) <= tolerance * std::max(std::fabs(a), 1.0);
+}
+
+// Compares one reader's rows with the table's text. Floats compare as numbers (JavaScript
+// and printf spell them differently); hyparquet's decimals are doubles, so approximately.
+void ExpectRows(const Table& t, simdjson::dom::element reader, const std::string& who) {
+  simdjson::dom::element error;
+  ASSERT_NE(reader["error"].get(error), simdjson::SUCCESS)
+      << who << ": " << std::string_view(error.get_string());
+  simdjson::dom::array rows = reader["rows"].get_array();
+  ASSERT_EQ(rows.size(), t.text.size()) << who;
+  size_t i = 0;
+  for (simdjson::dom::element row : rows) {
+    simdjson::dom::array cells = row.get_array();
+    ASSERT_EQ(cells.size(), t.schema.columns.size()) << who;
+    size_t k = 0;
+    for (simdjson::dom::element cell : cells) {
+      const ParquetColumn& c = t.schema.columns[k];
+      const std::optional<std::string>& want = t.text[i][k];
+      std::optional<std::string> got = Text(cell);
+      std::string where = who + " row " + std::to_string(i) + " column " + c.name;
+      ASSERT_EQ(want.has_value(), got.has_value()) << where << " got " << got.value_or("null");
+      if (want) {
+        bool numeric = c.type == ColumnType::kFloat || c.type == ColumnType::kDouble;
+        bool approx = who == "hyparquet" && c.type == ColumnType::kDecimal;
+        if (numeric || approx) {
+          EXPECT_TRUE(SameNumber(*want, *got, approx ? 1e-12 : 0))
+              << where << ": want " << *want << " got " << *got;
+        } else {
+          EXPECT_EQ(*want, *got) << where;
+        }
+      }
+      ++k;
+    }
+    ++i;
+  }
+}
+
+struct ReadResult {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+};
+
+// Reads `bytes` back and checks rows (both readers), DuckDB's types and the footer facts.
+void Verify(const Table& t, const std::vector<std::string>& duckdb_types, const std::string& bytes,
+            const std::string& name, int64_t want_row_groups, ReadResult* result) {
+  std::string json = ReadBack(bytes, name);
+  ASSERT_EQ(result->parser.parse(json).get(result->root), simdjson::SUCCESS) << json;
+  simdjson::dom::element duck = result->root["duckdb"], hyp = result->root["hyparquet"];
+  ExpectRows(t, duck, "duckdb");
+  ExpectRows(t, hyp, "hyparquet");
+  size_t k = 0;
+  for (simdjson::dom::element col : duck["columns"].get_array()) {
+    ASSERT_LT(k, duckdb_types.size());
+    EXPECT_EQ(std::string_view(col["name"].get_string()), t.schema.columns[k].name);
+    EXPECT_EQ(std::string_view(col["type"].get_string()), duckdb_types[k])
+        << t.schema.columns[k].name;
+    ++k;
+  }
+  EXPECT_EQ(k, duckdb_types.size());
+  EXPECT_EQ(std::string_view(duck["created_by"].get_string()), "millrace");
+  EXPECT_EQ(std::string_view(hyp["created_by"].get_string()), "millrace");
+  EXPECT_EQ(std::string_view(duck["num_rows"].get_string()), std::to_string(t.rows.size()));
+  EXPECT_EQ(std::string_view(hyp["num_rows"].get_string()), std::to_string(t.rows.size()));
+  EXPECT_EQ(std::string_view(duck["num_row_groups"].get_string()), std::to_string(want_row_groups));
+  EXPECT_EQ(std::string_view(duck["kv"]["millrace.schema"].get_string()), SchemaJson(t.schema));
+}
+
+#define SKIP_WITHOUT_NODE()                                            \
+  if (!HaveNode())                                                     \
+  GTEST_SKIP() << "node is not installed: the Parquet files were not " \
+                  "checked by independent readers (DuckDB, hyparquet)"
+
+struct Case {
+  Codec codec;
+  const char* duckdb_codec;
+  bool dictionary;
+};
+
+TEST(ParquetReaders, EveryTypeCodecAndDictionary) {
+  SKIP_WITHOUT_NODE();
+  auto cols = AllTypes();
+  std::vector<std::string> types;
+  for (const auto& [c, type] : cols) types.push_back(type);
+  Table t = MakeTable(SchemaOf(cols), 1000);
+  for (Case c :
+       {Case{Codec::kUncompressed, "UNCOMPRESSED", true}, Case{Codec::kSnappy, "SNAPPY", true},
+        Case{Codec::kZstd, "ZSTD", true}, Case{Codec::kGzip, "GZIP", true},
+        Case{Codec::kUncompressed, "UNCOMPRESSED", false}, Case{Codec::kSnappy, "SNAPPY", false},
+        Case{Codec::kZstd, "ZSTD", false}, Case{Codec::kGzip, "GZIP", false}}) {
+    SCOPED_TRACE(std::string(c.duckdb_codec) + (c.dictionary ? " dictionary" : " plain"));
+    ParquetWriterOptions o;
+    o.codec = c.codec;
+    o.dictionary = c.dictionary;
+    o.row_group_rows = 300;  // 4 row groups
+    o.page_bytes = 512;      // several pages per chunk
+    ReadResult r;
+    Verify(t, types, Write(t, o), "all-types", 4, &r);
+    if (HasFailure()) return;
+    // DuckDB's view of the column chunks: codec, encodings, statistics.
+    for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
+      std::string column(std::string_view(m["column"].get_string()));
+      std::string encodings(std::string_view(m["encodings"].get_string()));
+      SCOPED_TRACE(column + " " + encodings);
+      EXPECT_EQ(std::string_view(m["compression"].get_string()), c.duckdb_codec);
+      bool byte_array = column.rfind("s", 0) == 0 || column.rfind("bin", 0) == 0;
+      EXPECT_EQ(encodings.find("DICTIONARY") != std::string::npos, c.dictionary && byte_array);
+      int row_group = std::stoi(std::string(std::string_view(m["row_group"].get_string())));
+      EXPECT_EQ(std::string_view(m["num_values"].get_string()),
+                std::to_string(std::min(300, 1000 - row_group * 300)));
+      size_t k = 0;
+      while (t.schema.columns[k].name != column) ++k;
+      int64_t nulls = 0;
+      std::optional<int64_t> lo, hi;
+      for (int i = row_group * 300; i < row_group * 300 + 300 && i < 1000; ++i) {
+        if (!t.text[i][k]) {
+          ++nulls;
+          continue;
+        }
+        if (t.schema.columns[k].type == ColumnType::kInt32) {
+          int64_t v = std::stoll(*t.text[i][k]);
+          lo = lo ? std::min(*lo, v) : v;
+          hi = hi ? std::max(*hi, v) : v;
+        }
+      }
+      EXPECT_EQ(std::string_view(m["null_count"].get_string()), std::to_string(nulls));
+      if (lo) {
+        EXPECT_EQ(std::string_view(m["min"].get_string()), std::to_string(*lo));
+        EXPECT_EQ(std::string_view(m["max"].get_string()), std::to_string(*hi));
+      }
+      if (column == "s" && row_group == 0) {  // unsigned byte order: "" < "cat-0" < "h\xc3..."
+        EXPECT_EQ(std::string_view(m["min"].get_string()), "");
+        EXPECT_EQ(std::string_view(m["max"].get_string()).substr(0, 1), "h");
+      }
+    }
+  }
+}
+
+TEST(ParquetReaders, EmptyFile) {
+  SKIP_WITHOUT_NODE();
+  auto cols = AllTypes();
+  std::vector<std::string> types;
+  for (const auto& [c, type] : cols) types.push_back(type);
+  Table t = MakeTable(SchemaOf(cols), 0);
+  ReadResult r;
+  Verify(t, types, Write(t, {}), "empty", 0, &r);
+}
+
+TEST(ParquetReaders, AllNullColumns) {
+  SKIP_WITHOUT_NODE();
+  Table t;
+  t.schema = {{{.name = "id", .type = ColumnType::kInt64, .nullable = false},
+               {.name = "s", .type = ColumnType::kString},
+               {.name = "n", .type = ColumnType::kInt32},
+               {.name = "dec", .type = ColumnType::kDecimal, .precision = 30, .scale = 3}}};
+  for (int i = 0; i < 2500; ++i) {
+    t.rows.push_back({int64_t{i}, std::monostate{}, std::monostate{}, std::monostate{}});
+    t.text.push_back({std::to_string(i), std::nullopt, std::nullopt, std::nullopt});
+  }
+  ParquetWriterOptions o;
+  o.row_group_rows = 1000;
+  ReadResult r;
+  Verify(t, {"BIGINT", "VARCHAR", "INTEGER", "DECIMAL(30,3)"}, Write(t, o), "all-null", 3, &r);
+  for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
+    if (std::string_view(m["column"].get_string()) == "id") continue;
+    EXPECT_TRUE(m["min"].is_null());
+    EXPECT_TRUE(m["max"].is_null());
+    EXPECT_NE(std::string_view(m["null_count"].get_string()), "0");
+  }
+}
+
+TEST(ParquetReaders, LongStringsUnicodeAndDictionaryFallback) {
+  SKIP_WITHOUT_NODE();
+  Table t;
+  t.schema = {{{.name = "s", .type = ColumnType::kString},
+               {.name = "b", .type = ColumnType::kBinary, .nullable = false}}};
+  for (int i = 0; i < 40; ++i) {
+    std::string s;
+    if (i % 10 == 3) {
+      s = std::string(size_t{3} << 20, 'x') + std::to_string(i);  // 3 MiB: a page of its own
+    } else if (i % 2 == 0) {
+      s = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a "
+          "\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x8c\x88 " +
+          std::to_string(i);
+    } else {
+      s = std::string(5000 + i, static_cast<char>('a' + i % 26));  // distinct, long
+    }
+    std::string_view sv = t.storage.emplace_back(s);
+    t.rows.push_back({sv, sv});
+    t.text.push_back({s, std::nullopt});
+    std::string hex;
+    for (unsigned char ch : s) {
+      char buf[3];
+      snprintf(buf, sizeof buf, "%02x", ch);
+      hex += buf;
+    }
+    t.text.back()[1] = hex;
+  }
+  ParquetWriterOptions o;
+  o.row_group_rows = 20;
+  o.dictionary_bytes = 64 << 10;  // passed by the 3 MiB value: fallback to PLAIN
+  ReadResult r;
+  Verify(t, {"VARCHAR", "BLOB"}, Write(t, o), "long-unicode", 2, &r);
+  int row_group = 0;
+  for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
+    std::string encodings(std::string_view(m["encodings"].get_string()));
+    // The first chunk starts with the dictionary and falls back; the column stays PLAIN.
+    if (row_group++ < 2) {
+      EXPECT_NE(encodings.find("DICTIONARY"), std::string::npos) << encodings;
+      EXPECT_NE(encodings.find("PLAIN"), std::string::npos) << encodings;
+    } else {
+      EXPECT_EQ(encodings.find("DICTIONARY"), std::string::npos) << encodings;
+    }
+    EXPECT_TRUE(m["max"].is_null());  // longer than max_statistics_bytes: left out
+  }
+}
+
+TEST(ParquetReaders, ManyRowGroups) {
+  SKIP_WITHOUT_NODE();
+  Table t = MakeTable({{{.name = "i", .type = ColumnType::kInt64},
+                        {.name = "s", .type = ColumnType::kString, .nullable = false},
+                        {.name = "ts", .type = ColumnType::kTimestampMicros}}},
+                      1000);
+  ParquetWriterOptions o;
+  o.row_group_rows = 7;
+  o.codec = Codec::kZstd;
+  ReadResult r;
+  Verify(t, {"BIGINT", "VARCHAR", "TIMESTAMP WITH TIME ZONE"}, Write(t, o), "many-groups", 143, &r);
+}
+
+TEST(ParquetReaders, RowGroupsCutByBytes) {
+  SKIP_WITHOUT_NODE();
+  Table t = MakeTable({{{.name = "s", .type = ColumnType::kString},
+                        {.name = "d", .type = ColumnType::kDouble, .nullable = false}}},
+                      20000);
+  ParquetWriterOptions o;
+  o.row_group_bytes = 64 << 10;
+  o.dictionary = false;
+  std::string bytes = Write(t, o);
+  ReadResult r;
+  std::string json = ReadBack(bytes, "by-bytes");
+  ASSERT_EQ(r.parser.parse(json).get(r.root), simdjson::SUCCESS);
+  ExpectRows(t, r.root["duckdb"], "duckdb");
+  ExpectRows(t, r.root["hyparquet"], "hyparquet");
+  int64_t groups =
+      std::stoll(std::string(std::string_view(r.root["duckdb"]["num_row_groups"].get_string())));
+  EXPECT_GT(groups, 2);  // ~18 bytes a row: about 3-5 groups of 64 KiB
+}
+
+}  // namespace
+}  // namespace millrace::formats::parquet
