@@ -9,6 +9,7 @@
 #include "formats/failed_record.h"
 #include "formats/naming.h"
 #include "streams/sequence.h"
+#include "transform/worker_pool.h"
 
 namespace millrace::delivery {
 namespace {
@@ -16,12 +17,14 @@ namespace {
 constexpr size_t kReadRecords = 10000;
 constexpr size_t kReadBytes = 4u << 20;
 constexpr int64_t kIdleWaitMs = 100;
+// Transformations: batches of at most 1 MB of record data (Firehose's default buffer for
+// Lambda processing), an invocation retried this many times before its records go to
+// processing-failed/, and worker processes per consumer.
+constexpr size_t kTransformBatchBytes = 1u << 20;
+constexpr int kRetries = 3;
+constexpr int kTransformWorkers = 2;
 
-// The pending delivery, as stored in the checkpoint row while a file is being written.
-struct Pending {
-  std::string key, failed_key;
-  uint64_t first = 0, last = 0;
-};
+using Pending = ConsumerRunner::Pending;
 
 std::string PendingJson(const Pending& p) {
   std::string out;
@@ -31,6 +34,8 @@ std::string PendingJson(const Pending& p) {
   w.String(p.key);
   w.Key("failed_key");
   w.String(p.failed_key);
+  w.Key("processing_failed_key");
+  w.String(p.processing_failed_key);
   w.Key("first");
   w.Uint(p.first);
   w.Key("last");
@@ -50,6 +55,9 @@ bool ParsePending(const std::string& json, Pending* p) {
     return false;
   p->key = std::string(key);
   p->failed_key = std::string(failed);
+  std::string_view processing;
+  if (doc["processing_failed_key"].get(processing) == simdjson::SUCCESS)
+    p->processing_failed_key = std::string(processing);
   p->first = first;
   p->last = last;
   return true;
@@ -113,7 +121,43 @@ void ConsumerRunner::NoteError(const ::millrace::Status& st) {
   status_.last_error = st.ToString();
 }
 
+::millrace::Status ConsumerRunner::OpenTransform() {
+  if (consumer_.transformation.empty() || pool_) return ::millrace::Status::Ok();
+  auto row = deps_.catalog->GetDoc(catalog::DocKind::kTransformation, consumer_.transformation);
+  if (!row.ok()) return row.status();
+  if (!*row)
+    return ::millrace::Status::NotFound("transformation " + consumer_.transformation +
+                                        " does not exist");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse((*row)->spec).get(doc) != simdjson::SUCCESS)
+    return ::millrace::Status::Corruption("transformation " + consumer_.transformation +
+                                          " has an unreadable configuration");
+  transform::FunctionSpec spec;
+  spec.name = consumer_.transformation;
+  std::string_view runtime, handler, code_dir;
+  int64_t memory = transform::kDefaultMemoryMb, timeout_s = 60;
+  if (doc["runtime"].get(runtime) || doc["handler"].get(handler) || doc["code_dir"].get(code_dir) ||
+      !transform::ParseRuntime(std::string(runtime), &spec.runtime))
+    return ::millrace::Status::Corruption("transformation " + consumer_.transformation +
+                                          " lacks runtime, handler or code_dir");
+  if (doc["memory_size_mb"].get(memory) != simdjson::SUCCESS) memory = transform::kDefaultMemoryMb;
+  if (doc["timeout_seconds"].get(timeout_s) != simdjson::SUCCESS) timeout_s = 60;
+  spec.handler = std::string(handler);
+  spec.code_dir = std::string(code_dir);
+  spec.memory_mb = static_cast<int>(memory);
+  spec.timeout_ms = timeout_s * 1000;
+  spec.version = std::to_string((*row)->version);
+  transform_arn_ = "arn:aws:lambda:" + deps_.streams->options().region + ":" +
+                   deps_.streams->options().account_id + ":function:" + spec.name + ":" +
+                   spec.version;
+  transform::LogSink sink = deps_.log_sink_for ? deps_.log_sink_for(spec.name) : nullptr;
+  pool_ = std::make_unique<transform::WorkerPool>(spec, kTransformWorkers, sink);
+  return ::millrace::Status::Ok();
+}
+
 ::millrace::Status ConsumerRunner::OpenStore() {
+  MILLRACE_RETURN_IF_ERROR(OpenTransform());
   if (dataset_.target.type == "s3") {
     objstore::S3Config c;
     c.endpoint_url = dataset_.target.endpoint_url;
@@ -190,43 +234,140 @@ void ConsumerRunner::Run() {
   }
 }
 
-// Builds the file of records [first, last] of a shard: the writer's bytes and the
-// format-conversion-failed lines. Deterministic, so a redo writes the same bytes.
-static ::millrace::Status BuildFile(streams::StreamManager* streams, uint64_t stream_id,
-                                    uint32_t shard, uint64_t first, uint64_t last,
-                                    const formats::FormatSpec& format, std::string* bytes,
-                                    std::string* failed_lines, size_t* good, size_t* bad,
-                                    int64_t* oldest_arrival, int64_t now_ms) {
-  auto writer = formats::NewWriter(format);
+// Builds the files of records [first, last] of a shard, re-read from the log: the data
+// file, and the lines for format-conversion-failed/ and processing-failed/. With a
+// transformation, records go through it in batches first. Deterministic without a
+// transformation, so a redo writes the same bytes.
+::millrace::Status ConsumerRunner::BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first,
+                                             uint64_t last, FileParts* out) {
+  auto writer = formats::NewWriter(format_);
   if (!writer.ok()) return writer.status();
-  *good = *bad = 0;
-  *oldest_arrival = 0;
+  *out = FileParts();
+  const int64_t now_ms = deps_.clock->NowMillis();
+  const std::string shard_id = streams::ShardIdOf(shard);
+  std::vector<log::Record> batch;
+  size_t batch_bytes = 0;
+  auto add = [&](const log::Record& r, std::string_view data) {
+    std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
+    formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
+    ::millrace::Status st = (*writer)->Add(in);
+    if (st.ok()) {
+      ++out->good;
+    } else {
+      ++out->conversion_failed;
+      AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
+    }
+  };
+  auto run_batch = [&]() -> ::millrace::Status {
+    if (batch.empty()) return ::millrace::Status::Ok();
+    MILLRACE_RETURN_IF_ERROR(Transform(stream_id, shard, batch, add, out));
+    batch.clear();
+    batch_bytes = 0;
+    return ::millrace::Status::Ok();
+  };
   uint64_t at = first;
-  std::string shard_id = streams::ShardIdOf(shard);
   while (at <= last) {
     log::Journal::ReadResult rr;
     MILLRACE_RETURN_IF_ERROR(
-        streams->ReadShard(stream_id, shard, at, kReadRecords, kReadBytes, &rr));
+        deps_.streams->ReadShard(stream_id, shard, at, kReadRecords, kReadBytes, &rr));
     if (rr.records.empty()) break;
-    for (const log::Record& r : rr.records) {
+    for (log::Record& r : rr.records) {
       if (r.counter > last) break;
-      if (*oldest_arrival == 0) *oldest_arrival = r.arrival_ms;
-      std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
-      formats::InputRecord in{r.data, r.partition_key, r.arrival_ms, seq, shard_id};
-      ::millrace::Status st = (*writer)->Add(in);
-      if (st.ok()) {
-        ++*good;
-      } else {
-        ++*bad;
-        AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, failed_lines);
+      if (out->oldest_arrival_ms == 0) out->oldest_arrival_ms = r.arrival_ms;
+      if (!pool_) {
+        add(r, r.data);
+        continue;
       }
+      if (!batch.empty() && batch_bytes + r.data.size() > kTransformBatchBytes)
+        MILLRACE_RETURN_IF_ERROR(run_batch());
+      batch_bytes += r.data.size();
+      batch.push_back(std::move(r));
     }
     if (rr.records.back().counter >= last) break;
     at = rr.records.back().counter + 1;
   }
-  auto out = (*writer)->Finish();
-  if (!out.ok()) return out.status();
-  *bytes = std::move(*out);
+  MILLRACE_RETURN_IF_ERROR(run_batch());
+  auto bytes = (*writer)->Finish();
+  if (!bytes.ok()) return bytes.status();
+  out->bytes = std::move(*bytes);
+  return ::millrace::Status::Ok();
+}
+
+// Runs one batch through the transformation, retrying a failed invocation kRetries times;
+// Ok records go to `add`, ProcessingFailed ones and the records of an invocation that
+// failed every attempt to processing-failed/, Dropped ones nowhere.
+template <typename Add>
+::millrace::Status ConsumerRunner::Transform(uint64_t stream_id, uint32_t shard,
+                                             const std::vector<log::Record>& batch, Add& add,
+                                             FileParts* out) {
+  const std::string shard_id = streams::ShardIdOf(shard);
+  std::vector<transform::InputRecord> in(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    in[i].record_id = streams::EncodeSequence(stream_id, shard, batch[i].counter);
+    in[i].data = batch[i].data;
+    in[i].approximate_arrival_ms = batch[i].arrival_ms;
+    in[i].shard_id = shard_id;
+    in[i].partition_key = batch[i].partition_key;
+    in[i].sequence_number = in[i].record_id;
+  }
+  const std::string region = deps_.streams->options().region;
+  transform::InvokeContext ctx;
+  ctx.delivery_stream_arn = "arn:aws:firehose:" + region + ":" +
+                            deps_.streams->options().account_id + ":deliverystream/" +
+                            consumer_.name;
+  ctx.source_kinesis_stream_arn = deps_.streams->StreamArn(consumer_.stream, region);
+  ctx.region = region;
+  transform::InvokeResult result;
+  int attempts = 0;
+  for (; attempts <= kRetries; ++attempts) {
+    ctx.invocation_id = formats::DeterministicUuid(consumer_.name + "/" + in.front().record_id +
+                                                   "/" + std::to_string(attempts) + "/" +
+                                                   std::to_string(deps_.clock->NowMillis()));
+    result = pool_->Invoke(in, ctx);
+    if (result.ok()) break;
+    if (result.error->kind == transform::ErrorKind::kShutdown)
+      return ::millrace::Status::Unavailable("stopping");
+    LOG(kWarn) << "delivery: " << consumer_.name << ": transformation " << consumer_.transformation
+               << " failed (attempt " << attempts + 1 << "): " << result.error->code << ": "
+               << result.error->message;
+  }
+  const int64_t now_ms = deps_.clock->NowMillis();
+  auto failed = [&](size_t i, std::string_view code, std::string_view message, int made) {
+    formats::FailedRecord f;
+    f.attempts_made = made;
+    f.arrival_ms = batch[i].arrival_ms;
+    f.error_code = code;
+    f.error_message = message;
+    f.attempt_ending_ms = now_ms;
+    f.raw_data = batch[i].data;
+    f.lambda_arn = transform_arn_;
+    f.sequence_number = in[i].sequence_number;
+    f.partition_key = batch[i].partition_key;
+    f.shard_id = shard_id;
+    formats::AppendFailedRecord(formats::ErrorOutputType::kProcessingFailed, f,
+                                &out->processing_lines);
+    ++out->processing_failed;
+  };
+  if (!result.ok()) {
+    for (size_t i = 0; i < batch.size(); ++i)
+      failed(i, result.error->code, result.error->message, attempts);
+    return ::millrace::Status::Ok();
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const transform::OutputRecord& o = result.records[i];
+    switch (o.result) {
+      case transform::RecordResult::kOk:
+        add(batch[i], o.data);
+        break;
+      case transform::RecordResult::kDropped:
+        ++out->dropped;
+        break;
+      case transform::RecordResult::kProcessingFailed:
+        failed(i, "Lambda.ProcessingFailedStatus",
+               "The function returned ProcessingFailed for this record", 1);
+        break;
+    }
+  }
   return ::millrace::Status::Ok();
 }
 
@@ -235,30 +376,34 @@ static ::millrace::Status BuildFile(streams::StreamManager* streams, uint64_t st
   Pending p;
   if (!ParsePending(pending_json, &p))
     return ::millrace::Status::Corruption("unreadable pending delivery for " + consumer_.name);
-  std::string bytes, failed;
-  size_t good = 0, bad = 0;
-  int64_t oldest = 0;
-  MILLRACE_RETURN_IF_ERROR(BuildFile(deps_.streams, stream_id, st.index, p.first, p.last, format_,
-                                     &bytes, &failed, &good, &bad, &oldest,
-                                     deps_.clock->NowMillis()));
+  FileParts parts;
+  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, st.index, p.first, p.last, &parts));
   LOG(kInfo) << "delivery: " << consumer_.name << ": completing the delivery of "
              << streams::ShardIdOf(st.index) << " records " << p.first << ".." << p.last
              << " cut short by a stop (" << p.key << ")";
-  if (good > 0)
-    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, bytes, formats::ContentType(format_)));
-  if (bad > 0)
-    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.failed_key, failed, "application/x-ndjson"));
+  MILLRACE_RETURN_IF_ERROR(WriteParts(p, parts));
   st.checkpoint = p.last + 1;
-  MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, ""));
-  delivered_ += good;
-  failed_ += bad;
-  objects_ += (good > 0) + (bad > 0);
+  return SaveCheckpoint(stream_id, st, "");
+}
+
+// Writes the files of one delivery (those that have records) and counts them.
+::millrace::Status ConsumerRunner::WriteParts(const Pending& p, const FileParts& parts) {
+  if (parts.good > 0)
+    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, parts.bytes, formats::ContentType(format_)));
+  if (parts.conversion_failed > 0)
+    MILLRACE_RETURN_IF_ERROR(
+        WriteWithRetry(p.failed_key, parts.conversion_lines, "application/x-ndjson"));
+  if (parts.processing_failed > 0 && !p.processing_failed_key.empty())
+    MILLRACE_RETURN_IF_ERROR(
+        WriteWithRetry(p.processing_failed_key, parts.processing_lines, "application/x-ndjson"));
+  delivered_ += parts.good;
+  failed_ += parts.conversion_failed + parts.processing_failed;
+  objects_ += (parts.good > 0) + (parts.conversion_failed > 0) + (parts.processing_failed > 0);
   return ::millrace::Status::Ok();
 }
 
 ::millrace::Status ConsumerRunner::Flush(uint64_t stream_id, ShardState& st) {
   if (st.records == 0) return ::millrace::Status::Ok();
-  const int64_t now = deps_.clock->NowMillis();
   std::string seed = consumer_.name + "/" + std::to_string(stream_id) + "/" +
                      std::to_string(st.index) + "/" + std::to_string(st.first) + "-" +
                      std::to_string(st.last);
@@ -269,30 +414,35 @@ static ::millrace::Status BuildFile(streams::StreamManager* streams, uint64_t st
   const std::string ext = formats::FileExtension(format_);
   formats::FileName name{consumer_.name, version_, st.oldest_arrival_ms, uuid, ext};
   p.key = formats::DataObjectKey("", name);
-  formats::FileName failed_name{consumer_.name, version_, st.oldest_arrival_ms, uuid, ".json"};
+  formats::FileName error_name{consumer_.name, version_, st.oldest_arrival_ms, uuid, ".json"};
   p.failed_key =
-      formats::ErrorObjectKey("", formats::ErrorOutputType::kFormatConversionFailed, failed_name);
-  auto bytes = st.writer->Finish();
-  st.writer.reset();
-  if (!bytes.ok()) return bytes.status();
-  size_t good = st.records - st.failed_count;
-  // 1. The intent, durably: a crash from here on redoes exactly this file.
+      formats::ErrorObjectKey("", formats::ErrorOutputType::kFormatConversionFailed, error_name);
+  p.processing_failed_key =
+      formats::ErrorObjectKey("", formats::ErrorOutputType::kProcessingFailed, error_name);
+  FileParts parts;
+  if (pool_) {
+    st.writer.reset();
+    MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, st.index, st.first, st.last, &parts));
+  } else {
+    auto bytes = st.writer->Finish();
+    st.writer.reset();
+    if (!bytes.ok()) return bytes.status();
+    parts.bytes = std::move(*bytes);
+    parts.good = st.records - st.failed_count;
+    parts.conversion_failed = st.failed_count;
+    parts.conversion_lines = std::move(st.failed_lines);
+  }
+  // 1. The intent, durably: a crash from here on redoes exactly this delivery.
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, PendingJson(p)));
   // 2. The files.
-  if (good > 0)
-    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, *bytes, formats::ContentType(format_)));
-  if (st.failed_count > 0)
-    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.failed_key, st.failed_lines, "application/x-ndjson"));
+  MILLRACE_RETURN_IF_ERROR(WriteParts(p, parts));
   // 3. The checkpoint moves past them.
   st.checkpoint = st.last + 1;
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, ""));
-  delivered_ += good;
-  failed_ += st.failed_count;
-  objects_ += (good > 0) + (st.failed_count > 0);
   st.records = 0;
+  st.raw_bytes = 0;
   st.failed_count = 0;
   st.failed_lines.clear();
-  (void)now;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (status_.state == "FAILING") status_.state = "RUNNING";
@@ -387,6 +537,18 @@ bool ConsumerRunner::Pass() {
       }
       std::string shard_id = streams::ShardIdOf(sv.index);
       for (const log::Record& r : rr.records) {
+        if (pool_) {  // transformed at flush time, from the log
+          if (st.records == 0) {
+            st.first = r.counter;
+            st.oldest_arrival_ms = r.arrival_ms;
+            st.buffer_started_ns = now_ns;
+          }
+          st.records++;
+          st.raw_bytes += r.data.size();
+          st.last = r.counter;
+          st.next_read = r.counter + 1;
+          continue;
+        }
         if (!st.writer) {
           auto w = formats::NewWriter(format_);
           if (!w.ok()) {
@@ -413,7 +575,8 @@ bool ConsumerRunner::Pass() {
       worked = worked || !rr.records.empty();
     }
     const bool reached_end = !sv.open && st.next_read >= end;
-    const bool full = st.writer && st.writer->BufferedBytes() >= max_bytes;
+    const bool full =
+        pool_ ? st.raw_bytes >= max_bytes : st.writer && st.writer->BufferedBytes() >= max_bytes;
     const bool due = st.records > 0 && now_ns - st.buffer_started_ns >= interval_ns;
     if (st.records > 0 && (full || due || reached_end)) {
       ::millrace::Status fs = Flush(stream_id_, st);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,16 +19,24 @@
 #include "formats/writer.h"
 #include "objstore/object_store.h"
 #include "streams/manager.h"
+#include "transform/worker_pool.h"
 
 namespace millrace::delivery {
 
 class ConsumerRunner {
  public:
+  // A delivery under way, as recorded in the checkpoint row while its files are written.
+  struct Pending {
+    std::string key, failed_key, processing_failed_key;
+    uint64_t first = 0, last = 0;
+  };
   struct Deps {
     catalog::Catalog* catalog;
     streams::StreamManager* streams;
     std::string data_dir;
     const Clock* clock;
+    // Where a transformation's printed lines go (null: dropped).
+    std::function<transform::LogSink(const std::string& transformation)> log_sink_for;
   };
   ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dataset, int64_t version);
   ~ConsumerRunner();  // Stop()
@@ -50,15 +59,29 @@ class ConsumerRunner {
     size_t failed_count = 0;
     uint64_t first = 0, last = 0;  // counters in the buffer
     size_t records = 0;
+    size_t raw_bytes = 0;  // record data in the buffer (transformed consumers)
     int64_t oldest_arrival_ms = 0;
     int64_t buffer_started_ns = 0;
     bool done = false;  // a closed shard, fully delivered
   };
 
+  // The files of one delivery, before they are written.
+  struct FileParts {
+    std::string bytes, conversion_lines, processing_lines;
+    size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0;
+    int64_t oldest_arrival_ms = 0;
+  };
   void Run();
   // One pass over the stream's shards; true if it did any work.
   bool Pass();
   ::millrace::Status OpenStore();
+  ::millrace::Status OpenTransform();
+  ::millrace::Status BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first, uint64_t last,
+                               FileParts* out);
+  template <typename Add>
+  ::millrace::Status Transform(uint64_t stream_id, uint32_t shard,
+                               const std::vector<log::Record>& batch, Add& add, FileParts* out);
+  ::millrace::Status WriteParts(const Pending& p, const FileParts& parts);
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
   ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
@@ -74,6 +97,8 @@ class ConsumerRunner {
   const int64_t version_;
   const formats::FormatSpec format_;
   std::unique_ptr<objstore::ObjectStore> store_;
+  std::unique_ptr<transform::WorkerPool> pool_;  // when the consumer has a transformation
+  std::string transform_arn_;
 
   uint64_t stream_id_ = 0;  // the stream instance being read (0: none yet)
   std::map<uint32_t, ShardState> shards_;

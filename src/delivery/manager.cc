@@ -45,7 +45,7 @@ Status DeliveryManager::Reload() {
     if (it != runners_.end() && it->second->version() == row.version) continue;
     if (it != runners_.end()) runners_.erase(it);  // stops the old version first
     auto runner = std::make_unique<ConsumerRunner>(
-        ConsumerRunner::Deps{catalog_, streams_, data_dir_, clock_}, std::move(*spec),
+        ConsumerRunner::Deps{catalog_, streams_, data_dir_, clock_, log_sinks_}, std::move(*spec),
         std::move(*dataset), row.version);
     runner->Start();
     LOG(kInfo) << "delivery: consumer " << row.name << " version " << row.version << " started";

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "streams/manager.h"
+#include "transform/types.h"
 
 namespace millrace::delivery {
 
@@ -55,6 +57,10 @@ class DeliveryManager {
   DeliveryManager(const DeliveryManager&) = delete;
   DeliveryManager& operator=(const DeliveryManager&) = delete;
 
+  // Where transformations' printed lines go; set before the first Reload.
+  using LogSinkFactory = std::function<transform::LogSink(const std::string& transformation)>;
+  void SetLogSinks(LogSinkFactory factory) { log_sinks_ = std::move(factory); }
+
   // Makes the running consumers match the catalog's consumer documents.
   Status Reload();
   // Forgets a deleted consumer's checkpoints.
@@ -69,6 +75,7 @@ class DeliveryManager {
   streams::StreamManager* const streams_;
   const std::string data_dir_;
   const Clock* const clock_;
+  LogSinkFactory log_sinks_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ConsumerRunner>> runners_;
 };

@@ -124,7 +124,7 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
       OptInt(*doc, "buffer_interval_seconds", 0, 900, &c.buffer_interval_seconds));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "transformation", "transformation", &c.transformation));
   if (!c.transformation.empty())
-    return Bad("transformation", "transformations are not available in this release yet");
+    MILLRACE_RETURN_IF_ERROR(CheckName("transformation", c.transformation));
   MILLRACE_RETURN_IF_ERROR(
       OptString(*doc, "starting_position", "starting_position", &c.starting_position));
   if (c.starting_position != "TRIM_HORIZON" && c.starting_position != "LATEST")
