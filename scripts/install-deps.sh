@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libssl-dev libsqlite3-dev libsimdjson-dev libtomlplusplus-dev zlib1g-dev
-  libcurl4-openssl-dev libzstd-dev libsnappy-dev
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
 )

@@ -25,6 +25,8 @@ Usage:
   millrace keys create|list|revoke  manage access keys (see `millrace keys --help`)
   millrace datasets ...           datasets, over the control API (`millrace datasets --help`)
   millrace consumers ...          consumers, over the control API (`millrace consumers --help`)
+  millrace transformations ...    transformations, over the control API
+                                  (`millrace transformations --help`)
   millrace streams ...            read-only stream views (`millrace streams --help`)
   millrace version                print the version
   millrace --help                 this text
@@ -94,7 +96,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "serve") return Serve(rest);
   if (cmd == "keys") return Keys(rest);
-  if (cmd == "datasets" || cmd == "consumers" || cmd == "streams") return Resources(cmd, rest);
+  if (cmd == "datasets" || cmd == "consumers" || cmd == "transformations" || cmd == "streams")
+    return Resources(cmd, rest);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "millrace " << kVersion << "\n";
     return 0;

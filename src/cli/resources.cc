@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cli/http_client.h"
+#include "common/encoding.h"
 #include "common/json_writer.h"
 #include "control/json_util.h"
 
@@ -67,6 +68,24 @@ dataset must exist, unless dataset flags (--file-type, --compression, --target, 
 --json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
 )";
 
+constexpr const char* kTransformationsHelp = R"(Usage:
+  millrace transformations create NAME --runtime python3|exec --handler HANDLER --code FILE
+                                       [--memory-size-mb 128-10240] [--timeout-seconds 1-300]
+  millrace transformations list
+  millrace transformations describe NAME
+  millrace transformations update NAME [any create flag]...   (only what changes; a new
+                                                              version, also of its consumers)
+  millrace transformations delete NAME    (refused while a consumer uses it)
+  millrace transformations logs NAME [--since UNIX_MS] [--limit 1-10000]
+
+A transformation is a function that consumers run on their records before writing them
+(docs/transform-protocol.md). --code is a .py file or a .zip of the code. For python3,
+HANDLER is module.function and module.py must be in the code (the .py file itself, or at
+the top of the zip); for exec, HANDLER is the executable's path inside the zip. `logs`
+prints the lines the function printed lately (kept in memory by the server).
+--json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
+)";
+
 constexpr const char* kStreamsHelp = R"(Usage:
   millrace streams list              the streams, with status, mode, shards and retention
   millrace streams describe NAME     one stream with its shards and consumers
@@ -117,7 +136,7 @@ struct Node {
   }
 };
 
-enum class Kind { kString, kNumber, kCompression };
+enum class Kind { kString, kNumber, kCompression, kCode };
 
 struct FieldFlag {
   const char* flag;
@@ -144,6 +163,14 @@ constexpr FieldFlag kConsumerFlags[] = {
     {"--buffer-interval-seconds", "buffer_interval_seconds", Kind::kNumber},
     {"--starting-position", "starting_position", Kind::kString},
     {"--transformation", "transformation", Kind::kString},
+};
+
+constexpr FieldFlag kTransformationFlags[] = {
+    {"--runtime", "runtime", Kind::kString},
+    {"--handler", "handler", Kind::kString},
+    {"--code", "code", Kind::kCode},
+    {"--memory-size-mb", "memory_size_mb", Kind::kNumber},
+    {"--timeout-seconds", "timeout_seconds", Kind::kNumber},
 };
 
 std::string Quoted(const std::string& s) {
@@ -175,6 +202,7 @@ struct Invocation {
   std::optional<std::string> region;  // --region, decided once the subcommand is known
   std::optional<std::string> json;
   std::vector<std::pair<const FieldFlag*, std::string>> dataset_fields, consumer_fields;
+  std::optional<std::string> since, limit;  // transformations logs
   bool help = false;
 };
 
@@ -221,9 +249,19 @@ Result<Invocation> Parse(const std::string& resource, const std::vector<std::str
       inv.region = *v;
     } else if (a == "--json") {
       inv.json = *v;
-    } else if (const FieldFlag* f = resource == "streams" ? nullptr
-                                                          : FindFlag(std::begin(kDatasetFlags),
-                                                                     std::end(kDatasetFlags), a)) {
+    } else if (resource == "transformations" && a == "--since") {
+      inv.since = *v;
+    } else if (resource == "transformations" && a == "--limit") {
+      inv.limit = *v;
+    } else if (const FieldFlag* t = resource == "transformations"
+                                        ? FindFlag(std::begin(kTransformationFlags),
+                                                   std::end(kTransformationFlags), a)
+                                        : nullptr) {
+      inv.consumer_fields.emplace_back(t, *v);
+    } else if (const FieldFlag* f =
+                   resource == "streams" || resource == "transformations"
+                       ? nullptr
+                       : FindFlag(std::begin(kDatasetFlags), std::end(kDatasetFlags), a)) {
       inv.dataset_fields.emplace_back(f, *v);
     } else if (const FieldFlag* g = resource == "consumers" ? FindFlag(std::begin(kConsumerFlags),
                                                                        std::end(kConsumerFlags), a)
@@ -248,11 +286,38 @@ Result<std::string> ReadJsonArg(const std::string& arg) {
   return arg;
 }
 
+// --code FILE as {"file_name", "content_base64"}.
+Result<std::string> CodeJson(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::InvalidArgument("--code: cannot read " + file);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t slash = file.rfind('/');
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("file_name");
+  w.String(slash == std::string::npos ? file : file.substr(slash + 1));
+  w.Key("content_base64");
+  w.String(Base64Encode(content));
+  w.EndObject();
+  return out;
+}
+
 // The body of a create or update: --json, with the flags merged over it.
 Result<std::string> BuildBody(const Invocation& inv, bool create) {
   Node body;
   if (create && !inv.positional.empty()) body.Set("name", Quoted(inv.positional[0]));
-  if (inv.resource == "datasets") {
+  if (inv.resource == "transformations") {
+    for (const auto& [f, v] : inv.consumer_fields) {
+      if (f->kind != Kind::kCode) {
+        body.Set(f->path, ValueJson(f->kind, v));
+        continue;
+      }
+      auto code = CodeJson(v);
+      if (!code.ok()) return code.status();
+      body.Set(f->path, std::move(*code));
+    }
+  } else if (inv.resource == "datasets") {
     for (const auto& [f, v] : inv.dataset_fields) body.Set(f->path, ValueJson(f->kind, v));
   } else {
     std::string dataset;
@@ -329,6 +394,7 @@ std::string ErrorText(const HttpAnswer& a) {
 const char* HelpOf(const std::string& resource) {
   if (resource == "datasets") return kDatasetsHelp;
   if (resource == "consumers") return kConsumersHelp;
+  if (resource == "transformations") return kTransformationsHelp;
   return kStreamsHelp;
 }
 
@@ -424,6 +490,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   }
   if (!writes && (!inv->dataset_fields.empty() || !inv->consumer_fields.empty() || inv->json))
     return usage("field flags and --json go with create or update");
+  if (sub != "logs" && (inv->since || inv->limit)) return usage("--since and --limit go with logs");
 
   std::string method = "GET", path = "/api/v1/" + resource, query, body;
   size_t want_names = 1;  // positional arguments after the subcommand
@@ -439,12 +506,20 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
     method = "PUT";
   } else if (!docs && sub == "datasets") {
     query = "request_type=get_datasets";
+  } else if (resource == "transformations" && sub == "logs") {
+    auto add = [&](const char* key, const std::optional<std::string>& v) {
+      if (v)
+        query += (query.empty() ? "" : "&") + std::string(key) + "=" + auth::UriEncode(*v, false);
+    };
+    add("since", inv->since);
+    add("limit", inv->limit);
   } else {
     return usage("unknown command '" + sub + "'");
   }
   if (inv->positional.size() != want_names)
     return usage(want_names ? "`" + sub + "` takes one NAME" : "`" + sub + "` takes no NAME");
   if (want_names && sub != "create") path += "/" + auth::UriEncode(inv->positional[0], false);
+  if (sub == "logs") path += "/logs";
   if (writes) {
     auto b = BuildBody(*inv, sub == "create");
     if (!b.ok()) return usage(b.status().message());

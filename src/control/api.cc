@@ -143,6 +143,9 @@ constexpr DocHandlers kDatasets{ListDatasets, CreateDataset, DescribeDataset, Up
                                 DeleteDataset};
 constexpr DocHandlers kConsumers{ListConsumers, CreateConsumer, DescribeConsumer, UpdateConsumer,
                                  DeleteConsumer};
+constexpr DocHandlers kTransformations{ListTransformations, CreateTransformation,
+                                       DescribeTransformation, UpdateTransformation,
+                                       DeleteTransformation};
 
 http::Response RouteDocs(const Env& env, const DocHandlers& h, const http::Request& req,
                          const std::vector<std::string>& seg) {
@@ -172,15 +175,25 @@ http::Response RouteStreams(const Env& env, const http::Request& req,
       "request_type: must be get_datasets (or left out), not '" + *request_type + "'");
 }
 
+// /transformations/{name}/logs?since=<ms>&limit=<n>
+http::Response RouteTransformationLogs(const Env& env, const http::Request& req,
+                                       const std::vector<std::string>& seg) {
+  if (req.method != "GET") return MethodNotAllowed(req, "GET");
+  return AnswerResponse(TransformationLogs(env, seg[1], QueryParam(req.query, "since"),
+                                           QueryParam(req.query, "limit")));
+}
+
 }  // namespace
 
 ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
-                       delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled)
+                       delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled,
+                       transform::LogStore* logs)
     : catalog_(catalog),
       streams_(streams),
       delivery_(delivery),
       keys_(keys),
-      auth_enabled_(auth_enabled) {
+      auth_enabled_(auth_enabled),
+      logs_(logs) {
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 
@@ -258,18 +271,20 @@ http::Response ControlApi::Serve(const http::Request& req) {
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
   if (prefixed) path.remove_prefix(kPrefix.size());
   std::vector<std::string> seg = Segments(path);
-  Env env{catalog_, streams_, delivery_, streams_->clock()};
+  Env env{catalog_, streams_, delivery_, streams_->clock(), logs_, streams_->options().data_dir};
   if (!seg.empty() && seg.size() <= 2) {
     if (seg[0] == "streams") return RouteStreams(env, req, seg);
     if (prefixed && seg[0] == "datasets") return RouteDocs(env, kDatasets, req, seg);
     if (prefixed && seg[0] == "consumers") return RouteDocs(env, kConsumers, req, seg);
+    if (prefixed && seg[0] == "transformations") return RouteDocs(env, kTransformations, req, seg);
   }
-  if (prefixed && !seg.empty() && seg[0] == "transformations")
-    return ErrorResponse(501, "NotImplemented", "transformations come in a later release");
+  if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "logs")
+    return RouteTransformationLogs(env, req, seg);
   return ErrorResponse(404, "NotFound",
                        "no such endpoint: " + req.method + " " + req.path +
-                           " (the control API has /api/v1/datasets, /api/v1/consumers and "
-                           "/api/v1/streams; see docs/control-api.md)");
+                           " (the control API has /api/v1/datasets, /api/v1/consumers, "
+                           "/api/v1/transformations and /api/v1/streams; see "
+                           "docs/control-api.md)");
 }
 
 }  // namespace millrace::control

@@ -1,7 +1,7 @@
-// ControlApi: the REST control API under /api/v1 (docs/control-api.md): datasets and
-// consumers (documents in the catalog, run by the DeliveryManager), and read-only views of
-// the streams the Kinesis API manages. Also answers GET /streams/{name}[?request_type=...]
-// without the prefix, as the seed documents it.
+// ControlApi: the REST control API under /api/v1 (docs/control-api.md): datasets,
+// consumers and transformations (documents in the catalog, run by the DeliveryManager), and
+// read-only views of the streams the Kinesis API manages. Also answers GET
+// /streams/{name}[?request_type=...] without the prefix, as the seed documents it.
 //
 // Wire: JSON bodies; every error is {"error": {"code", "message"}} with a 4xx/5xx status,
 // mapped from a Status in one place (api.cc). Authentication: SigV4 with the service name
@@ -14,7 +14,8 @@
 // check-then-write (a dataset in use, a name taken) atomic with respect to the others.
 //
 // Lifetime: every pointer given to the constructor must outlive the ControlApi. `delivery`
-// may be null (nothing is reloaded, consumers show no live status).
+// may be null (nothing is reloaded, consumers show no live status); so may `logs` (the
+// transformations' logs endpoint then answers no lines).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +30,7 @@
 #include "delivery/manager.h"
 #include "http/message.h"
 #include "streams/manager.h"
+#include "transform/log_store.h"
 
 namespace millrace::control {
 
@@ -38,7 +40,8 @@ class ControlApi {
   static constexpr size_t kMaxQueued = 1024;
 
   ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
-             delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled);
+             delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled,
+             transform::LogStore* logs = nullptr);
   // Finishes the request being run; requests still queued are answered 503.
   ~ControlApi();
   ControlApi(const ControlApi&) = delete;
@@ -64,6 +67,7 @@ class ControlApi {
   delivery::DeliveryManager* const delivery_;
   auth::KeyStore* const keys_;
   const bool auth_enabled_;
+  transform::LogStore* const logs_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -134,6 +134,7 @@ Outcome ListConsumers(const Env& env) {
 Outcome CreateConsumer(const Env& env, std::string_view body) {
   auto split = SplitDataset(body);
   if (!split.ok()) return split.status();
+  MILLRACE_RETURN_IF_ERROR(CheckConsumerTransformation(env, split->body));
   auto spec = delivery::ParseConsumer(split->body);
   if (!spec.ok()) return spec.status();
   auto existing = FindConsumer(env, spec->name);
@@ -181,6 +182,7 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   if (!split.ok()) return split.status();
   auto merged = MergePatch(delivery::ConsumerJson((*existing)->spec), split->body);
   if (!merged.ok()) return merged.status();
+  MILLRACE_RETURN_IF_ERROR(CheckConsumerTransformation(env, *merged));
   auto spec = delivery::ParseConsumer(*merged);
   if (!spec.ok()) return spec.status();
   const delivery::ConsumerSpec& old = (*existing)->spec;

@@ -19,6 +19,7 @@
 #include "delivery/manager.h"
 #include "delivery/spec.h"
 #include "streams/manager.h"
+#include "transform/log_store.h"
 
 namespace millrace::control {
 
@@ -31,12 +32,15 @@ using Outcome = Result<Answer>;
 // 200 {"name": name, "deleted": true}: the answer of every DELETE.
 Answer DeletedAnswer(const std::string& name);
 
-// What the handlers work on. `delivery` may be null.
+// What the handlers work on. `delivery` and `logs` may be null. Transformation code goes
+// under `data_dir` (transform::CodeStore).
 struct Env {
   catalog::Catalog* catalog = nullptr;
   streams::StreamManager* streams = nullptr;
   delivery::DeliveryManager* delivery = nullptr;
   const Clock* clock = nullptr;
+  transform::LogStore* logs = nullptr;
+  std::string data_dir;
 };
 
 // datasets.cc
@@ -52,6 +56,25 @@ Outcome CreateConsumer(const Env& env, std::string_view body);
 Outcome DescribeConsumer(const Env& env, const std::string& name);
 Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view body);
 Outcome DeleteConsumer(const Env& env, const std::string& name);
+
+// transformations.cc
+constexpr size_t kMaxTransformations = 20;
+constexpr size_t kMaxConsumersPerTransformation = 5;
+Outcome ListTransformations(const Env& env);
+Outcome CreateTransformation(const Env& env, std::string_view body);
+Outcome DescribeTransformation(const Env& env, const std::string& name);
+Outcome UpdateTransformation(const Env& env, const std::string& name, std::string_view body);
+Outcome DeleteTransformation(const Env& env, const std::string& name);
+// `since` and `limit` as the query gave them (nullopt: absent), checked here.
+Outcome TransformationLogs(const Env& env, const std::string& name,
+                           const std::optional<std::string>& since,
+                           const std::optional<std::string>& limit);
+
+// For consumers.cc: when `consumer_body` (a consumer's JSON, create body or merged update)
+// names a "transformation", checks that it exists (NotFound) and that fewer than
+// kMaxConsumersPerTransformation other consumers use it (InvalidArgument). Reads the
+// consumers' stored JSON directly, so it holds whatever delivery::ParseConsumer accepts.
+Status CheckConsumerTransformation(const Env& env, std::string_view consumer_body);
 
 // stream_views.cc
 Outcome ListStreams(const Env& env);

@@ -94,9 +94,13 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
 
   app->delivery_ = std::make_unique<delivery::DeliveryManager>(
       app->catalog_.get(), app->streams_.get(), config.data_dir, SystemClock::Default());
+  app->transform_logs_ = std::make_unique<transform::LogStore>();
+  transform::LogStore* logs = app->transform_logs_.get();
+  app->delivery_->SetLogSinks([logs](const std::string& name) { return logs->SinkFor(name); });
   MILLRACE_RETURN_IF_ERROR(app->delivery_->Reload());
-  app->control_ = std::make_unique<control::ControlApi>(
-      app->catalog_.get(), app->streams_.get(), app->delivery_.get(), app->keys_.get(), so.auth);
+  app->control_ = std::make_unique<control::ControlApi>(app->catalog_.get(), app->streams_.get(),
+                                                        app->delivery_.get(), app->keys_.get(),
+                                                        so.auth, app->transform_logs_.get());
 
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
@@ -119,6 +123,7 @@ void App::Stop() {
   http_.reset();
   control_.reset();
   delivery_.reset();  // consumers stop before the streams they read
+  transform_logs_.reset();
   kinesis_.reset();
   streams_.reset();  // the journal finishes queued appends
   keys_.reset();

@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "kinesis/service.h"
 #include "streams/manager.h"
+#include "transform/log_store.h"
 
 namespace millrace::server {
 
@@ -42,6 +43,7 @@ class App {
   std::unique_ptr<streams::StreamManager> streams_;
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;
   std::unique_ptr<control::ControlApi> control_;
   std::unique_ptr<http::HttpServer> http_;
