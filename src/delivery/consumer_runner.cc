@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <future>
 
 #include "common/json_writer.h"
 #include "common/logging.h"
@@ -258,11 +259,29 @@ void ConsumerRunner::Run() {
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
     }
   };
+  // Batches wait here until kTransformWorkers of them can be invoked at once; their
+  // outcomes are applied in order, so the file keeps the shard's record order.
+  std::vector<std::vector<log::Record>> window;
+  auto run_window = [&]() -> ::millrace::Status {
+    std::vector<std::future<Invoked>> calls;
+    for (auto& b : window)
+      calls.push_back(std::async(std::launch::async, [this, stream_id, shard, &b] {
+        return InvokeBatch(stream_id, shard, b);
+      }));
+    ::millrace::Status st;
+    for (size_t i = 0; i < window.size(); ++i) {
+      Invoked invoked = calls[i].get();
+      if (st.ok()) st = Transform(stream_id, shard, window[i], invoked, add, out);
+    }
+    window.clear();
+    return st;
+  };
   auto run_batch = [&]() -> ::millrace::Status {
     if (batch.empty()) return ::millrace::Status::Ok();
-    MILLRACE_RETURN_IF_ERROR(Transform(stream_id, shard, batch, add, out));
+    window.push_back(std::move(batch));
     batch.clear();
     batch_bytes = 0;
+    if (window.size() >= static_cast<size_t>(kTransformWorkers)) return run_window();
     return ::millrace::Status::Ok();
   };
   uint64_t at = first;
@@ -287,6 +306,7 @@ void ConsumerRunner::Run() {
     at = rr.records.back().counter + 1;
   }
   MILLRACE_RETURN_IF_ERROR(run_batch());
+  MILLRACE_RETURN_IF_ERROR(run_window());
   auto bytes = (*writer)->Finish();
   if (!bytes.ok()) return bytes.status();
   out->bytes = std::move(*bytes);
@@ -296,10 +316,10 @@ void ConsumerRunner::Run() {
 // Runs one batch through the transformation, retrying a failed invocation kRetries times;
 // Ok records go to `add`, ProcessingFailed ones and the records of an invocation that
 // failed every attempt to processing-failed/, Dropped ones nowhere.
-template <typename Add>
-::millrace::Status ConsumerRunner::Transform(uint64_t stream_id, uint32_t shard,
-                                             const std::vector<log::Record>& batch, Add& add,
-                                             FileParts* out) {
+// One invocation of the transformation on `batch`, retried kRetries times. Thread-safe:
+// BuildFile runs up to kTransformWorkers of them at once.
+ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t shard,
+                                                    const std::vector<log::Record>& batch) {
   const std::string shard_id = streams::ShardIdOf(shard);
   std::vector<transform::InputRecord> in(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -317,20 +337,35 @@ template <typename Add>
                             consumer_.name;
   ctx.source_kinesis_stream_arn = deps_.streams->StreamArn(consumer_.stream, region);
   ctx.region = region;
-  transform::InvokeResult result;
-  int attempts = 0;
-  for (; attempts <= kRetries; ++attempts) {
+  Invoked out;
+  for (; out.attempts <= kRetries; ++out.attempts) {
     ctx.invocation_id = formats::DeterministicUuid(consumer_.name + "/" + in.front().record_id +
-                                                   "/" + std::to_string(attempts) + "/" +
+                                                   "/" + std::to_string(out.attempts) + "/" +
                                                    std::to_string(deps_.clock->NowMillis()));
-    result = pool_->Invoke(in, ctx);
-    if (result.ok()) break;
-    if (result.error->kind == transform::ErrorKind::kShutdown)
-      return ::millrace::Status::Unavailable("stopping");
+    out.result = pool_->Invoke(in, ctx);
+    if (out.result.ok() || out.result.error->kind == transform::ErrorKind::kShutdown) break;
     LOG(kWarn) << "delivery: " << consumer_.name << ": transformation " << consumer_.transformation
-               << " failed (attempt " << attempts + 1 << "): " << result.error->code << ": "
-               << result.error->message;
+               << " failed (attempt " << out.attempts + 1 << "): " << out.result.error->code << ": "
+               << out.result.error->message;
   }
+  return out;
+}
+
+// Applies one batch's outcome, in record order: Ok records go to `add`, ProcessingFailed
+// ones and the records of an invocation that failed every attempt to processing-failed/,
+// Dropped ones nowhere.
+template <typename Add>
+::millrace::Status ConsumerRunner::Transform(uint64_t stream_id, uint32_t shard,
+                                             const std::vector<log::Record>& batch,
+                                             Invoked& invoked, Add& add, FileParts* out) {
+  const std::string shard_id = streams::ShardIdOf(shard);
+  transform::InvokeResult& result = invoked.result;
+  const int attempts = invoked.attempts;
+  if (!result.ok() && result.error->kind == transform::ErrorKind::kShutdown)
+    return ::millrace::Status::Unavailable("stopping");
+  std::vector<std::string> seqs(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    seqs[i] = streams::EncodeSequence(stream_id, shard, batch[i].counter);
   const int64_t now_ms = deps_.clock->NowMillis();
   auto failed = [&](size_t i, std::string_view code, std::string_view message, int made) {
     formats::FailedRecord f;
@@ -341,7 +376,7 @@ template <typename Add>
     f.attempt_ending_ms = now_ms;
     f.raw_data = batch[i].data;
     f.lambda_arn = transform_arn_;
-    f.sequence_number = in[i].sequence_number;
+    f.sequence_number = seqs[i];
     f.partition_key = batch[i].partition_key;
     f.shard_id = shard_id;
     formats::AppendFailedRecord(formats::ErrorOutputType::kProcessingFailed, f,

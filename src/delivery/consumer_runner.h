@@ -78,9 +78,15 @@ class ConsumerRunner {
   ::millrace::Status OpenTransform();
   ::millrace::Status BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first, uint64_t last,
                                FileParts* out);
+  struct Invoked {
+    transform::InvokeResult result;
+    int attempts = 0;  // made, counting the first
+  };
+  Invoked InvokeBatch(uint64_t stream_id, uint32_t shard, const std::vector<log::Record>& batch);
   template <typename Add>
   ::millrace::Status Transform(uint64_t stream_id, uint32_t shard,
-                               const std::vector<log::Record>& batch, Add& add, FileParts* out);
+                               const std::vector<log::Record>& batch, Invoked& invoked, Add& add,
+                               FileParts* out);
   ::millrace::Status WriteParts(const Pending& p, const FileParts& parts);
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);

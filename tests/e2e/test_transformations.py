@@ -68,6 +68,35 @@ class SeedTransformationsTest(harness.KinesisTestCase):
         self.assertEqual(st, 200, body)
         self.assertTrue(any("Processed" in l.get("text", "") for l in body["lines"]), body)
 
+    def test_large_ranges_are_transformed_in_parallel_batches_in_order(self):
+        api = Api(self.server)
+        self.create_stream("big", shards=1)
+        src = ("import base64, json\n"
+               "def handler(event, context):\n"
+               "    out = []\n"
+               "    for r in event['records']:\n"
+               "        d = json.loads(base64.b64decode(r['data']))\n"
+               "        d['t'] = 1\n"
+               "        out.append({'recordId': r['recordId'], 'result': 'Ok',\n"
+               "                    'data': base64.b64encode(json.dumps(d).encode()).decode()})\n"
+               "    return {'records': out}\n")
+        st, body = create_function(api, "tag", "tag.py", src, "tag.handler")
+        self.assertEqual(st, 201, body)
+        st, body = api.call("POST", "/api/v1/consumers", {
+            "name": "big", "stream": "big", "buffer_size_mib": 8, "buffer_interval_seconds": 3,
+            "transformation": "tag",
+            "dataset": {"name": "big", "file_type": "jsonl", "target": {"type": "local"}}})
+        self.assertEqual(st, 201, body)
+        pad = "x" * 1000
+        for b in range(6):  # ~3 MB: three 1 MB batches, two invoked at once
+            self.kinesis.put_records(StreamName="big", Records=[
+                {"Data": json.dumps({"n": b * 500 + i, "pad": pad}).encode(), "PartitionKey": "k"}
+                for i in range(500)])
+        wait_for(lambda: len(read_lines(self.server, "big")) >= 3000, timeout=60, what="3000 records")
+        ns = [json.loads(l)["n"] for l in read_lines(self.server, "big")]
+        self.assertEqual(ns, list(range(3000)))
+        self.assertTrue(all(json.loads(l)["t"] == 1 for l in read_lines(self.server, "big")))
+
     def test_a_crashing_function_sends_its_records_to_processing_failed(self):
         api = Api(self.server)
         self.create_stream("crashy", shards=1)
