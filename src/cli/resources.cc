@@ -161,6 +161,8 @@ constexpr FieldFlag kConsumerFlags[] = {
     {"--dataset", "dataset", Kind::kString},
     {"--buffer-size-mib", "buffer_size_mib", Kind::kNumber},
     {"--buffer-interval-seconds", "buffer_interval_seconds", Kind::kNumber},
+    {"--transformation-buffer-mib", "transformation_buffer_mib", Kind::kNumber},
+    {"--transformation-workers", "transformation_workers", Kind::kNumber},
     {"--starting-position", "starting_position", Kind::kString},
     {"--transformation", "transformation", Kind::kString},
 };

@@ -18,12 +18,9 @@ namespace {
 constexpr size_t kReadRecords = 10000;
 constexpr size_t kReadBytes = 4u << 20;
 constexpr int64_t kIdleWaitMs = 100;
-// Transformations: batches of at most 1 MB of record data (Firehose's default buffer for
-// Lambda processing), an invocation retried this many times before its records go to
-// processing-failed/, and worker processes per consumer.
-constexpr size_t kTransformBatchBytes = 1u << 20;
+// Transformations: an invocation is retried this many times before its records go to
+// processing-failed/ (batch size and workers are the consumer's settings).
 constexpr int kRetries = 3;
-constexpr int kTransformWorkers = 2;
 
 using Pending = ConsumerRunner::Pending;
 
@@ -153,7 +150,7 @@ void ConsumerRunner::NoteError(const ::millrace::Status& st) {
                    deps_.streams->options().account_id + ":function:" + spec.name + ":" +
                    spec.version;
   transform::LogSink sink = deps_.log_sink_for ? deps_.log_sink_for(spec.name) : nullptr;
-  pool_ = std::make_unique<transform::WorkerPool>(spec, kTransformWorkers, sink);
+  pool_ = std::make_unique<transform::WorkerPool>(spec, consumer_.transformation_workers, sink);
   return ::millrace::Status::Ok();
 }
 
@@ -259,7 +256,7 @@ void ConsumerRunner::Run() {
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
     }
   };
-  // Batches wait here until kTransformWorkers of them can be invoked at once; their
+  // Batches wait here until transformation_workers of them can be invoked at once; their
   // outcomes are applied in order, so the file keeps the shard's record order.
   std::vector<std::vector<log::Record>> window;
   auto run_window = [&]() -> ::millrace::Status {
@@ -281,7 +278,7 @@ void ConsumerRunner::Run() {
     window.push_back(std::move(batch));
     batch.clear();
     batch_bytes = 0;
-    if (window.size() >= static_cast<size_t>(kTransformWorkers)) return run_window();
+    if (window.size() >= static_cast<size_t>(consumer_.transformation_workers)) return run_window();
     return ::millrace::Status::Ok();
   };
   uint64_t at = first;
@@ -297,7 +294,8 @@ void ConsumerRunner::Run() {
         add(r, r.data);
         continue;
       }
-      if (!batch.empty() && batch_bytes + r.data.size() > kTransformBatchBytes)
+      if (!batch.empty() && batch_bytes + r.data.size() >
+                                static_cast<size_t>(consumer_.transformation_buffer_mib) << 20)
         MILLRACE_RETURN_IF_ERROR(run_batch());
       batch_bytes += r.data.size();
       batch.push_back(std::move(r));
@@ -317,7 +315,7 @@ void ConsumerRunner::Run() {
 // Ok records go to `add`, ProcessingFailed ones and the records of an invocation that
 // failed every attempt to processing-failed/, Dropped ones nowhere.
 // One invocation of the transformation on `batch`, retried kRetries times. Thread-safe:
-// BuildFile runs up to kTransformWorkers of them at once.
+// BuildFile runs up to transformation_workers of them at once.
 ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t shard,
                                                     const std::vector<log::Record>& batch) {
   const std::string shard_id = streams::ShardIdOf(shard);

@@ -126,6 +126,10 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   if (!c.transformation.empty())
     MILLRACE_RETURN_IF_ERROR(CheckName("transformation", c.transformation));
   MILLRACE_RETURN_IF_ERROR(
+      OptInt(*doc, "transformation_buffer_mib", 1, 6, &c.transformation_buffer_mib));
+  MILLRACE_RETURN_IF_ERROR(
+      OptInt(*doc, "transformation_workers", 1, 16, &c.transformation_workers));
+  MILLRACE_RETURN_IF_ERROR(
       OptString(*doc, "starting_position", "starting_position", &c.starting_position));
   if (c.starting_position != "TRIM_HORIZON" && c.starting_position != "LATEST")
     return Bad("starting_position",
@@ -187,6 +191,10 @@ std::string ConsumerJson(const ConsumerSpec& c) {
   if (!c.transformation.empty()) {
     w.Key("transformation");
     w.String(c.transformation);
+    w.Key("transformation_buffer_mib");
+    w.Int(c.transformation_buffer_mib);
+    w.Key("transformation_workers");
+    w.Int(c.transformation_workers);
   }
   w.Key("starting_position");
   w.String(c.starting_position);

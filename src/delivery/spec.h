@@ -34,9 +34,11 @@ struct ConsumerSpec {
   std::string name;
   std::string stream;
   std::string dataset;
-  int buffer_size_mib = 5;                         // 1-128
-  int buffer_interval_seconds = 300;               // 0-900
-  std::string transformation;                      // "" for none
+  int buffer_size_mib = 5;            // 1-128
+  int buffer_interval_seconds = 300;  // 0-900
+  std::string transformation;         // "" for none
+  int transformation_buffer_mib = 1;  // 1-6: record data per invocation (Lambda's 6 MB payload)
+  int transformation_workers = 2;     // 1-16: invocations at once for this consumer
   std::string starting_position = "TRIM_HORIZON";  // or LATEST
 };
 

@@ -84,7 +84,7 @@ class SeedTransformationsTest(harness.KinesisTestCase):
         self.assertEqual(st, 201, body)
         st, body = api.call("POST", "/api/v1/consumers", {
             "name": "big", "stream": "big", "buffer_size_mib": 8, "buffer_interval_seconds": 3,
-            "transformation": "tag",
+            "transformation": "tag", "transformation_buffer_mib": 1, "transformation_workers": 2,
             "dataset": {"name": "big", "file_type": "jsonl", "target": {"type": "local"}}})
         self.assertEqual(st, 201, body)
         pad = "x" * 1000
@@ -95,6 +95,13 @@ class SeedTransformationsTest(harness.KinesisTestCase):
         wait_for(lambda: len(read_lines(self.server, "big")) >= 3000, timeout=60, what="3000 records")
         ns = [json.loads(l)["n"] for l in read_lines(self.server, "big")]
         self.assertEqual(ns, list(range(3000)))
+        st, body = api.call("GET", "/api/v1/consumers/big")
+        self.assertEqual(body.get("transformation_workers"), 2, body)
+        st, body = api.call("POST", "/api/v1/consumers", {
+            "name": "bad", "stream": "big", "dataset": "big", "transformation": "tag",
+            "transformation_buffer_mib": 7})
+        self.assertEqual(st, 400, body)
+        self.assertIn("transformation_buffer_mib", body["error"]["message"])
         self.assertTrue(all(json.loads(l)["t"] == 1 for l in read_lines(self.server, "big")))
 
     def test_a_crashing_function_sends_its_records_to_processing_failed(self):
