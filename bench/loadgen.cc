@@ -74,6 +74,10 @@ flags:
   --warmup S            seconds run before measuring                  [1]
   --rate R              fixed rate in requests/s (latency from the intended start)
   --record-size B       payload bytes per record                      [100]
+  --json-records        make each payload a JSON object of exactly --record-size bytes,
+                        {"k":"<16 hex>","p":"<random letters and digits>"} (from 31 bytes;
+                        smaller sizes: {"p":"..."} from 8, a number below 8), instead of
+                        random bytes, which are not JSON (what a jsonl dataset needs)
   --batch N             put-records: records per request              [500]
   --limit N             get-records: GetRecords Limit                 [10000]
   --until-bytes N       stop once N payload bytes are acknowledged
@@ -100,6 +104,10 @@ Status ParseOptions(int argc, char** argv, LoadOptions* o) {
     }
     if (a == "--full-signer") {
       o->full_signer = true;
+      continue;
+    }
+    if (a == "--json-records") {
+      o->json_records = true;
       continue;
     }
     if (i + 1 >= argc) return Status::InvalidArgument(a + " needs a value");

@@ -33,6 +33,7 @@ struct LoadOptions {
   int64_t until_bytes = 0;
   double timeout_s = 300;  // create-stream: how long to wait for ACTIVE
   bool full_signer = false;
+  bool json_records = false;  // each payload a small JSON object of record_size bytes
   uint64_t seed = 0;
   std::vector<int> server_pids;  // whose CPU time to report
 };

@@ -87,16 +87,53 @@ class BodyMaker {
     char key[16];
     for (int i = 0; i < 16; ++i) key[i] = kHex[(r >> (4 * i)) & 0xf];
     size_t size = static_cast<size_t>(o_.record_size);
-    size_t off = rng_.Next() % (pool_->size() - size + 1);
     w->Key("Data");
-    w->Base64(std::string_view(*pool_).substr(off, size));
+    if (o_.json_records) {
+      JsonPayload(size);
+      w->Base64(payload_);
+    } else {
+      size_t off = rng_.Next() % (pool_->size() - size + 1);
+      w->Base64(std::string_view(*pool_).substr(off, size));
+    }
     w->Key("PartitionKey");
     w->String(std::string_view(key, 16));
+  }
+
+  // --json-records: a JSON object of exactly `size` bytes into payload_ (the pool then
+  // holds letters and digits, see RunWriters):
+  //   size >= 31: {"k":"<16 hex>","p":"<size - 31 pool characters>"}
+  //   size >= 8:  {"p":"<size - 8 pool characters>"}
+  //   below 8:    a number of `size` digits
+  void JsonPayload(size_t size) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    payload_.clear();
+    if (size < 8) {
+      uint64_t r = rng_.Next();
+      payload_.push_back(static_cast<char>('1' + r % 9));
+      for (size_t i = 1; i < size; ++i)
+        payload_.push_back(static_cast<char>('0' + (r >> (4 * i)) % 10));
+      return;
+    }
+    size_t pad;
+    if (size >= 31) {
+      uint64_t r = rng_.Next();
+      payload_.append("{\"k\":\"");
+      for (int i = 0; i < 16; ++i) payload_.push_back(kHex[(r >> (4 * i)) & 0xf]);
+      payload_.append("\",\"p\":\"");
+      pad = size - 31;
+    } else {
+      payload_.append("{\"p\":\"");
+      pad = size - 8;
+    }
+    size_t off = rng_.Next() % (pool_->size() - pad + 1);
+    payload_.append(std::string_view(*pool_).substr(off, pad));
+    payload_.append("\"}");
   }
 
   const LoadOptions& o_;
   const std::string* pool_;
   Rng rng_;
+  std::string payload_;
   std::string action_ = "PutRecord";
   int records_ = 1;
 };
@@ -393,6 +430,11 @@ Status RunWriters(const LoadOptions& o, const Endpoint& ep, const RequestSigner&
   }
   if (static_cast<size_t>(o.record_size) > pool.size())
     return Status::InvalidArgument("--record-size above 1 MiB");
+  if (o.json_records) {  // JSON string content: letters and digits only, nothing to escape
+    static constexpr char kAlnum[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    for (char& ch : pool) ch = kAlnum[static_cast<unsigned char>(ch) % 62];
+  }
   Schedule sch;
   sch.start_ns = MonoNanos() + kSecond / 20;  // let the connections open first
   sch.measure_ns = sch.start_ns + static_cast<int64_t>(o.warmup_s * kSecond);

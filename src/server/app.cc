@@ -81,7 +81,10 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   auto mgr = streams::StreamManager::Open(mo);
   if (!mgr.ok()) return mgr.status();
   app->streams_ = std::move(*mgr);
-  app->keys_ = std::make_unique<auth::KeyStore>(app->catalog_.get(), SystemClock::Default());
+  auto keys_catalog = catalog::Catalog::Open(config.data_dir + "/catalog.db");
+  if (!keys_catalog.ok()) return keys_catalog.status();
+  app->keys_catalog_ = std::move(*keys_catalog);
+  app->keys_ = std::make_unique<auth::KeyStore>(app->keys_catalog_.get(), SystemClock::Default());
   kinesis::ServiceOptions so;
   so.auth = config.auth != "none";
   app->kinesis_ =
@@ -127,6 +130,7 @@ void App::Stop() {
   kinesis_.reset();
   streams_.reset();  // the journal finishes queued appends
   keys_.reset();
+  keys_catalog_.reset();
   catalog_.reset();
 }
 

@@ -40,6 +40,9 @@ class App {
   void Route(http::Request&& req, http::Responder responder);
 
   std::unique_ptr<catalog::Catalog> catalog_;
+  // A second connection to the same catalog for the key store: key look-ups on the request
+  // path must not wait behind the main connection's writes (consumer checkpoints fsync).
+  std::unique_ptr<catalog::Catalog> keys_catalog_;
   std::unique_ptr<streams::StreamManager> streams_;
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
