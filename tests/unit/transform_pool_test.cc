@@ -39,8 +39,8 @@ const std::vector<std::string> kCsv = {
 
 TEST(TransformPool, SeedHandlersFilterBySector) {
   CodeDir dir;
-  dir.Write("filter_technology.py", kFilterTechnologyPy);
-  dir.Write("filter_financial.py", kFilterFinancialPy);
+  dir.Write("filter_technology.py", SeedHandler("filter_technology.py"));
+  dir.Write("filter_financial.py", SeedHandler("filter_financial.py"));
   Logs logs;
   WorkerPool tech(PySpec(dir.path(), "filter_technology.lambda_handler"), 1, logs.Sink());
   WorkerPool fin(PySpec(dir.path(), "filter_financial.lambda_handler"), 1, logs.Sink());

@@ -1,106 +1,19 @@
 // The two data-transformation handlers of the seed page (/work/shared/seeds/
-// 003_72ec196859603090.txt), verbatim; only their indentation, lost in the page text, is
-// restored.
+// 003_72ec196859603090.txt), verbatim but for their indentation, lost in the page text and
+// restored. They live once, in tests/e2e/seed_filters/, for the unit and end-to-end tests.
 #pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace millrace::transform {
 
-inline constexpr char kFilterTechnologyPy[] = R"PY("""
-File defines logic for transforming records.
-"""
-import base64
-import json
-import sys
-OTHER_SECTORS = ["HEALTHCARE", "ENERGY", "RETAIL", "FINANCIAL"]
-
-
-def lambda_handler(event, context):
-    """
-    Entry point for lambda.update test.
-    """
-    print("input size: ", sys.getsizeof(event["records"]))
-    output = []
-
-
-    for record in event["records"]:
-        payload = base64.b64decode(record["data"]).decode('utf-8')
-        record_info = payload.split(",")
-        if record_info[3].strip() == "TECHNOLOGY":
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "Ok",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-        elif record_info[3].strip() in OTHER_SECTORS:
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "Dropped",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-        else:
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "ProcessingFailed",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-
-
-        output.append(output_record)
-
-
-    print("Processed {} records.".format(len(event["records"])))
-    print("output size: ", sys.getsizeof(output))
-    return {"records": output}
-)PY";
-
-inline constexpr char kFilterFinancialPy[] = R"PY("""
-File defines logic for transforming records.
-"""
-import base64
-import json
-import sys
-OTHER_SECTORS = ["HEALTHCARE", "ENERGY", "RETAIL", "TECHNOLOGY"]
-
-
-
-
-def lambda_handler(event, context):
-    """
-    Entry point for lambda.update test.
-    """
-    print("input size: ", sys.getsizeof(event["records"]))
-    output = []
-
-
-    for record in event["records"]:
-        payload = base64.b64decode(record["data"]).decode('utf-8')
-        record_info = payload.split(",")
-        if record_info[3].strip() == "FINANCIAL":
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "Ok",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-        elif record_info[3].strip() in OTHER_SECTORS:
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "Dropped",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-        else:
-            output_record = {
-                "recordId": record["recordId"],
-                "result": "ProcessingFailed",
-                "data": base64.b64encode(payload.encode('utf-8'))
-            }
-
-
-        output.append(output_record)
-
-
-    print("Processed {} records.".format(len(event["records"])))
-    print("output size: ", sys.getsizeof(output))
-    return {"records": output}
-)PY";
+inline std::string SeedHandler(const std::string& file_name) {
+  std::ifstream in(std::string(MILLRACE_SOURCE_DIR) + "/tests/e2e/seed_filters/" + file_name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 }  // namespace millrace::transform
