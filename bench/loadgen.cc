@@ -27,6 +27,7 @@
 // error, by status and error type, except ProvisionedThroughputExceededException, counted
 // apart (also per record inside a PutRecords answer). Records and MB are the payload of
 // acknowledged records (MB = 10^6 bytes).
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -36,8 +37,6 @@
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <simdjson.h>
 
 #include "common/encoding.h"
 #include "common/json_writer.h"
@@ -119,26 +118,46 @@ Status ParseOptions(int argc, char** argv, LoadOptions* o) {
     };
     double d = 0;
     bool ok = true;
-    if (a == "--endpoint") o->endpoint = v;
-    else if (a == "--credentials") o->credentials = v;
-    else if (a == "--access-key-id") o->access_key_id = v;
-    else if (a == "--secret-access-key") o->secret_access_key = v;
-    else if (a == "--region") o->region = v;
-    else if (a == "--stream") o->stream = v;
-    else if (a == "--label") o->label = v;
-    else if (a == "--json-out") o->json_out = v;
-    else if (a == "--shards") ok = num(&d) && (o->shards = static_cast<int>(d)) > 0;
-    else if (a == "--connections") ok = num(&d) && (o->connections = static_cast<int>(d)) > 0;
-    else if (a == "--threads") ok = num(&d) && (o->threads = static_cast<int>(d)) > 0;
-    else if (a == "--duration") ok = num(&o->duration_s) && o->duration_s >= 0;
-    else if (a == "--warmup") ok = num(&o->warmup_s) && o->warmup_s >= 0;
-    else if (a == "--rate") ok = num(&o->rate) && o->rate >= 0;
-    else if (a == "--record-size") ok = num(&d) && (o->record_size = static_cast<int>(d)) > 0;
-    else if (a == "--batch") ok = num(&d) && (o->batch = static_cast<int>(d)) > 0;
-    else if (a == "--limit") ok = num(&d) && (o->limit = static_cast<int>(d)) > 0;
-    else if (a == "--until-bytes") ok = num(&d) && (o->until_bytes = static_cast<int64_t>(d)) >= 0;
-    else if (a == "--timeout") ok = num(&o->timeout_s);
-    else if (a == "--seed") ok = num(&d) && ((o->seed = static_cast<uint64_t>(d)), true);
+    if (a == "--endpoint")
+      o->endpoint = v;
+    else if (a == "--credentials")
+      o->credentials = v;
+    else if (a == "--access-key-id")
+      o->access_key_id = v;
+    else if (a == "--secret-access-key")
+      o->secret_access_key = v;
+    else if (a == "--region")
+      o->region = v;
+    else if (a == "--stream")
+      o->stream = v;
+    else if (a == "--label")
+      o->label = v;
+    else if (a == "--json-out")
+      o->json_out = v;
+    else if (a == "--shards")
+      ok = num(&d) && (o->shards = static_cast<int>(d)) > 0;
+    else if (a == "--connections")
+      ok = num(&d) && (o->connections = static_cast<int>(d)) > 0;
+    else if (a == "--threads")
+      ok = num(&d) && (o->threads = static_cast<int>(d)) > 0;
+    else if (a == "--duration")
+      ok = num(&o->duration_s) && o->duration_s >= 0;
+    else if (a == "--warmup")
+      ok = num(&o->warmup_s) && o->warmup_s >= 0;
+    else if (a == "--rate")
+      ok = num(&o->rate) && o->rate >= 0;
+    else if (a == "--record-size")
+      ok = num(&d) && (o->record_size = static_cast<int>(d)) > 0;
+    else if (a == "--batch")
+      ok = num(&d) && (o->batch = static_cast<int>(d)) > 0;
+    else if (a == "--limit")
+      ok = num(&d) && (o->limit = static_cast<int>(d)) > 0;
+    else if (a == "--until-bytes")
+      ok = num(&d) && (o->until_bytes = static_cast<int64_t>(d)) >= 0;
+    else if (a == "--timeout")
+      ok = num(&o->timeout_s);
+    else if (a == "--seed")
+      ok = num(&d) && ((o->seed = static_cast<uint64_t>(d)), true);
     else if (a == "--server-pids") {
       for (size_t p = 0; p < v.size();) {
         size_t comma = std::min(v.find(',', p), v.size());
@@ -147,8 +166,8 @@ Status ParseOptions(int argc, char** argv, LoadOptions* o) {
         o->server_pids.push_back(pid);
         p = comma + 1;
       }
-    }
-    else return Status::InvalidArgument("unknown flag " + a);
+    } else
+      return Status::InvalidArgument("unknown flag " + a);
     if (!ok) return Status::InvalidArgument(a + ": bad value '" + v + "'");
   }
   if (o->duration_s == 0 && o->until_bytes == 0 && o->mode != "create-stream")
@@ -220,8 +239,10 @@ Status CreateStream(const LoadOptions& o, const Endpoint& ep, RequestSigner* sig
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
-  w.Key("StreamName"); w.String(o.stream);
-  w.Key("ShardCount"); w.Int(o.shards);
+  w.Key("StreamName");
+  w.String(o.stream);
+  w.Key("ShardCount");
+  w.Int(o.shards);
   w.EndObject();
   Status s = client.Call("CreateStream", body, &reply);
   if (!s.ok()) return s;
@@ -288,8 +309,7 @@ Status ParseGetRecords(simdjson::ondemand::parser& parser, const Reply& reply, B
 Status GetRecords(const LoadOptions& o, const Endpoint& ep, RequestSigner* signer) {
   BlockingClient client(ep, signer);
   Reply reply;
-  MILLRACE_RETURN_IF_ERROR(CallOk(&client, "DescribeStream",
-                                  DescribeRequest(o.stream), &reply));
+  MILLRACE_RETURN_IF_ERROR(CallOk(&client, "DescribeStream", DescribeRequest(o.stream), &reply));
   auto shard = JsonString(reply.body, reply.body_capacity, "/StreamDescription/Shards/0/ShardId");
   if (!shard.ok()) return shard.status();
   const std::string iterator_request = JsonObject(
@@ -327,16 +347,19 @@ Status GetRecords(const LoadOptions& o, const Endpoint& ep, RequestSigner* signe
     }
     if (!s.ok() || reply.status != 200) {
       if (counting) {
-        if (!s.ok()) ++c.errors[s.message()];
-        else if (reply.error_type == kThrottled) ++c.throttled_requests;
-        else ++c.errors[std::to_string(reply.status) + " " + reply.error_type];
+        if (!s.ok())
+          ++c.errors[s.message()];
+        else if (reply.error_type == kThrottled)
+          ++c.throttled_requests;
+        else
+          ++c.errors[std::to_string(reply.status) + " " + reply.error_type];
       }
       if (++consecutive_errors > 20)
-        return Status(Code::kUnavailable,
-                      "GetRecords keeps failing: " +
-                          (s.ok() ? "HTTP " + std::to_string(reply.status) + " " +
-                                        std::string(reply.body.substr(0, 300))
-                                  : s.message()));
+        return Status(
+            Code::kUnavailable,
+            "GetRecords keeps failing: " + (s.ok() ? "HTTP " + std::to_string(reply.status) + " " +
+                                                         std::string(reply.body.substr(0, 300))
+                                                   : s.message()));
       if (s.ok() && reply.error_type == kThrottled) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
@@ -401,9 +424,12 @@ int Main(int argc, char** argv) {
   if (s.ok()) {
     if (o.mode == "put-record" || o.mode == "put-record-shards" || o.mode == "put-records")
       s = RunWriters(o, *ep, signer);
-    else if (o.mode == "get-records") s = GetRecords(o, *ep, &signer);
-    else if (o.mode == "create-stream") s = CreateStream(o, *ep, &signer);
-    else s = Status::InvalidArgument("unknown mode '" + o.mode + "' (see --help)");
+    else if (o.mode == "get-records")
+      s = GetRecords(o, *ep, &signer);
+    else if (o.mode == "create-stream")
+      s = CreateStream(o, *ep, &signer);
+    else
+      s = Status::InvalidArgument("unknown mode '" + o.mode + "' (see --help)");
   }
   if (!s.ok()) {
     std::fprintf(stderr, "loadgen %s (%s): %s\n", o.mode.c_str(), o.label.c_str(),

@@ -47,7 +47,8 @@ Result<Endpoint> ParseEndpoint(std::string_view url) {
   while (url.ends_with("/")) url.remove_suffix(1);
   size_t colon = url.rfind(':');
   if (colon == std::string_view::npos)
-    return Status::InvalidArgument("--endpoint: expected host:port, got '" + std::string(url) + "'");
+    return Status::InvalidArgument("--endpoint: expected host:port, got '" + std::string(url) +
+                                   "'");
   Endpoint ep;
   ep.host = std::string(url.substr(0, colon));
   std::string port(url.substr(colon + 1));
@@ -120,8 +121,8 @@ RequestSigner::RequestSigner(auth::Credentials credentials, std::string region,
       host_header_(std::move(host_header)),
       // A session token adds a signed header the fixed header set lacks.
       use_full_signer_(use_full_signer || !signer_.credentials().session_token.empty()) {
-  credential_prefix_ = std::string(auth::kAlgorithm) +
-                       " Credential=" + signer_.credentials().access_key_id + "/";
+  credential_prefix_ =
+      std::string(auth::kAlgorithm) + " Credential=" + signer_.credentials().access_key_id + "/";
 }
 
 void RequestSigner::Refresh(int64_t now_ms) {
@@ -133,8 +134,8 @@ void RequestSigner::Refresh(int64_t now_ms) {
   if (day != day_) {
     day_ = day;
     scope_ = auth::CredentialScope(day_, signer_.region(), signer_.service());
-    signing_key_ = auth::SigningKey(signer_.credentials().secret_access_key, day_,
-                                    signer_.region(), signer_.service());
+    signing_key_ = auth::SigningKey(signer_.credentials().secret_access_key, day_, signer_.region(),
+                                    signer_.service());
   }
 }
 
@@ -162,8 +163,8 @@ void RequestSigner::AppendRequest(std::string_view action, std::string_view body
     headers.append("\nhost:").append(host_header_);
     headers.append("\nx-amz-date:").append(amz_date_);
     headers.append("\nx-amz-target:").append(kTargetPrefix).append(action).append("\n");
-    std::string canonical = auth::CanonicalRequest("POST", "/", "", headers, kSignedHeaders,
-                                                   crypto::Sha256Hex(body));
+    std::string canonical =
+        auth::CanonicalRequest("POST", "/", "", headers, kSignedHeaders, crypto::Sha256Hex(body));
     std::string signature =
         auth::Signature(signing_key_, auth::StringToSign(amz_date_, scope_, canonical));
     out->append("\r\nX-Amz-Date: ").append(amz_date_);

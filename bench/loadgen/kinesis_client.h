@@ -15,15 +15,15 @@
 #include <string_view>
 
 #include "auth/sigv4.h"
-#include "loadgen/response_parser.h"
 #include "common/status.h"
+#include "loadgen/response_parser.h"
 
 namespace millrace::bench {
 
 // A server on this machine. Only loopback addresses are accepted: the benchmarks never
 // send load anywhere else.
 struct Endpoint {
-  std::string host;         // "127.0.0.1"
+  std::string host;  // "127.0.0.1"
   uint16_t port = 0;
   std::string host_header;  // "127.0.0.1:4580"
   sockaddr_in addr{};

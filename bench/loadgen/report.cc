@@ -33,7 +33,8 @@ double ProcessCpuSeconds(int pid) {
 double SelfCpuSeconds() {
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -56,8 +57,10 @@ int CountFailedRecords(std::string_view body, Counters* c) {
     size_t q2 = q1 == std::string_view::npos ? q1 : body.find('"', q1 + 1);
     if (q2 == std::string_view::npos) break;
     std::string_view code = body.substr(q1 + 1, q2 - q1 - 1);
-    if (code == kThrottled) ++c->throttled_records;
-    else ++c->errors["record " + std::string(code)];
+    if (code == kThrottled)
+      ++c->throttled_records;
+    else
+      ++c->errors["record " + std::string(code)];
     ++failed;
   }
   return failed;
@@ -78,8 +81,8 @@ void Report(const LoadOptions& o, const RunResult& r) {
   const Counters& c = r.c;
   const double s = r.elapsed_s > 0 ? r.elapsed_s : 1;
   const double req_s = c.requests_ok / s, rec_s = c.records_ok / s, mb_s = c.bytes_ok / s / 1e6;
-  std::printf("%s %s: %.1f s, %llu acked requests\n", o.label.c_str(), o.mode.c_str(),
-              r.elapsed_s, static_cast<unsigned long long>(c.requests_ok));
+  std::printf("%s %s: %.1f s, %llu acked requests\n", o.label.c_str(), o.mode.c_str(), r.elapsed_s,
+              static_cast<unsigned long long>(c.requests_ok));
   std::printf("  requests/s %.0f   records/s %.0f   MB/s %.2f\n", req_s, rec_s, mb_s);
   std::printf("  latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
               Ms(c.latency.Quantile(0.5)), Ms(c.latency.Quantile(0.9)),
@@ -88,7 +91,8 @@ void Report(const LoadOptions& o, const RunResult& r) {
               static_cast<unsigned long long>(c.throttled_requests),
               static_cast<unsigned long long>(c.throttled_records),
               static_cast<unsigned long long>(c.reconnects));
-  if (o.rate > 0) std::printf("; unsent (behind schedule) %llu", static_cast<unsigned long long>(c.unsent));
+  if (o.rate > 0)
+    std::printf("; unsent (behind schedule) %llu", static_cast<unsigned long long>(c.unsent));
   std::printf("\n  CPU cores used: loadgen %.2f", r.loadgen_cpu_s / s);
   if (r.server_cpu_s >= 0) std::printf(", server %.2f", r.server_cpu_s / s);
   std::printf("\n");
@@ -99,34 +103,58 @@ void Report(const LoadOptions& o, const RunResult& r) {
   std::string line;
   JsonWriter w(&line);
   w.BeginObject();
-  w.Key("label"); w.String(o.label);
-  w.Key("mode"); w.String(o.mode);
-  w.Key("endpoint"); w.String(o.endpoint);
-  w.Key("connections"); w.Int(o.mode == "get-records" ? 1 : o.connections);
-  w.Key("threads"); w.Int(o.threads);
-  w.Key("rate"); w.Double(o.rate);
+  w.Key("label");
+  w.String(o.label);
+  w.Key("mode");
+  w.String(o.mode);
+  w.Key("endpoint");
+  w.String(o.endpoint);
+  w.Key("connections");
+  w.Int(o.mode == "get-records" ? 1 : o.connections);
+  w.Key("threads");
+  w.Int(o.threads);
+  w.Key("rate");
+  w.Double(o.rate);
   // get-records reads what was written: report the average payload it saw.
   w.Key("record_size");
   w.Int(o.mode == "get-records" && c.records_ok ? static_cast<int64_t>(c.bytes_ok / c.records_ok)
                                                 : o.record_size);
-  w.Key("batch"); w.Int(o.mode == "put-records" ? o.batch : 1);
-  w.Key("elapsed_s"); w.Double(r.elapsed_s);
-  w.Key("requests"); w.Uint(c.requests_ok);
-  w.Key("requests_per_s"); w.Double(req_s);
-  w.Key("records_per_s"); w.Double(rec_s);
-  w.Key("mb_per_s"); w.Double(mb_s);
-  w.Key("p50_ms"); w.Double(Ms(c.latency.Quantile(0.5)));
-  w.Key("p90_ms"); w.Double(Ms(c.latency.Quantile(0.9)));
-  w.Key("p99_ms"); w.Double(Ms(c.latency.Quantile(0.99)));
-  w.Key("p999_ms"); w.Double(Ms(c.latency.Quantile(0.999)));
-  w.Key("max_ms"); w.Double(Ms(c.latency.max()));
-  w.Key("throttled_requests"); w.Uint(c.throttled_requests);
-  w.Key("throttled_records"); w.Uint(c.throttled_records);
-  w.Key("reconnects"); w.Uint(c.reconnects);
-  w.Key("unsent"); w.Uint(c.unsent);
-  w.Key("loadgen_cores"); w.Double(r.loadgen_cpu_s / s);
-  w.Key("server_cores"); w.Double(r.server_cpu_s >= 0 ? r.server_cpu_s / s : -1);
-  w.Key("error_total"); w.Uint(c.error_total());
+  w.Key("batch");
+  w.Int(o.mode == "put-records" ? o.batch : 1);
+  w.Key("elapsed_s");
+  w.Double(r.elapsed_s);
+  w.Key("requests");
+  w.Uint(c.requests_ok);
+  w.Key("requests_per_s");
+  w.Double(req_s);
+  w.Key("records_per_s");
+  w.Double(rec_s);
+  w.Key("mb_per_s");
+  w.Double(mb_s);
+  w.Key("p50_ms");
+  w.Double(Ms(c.latency.Quantile(0.5)));
+  w.Key("p90_ms");
+  w.Double(Ms(c.latency.Quantile(0.9)));
+  w.Key("p99_ms");
+  w.Double(Ms(c.latency.Quantile(0.99)));
+  w.Key("p999_ms");
+  w.Double(Ms(c.latency.Quantile(0.999)));
+  w.Key("max_ms");
+  w.Double(Ms(c.latency.max()));
+  w.Key("throttled_requests");
+  w.Uint(c.throttled_requests);
+  w.Key("throttled_records");
+  w.Uint(c.throttled_records);
+  w.Key("reconnects");
+  w.Uint(c.reconnects);
+  w.Key("unsent");
+  w.Uint(c.unsent);
+  w.Key("loadgen_cores");
+  w.Double(r.loadgen_cpu_s / s);
+  w.Key("server_cores");
+  w.Double(r.server_cpu_s >= 0 ? r.server_cpu_s / s : -1);
+  w.Key("error_total");
+  w.Uint(c.error_total());
   w.Key("errors");
   w.BeginObject();
   for (const auto& [k, v] : c.errors) {
@@ -135,8 +163,10 @@ void Report(const LoadOptions& o, const RunResult& r) {
   }
   w.EndObject();
   if (o.mode == "get-records") {
-    w.Key("calls"); w.Uint(r.calls);
-    w.Key("passes"); w.Uint(r.passes);
+    w.Key("calls");
+    w.Uint(r.calls);
+    w.Key("passes");
+    w.Uint(r.passes);
   }
   w.EndObject();
   std::ofstream out(o.json_out, std::ios::app);

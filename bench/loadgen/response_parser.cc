@@ -44,8 +44,9 @@ ResponseParser::State ResponseParser::Commit(size_t n) {
   if (state_ != State::kNeedMore) return state_;
   size_ += n;
   if (!head_done_) {
-    if (n == 0) return Fail(size_ ? "connection closed inside the response head"
-                                  : "connection closed before a response");
+    if (n == 0)
+      return Fail(size_ ? "connection closed inside the response head"
+                        : "connection closed before a response");
     State s = ParseHead();
     if (s != State::kNeedMore || !head_done_) return s;
   }
@@ -178,8 +179,10 @@ ResponseParser::State ResponseParser::ParseChunks() {
     size_t i = 0;
     for (; i < line.size(); ++i) {
       char c = line[i];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       if (d < 0) break;
       if (n > (uint64_t{1} << 40)) return Fail("chunk too large");
       n = n * 16 + d;

@@ -254,8 +254,7 @@ void Writer::Send(Conn* c, int64_t due, int64_t now) {
 
 void Writer::Flush(Conn* c) {
   while (c->out_off < c->out.size()) {
-    ssize_t n = ::send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off,
-                       MSG_NOSIGNAL);
+    ssize_t n = ::send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return;  // EPOLLOUT follows
@@ -338,8 +337,10 @@ void Writer::Complete(Conn* c) {
     }
   } else if (counting) {
     std::string type = ErrorTypeOf(p);
-    if (type == kThrottled) ++counters.throttled_requests;
-    else ++counters.errors[std::to_string(p.status()) + " " + (type.empty() ? "(no type)" : type)];
+    if (type == kThrottled)
+      ++counters.throttled_requests;
+    else
+      ++counters.errors[std::to_string(p.status()) + " " + (type.empty() ? "(no type)" : type)];
   }
   if (!p.keep_alive()) {  // the server closes after this answer
     ++counters.reconnects;
@@ -368,8 +369,9 @@ void Writer::Run() {
   const double thread_rate = schedule_.rate / o_.threads;
   const int64_t interval =
       schedule_.rate > 0 ? static_cast<int64_t>(std::llround(kSecond / thread_rate)) : 0;
-  int64_t next_due = schedule_.start_ns +
-                     (schedule_.rate > 0 ? static_cast<int64_t>(index_ * kSecond / schedule_.rate) : 0);
+  int64_t next_due =
+      schedule_.start_ns +
+      (schedule_.rate > 0 ? static_cast<int64_t>(index_ * kSecond / schedule_.rate) : 0);
   std::vector<epoll_event> events(256);
   while (true) {
     int64_t now = MonoNanos();
@@ -408,7 +410,8 @@ void Writer::Run() {
   }
   const int64_t end = MonoNanos();
   for (auto& c : conns_) {
-    if (c->state == State::kBusy && c->due_ns >= schedule_.measure_ns && end >= schedule_.end_ns + kGraceNs)
+    if (c->state == State::kBusy && c->due_ns >= schedule_.measure_ns &&
+        end >= schedule_.end_ns + kGraceNs)
       ++counters.errors["no answer within 10 s of the end"];
     Close(c.get());
   }
@@ -446,8 +449,7 @@ Status RunWriters(const LoadOptions& o, const Endpoint& ep, const RequestSigner&
   std::vector<std::unique_ptr<Writer>> writers;
   for (int t = 0; t < o.threads; ++t) {
     int conns = o.connections / o.threads + (t < o.connections % o.threads ? 1 : 0);
-    writers.push_back(
-        std::make_unique<Writer>(o, ep, signer, &pool, t, conns, sch, &acked, &stop));
+    writers.push_back(std::make_unique<Writer>(o, ep, signer, &pool, t, conns, sch, &acked, &stop));
   }
   std::vector<std::thread> threads;
   for (auto& w : writers) threads.emplace_back([&w] { w->Run(); });

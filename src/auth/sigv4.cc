@@ -545,8 +545,8 @@ std::string SigningKey(std::string_view secret, std::string_view date, std::stri
   k = DigestBytes(crypto::HmacSha256(k, region));
   k = DigestBytes(crypto::HmacSha256(k, service));
   k = DigestBytes(crypto::HmacSha256(k, "aws4_request"));
-  cache[next++ % 8] = Entry{std::string(secret), std::string(date), std::string(region),
-                            std::string(service), k};
+  cache[next++ % 8] =
+      Entry{std::string(secret), std::string(date), std::string(region), std::string(service), k};
   return k;
 }
 

@@ -371,9 +371,12 @@ Status Catalog::RemoveTags(uint64_t stream_id, const std::vector<std::string>& k
 
 const char* DocKindName(DocKind kind) {
   switch (kind) {
-    case DocKind::kDataset: return "dataset";
-    case DocKind::kConsumer: return "consumer";
-    case DocKind::kTransformation: return "transformation";
+    case DocKind::kDataset:
+      return "dataset";
+    case DocKind::kConsumer:
+      return "consumer";
+    case DocKind::kTransformation:
+      return "transformation";
   }
   return "document";
 }

@@ -13,7 +13,7 @@
 namespace millrace::formats {
 
 struct InputRecord {
-  std::string_view data;           // the record's bytes, as the producer sent them
+  std::string_view data;  // the record's bytes, as the producer sent them
   std::string_view partition_key;
   int64_t arrival_ms = 0;
   std::string_view sequence_number;

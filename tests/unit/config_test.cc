@@ -1,10 +1,10 @@
 // Configuration precedence: flag > MILLRACE_* environment variable > TOML file > default.
+#include "config/config.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <fstream>
-
-#include "config/config.h"
 
 namespace millrace::config {
 namespace {
