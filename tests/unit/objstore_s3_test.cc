@@ -524,7 +524,7 @@ TEST_P(S3StoreTest, NothingListeningIsUnavailableQuickly) {
   EXPECT_EQ(store->Get("k").status().code(), Code::kUnavailable);
   EXPECT_EQ(store->List("").status().code(), Code::kUnavailable);
   EXPECT_EQ(store->Delete("k").code(), Code::kUnavailable);
-  EXPECT_LT(MillisSince(start), 3000);
+  EXPECT_LT(MillisSince(start), 8000);  // refused at once; the bound allows a loaded machine
 }
 
 INSTANTIATE_TEST_SUITE_P(Peers, S3StoreTest, ::testing::Values("moto", "s3rver"),
@@ -759,13 +759,13 @@ TEST(S3StoreFake, ErrorsMapToCodes) {
 }
 
 TEST(S3StoreFake, SilentServerTimesOutAsUnavailable) {
-  FakeS3 fake([](const SeenRequest&) { return std::string(); }, /*hold_ms=*/3000);
+  FakeS3 fake([](const SeenRequest&) { return std::string(); }, /*hold_ms=*/10000);
   auto store = std::move(NewS3Store(FakeConfig(fake))).value();  // timeout_ms 1000
   auto start = SteadyClock::now();
   Status s = store->Put("k", "x", "");
   EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
   EXPECT_NE(s.message().find("no byte moved for 1000 ms"), std::string::npos) << s.message();
-  EXPECT_LT(MillisSince(start), 2900);
+  EXPECT_LT(MillisSince(start), 8000);  // well before the fake would answer (10 s)
 }
 
 // ---- Configuration and XML ------------------------------------------------------------

@@ -227,7 +227,9 @@ TEST(TransformPool, HangTimesOutAndPoolRecovers) {
   EXPECT_EQ(r.error->code, errc::kFunctionError);
   EXPECT_EQ(r.error->message, "Task timed out after 1.00 seconds");
   EXPECT_GE(took, std::chrono::milliseconds(1000));
-  EXPECT_LT(took, std::chrono::milliseconds(2500));
+  // Generous: the bound catches a timeout that never fires (the function sleeps an hour),
+  // not scheduling delays on a loaded 2-core machine.
+  EXPECT_LT(took, std::chrono::milliseconds(15000));
   InvokeResult next = pool.Invoke(Records({"ok"}), Ctx());
   ASSERT_TRUE(next.ok()) << next.error->message;
   EXPECT_NE(next.worker_pid, r.worker_pid);
@@ -248,7 +250,7 @@ TEST(TransformPool, ExecThatNeverReadsStillTimesOut) {
   auto t0 = std::chrono::steady_clock::now();
   InvokeResult r = pool.Invoke(Records({big}), Ctx());
   EXPECT_EQ(r.error->kind, ErrorKind::kTimeout);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(15000));
 }
 
 TEST(TransformPool, MemoryPastTheLimitIsAnErrorAndPoolRecovers) {
