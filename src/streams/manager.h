@@ -153,6 +153,8 @@ class StreamManager {
   explicit StreamManager(ManagerOptions options);
   Status Load();
   void Settle(const std::shared_ptr<Stream>& s);
+  // The live stream with this catalog id, or null (a linear scan: streams are few).
+  std::shared_ptr<Stream> FindById(uint64_t stream_id);
   void MaintenanceLoop();
   Status RunRetention();
   Status PersistStream(const Stream& s, const std::vector<const Shard*>& changed_shards);

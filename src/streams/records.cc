@@ -199,12 +199,17 @@ Result<std::string> StreamManager::GetShardIterator(const std::string& name,
   return EncodeIterator(st, iterator_key_);
 }
 
+std::shared_ptr<Stream> StreamManager::FindById(uint64_t stream_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [name, s] : streams_)
+    if (s->id == stream_id) return s;
+  return nullptr;
+}
+
 Result<std::string> StreamManager::StreamNameOfIterator(const std::string& iterator) {
   auto st = DecodeIterator(iterator, iterator_key_);
   if (!st) return Status::InvalidArgument("Invalid ShardIterator.");
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto& [name, s] : streams_)
-    if (s->id == st->stream_id) return name;
+  if (auto stream = FindById(st->stream_id)) return stream->name;
   return Status::NotFound("Shard " + ShardIdOf(st->shard_index) +
                           " in stream (deleted) under account " + options_.account_id +
                           " does not exist");
@@ -221,11 +226,7 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
                            " which is further in the future than the tolerated delay of 300000 "
                            "milliseconds.");
   std::shared_ptr<Stream> stream;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [name, s] : streams_)
-      if (s->id == st->stream_id) stream = s;
-  }
+  stream = FindById(st->stream_id);
   if (!stream)
     return Status::NotFound("Shard " + ShardIdOf(st->shard_index) +
                             " in stream (deleted) under account " + options_.account_id +
@@ -321,11 +322,7 @@ Status StreamManager::ReadShard(uint64_t stream_id, uint32_t shard_index, uint64
                                 size_t max_records, size_t max_bytes,
                                 log::Journal::ReadResult* out) {
   std::shared_ptr<Stream> stream;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [name, s] : streams_)
-      if (s->id == stream_id) stream = s;
-  }
+  stream = FindById(stream_id);
   if (!stream) return Status::NotFound("stream " + std::to_string(stream_id) + " is gone");
   std::shared_lock<std::shared_mutex> r(stream->mu);
   Shard* shard = stream->FindShard(shard_index);
