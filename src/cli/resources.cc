@@ -39,6 +39,12 @@ constexpr const char* kDatasetsHelp = R"(Usage:
   millrace datasets create NAME --file-type jsonl --target s3 --endpoint-url URL
                                 [--region R] --bucket B [--prefix P]
                                 --access-key-id K --secret-access-key S
+  millrace datasets create NAME --file-type csv|parquet [--schema JSON|@FILE]
+                                [--compression ...] [--csv-header true|false]
+                                [--csv-delimiter C]
+                                (no --schema: the columns are inferred from the first
+                                records; see docs/typed-datasets.md)
+  millrace datasets pin-schema NAME   (an inferred schema stops widening)
   millrace datasets list
   millrace datasets describe NAME
   millrace datasets update NAME [any create flag]...   (only what changes; --compression none
@@ -136,7 +142,7 @@ struct Node {
   }
 };
 
-enum class Kind { kString, kNumber, kCompression, kCode };
+enum class Kind { kString, kNumber, kCompression, kCode, kJson, kBool };
 
 struct FieldFlag {
   const char* flag;
@@ -154,6 +160,9 @@ constexpr FieldFlag kDatasetFlags[] = {
     {"--prefix", "target.prefix", Kind::kString},
     {"--access-key-id", "target.access_key_id", Kind::kString},
     {"--secret-access-key", "target.secret_access_key", Kind::kString},
+    {"--schema", "schema", Kind::kJson},
+    {"--csv-header", "csv.header", Kind::kBool},
+    {"--csv-delimiter", "csv.delimiter", Kind::kString},
 };
 
 constexpr FieldFlag kConsumerFlags[] = {
@@ -185,6 +194,7 @@ std::string Quoted(const std::string& s) {
 // else as a string, which the server refuses with a message naming the field).
 std::string ValueJson(Kind kind, const std::string& v) {
   if (kind == Kind::kCompression && (v == "none" || v.empty())) return "null";
+  if (kind == Kind::kBool && (v == "true" || v == "false")) return v;
   if (kind == Kind::kNumber && !v.empty() &&
       v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos && v != "-")
     return v;
@@ -320,7 +330,15 @@ Result<std::string> BuildBody(const Invocation& inv, bool create) {
       body.Set(f->path, std::move(*code));
     }
   } else if (inv.resource == "datasets") {
-    for (const auto& [f, v] : inv.dataset_fields) body.Set(f->path, ValueJson(f->kind, v));
+    for (const auto& [f, v] : inv.dataset_fields) {
+      if (f->kind != Kind::kJson) {
+        body.Set(f->path, ValueJson(f->kind, v));
+        continue;
+      }
+      auto json = ReadJsonArg(v);  // --schema '{...}' or @FILE
+      if (!json.ok()) return json.status();
+      body.Set(f->path, std::move(*json));
+    }
   } else {
     std::string dataset;
     for (const auto& [f, v] : inv.consumer_fields) {
@@ -506,6 +524,9 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
     want_names = inv->positional.empty() ? 0 : 1;
   } else if (docs && sub == "update") {
     method = "PUT";
+  } else if (resource == "datasets" && sub == "pin-schema") {
+    method = "PUT";
+    body = R"({"schema": {"inferred": false}})";
   } else if (!docs && sub == "datasets") {
     query = "request_type=get_datasets";
   } else if (resource == "transformations" && sub == "logs") {

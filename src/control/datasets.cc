@@ -1,4 +1,6 @@
 // /api/v1/datasets: create, list, describe, update, delete.
+#include <simdjson.h>
+
 #include "control/handlers.h"
 #include "control/json_util.h"
 
@@ -59,6 +61,17 @@ Outcome DescribeDataset(const Env& env, const std::string& name) {
   return DatasetAnswer(env, name, 200);
 }
 
+// Whether a dataset update's body has a "schema" object without an "inferred" member.
+bool PatchSetsSchemaWithoutInferred(std::string_view patch) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, schema, unused;
+  if (parser.parse(patch.data(), patch.size()).get(doc) != simdjson::SUCCESS) return false;
+  if (doc["schema"].get(schema) != simdjson::SUCCESS ||
+      schema.type() != simdjson::dom::element_type::OBJECT)
+    return false;
+  return schema["inferred"].get(unused) != simdjson::SUCCESS;
+}
+
 // The body may carry only the members that change (JSON Merge Patch over the stored spec,
 // see MergePatch): {"compression": "zstd"}, or {"target": {"prefix": "raw/"}} for an s3
 // target, whose secret then stays as stored.
@@ -72,6 +85,9 @@ Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view 
   if (!merged.ok()) return merged.status();
   auto spec = delivery::ParseDataset(*merged);
   if (!spec.ok()) return spec.status();
+  // A schema given here is the user's: pinned, unless the body says "inferred" itself
+  // ({"schema": {"inferred": false}} pins the inferred one as it is).
+  if (PatchSetsSchemaWithoutInferred(*patch)) spec->schema.inferred = false;
   auto consumers = AllConsumers(env);
   if (!consumers.ok()) return consumers.status();
 

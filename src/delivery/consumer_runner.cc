@@ -8,6 +8,7 @@
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "formats/failed_record.h"
+#include "formats/infer.h"
 #include "formats/naming.h"
 #include "streams/sequence.h"
 #include "transform/worker_pool.h"
@@ -84,7 +85,15 @@ ConsumerRunner::ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dat
       consumer_(std::move(consumer)),
       dataset_(std::move(dataset)),
       version_(version),
-      format_{dataset_.file_type, dataset_.compression} {
+      infer_(dataset_.typed() && (!dataset_.schema.HasColumns() || dataset_.schema.inferred)) {
+  format_.file_type = dataset_.file_type;
+  format_.compression = dataset_.compression;
+  format_.csv_header = dataset_.csv_header;
+  format_.csv_delimiter = dataset_.csv_delimiter;
+  if (dataset_.typed())
+    format_.schema = std::make_shared<const formats::TableSchema>(dataset_.schema);
+  // Row groups sized from the buffer: a file is usually one row group.
+  format_.row_group_bytes = static_cast<size_t>(consumer_.buffer_size_mib) << 20;
   status_.name = consumer_.name;
   status_.state = "STARTING";
 }
@@ -238,23 +247,39 @@ void ConsumerRunner::Run() {
 // transformation, so a redo writes the same bytes.
 ::millrace::Status ConsumerRunner::BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first,
                                              uint64_t last, FileParts* out) {
-  auto writer = formats::NewWriter(format_);
-  if (!writer.ok()) return writer.status();
+  std::unique_ptr<formats::FileWriter> writer;
+  if (!infer_) {
+    auto w = formats::NewWriter(format_);
+    if (!w.ok()) return w.status();
+    writer = std::move(*w);
+  }
   *out = FileParts();
   const int64_t now_ms = deps_.clock->NowMillis();
   const std::string shard_id = streams::ShardIdOf(shard);
   std::vector<log::Record> batch;
   size_t batch_bytes = 0;
-  auto add = [&](const log::Record& r, std::string_view data) {
+  // Inference mode: the records (after any transformation) wait here for the schema.
+  std::vector<log::Record> held;
+  std::vector<std::string> held_data;
+  auto write = [&](const log::Record& r, std::string_view data) {
     std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
     formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
-    ::millrace::Status st = (*writer)->Add(in);
+    ::millrace::Status st =
+        writer ? writer->Add(in)
+               : ::millrace::Status::InvalidArgument(
+                     "the dataset's schema has no columns yet, and no record so far gave any "
+                     "(records must be JSON objects, or CSV lines)");
     if (st.ok()) {
       ++out->good;
     } else {
       ++out->conversion_failed;
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
     }
+  };
+  auto add = [&](const log::Record& r, std::string_view data) {
+    if (!infer_) return write(r, data);
+    held_data.emplace_back(data);
+    held.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, {}});
   };
   // Batches wait here until transformation_workers of them can be invoked at once; their
   // outcomes are applied in order, so the file keeps the shard's record order.
@@ -305,9 +330,76 @@ void ConsumerRunner::Run() {
   }
   MILLRACE_RETURN_IF_ERROR(run_batch());
   MILLRACE_RETURN_IF_ERROR(run_window());
-  auto bytes = (*writer)->Finish();
+  if (infer_) {
+    MILLRACE_RETURN_IF_ERROR(ResolveSchema(held_data));
+    if (format_.schema->HasColumns()) {
+      auto w = formats::NewWriter(format_);
+      if (!w.ok()) return w.status();
+      writer = std::move(*w);
+    }
+    for (size_t i = 0; i < held.size(); ++i) {
+      held[i].data = std::move(held_data[i]);
+      write(held[i], held[i].data);
+    }
+    if (!writer) return ::millrace::Status::Ok();  // every record failed: no data file
+  }
+  auto bytes = writer->Finish();
   if (!bytes.ok()) return bytes.status();
   out->bytes = std::move(*bytes);
+  return ::millrace::Status::Ok();
+}
+
+// Widening is a read-modify-write of the dataset's document: one runner at a time.
+std::mutex& SchemaMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+::millrace::Status ConsumerRunner::ResolveSchema(const std::vector<std::string>& records) {
+  std::lock_guard<std::mutex> l(SchemaMutex());
+  auto row = deps_.catalog->GetDoc(catalog::DocKind::kDataset, dataset_.name);
+  if (!row.ok()) return row.status();
+  if (!*row) return ::millrace::Status::NotFound("dataset " + dataset_.name + " does not exist");
+  auto stored = ParseDataset((*row)->spec);
+  if (!stored.ok()) return stored.status();
+  // Whether the dataset is as this runner started with it but for the schema: if not, the
+  // control API changed it and Reload restarts this runner; meanwhile files keep its name.
+  DatasetSpec same = *stored;
+  same.schema = dataset_.schema;
+  const bool only_schema_moved = DatasetJson(same, true) == DatasetJson(dataset_, true);
+  formats::TableSchema schema = stored->schema;
+  if (!schema.HasColumns() || schema.inferred) {
+    formats::SchemaInferrer inferrer(schema);
+    for (const std::string& r : records) inferrer.Observe(r);
+    if (inferrer.Changed()) {
+      schema = inferrer.Schema();
+      stored->schema = schema;
+      const int64_t now = deps_.clock->NowMillis();
+      MILLRACE_RETURN_IF_ERROR(deps_.catalog->UpdateDoc(catalog::DocKind::kDataset, dataset_.name,
+                                                        DatasetJson(*stored, true), now, nullptr));
+      // New schema, new consumer versions: the files of each schema have their own names.
+      auto consumers = deps_.catalog->ListDocs(catalog::DocKind::kConsumer);
+      if (!consumers.ok()) return consumers.status();
+      for (const catalog::DocRow& c : *consumers) {
+        auto spec = ParseConsumer(c.spec);
+        if (!spec.ok() || spec->dataset != dataset_.name) continue;
+        int64_t v = 0;
+        MILLRACE_RETURN_IF_ERROR(
+            deps_.catalog->UpdateDoc(catalog::DocKind::kConsumer, c.name, c.spec, now, &v));
+      }
+      LOG(kInfo) << "delivery: dataset " << dataset_.name << " inferred schema is now "
+                 << formats::TableSchemaJson(schema) << "; its consumers' versions were bumped";
+    }
+  }
+  if (only_schema_moved) {
+    auto me = deps_.catalog->GetDoc(catalog::DocKind::kConsumer, consumer_.name);
+    if (!me.ok()) return me.status();
+    if (*me) {
+      auto spec = ParseConsumer((*me)->spec);
+      if (spec.ok() && ConsumerJson(*spec) == ConsumerJson(consumer_)) version_ = (*me)->version;
+    }
+  }
+  format_.schema = std::make_shared<const formats::TableSchema>(std::move(schema));
   return ::millrace::Status::Ok();
 }
 
@@ -441,20 +533,10 @@ template <typename Add>
                      std::to_string(st.index) + "/" + std::to_string(st.first) + "-" +
                      std::to_string(st.last);
   std::string uuid = formats::DeterministicUuid(seed);
-  Pending p;
-  p.first = st.first;
-  p.last = st.last;
-  const std::string ext = formats::FileExtension(format_);
-  formats::FileName name{consumer_.name, version_, st.oldest_arrival_ms, uuid, ext};
-  p.key = formats::DataObjectKey("", name);
-  formats::FileName error_name{consumer_.name, version_, st.oldest_arrival_ms, uuid, ".json"};
-  p.failed_key =
-      formats::ErrorObjectKey("", formats::ErrorOutputType::kFormatConversionFailed, error_name);
-  p.processing_failed_key =
-      formats::ErrorObjectKey("", formats::ErrorOutputType::kProcessingFailed, error_name);
   FileParts parts;
-  if (pool_) {
+  if (Deferred()) {
     st.writer.reset();
+    // Builds (and, inferring, settles the schema and version) before the names are made.
     MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, st.index, st.first, st.last, &parts));
   } else {
     auto bytes = st.writer->Finish();
@@ -465,6 +547,18 @@ template <typename Add>
     parts.conversion_failed = st.failed_count;
     parts.conversion_lines = std::move(st.failed_lines);
   }
+  const int64_t version = version_.load();
+  Pending p;
+  p.first = st.first;
+  p.last = st.last;
+  const std::string ext = formats::FileExtension(format_);
+  formats::FileName name{consumer_.name, version, st.oldest_arrival_ms, uuid, ext};
+  p.key = formats::DataObjectKey("", name);
+  formats::FileName error_name{consumer_.name, version, st.oldest_arrival_ms, uuid, ".json"};
+  p.failed_key =
+      formats::ErrorObjectKey("", formats::ErrorOutputType::kFormatConversionFailed, error_name);
+  p.processing_failed_key =
+      formats::ErrorObjectKey("", formats::ErrorOutputType::kProcessingFailed, error_name);
   // 1. The intent, durably: a crash from here on redoes exactly this delivery.
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, PendingJson(p)));
   // 2. The files.
@@ -570,7 +664,7 @@ bool ConsumerRunner::Pass() {
       }
       std::string shard_id = streams::ShardIdOf(sv.index);
       for (const log::Record& r : rr.records) {
-        if (pool_) {  // transformed at flush time, from the log
+        if (Deferred()) {  // built at flush time, from the log
           if (st.records == 0) {
             st.first = r.counter;
             st.oldest_arrival_ms = r.arrival_ms;
@@ -608,8 +702,8 @@ bool ConsumerRunner::Pass() {
       worked = worked || !rr.records.empty();
     }
     const bool reached_end = !sv.open && st.next_read >= end;
-    const bool full =
-        pool_ ? st.raw_bytes >= max_bytes : st.writer && st.writer->BufferedBytes() >= max_bytes;
+    const bool full = Deferred() ? st.raw_bytes >= max_bytes
+                                 : st.writer && st.writer->BufferedBytes() >= max_bytes;
     const bool due = st.records > 0 && now_ns - st.buffer_started_ns >= interval_ns;
     if (st.records > 0 && (full || due || reached_end)) {
       ::millrace::Status fs = Flush(stream_id_, st);

@@ -45,7 +45,9 @@ class ConsumerRunner {
 
   void Start();
   void Stop();
-  int64_t version() const { return version_; }
+  // The consumer version its files are named with. A runner that widens its dataset's
+  // inferred schema bumps the versions in the catalog and takes its own new one.
+  int64_t version() const { return version_.load(); }
   ConsumerStatus Status();
 
  private:
@@ -88,6 +90,12 @@ class ConsumerRunner {
                                const std::vector<log::Record>& batch, Invoked& invoked, Add& add,
                                FileParts* out);
   ::millrace::Status WriteParts(const Pending& p, const FileParts& parts);
+  // Inference mode: widens the dataset's stored schema to fit `records` (persisting it and
+  // the consumers' new versions first), then sets format_'s schema to the stored one.
+  ::millrace::Status ResolveSchema(const std::vector<std::string>& records);
+  // Records are kept out of a writer until flush (read again from the log then): with a
+  // transformation, or while the dataset's schema is inferred.
+  bool Deferred() const { return pool_ != nullptr || infer_; }
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
   ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
@@ -100,8 +108,9 @@ class ConsumerRunner {
   const Deps deps_;
   const ConsumerSpec consumer_;
   const DatasetSpec dataset_;
-  const int64_t version_;
-  const formats::FormatSpec format_;
+  std::atomic<int64_t> version_;
+  formats::FormatSpec format_;
+  const bool infer_;  // a csv/parquet dataset whose schema is (still) inferred
   std::unique_ptr<objstore::ObjectStore> store_;
   std::unique_ptr<transform::WorkerPool> pool_;  // when the consumer has a transformation
   std::string transform_arn_;

@@ -70,14 +70,45 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   if (d.file_type != "jsonl" && d.file_type != "other" && d.file_type != "csv" &&
       d.file_type != "parquet")
     return Bad("file_type", "must be jsonl, csv, parquet or other, not '" + d.file_type + "'");
-  if (d.file_type == "csv" || d.file_type == "parquet")
-    return Bad("file_type", d.file_type +
-                                " datasets need schemas, which this release does not have yet; "
-                                "use jsonl or other");
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "compression", "compression", &d.compression));
-  if (!d.compression.empty() && d.compression != "gzip" && d.compression != "zstd" &&
-      d.compression != "snappy")
-    return Bad("compression", "must be gzip, zstd or snappy, not '" + d.compression + "'");
+  if (d.file_type == "parquet") {
+    if (d.compression.empty()) d.compression = "snappy";
+    if (d.compression != "snappy" && d.compression != "zstd" && d.compression != "gzip" &&
+        d.compression != "none")
+      return Bad("compression",
+                 "must be snappy, zstd, gzip or none for parquet, not '" + d.compression + "'");
+  } else {
+    if (d.compression == "none") d.compression.clear();
+    if (!d.compression.empty() && d.compression != "gzip" && d.compression != "zstd" &&
+        d.compression != "snappy")
+      return Bad("compression", "must be gzip, zstd or snappy, not '" + d.compression + "'");
+  }
+  element schema;
+  if ((*doc)["schema"].get(schema) == simdjson::SUCCESS &&
+      schema.type() != element_type::NULL_VALUE) {
+    if (!d.typed())
+      return Bad("schema", "only csv and parquet datasets have a schema, not " + d.file_type);
+    auto parsed = formats::ParseTableSchema(schema);
+    if (!parsed.ok()) return parsed.status();
+    d.schema = std::move(*parsed);
+  }
+  element csv;
+  if ((*doc)["csv"].get(csv) == simdjson::SUCCESS && csv.type() != element_type::NULL_VALUE) {
+    if (d.file_type != "csv") return Bad("csv", "only applies to csv datasets");
+    if (csv.type() != element_type::OBJECT) return Bad("csv", "must be an object");
+    for (auto [key, unused] : simdjson::dom::object(csv))
+      if (key != "header" && key != "delimiter")
+        return Bad("csv." + std::string(key), "unknown member (expected header, delimiter)");
+    element v;
+    if (csv["header"].get(v) == simdjson::SUCCESS && v.get(d.csv_header) != simdjson::SUCCESS)
+      return Bad("csv.header", "must be a boolean");
+    std::string delimiter = ",";
+    MILLRACE_RETURN_IF_ERROR(OptString(csv, "delimiter", "csv.delimiter", &delimiter));
+    if (delimiter.size() != 1 || delimiter[0] == '"' || delimiter[0] == '\n' ||
+        delimiter[0] == '\r')
+      return Bad("csv.delimiter", "must be one character other than '\"' and newlines");
+    d.csv_delimiter = delimiter[0];
+  }
   element target;
   if ((*doc)["target"].get(target) == simdjson::SUCCESS &&
       target.type() != element_type::NULL_VALUE) {
@@ -148,6 +179,19 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
   if (!d.compression.empty()) {
     w.Key("compression");
     w.String(d.compression);
+  }
+  if (d.typed()) {
+    w.Key("schema");
+    formats::WriteTableSchema(d.schema, &w);
+  }
+  if (d.file_type == "csv") {
+    w.Key("csv");
+    w.BeginObject();
+    w.Key("header");
+    w.Bool(d.csv_header);
+    w.Key("delimiter");
+    w.String(std::string_view(&d.csv_delimiter, 1));
+    w.EndObject();
   }
   w.Key("target");
   w.BeginObject();

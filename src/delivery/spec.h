@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "formats/table_schema.h"
 
 namespace millrace::delivery {
 
@@ -25,9 +26,19 @@ struct TargetSpec {
 
 struct DatasetSpec {
   std::string name;
-  std::string file_type;    // jsonl | csv | parquet | other
-  std::string compression;  // "" | gzip | zstd | snappy
+  std::string file_type;  // jsonl | csv | parquet | other
+  // jsonl, other, csv: "" | gzip | zstd | snappy (the whole file). parquet: the page codec,
+  // snappy (the default) | zstd | gzip | none.
+  std::string compression;
   TargetSpec target;
+  // csv and parquet only. Without columns, they are inferred from the first records
+  // delivered (formats/infer.h) and stored here, "inferred": true until pinned.
+  formats::TableSchema schema;
+  // csv output: a header row, the delimiter.
+  bool csv_header = true;
+  char csv_delimiter = ',';
+
+  bool typed() const { return file_type == "csv" || file_type == "parquet"; }
 };
 
 struct ConsumerSpec {

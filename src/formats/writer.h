@@ -1,6 +1,7 @@
-// FileWriter: turns records into the bytes of one dataset file. One writer per file type
-// (jsonl and other here; csv and parquet plug in the same way), compression applied at
-// Finish. The delivery layer feeds records and decides when a file is complete.
+// FileWriter: turns records into the bytes of one dataset file. One writer per file type:
+// jsonl and other (the records' bytes), csv and parquet (rows of the dataset's schema,
+// typed_writer.cc). Compression is applied at Finish, except for Parquet, which compresses
+// each page itself. The delivery layer feeds records and decides when a file is complete.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "formats/table_schema.h"
 
 namespace millrace::formats {
 
@@ -21,8 +23,17 @@ struct InputRecord {
 };
 
 struct FormatSpec {
-  std::string file_type;    // jsonl, other (csv, parquet later)
-  std::string compression;  // "", gzip, zstd, snappy
+  std::string file_type;  // jsonl, other, csv, parquet
+  // "", gzip, zstd, snappy (the whole file); for parquet the page codec: snappy (also for
+  // ""), zstd, gzip or none.
+  std::string compression;
+  // csv and parquet: the dataset's schema, with columns.
+  std::shared_ptr<const TableSchema> schema;
+  // csv output.
+  bool csv_header = true;
+  char csv_delimiter = ',';
+  // parquet: a row group is cut when its encoded columns reach this.
+  size_t row_group_bytes = size_t{128} << 20;
 };
 
 // Not thread-safe; one per file being built.
@@ -38,10 +49,11 @@ class FileWriter {
   virtual Result<std::string> Finish() = 0;
 };
 
-// Checks the spec (unknown type or compression is InvalidArgument naming the value).
+// Checks the spec (unknown type or compression is InvalidArgument naming the value; csv and
+// parquet need a schema with columns).
 Status ValidateSpec(const FormatSpec& spec);
 Result<std::unique_ptr<FileWriter>> NewWriter(const FormatSpec& spec);
-// ".jsonl", ".jsonl.gz", ".zst", "" (other, uncompressed) ...
+// ".jsonl", ".jsonl.gz", ".zst", "" (other, uncompressed), ".csv.gz", ".parquet" ...
 std::string FileExtension(const FormatSpec& spec);
 std::string ContentType(const FormatSpec& spec);
 

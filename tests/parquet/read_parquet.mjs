@@ -3,9 +3,14 @@
 // each saw as one JSON object, every non-null cell as a canonical string:
 //
 //   boolean "true"/"false"; integers and decimals in decimal; float/double as JavaScript's
-//   String(number); strings as they are; binary as lowercase hex; dates as days since
-//   1970-01-01; timestamps as microseconds since the epoch (ms columns times 1000).
-//   hyparquet turns decimals into JavaScript numbers, so its decimals are approximate.
+//   String(number) (DuckDB's own text inside lists and structs); strings (json columns
+//   too) as they are; binary as lowercase hex; dates as days since 1970-01-01; timestamps
+//   as microseconds since the epoch (ms columns times 1000). hyparquet turns decimals into
+//   JavaScript numbers, so its decimals are approximate.
+//
+//   A list or struct cell is JSON text: an array, or an object with the struct's fields in
+//   order, whose scalars are those canonical strings and whose nulls are null, e.g.
+//   [["1",null],[]] or {"a":"5","b":["x",null]}.
 //
 // Usage: node read_parquet.mjs FILE
 // The readers are installed on first use into $MILLRACE_PARQUET_DEPS (default
@@ -49,6 +54,90 @@ const text = (v) => {
   return String(v);
 };
 const quote = (name) => '"' + name.replaceAll('"', '""') + '"';
+const literal = (s) => "'" + s.replaceAll("'", "''") + "'";
+
+// Parses DuckDB's type names: BIGINT, DECIMAL(9,2), TIMESTAMP WITH TIME ZONE, T[],
+// STRUCT(a T, "b c" T).
+function parseType(s) {
+  let i = 0;
+  function type() {
+    let t;
+    if (s.startsWith('STRUCT(', i)) {
+      i += 'STRUCT('.length;
+      const fields = [];
+      for (;;) {
+        let name = '';
+        if (s[i] === '"') {
+          for (i++; ; ) {
+            if (s[i] === '"' && s[i + 1] === '"') {
+              name += '"';
+              i += 2;
+            } else if (s[i] === '"') {
+              i++;
+              break;
+            } else {
+              name += s[i++];
+            }
+          }
+        } else {
+          const end = s.indexOf(' ', i);
+          name = s.slice(i, end);
+          i = end;
+        }
+        i++; // the space before the type
+        fields.push({ name, type: type() });
+        if (s[i] === ',') {
+          i += 2; // ", "
+          continue;
+        }
+        i++; // ')'
+        break;
+      }
+      t = { kind: 'struct', fields };
+    } else {
+      let j = i;
+      for (let depth = 0; j < s.length; j++) {
+        if (s[j] === '(') depth++;
+        else if (s[j] === ')' && depth > 0) depth--;
+        else if (depth === 0 && (s[j] === '[' || s[j] === ',' || s[j] === ')')) break;
+      }
+      t = { kind: 'scalar', name: s.slice(i, j) };
+      i = j;
+    }
+    while (s.startsWith('[]', i)) {
+      i += 2;
+      t = { kind: 'list', element: t };
+    }
+    return t;
+  }
+  return type();
+}
+
+// The SQL giving the canonical form of `x` of type `t` (a parsed type) as DuckDB values:
+// scalars as VARCHAR, lists and structs rebuilt around them (to_json makes them text).
+let lambdas = 0;
+function canonical(t, x, nested) {
+  if (t.kind === 'list') {
+    const v = `v${lambdas++}`;
+    return `list_transform(${x}, lambda ${v}: ${canonical(t.element, v, true)})`;
+  }
+  if (t.kind === 'struct') {
+    const fields = t.fields.map((f) => {
+      const field = `struct_extract(${x}, ${literal(f.name)})`;
+      return `${quote(f.name)} := ${canonical(f.type, field, true)}`;
+    });
+    return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
+  }
+  const type = t.name;
+  if (type === 'FLOAT' || type === 'DOUBLE') return nested ? `CAST(${x} AS VARCHAR)` : x;
+  if (type === 'DATE') return `CAST(datediff('day', DATE '1970-01-01', ${x}) AS VARCHAR)`;
+  if (type.startsWith('TIMESTAMP')) return `CAST(epoch_us(${x}) AS VARCHAR)`;
+  if (type === 'BLOB') return `lower(hex(${x}))`;
+  return `CAST(${x} AS VARCHAR)`;
+}
+
+// A reader's list or struct value as canonical JSON text.
+const canonicalJson = (v) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 async function readDuckdb() {
   const { DuckDBInstance } = await import(entry('@duckdb/node-api'));
@@ -61,17 +150,20 @@ async function readDuckdb() {
     name: r[0],
     type: r[1],
   }));
-  // Canonical forms computed by DuckDB itself, so no JavaScript conversion sits between.
-  const exprs = columns.map(({ name, type }) => {
-    const c = quote(name);
-    if (type === 'FLOAT' || type === 'DOUBLE') return c;
-    if (type === 'DATE') return `CAST(datediff('day', DATE '1970-01-01', ${c}) AS VARCHAR)`;
-    if (type.startsWith('TIMESTAMP')) return `CAST(epoch_us(${c}) AS VARCHAR)`;
-    if (type === 'BLOB') return `lower(hex(${c}))`;
-    return `CAST(${c} AS VARCHAR)`;
+  // Canonical forms computed by DuckDB itself, so no JavaScript conversion sits between
+  // (lists and structs go through to_json, and JSON.parse/stringify only respells them).
+  const types = columns.map(({ type }) => parseType(type));
+  const exprs = columns.map(({ name }, k) => {
+    const t = types[k];
+    const c = canonical(t, quote(name), false);
+    return t.kind === 'scalar' ? c : `to_json(${c})`;
   });
   const rows = exprs.length
-    ? (await rowsOf(`SELECT ${exprs.join(', ')} FROM ${src}`)).map((r) => r.map(text))
+    ? (await rowsOf(`SELECT ${exprs.join(', ')} FROM ${src}`)).map((r) =>
+        r.map((v, k) =>
+          types[k].kind === 'scalar' ? text(v) : v === null ? null : canonicalJson(JSON.parse(v)),
+        ),
+      )
     : [];
   const metadata = (
     await rowsOf(
@@ -114,7 +206,15 @@ async function readHyparquet() {
   const bytes = readFileSync(file);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const metadata = parquetMetadata(buffer);
-  const leaves = metadata.schema.slice(1);
+  // The top-level columns: the root's children, each followed by its subtree.
+  const schema = metadata.schema;
+  const after = (k) => {
+    let j = k + 1;
+    for (let c = 0; c < (schema[k].num_children || 0); c++) j = after(j);
+    return j;
+  };
+  const top = [];
+  for (let k = 1; k < schema.length; k = after(k)) top.push(schema[k]);
   let rows = [];
   await parquetRead({
     file: buffer,
@@ -130,9 +230,21 @@ async function readHyparquet() {
       rows = data;
     },
   });
+  // Lists come back as arrays and structs as objects; their scalars take the flat forms.
+  const tree = (v) => {
+    if (v === null || v === undefined) return null;
+    if (v instanceof Uint8Array) return hex(v);
+    if (Array.isArray(v)) return v.map(tree);
+    if (typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tree(x)]));
+    }
+    return String(v);
+  };
+  const nested = (v) =>
+    Array.isArray(v) || (typeof v === 'object' && v !== null && !(v instanceof Uint8Array));
   return {
-    columns: leaves.map((e) => ({ name: e.name, type: e.type })),
-    rows: rows.map((r) => r.map(text)),
+    columns: top.map((e) => ({ name: e.name, type: e.type ?? 'group' })),
+    rows: rows.map((r) => r.map((v) => (nested(v) ? canonicalJson(tree(v)) : text(v)))),
     num_rows: String(metadata.num_rows),
     created_by: metadata.created_by,
   };

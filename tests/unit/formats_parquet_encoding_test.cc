@@ -1,9 +1,12 @@
 // formats/parquet: the byte-level pieces (Thrift compact protocol, the RLE/bit-packed
-// hybrid, PLAIN values, the footer) against vectors worked out by hand from the specs, and
-// the writer's checks of schemas and values. Independent readers are
-// formats_parquet_readers_test.cc's business.
+// hybrid, PLAIN values, the footer) against vectors worked out by hand from the specs, the
+// levels of nested rows against the Dremel rules worked out by hand, and the writer's
+// checks of schemas and values. Independent readers are formats_parquet_readers_test.cc's
+// business.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "formats/parquet/file_writer.h"
 #include "formats/parquet/metadata.h"
 #include "formats/parquet/rle.h"
+#include "formats/parquet/shredder.h"
 #include "formats/parquet/thrift_compact.h"
 
 namespace millrace::formats::parquet {
@@ -92,6 +96,76 @@ TEST(Rle, RunsAndBitPacking) {
   out.clear();
   RleBitPackedEncode({}, 1, &out);
   EXPECT_EQ(out, "");
+}
+
+// Decodes `n` values of the hybrid encoding at `*p` (advanced past them).
+std::vector<uint32_t> RleDecode(const char** p, const char* end, int bit_width, size_t n) {
+  std::vector<uint32_t> out;
+  while (out.size() < n && *p < end) {
+    uint64_t header = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t b = static_cast<uint8_t>(*(*p)++);
+      header |= uint64_t{b & 0x7fu} << shift;
+      if (b < 0x80) break;
+    }
+    if ((header & 1) == 0) {  // RLE run
+      uint32_t v = 0;
+      for (int b = 0; b < (bit_width + 7) / 8; ++b)
+        v |= uint32_t{static_cast<uint8_t>(*(*p)++)} << (8 * b);
+      out.insert(out.end(), header >> 1, v);
+    } else {  // bit-packed groups
+      size_t values = (header >> 1) * 8;
+      uint64_t acc = 0;
+      int bits = 0;
+      for (size_t k = 0; k < values; ++k) {
+        while (bits < bit_width) {
+          acc |= uint64_t{static_cast<uint8_t>(*(*p)++)} << bits;
+          bits += 8;
+        }
+        uint32_t v = static_cast<uint32_t>(acc & ((uint64_t{1} << bit_width) - 1));
+        acc >>= bit_width;
+        bits -= bit_width;
+        if (out.size() < n) out.push_back(v);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Rle, StreamingRoundTrips) {
+  std::mt19937 rng(7);
+  for (int width : {1, 2, 3, 5, 8, 13, 32}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      // Runs of random lengths, some long, so that RLE and bit-packed runs alternate.
+      std::vector<uint32_t> values;
+      uint32_t max = width == 32 ? 0xffffffffu : (1u << width) - 1;
+      while (values.size() < 2000) {
+        uint32_t v = std::uniform_int_distribution<uint32_t>(0, max)(rng);
+        size_t run = std::uniform_int_distribution<int>(0, 3)(rng) == 0
+                         ? std::uniform_int_distribution<size_t>(1, 40)(rng)
+                         : 1;
+        values.insert(values.end(), run, v);
+      }
+      values.resize(std::uniform_int_distribution<size_t>(0, values.size())(rng));
+      RleBitPackedEncoder e(width);
+      for (uint32_t v : values) e.Put(v);
+      size_t estimate = e.EstimatedBytes();
+      std::string out;
+      e.Finish(&out);
+      // Within a few bytes: the run in progress counts as 8 values, headers not at all.
+      EXPECT_LE(estimate, out.size() + width + 16);
+      EXPECT_LE(out.size(), estimate + width + 16);
+      const char* p = out.data();
+      EXPECT_EQ(RleDecode(&p, out.data() + out.size(), width, values.size()), values);
+      EXPECT_EQ(p, out.data() + out.size());
+      // The encoder starts afresh after Finish.
+      e.Put(1);
+      out.clear();
+      e.Finish(&out);
+      // One bit-packed group: 8 values of `width` bits, the first 1.
+      EXPECT_EQ(out, Bytes({0x03, 0x01}) + std::string(width - 1, '\0'));
+    }
+  }
 }
 
 TEST(Schema, DecimalWidthsAndTypes) {
@@ -197,6 +271,349 @@ TEST(ParquetFileWriter, OptionsChecked) {
   o.row_group_rows = 10;
   o.key_value_metadata = {{"millrace.schema", "x"}};
   EXPECT_FALSE(ParquetFileWriter::Create(TwoColumns(), o).ok());
+}
+
+// Nested columns: the schema tree, the levels of tricky rows, the pages they land in.
+
+ParquetColumn Typed(const std::string& name, const std::string& type, bool nullable = true) {
+  ParquetColumn c;
+  c.name = name;
+  c.nullable = nullable;
+  Status s = ParseColumnType(type, &c);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return c;
+}
+
+TEST(Schema, NestedElementsAndLeaves) {
+  ParquetColumn t = Typed("t", "list<struct<a:int64,b:list<string>>>", /*nullable=*/false);
+  std::vector<SchemaElement> e;
+  AppendSchemaElements(t, &e);
+  ASSERT_EQ(e.size(), 7u);
+  // required group t (LIST) { repeated group list { optional group element {
+  //   optional int64 a; optional group b (LIST) { repeated group list {
+  //     optional binary element (STRING); } } } } }
+  const char* names[] = {"t", "list", "element", "a", "b", "list", "element"};
+  Repetition reps[] = {Repetition::kRequired, Repetition::kRepeated, Repetition::kOptional,
+                       Repetition::kOptional, Repetition::kOptional, Repetition::kRepeated,
+                       Repetition::kOptional};
+  std::optional<int32_t> children[] = {1, 1, 2, std::nullopt, 1, 1, std::nullopt};
+  for (size_t k = 0; k < e.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(e[k].name, names[k]);
+    EXPECT_EQ(e[k].repetition, reps[k]);
+    EXPECT_EQ(e[k].num_children, children[k]);
+    EXPECT_EQ(e[k].type.has_value(), !children[k].has_value());
+  }
+  EXPECT_EQ(e[0].converted_type, ConvertedType::kList);
+  EXPECT_EQ(e[0].logical_type.kind, LogicalType::Kind::kList);
+  EXPECT_EQ(e[4].converted_type, ConvertedType::kList);
+  EXPECT_FALSE(e[1].converted_type.has_value());
+  EXPECT_FALSE(e[2].converted_type.has_value());  // a struct has no annotation
+  EXPECT_EQ(*e[3].type, PhysicalType::kInt64);
+  EXPECT_EQ(*e[6].type, PhysicalType::kByteArray);
+  EXPECT_EQ(e[6].converted_type, ConvertedType::kUtf8);
+
+  std::vector<LeafColumn> leaves = LeafColumns(t);
+  ASSERT_EQ(leaves.size(), 2u);
+  EXPECT_EQ(leaves[0].path, (std::vector<std::string>{"t", "list", "element", "a"}));
+  EXPECT_EQ(leaves[0].column.name, "t.element.a");
+  EXPECT_EQ(leaves[0].max_definition, 3);  // t required: list 1, element 2, a 3
+  EXPECT_EQ(leaves[0].max_repetition, 1);
+  EXPECT_EQ(leaves[1].path,
+            (std::vector<std::string>{"t", "list", "element", "b", "list", "element"}));
+  EXPECT_EQ(leaves[1].column.name, "t.element.b.element");
+  EXPECT_EQ(leaves[1].max_definition, 5);
+  EXPECT_EQ(leaves[1].max_repetition, 2);
+
+  // Flat columns are their own leaf.
+  leaves = LeafColumns({.name = "x", .type = ColumnType::kInt32});
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].path, std::vector<std::string>{"x"});
+  EXPECT_EQ(leaves[0].max_definition, 1);
+  EXPECT_EQ(leaves[0].max_repetition, 0);
+}
+
+TEST(Schema, NestedValidation) {
+  auto message = [](ParquetColumn c) {
+    Status s = ValidateSchema({{std::move(c)}});
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    return s.message();
+  };
+  EXPECT_TRUE(ValidateSchema({{Typed("t", "list<struct<a:int64,b:list<json>>>")}}).ok());
+  EXPECT_NE(message({.name = "l", .type = ColumnType::kList}).find("'l'"), std::string::npos);
+  EXPECT_NE(message({.name = "s", .type = ColumnType::kStruct}).find("'s'"), std::string::npos);
+  ParquetColumn dup = Typed("s", "struct<a:int64>");
+  dup.children.push_back(dup.children[0]);
+  EXPECT_NE(message(dup).find("appears twice"), std::string::npos);
+  ParquetColumn scalar{.name = "x", .type = ColumnType::kInt64};
+  scalar.children.push_back({.name = "y"});
+  EXPECT_NE(message(scalar).find("'x'"), std::string::npos);
+  ParquetColumn decimal = Typed("s", "struct<a:list<decimal(5,2)>>");
+  decimal.children[0].children[0].scale = 7;
+  EXPECT_NE(message(decimal).find("'s.a.element'"), std::string::npos);
+  ParquetColumn deep = Typed("d", "int64");
+  for (int k = 0; k < 33; ++k) {
+    ParquetColumn outer{.name = "d", .type = ColumnType::kList};
+    deep.name = "element";
+    outer.children.push_back(std::move(deep));
+    deep = std::move(outer);
+  }
+  EXPECT_NE(message(deep).find("32 deep"), std::string::npos);
+}
+
+// Shreds rows of one column given as JSON and shows each leaf's entries as
+// "repetition,definition" with ":value" when the value is defined, e.g. "0,3:1 1,2".
+class Shred {
+ public:
+  explicit Shred(ParquetColumn column) : column_(std::move(column)) {
+    std::vector<ColumnWriter*> leaves;
+    for (LeafColumn& leaf : LeafColumns(column_)) {
+      writers_.push_back(std::make_unique<ColumnWriter>(std::move(leaf), ColumnWriterOptions{}));
+      leaves.push_back(writers_.back().get());
+    }
+    shredder_ = std::make_unique<Shredder>(column_, std::move(leaves));
+  }
+
+  // "" is a std::monostate value.
+  Status Row(const std::string& json) {
+    ParquetValue v;
+    if (!json.empty()) {
+      simdjson::dom::element e;
+      EXPECT_EQ(parser_.parse(json).get(e), simdjson::SUCCESS) << json;
+      v = e;
+    }
+    return shredder_->Shred(v);
+  }
+
+  std::vector<std::string> Levels(const std::string& json) {
+    Status s = Row(json);
+    EXPECT_TRUE(s.ok()) << json << ": " << s.ToString();
+    std::vector<std::string> out;
+    for (size_t l = 0; l < writers_.size(); ++l) {
+      const LeafColumn& leaf = writers_[l]->leaf();
+      const Shredder::Staged& staged = shredder_->staged(l);
+      std::string text;
+      size_t value = 0;
+      for (size_t k = 0; k < staged.definition.size(); ++k) {
+        if (k) text += " ";
+        text += std::to_string(staged.repetition[k]) + "," + std::to_string(staged.definition[k]);
+        if (staged.definition[k] == leaf.max_definition) {
+          const Cell& c = staged.cells[value++];
+          text += ":" + (c.s.data() != nullptr ? std::string(c.s) : std::to_string(c.i));
+        }
+      }
+      EXPECT_EQ(value, staged.cells.size());
+      out.push_back(text);
+    }
+    // Commit must take what was staged.
+    EXPECT_TRUE(shredder_->Commit().ok());
+    return out;
+  }
+
+ private:
+  ParquetColumn column_;
+  std::vector<std::unique_ptr<ColumnWriter>> writers_;
+  std::unique_ptr<Shredder> shredder_;
+  simdjson::dom::parser parser_;
+};
+
+using Leaves = std::vector<std::string>;
+
+TEST(Shredder, ListOfInt64) {
+  Shred s(Typed("l", "list<int64>"));          // max definition 3, repetition 1
+  EXPECT_EQ(s.Levels(""), Leaves{"0,0"});      // null list
+  EXPECT_EQ(s.Levels("null"), Leaves{"0,0"});  // JSON null: the same
+  EXPECT_EQ(s.Levels("[]"), Leaves{"0,1"});    // empty list
+  EXPECT_EQ(s.Levels("[null]"), Leaves{"0,2"});
+  EXPECT_EQ(s.Levels("[1,null,2]"), Leaves{"0,3:1 1,2 1,3:2"});
+
+  Shred r(Typed("r", "list<int64>", /*nullable=*/false));  // max definition 2
+  EXPECT_EQ(r.Levels("[]"), Leaves{"0,0"});
+  EXPECT_EQ(r.Levels("[null]"), Leaves{"0,1"});
+  EXPECT_EQ(r.Levels("[5,6]"), Leaves{"0,2:5 1,2:6"});
+  Status st = r.Row("null");
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("'r'"), std::string::npos) << st.message();
+}
+
+TEST(Shredder, StructWithList) {
+  Shred s(Typed("s", "struct<a:int64,b:list<string>>"));  // a: 2, 0; b.element: 4, 1
+  EXPECT_EQ(s.Levels(""), (Leaves{"0,0", "0,0"}));
+  EXPECT_EQ(s.Levels("{}"), (Leaves{"0,1", "0,1"}));  // fields missing: null
+  EXPECT_EQ(s.Levels("{\"a\":null,\"b\":null}"), (Leaves{"0,1", "0,1"}));
+  EXPECT_EQ(s.Levels("{\"a\":1,\"b\":[]}"), (Leaves{"0,2:1", "0,2"}));
+  EXPECT_EQ(s.Levels("{\"b\":[null,\"x\"],\"extra\":{\"deep\":[1]}}"),
+            (Leaves{"0,1", "0,3 1,4:x"}));
+}
+
+TEST(Shredder, ListOfLists) {
+  Shred s(Typed("ll", "list<list<int32>>"));  // max definition 5, repetition 2
+  EXPECT_EQ(s.Levels(""), Leaves{"0,0"});
+  EXPECT_EQ(s.Levels("[]"), Leaves{"0,1"});
+  EXPECT_EQ(s.Levels("[null]"), Leaves{"0,2"});
+  EXPECT_EQ(s.Levels("[[]]"), Leaves{"0,3"});
+  EXPECT_EQ(s.Levels("[[null]]"), Leaves{"0,4"});
+  // The first value of each inner list repeats at level 1 (the outer list), the others at 2.
+  EXPECT_EQ(s.Levels("[[1,2],[],null,[3]]"), Leaves{"0,5:1 2,5:2 1,3 1,2 1,5:3"});
+}
+
+TEST(Shredder, ListOfStructsWithLists) {
+  // x: max definition 4, repetition 1; y.element: 6, 2.
+  Shred s(Typed("t", "list<struct<x:int32,y:list<string>>>"));
+  EXPECT_EQ(s.Levels("[{\"x\":1,\"y\":[\"a\",\"b\"]},{\"y\":[]},null,{}]"),
+            (Leaves{"0,4:1 1,3 1,2 1,3", "0,6:a 2,6:b 1,4 1,2 1,3"}));
+  EXPECT_EQ(s.Levels("[]"), (Leaves{"0,1", "0,1"}));
+  EXPECT_EQ(s.Levels("[{\"y\":[null]}]"), (Leaves{"0,3", "0,5"}));
+}
+
+TEST(Shredder, ConvertedTextStaysAliveUntilCommit) {
+  // Each non-string value of a string list, and each json value, is converted into its own
+  // scratch string: all of them must still be there when the row is committed.
+  Shred s(Typed("l", "list<string>"));
+  EXPECT_EQ(s.Levels("[1,true,{\"k\":[1, 2]},2.5,\"s\",[null]]"),
+            Leaves{"0,3:1 1,3:true 1,3:{\"k\":[1,2]} 1,3:2.5 1,3:s 1,3:[null]"});
+  Shred j(Typed("j", "struct<a:json,b:list<json>>"));
+  EXPECT_EQ(j.Levels("{\"a\":{\"x\": 1},\"b\":[\"s\",null,[1, 2],{}]}"),
+            (Leaves{"0,2:{\"x\":1}", "0,4:\"s\" 1,3 1,4:[1,2] 1,4:{}"}));
+}
+
+TEST(Shredder, ErrorsNameThePathAndLeaveNothing) {
+  Shred s(Typed("t", "list<struct<x:int32,y:list<string>>>"));
+  Status st = s.Row("[{\"x\":1},{\"x\":\"nope\"}]");
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("'t.element.x'"), std::string::npos) << st.message();
+  st = s.Row("[{\"y\":\"nope\"}]");
+  EXPECT_NE(st.message().find("'t.element.y'"), std::string::npos) << st.message();
+  st = s.Row("{}");
+  EXPECT_NE(st.message().find("'t'"), std::string::npos) << st.message();
+  // The next row is shredded from scratch.
+  EXPECT_EQ(s.Levels("[{\"x\":7}]"), (Leaves{"0,4:7", "0,3"}));
+}
+
+// The parts of a Thrift compact struct this test needs: i32 fields and nested structs.
+class CompactReader {
+ public:
+  explicit CompactReader(const char* p) : p_(p) {}
+  const char* position() const { return p_; }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      uint8_t b = static_cast<uint8_t>(*p_++);
+      v |= uint64_t{b & 0x7fu} << shift;
+      if (b < 0x80) return v;
+    }
+  }
+  int64_t ZigZag() {
+    uint64_t v = Varint();
+    return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+  }
+  // Reads a struct, calling `field(id, type)` for each field, which reads the value with
+  // ZigZag or Struct or leaves it to Skip (returns false).
+  template <class F>
+  void Struct(F field) {
+    int16_t last = 0;
+    for (;;) {
+      uint8_t b = static_cast<uint8_t>(*p_++);
+      if (b == 0) return;
+      int type = b & 0x0f;
+      last = (b >> 4) != 0 ? static_cast<int16_t>(last + (b >> 4)) : static_cast<int16_t>(ZigZag());
+      if (!field(last, type)) Skip(type);
+    }
+  }
+  void Skip(int type) {
+    switch (type) {
+      case 1:
+      case 2:
+        return;
+      case 3:
+        ++p_;
+        return;
+      case 4:
+      case 5:
+      case 6:
+        Varint();
+        return;
+      case 8:
+        p_ += Varint();
+        return;
+      case 12:
+        Struct([](int16_t, int) { return false; });
+        return;
+      default:
+        ADD_FAILURE() << "unexpected thrift type " << type;
+    }
+  }
+
+ private:
+  const char* p_;
+};
+
+TEST(ParquetFileWriter, NestedPagesStartRows) {
+  // One nullable list<int64> column of lists of 0..20 elements, cut into small pages.
+  ParquetWriterOptions o;
+  o.codec = Codec::kUncompressed;
+  o.page_bytes = 64;
+  o.row_group_rows = 300;
+  auto w = ParquetFileWriter::Create({{Typed("l", "list<int64>")}}, o);
+  ASSERT_TRUE(w.ok());
+  simdjson::dom::parser parser;
+  int64_t entries = 0;
+  for (int i = 0; i < 1000; ++i) {
+    std::string json = "[";
+    for (int k = 0; k < i % 21; ++k) json += (k ? "," : "") + std::to_string(i * 100 + k);
+    json += "]";
+    entries += std::max(1, i % 21);
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(json).get(e), simdjson::SUCCESS);
+    ASSERT_TRUE((*w)->AppendRow({e}).ok());
+  }
+  Result<std::string> file = (*w)->Finish();
+  ASSERT_TRUE(file.ok());
+  const std::string& f = *file;
+  const char* end = f.data() + f.size() - 8 - DecodeFixed32(f.data() + f.size() - 8);
+  const char* p = f.data() + 4;
+  int pages = 0;
+  int64_t rows = 0, levels = 0;
+  while (p < end) {
+    int32_t type = -1, size = 0, num_values = 0;
+    CompactReader r(p);
+    r.Struct([&](int16_t id, int t) {
+      if (id == 1)
+        type = static_cast<int32_t>(r.ZigZag());
+      else if (id == 3)
+        size = static_cast<int32_t>(r.ZigZag());
+      else if (id == 5)
+        r.Struct([&](int16_t id5, int) {
+          if (id5 != 1) return false;
+          num_values = static_cast<int32_t>(r.ZigZag());
+          return true;
+        });
+      else
+        return false;
+      return true;
+    });
+    p = r.position();
+    ASSERT_EQ(type, 0) << "a data page (no dictionary for int64)";
+    // Repetition levels (width 1), then definition levels (width 2), each behind its length.
+    const char* body = p;
+    uint32_t rep_bytes = DecodeFixed32(body);
+    body += 4;
+    std::vector<uint32_t> rep = RleDecode(&body, body + rep_bytes, 1, num_values);
+    uint32_t def_bytes = DecodeFixed32(body);
+    body += 4;
+    std::vector<uint32_t> def = RleDecode(&body, body + def_bytes, 2, num_values);
+    ASSERT_EQ(rep.size(), static_cast<size_t>(num_values));
+    ASSERT_EQ(def.size(), static_cast<size_t>(num_values));
+    EXPECT_EQ(rep[0], 0u) << "page " << pages << " does not start a row";
+    for (uint32_t x : rep) rows += x == 0;
+    levels += num_values;
+    ++pages;
+    p += size;
+  }
+  EXPECT_EQ(p, end);
+  EXPECT_EQ(rows, 1000);
+  EXPECT_EQ(levels, entries);
+  EXPECT_GT(pages, 20);
 }
 
 }  // namespace

@@ -209,9 +209,21 @@ TEST(Writers, RefusalPassesThroughCompression) {
 TEST(Spec, ValidatesTypeAndCompression) {
   EXPECT_TRUE(ValidateSpec({"jsonl", ""}).ok());
   EXPECT_TRUE(ValidateSpec({"other", "snappy"}).ok());
+  // csv and parquet need a schema with columns.
   Status csv = ValidateSpec({"csv", ""});
   EXPECT_EQ(csv.code(), Code::kInvalidArgument);
-  EXPECT_NE(csv.message().find("'csv'"), std::string::npos);
+  EXPECT_NE(csv.message().find("csv files need a schema"), std::string::npos);
+  FormatSpec typed{"parquet", "zstd"};
+  typed.schema = std::make_shared<const TableSchema>();
+  EXPECT_EQ(ValidateSpec(typed).code(), Code::kInvalidArgument);  // no columns
+  TableSchema one;
+  one.columns.push_back({parquet::ParquetColumn{"a", parquet::ColumnType::kInt64}, ""});
+  typed.schema = std::make_shared<const TableSchema>(one);
+  EXPECT_TRUE(ValidateSpec(typed).ok());
+  typed.compression = "lz4";
+  EXPECT_NE(ValidateSpec(typed).message().find("'lz4'"), std::string::npos);
+  Status xml = ValidateSpec({"xml", ""});
+  EXPECT_NE(xml.message().find("'xml'"), std::string::npos);
   Status lz = ValidateSpec({"jsonl", "lz4"});
   EXPECT_EQ(lz.code(), Code::kInvalidArgument);
   EXPECT_NE(lz.message().find("'lz4'"), std::string::npos);
@@ -231,6 +243,10 @@ TEST(Spec, ExtensionsAndContentTypes) {
       {"other", "gzip", ".gz", "application/gzip"},
       {"other", "zstd", ".zst", "application/zstd"},
       {"other", "snappy", ".snappy", "application/x-snappy-framed"},
+      {"csv", "", ".csv", "text/csv"},
+      {"csv", "gzip", ".csv.gz", "application/gzip"},
+      {"parquet", "", ".parquet", "application/vnd.apache.parquet"},
+      {"parquet", "zstd", ".parquet", "application/vnd.apache.parquet"},  // pages compressed
   };
   for (const Case& c : cases) {
     FormatSpec spec{c.type, c.compression};

@@ -16,14 +16,14 @@ namespace millrace::formats::parquet {
 
 namespace {
 
-constexpr int kDefinitionLevelBitWidth = 1;  // flat nullable columns: 0 null, 1 present
-
 template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
 };
 
 bool IsByteArray(PhysicalType t) { return t == PhysicalType::kByteArray; }
+
+constexpr int64_t kMaxPageEntries = int64_t{1} << 24;
 
 Int128 Pow10(int n) {
   Int128 v = 1;
@@ -104,21 +104,26 @@ Result<std::string> CompressPage(Codec codec, std::string_view body) {
   return Status::Internal("unknown parquet codec");
 }
 
-ColumnWriter::ColumnWriter(const ParquetColumn& column, const ColumnWriterOptions& options)
-    : column_(column),
-      element_(ToSchemaElement(column)),
+ColumnWriter::ColumnWriter(LeafColumn leaf, const ColumnWriterOptions& options)
+    : leaf_(std::move(leaf)),
+      type_(leaf_.column.type),
+      element_(ToSchemaElement(leaf_.column)),
+      physical_(*element_.type),
       options_(options),
-      dictionary_column_(options.dictionary && IsByteArray(*element_.type)),
-      use_dictionary_(dictionary_column_) {}
+      dictionary_column_(options.dictionary && IsByteArray(physical_)),
+      use_dictionary_(dictionary_column_),
+      repetition_levels_(BitWidth(static_cast<uint32_t>(leaf_.max_repetition))),
+      definition_levels_(BitWidth(static_cast<uint32_t>(leaf_.max_definition))) {}
 
 Status ColumnWriter::Convert(const ParquetValue& v, Cell* cell) const {
+  const ParquetColumn& column = leaf_.column;
   auto bad = [&](const std::string& what) {
-    return Status::InvalidArgument("parquet column '" + column_.name + "' (" +
-                                   ColumnTypeName(column_.type) + "): " + what);
+    return Status::InvalidArgument("parquet column '" + column.name + "' (" +
+                                   ColumnTypeName(type_) + "): " + what);
   };
   *cell = Cell{};
   if (std::holds_alternative<std::monostate>(v)) {
-    if (!column_.nullable) return bad("null in a column that is not nullable");
+    if (!column.nullable) return bad("null in a column that is not nullable");
     return Status::Ok();
   }
   cell->null = false;
@@ -129,7 +134,7 @@ Status ColumnWriter::Convert(const ParquetValue& v, Cell* cell) const {
                             [](Int128 x) -> std::optional<Int128> { return x; },
                             [](const auto&) -> std::optional<Int128> { return std::nullopt; }},
                  v);
-  switch (column_.type) {
+  switch (type_) {
     case ColumnType::kBoolean:
       if (!std::holds_alternative<bool>(v)) return bad("expected a boolean");
       cell->b = std::get<bool>(v);
@@ -162,31 +167,35 @@ Status ColumnWriter::Convert(const ParquetValue& v, Cell* cell) const {
       }
       return Status::Ok();
     case ColumnType::kString:
+    case ColumnType::kJson:
     case ColumnType::kBinary:
       if (!std::holds_alternative<std::string_view>(v)) return bad("expected a string");
       cell->s = std::get<std::string_view>(v);
       if (cell->s.size() > kMaxValueBytes)
         return bad("a value of " + std::to_string(cell->s.size()) + " bytes (the limit is " +
                    std::to_string(kMaxValueBytes) + ")");
-      if (column_.type == ColumnType::kString && !IsValidUtf8(cell->s))
+      if (type_ != ColumnType::kBinary && !IsValidUtf8(cell->s))
         return bad("the string is not valid UTF-8");
       return Status::Ok();
     case ColumnType::kDecimal: {
       if (!integer) return bad("expected an unscaled decimal integer");
-      Int128 limit = Pow10(column_.precision);
+      Int128 limit = Pow10(column.precision);
       if (*integer <= -limit || *integer >= limit)
         return bad("unscaled value " + Int128ToString(*integer) + " has more than " +
-                   std::to_string(column_.precision) + " digits");
+                   std::to_string(column.precision) + " digits");
       cell->i = static_cast<int64_t>(*integer);  // exact when precision <= 18
       cell->wide = *integer;
       return Status::Ok();
     }
+    case ColumnType::kList:  // never a leaf
+    case ColumnType::kStruct:
+      break;
   }
-  return bad("unknown column type");
+  return bad("not a leaf column");
 }
 
 void ColumnWriter::AppendPlain(const Cell& cell, std::string* out) {
-  switch (*element_.type) {
+  switch (physical_) {
     case PhysicalType::kBoolean:
       // Bit-packed, LSB first; the last byte is padded with zeros.
       if (page_bools_ % 8 == 0) out->push_back('\0');
@@ -225,7 +234,7 @@ void ColumnWriter::AppendPlain(const Cell& cell, std::string* out) {
 }
 
 void ColumnWriter::UpdateStatistics(const Cell& cell) {
-  switch (*element_.type) {
+  switch (physical_) {
     case PhysicalType::kBoolean:
       min_b_ = has_min_max_ ? (min_b_ && cell.b) : cell.b;
       max_b_ = has_min_max_ ? (max_b_ || cell.b) : cell.b;
@@ -233,7 +242,7 @@ void ColumnWriter::UpdateStatistics(const Cell& cell) {
     case PhysicalType::kInt32:
     case PhysicalType::kInt64:
     case PhysicalType::kFixedLenByteArray: {
-      Int128 v = *element_.type == PhysicalType::kFixedLenByteArray ? cell.wide : cell.i;
+      Int128 v = physical_ == PhysicalType::kFixedLenByteArray ? cell.wide : cell.i;
       min_i_ = has_min_max_ ? std::min(min_i_, v) : v;
       max_i_ = has_min_max_ ? std::max(max_i_, v) : v;
       break;
@@ -260,7 +269,7 @@ Statistics ColumnWriter::EncodeStatistics() const {
   s.null_count = null_count_;
   if (!has_min_max_) return s;
   std::string min, max;
-  switch (*element_.type) {
+  switch (physical_) {
     case PhysicalType::kBoolean:
       min.push_back(min_b_ ? 1 : 0);
       max.push_back(max_b_ ? 1 : 0);
@@ -286,7 +295,7 @@ Statistics ColumnWriter::EncodeStatistics() const {
       std::string* outs[] = {&min, &max};
       double vals[] = {lo, hi};
       for (int k = 0; k < 2; ++k) {
-        if (*element_.type == PhysicalType::kFloat) {
+        if (physical_ == PhysicalType::kFloat) {
           float f = static_cast<float>(vals[k]);
           uint32_t bits;
           std::memcpy(&bits, &f, 4);
@@ -315,60 +324,96 @@ Statistics ColumnWriter::EncodeStatistics() const {
 }
 
 size_t ColumnWriter::PageEstimate() const {
-  size_t levels = def_levels_.size() / 8;
-  if (page_uses_dictionary_)
-    return levels + 1 + page_indices_.size() * BitWidth(dictionary_size_) / 8;
+  size_t levels = repetition_levels_.EstimatedBytes() + definition_levels_.EstimatedBytes();
+  if (page_uses_dictionary_) {
+    // The indices wait unpacked (4 bytes each) until the page is cut: count them at that
+    // size, so that a page of narrow indices cannot hold 32 times page_bytes in memory.
+    return levels + 1 + page_indices_.size() * sizeof(uint32_t);
+  }
   return levels + page_plain_.size();
 }
 
 size_t ColumnWriter::BufferedBytes() const {
-  return chunk_pages_.size() + dictionary_plain_.size() + PageEstimate();
+  return chunk_pages_.size() + dictionary_.plain().size() + PageEstimate();
+}
+
+void ColumnWriter::AppendValue(const Cell& cell) {
+  ++page_non_null_;
+  UpdateStatistics(cell);
+  if (page_uses_dictionary_) {
+    bool added;
+    page_indices_.push_back(dictionary_.Insert(cell.s, &added));
+    if (added && dictionary_.plain().size() > options_.dictionary_bytes) {
+      // Fall back: this page ends with the row, and the dictionary as it is then; later
+      // pages are PLAIN.
+      use_dictionary_ = false;
+      cut_after_row_ = true;
+    }
+  } else {
+    AppendPlain(cell, &page_plain_);
+  }
 }
 
 Status ColumnWriter::Append(const Cell& cell) {
-  if (page_levels_ == 0) page_uses_dictionary_ = use_dictionary_;
-  ++page_levels_;
-  if (column_.nullable) def_levels_.push_back(cell.null ? 0 : 1);
+  StartEntry();
+  if (leaf_.max_definition > 0) definition_levels_.Put(cell.null ? 0 : 1);
   if (cell.null) {
     ++null_count_;
   } else {
-    ++page_non_null_;
-    UpdateStatistics(cell);
-    if (page_uses_dictionary_) {
-      auto [it, inserted] = dictionary_.try_emplace(std::string(cell.s), dictionary_size_);
-      if (inserted) {
-        ++dictionary_size_;
-        AppendPlain(cell, &dictionary_plain_);
-      }
-      page_indices_.push_back(it->second);
-      if (dictionary_plain_.size() > options_.dictionary_bytes) {
-        // Fall back: this page ends with the dictionary as it is; later pages are PLAIN.
-        use_dictionary_ = false;
-        return FlushPage();
-      }
+    AppendValue(cell);
+  }
+  return EndRow();
+}
+
+Status ColumnWriter::AppendNested(std::span<const uint8_t> repetition,
+                                  std::span<const uint8_t> definition,
+                                  std::span<const Cell> values) {
+  const uint8_t max_definition = static_cast<uint8_t>(leaf_.max_definition);
+  size_t next_value = 0;
+  for (size_t k = 0; k < definition.size(); ++k) {
+    StartEntry();
+    if (leaf_.max_repetition > 0) repetition_levels_.Put(repetition[k]);
+    if (max_definition > 0) definition_levels_.Put(definition[k]);
+    if (definition[k] < max_definition) {
+      ++null_count_;
     } else {
-      AppendPlain(cell, &page_plain_);
+      AppendValue(values[next_value++]);
     }
   }
-  if (PageEstimate() >= options_.page_bytes) return FlushPage();
+  return EndRow();
+}
+
+Status ColumnWriter::EndRow() {
+  // Pages are cut only here, so that every page starts a row (repetition level 0). Level
+  // entries of nulls cost almost nothing encoded, so their count is bounded on its own
+  // (num_values is an int32, and readers size buffers by it).
+  if (cut_after_row_ || PageEstimate() >= options_.page_bytes || page_levels_ >= kMaxPageEntries) {
+    cut_after_row_ = false;
+    return FlushPage();
+  }
   return Status::Ok();
 }
 
 Status ColumnWriter::FlushPage() {
   if (page_levels_ == 0) return Status::Ok();
-  std::string body;
-  if (column_.nullable) {
-    // Data page v1: the definition levels' RLE encoding behind its 4-byte length.
-    std::string levels;
-    RleBitPackedEncode(def_levels_, kDefinitionLevelBitWidth, &levels);
-    PutFixed32(&body, static_cast<uint32_t>(levels.size()));
-    body += levels;
-  }
+  std::string& body = page_body_;
+  body.clear();
+  // Data page v1: the repetition levels, then the definition levels, each in the hybrid
+  // encoding behind its 4-byte length, each left out when its maximum is 0.
+  auto levels = [&body](RleBitPackedEncoder* encoder) {
+    size_t at = body.size();
+    PutFixed32(&body, 0);
+    encoder->Finish(&body);
+    uint32_t length = static_cast<uint32_t>(body.size() - at - 4);
+    std::memcpy(body.data() + at, &length, 4);  // little-endian, as PutFixed32
+  };
+  if (leaf_.max_repetition > 0) levels(&repetition_levels_);
+  if (leaf_.max_definition > 0) levels(&definition_levels_);
   // A page without values needs no dictionary: it is written PLAIN (its values are empty),
   // so a chunk of nulls only has no dictionary page.
   bool dictionary_page = page_uses_dictionary_ && page_non_null_ > 0;
   if (dictionary_page) {
-    int width = std::max(1, BitWidth(dictionary_size_ - 1));
+    int width = std::max(1, BitWidth(dictionary_.size() - 1));
     body.push_back(static_cast<char>(width));
     RleBitPackedEncode(page_indices_, width, &body);
   } else {
@@ -392,9 +437,11 @@ Status ColumnWriter::FlushPage() {
 
   chunk_values_ += page_levels_;
   page_levels_ = page_non_null_ = page_bools_ = 0;
-  def_levels_.clear();
   page_plain_.clear();
   page_indices_.clear();
+  // Kept for the next page unless a single large value grew them far past a page.
+  if (page_plain_.capacity() > 2 * options_.page_bytes) std::string().swap(page_plain_);
+  if (page_body_.capacity() > 2 * options_.page_bytes) std::string().swap(page_body_);
   return Status::Ok();
 }
 
@@ -402,26 +449,27 @@ Result<ColumnChunk> ColumnWriter::FinishChunk(std::string* out) {
   MILLRACE_RETURN_IF_ERROR(FlushPage());
   ColumnChunk chunk;
   ColumnMetaData& m = chunk.meta_data;
-  m.type = *element_.type;
-  m.path_in_schema = {column_.name};
+  m.type = physical_;
+  m.path_in_schema = leaf_.path;
   m.codec = options_.codec;
   m.num_values = chunk_values_;
   chunk.file_offset = static_cast<int64_t>(out->size());
   int64_t uncompressed = chunk_uncompressed_;
   size_t start = out->size();
   if (chunk_dictionary_pages_) {
-    Result<std::string> compressed = CompressPage(options_.codec, dictionary_plain_);
+    const std::string& plain = dictionary_.plain();
+    Result<std::string> compressed = CompressPage(options_.codec, plain);
     if (!compressed.ok()) return compressed.status();
     PageHeader h;
     h.type = PageType::kDictionaryPage;
-    h.uncompressed_page_size = static_cast<int32_t>(dictionary_plain_.size());
+    h.uncompressed_page_size = static_cast<int32_t>(plain.size());
     h.compressed_page_size = static_cast<int32_t>(compressed->size());
     DictionaryPageHeader& d = h.dictionary_page_header.emplace();
-    d.num_values = static_cast<int32_t>(dictionary_size_);
+    d.num_values = static_cast<int32_t>(dictionary_.size());
     d.encoding = Encoding::kPlain;
     m.dictionary_page_offset = static_cast<int64_t>(out->size());
     SerializePageHeader(h, out);
-    uncompressed += static_cast<int64_t>(out->size() - start + dictionary_plain_.size());
+    uncompressed += static_cast<int64_t>(out->size() - start + plain.size());
     *out += *compressed;
   }
   m.data_page_offset = static_cast<int64_t>(out->size());
@@ -438,9 +486,7 @@ Result<ColumnChunk> ColumnWriter::FinishChunk(std::string* out) {
   chunk_pages_.clear();
   chunk_values_ = chunk_uncompressed_ = 0;
   chunk_plain_pages_ = chunk_dictionary_pages_ = false;
-  dictionary_.clear();
-  dictionary_plain_.clear();
-  dictionary_size_ = 0;
+  dictionary_.Clear();
   null_count_ = 0;
   has_min_max_ = false;
   min_s_.clear();

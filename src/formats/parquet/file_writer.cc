@@ -37,8 +37,19 @@ ParquetFileWriter::ParquetFileWriter(ParquetSchema schema, ParquetWriterOptions 
   c.dictionary = options_.dictionary;
   c.dictionary_bytes = options_.dictionary_bytes;
   c.max_statistics_bytes = options_.max_statistics_bytes;
-  for (const ParquetColumn& column : schema_.columns)
-    columns_.push_back(std::make_unique<ColumnWriter>(column, c));
+  for (const ParquetColumn& column : schema_.columns) {
+    std::vector<ColumnWriter*> leaves;
+    for (LeafColumn& leaf : LeafColumns(column)) {
+      leaves_.push_back(std::make_unique<ColumnWriter>(std::move(leaf), c));
+      leaves.push_back(leaves_.back().get());
+    }
+    Column& top = columns_.emplace_back();
+    if (column.type == ColumnType::kList || column.type == ColumnType::kStruct) {
+      top.nested = std::make_unique<Shredder>(column, std::move(leaves));
+    } else {
+      top.flat = leaves[0];
+    }
+  }
   cells_.resize(columns_.size());
   file_.append(kMagic, kMagicSize);
 
@@ -47,7 +58,7 @@ ParquetFileWriter::ParquetFileWriter(ParquetSchema schema, ParquetWriterOptions 
   root.num_children = static_cast<int32_t>(schema_.columns.size());
   metadata_.schema.push_back(root);
   for (const ParquetColumn& column : schema_.columns)
-    metadata_.schema.push_back(ToSchemaElement(column));
+    AppendSchemaElements(column, &metadata_.schema);
   metadata_.key_value_metadata.emplace_back(kSchemaMetadataKey, SchemaJson(schema_));
   for (const auto& kv : options_.key_value_metadata) metadata_.key_value_metadata.push_back(kv);
   metadata_.created_by = kCreatedBy;
@@ -58,21 +69,28 @@ Status ParquetFileWriter::AppendRow(std::span<const ParquetValue> row) {
   if (row.size() != columns_.size())
     return Status::InvalidArgument("parquet row has " + std::to_string(row.size()) +
                                    " values for " + std::to_string(columns_.size()) + " columns");
-  // Check every value before appending any, so that a bad row leaves no trace.
-  for (size_t i = 0; i < row.size(); ++i)
-    MILLRACE_RETURN_IF_ERROR(columns_[i]->Convert(row[i], &cells_[i]));
-  for (size_t i = 0; i < row.size(); ++i) MILLRACE_RETURN_IF_ERROR(columns_[i]->Append(cells_[i]));
+  // Check every value (nested ones shredded into staging) before appending any, so that a
+  // bad row leaves no trace.
+  for (size_t i = 0; i < row.size(); ++i) {
+    const Column& c = columns_[i];
+    MILLRACE_RETURN_IF_ERROR(c.flat ? c.flat->Convert(row[i], &cells_[i])
+                                    : c.nested->Shred(row[i]));
+  }
+  for (size_t i = 0; i < row.size(); ++i) {
+    const Column& c = columns_[i];
+    MILLRACE_RETURN_IF_ERROR(c.flat ? c.flat->Append(cells_[i]) : c.nested->Commit());
+  }
   ++group_rows_;
   if (group_rows_ >= options_.row_group_rows) return FlushRowGroup();
   size_t buffered = 0;
-  for (const auto& c : columns_) buffered += c->BufferedBytes();
+  for (const auto& c : leaves_) buffered += c->BufferedBytes();
   if (buffered >= options_.row_group_bytes) return FlushRowGroup();
   return Status::Ok();
 }
 
 size_t ParquetFileWriter::BufferedBytes() const {
   size_t n = file_.size();
-  for (const auto& c : columns_) n += c->BufferedBytes();
+  for (const auto& c : leaves_) n += c->BufferedBytes();
   return n;
 }
 
@@ -82,7 +100,7 @@ Status ParquetFileWriter::FlushRowGroup() {
   group.num_rows = group_rows_;
   group.file_offset = static_cast<int64_t>(file_.size());
   group.ordinal = static_cast<int16_t>(metadata_.row_groups.size());
-  for (const auto& c : columns_) {
+  for (const auto& c : leaves_) {
     Result<ColumnChunk> chunk = c->FinishChunk(&file_);
     if (!chunk.ok()) return chunk.status();
     group.total_byte_size += chunk->meta_data.total_uncompressed_size;

@@ -1,7 +1,14 @@
-// ParquetFileWriter: builds one Parquet file in memory from rows of a flat schema
-// (docs/format/parquet.md). Rows are encoded into column pages as they arrive; a row group
-// is cut when it reaches `row_group_rows` rows or `row_group_bytes` buffered bytes, and its
-// column chunks are appended to the file bytes, which Finish completes with the footer.
+// ParquetFileWriter: builds one Parquet file in memory from rows of a schema whose columns
+// may be lists and structs (docs/format/parquet.md). Rows are encoded into the pages of
+// each leaf column as they arrive (nested values shredded into levels, shredder.h); a row
+// group is cut when it reaches `row_group_rows` rows or `row_group_bytes` buffered bytes,
+// and its column chunks are appended to the file bytes, which Finish completes with the
+// footer.
+//
+// Memory: the file so far, plus the open row group's encoded pages (at most about
+// `row_group_bytes` and one row), plus per leaf the page being filled (about `page_bytes`)
+// and the chunk's dictionary (at most `dictionary_bytes` and one value, and ~24 bytes an
+// entry), plus one row's shredded values.
 //
 //   auto w = ParquetFileWriter::Create(schema, options);  // Result<unique_ptr<...>>
 //   (*w)->AppendRow({int64_t{1}, std::string_view("a")});
@@ -21,6 +28,7 @@
 #include "common/status.h"
 #include "formats/parquet/column_writer.h"
 #include "formats/parquet/schema.h"
+#include "formats/parquet/shredder.h"
 
 namespace millrace::formats::parquet {
 
@@ -52,9 +60,10 @@ class ParquetFileWriter {
   ParquetFileWriter(const ParquetFileWriter&) = delete;
   ParquetFileWriter& operator=(const ParquetFileWriter&) = delete;
 
-  // One value per column, in schema order. InvalidArgument (naming the column) if a value
-  // does not fit its column; the row is then not written and the writer stays usable.
-  // String values are only borrowed for the call.
+  // One value per top-level column, in schema order (a list or struct column takes a
+  // simdjson element, schema.h). InvalidArgument (naming the column path) if any value or
+  // nested value does not fit its column; the row is then not written and the writer stays
+  // usable. String values and elements are only borrowed for the call.
   Status AppendRow(std::span<const ParquetValue> row);
   Status AppendRow(std::initializer_list<ParquetValue> row) {
     return AppendRow(std::span<const ParquetValue>(row.begin(), row.size()));
@@ -71,10 +80,17 @@ class ParquetFileWriter {
   ParquetFileWriter(ParquetSchema schema, ParquetWriterOptions options);
   Status FlushRowGroup();
 
+  // A top-level column: flat (its one leaf) or nested (its shredder).
+  struct Column {
+    ColumnWriter* flat = nullptr;
+    std::unique_ptr<Shredder> nested;
+  };
+
   const ParquetSchema schema_;
   const ParquetWriterOptions options_;
-  std::vector<std::unique_ptr<ColumnWriter>> columns_;
-  std::vector<Cell> cells_;  // scratch for one row
+  std::vector<std::unique_ptr<ColumnWriter>> leaves_;  // schema order: a row group's chunks
+  std::vector<Column> columns_;
+  std::vector<Cell> cells_;  // scratch for one row's flat columns
   std::string file_;         // magic and finished row groups
   FileMetaData metadata_;    // row_groups filled as they are cut
   int64_t rows_before_group_ = 0;

@@ -18,6 +18,11 @@ void WriteLogicalType(const LogicalType& t, ThriftCompactWriter* w) {
       w->BeginStruct();
       w->EndStruct();
       break;
+    case LogicalType::Kind::kList:
+      w->FieldStructBegin(3);  // LIST: ListType {}
+      w->BeginStruct();
+      w->EndStruct();
+      break;
     case LogicalType::Kind::kDecimal:
       w->FieldStructBegin(5);  // DECIMAL: DecimalType {1: scale, 2: precision}
       w->BeginStruct();
@@ -155,11 +160,12 @@ void SerializeFileMetaData(const FileMetaData& m, std::string* out) {
     }
   }
   w.FieldBinary(6, m.created_by);
-  if (m.type_defined_column_orders && m.schema.size() > 1) {
-    // One ColumnOrder union per leaf, each TYPE_ORDER (field 1, an empty struct). The
-    // schema here is flat: every element after the root is a leaf.
-    w.FieldListBegin(7, ThriftType::kStruct, m.schema.size() - 1);
-    for (size_t i = 1; i < m.schema.size(); ++i) {
+  size_t leaves = 0;
+  for (const SchemaElement& e : m.schema) leaves += e.type.has_value();
+  if (m.type_defined_column_orders && leaves > 0) {
+    // One ColumnOrder union per leaf, each TYPE_ORDER (field 1, an empty struct).
+    w.FieldListBegin(7, ThriftType::kStruct, leaves);
+    for (size_t i = 0; i < leaves; ++i) {
       w.BeginStruct();
       w.FieldStructBegin(1);
       w.BeginStruct();

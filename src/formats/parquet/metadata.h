@@ -27,6 +27,7 @@ enum class PhysicalType : int32_t {
 // older readers).
 enum class ConvertedType : int32_t {
   kUtf8 = 0,
+  kList = 3,
   kDecimal = 5,
   kDate = 6,
   kTimestampMillis = 9,
@@ -53,7 +54,7 @@ enum class PageType : int32_t { kDataPage = 0, kDictionaryPage = 2 };
 
 // parquet.thrift `LogicalType`, a union; we write these members.
 struct LogicalType {
-  enum class Kind { kNone, kString, kDecimal, kDate, kTimestamp };
+  enum class Kind { kNone, kString, kList, kDecimal, kDate, kTimestamp };
   enum class TimeUnit { kMillis = 1, kMicros = 2 };  // the TimeUnit union's field ids
   Kind kind = Kind::kNone;
   int32_t precision = 0, scale = 0;   // kDecimal
@@ -61,8 +62,11 @@ struct LogicalType {
   bool adjusted_to_utc = true;        // kTimestamp
 };
 
+// One node of the schema tree; FileMetaData lists them depth first. A group (the root, a
+// list or struct and a list's repeated middle level) has num_children and no type; a leaf
+// has a type and no num_children.
 struct SchemaElement {
-  std::optional<PhysicalType> type;    // unset for the root (a group)
+  std::optional<PhysicalType> type;    // unset for groups
   std::optional<int32_t> type_length;  // FIXED_LEN_BYTE_ARRAY
   std::optional<Repetition> repetition;
   std::string name;
@@ -111,7 +115,8 @@ struct FileMetaData {
   std::vector<RowGroup> row_groups;
   std::vector<std::pair<std::string, std::string>> key_value_metadata;
   std::string created_by;
-  // Whether to write column_orders: one TypeDefinedOrder per leaf column, which tells
+  // Whether to write column_orders: one TypeDefinedOrder per leaf (schema elements with a
+  // type, in schema order), which tells
   // readers that min_value/max_value follow each type's defined sort order.
   bool type_defined_column_orders = true;
 };

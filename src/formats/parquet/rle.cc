@@ -16,34 +16,6 @@ void PutUvarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
-// Bit-packs values[begin, end) padded with zeros to a multiple of 8 values.
-void PutBitPacked(const std::vector<uint32_t>& values, size_t begin, size_t end, int bit_width,
-                  std::string* out) {
-  if (begin == end) return;
-  size_t groups = (end - begin + 7) / 8;
-  PutUvarint((groups << 1) | 1, out);
-  uint64_t acc = 0;
-  int bits = 0;
-  for (size_t i = begin; i < begin + groups * 8; ++i) {
-    uint64_t v = i < end ? values[i] : 0;
-    acc |= v << bits;
-    bits += bit_width;
-    while (bits >= 8) {
-      out->push_back(static_cast<char>(acc & 0xff));
-      acc >>= 8;
-      bits -= 8;
-    }
-  }
-  // 8 values of any width fill whole bytes: nothing is left over.
-  assert(bits == 0);
-}
-
-void PutRleRun(uint32_t value, size_t count, int bit_width, std::string* out) {
-  PutUvarint(static_cast<uint64_t>(count) << 1, out);
-  for (int b = 0; b < (bit_width + 7) / 8; ++b)
-    out->push_back(static_cast<char>((value >> (8 * b)) & 0xff));
-}
-
 }  // namespace
 
 int BitWidth(uint32_t max_value) {
@@ -55,25 +27,71 @@ int BitWidth(uint32_t max_value) {
   return w;
 }
 
+void RleBitPackedEncoder::PackGroup() {
+  // 8 values of any width fill whole bytes.
+  uint64_t acc = 0;
+  int bits = 0;
+  for (uint32_t v : group_) {
+    acc |= static_cast<uint64_t>(v) << bits;
+    bits += bit_width_;
+    while (bits >= 8) {
+      literals_.push_back(static_cast<char>(acc & 0xff));
+      acc >>= 8;
+      bits -= 8;
+    }
+  }
+  assert(bits == 0);
+  ++literal_groups_;
+  group_size_ = 0;
+}
+
+void RleBitPackedEncoder::PushLiteral(uint32_t v) {
+  group_[group_size_++] = v;
+  if (group_size_ == 8) PackGroup();
+}
+
+void RleBitPackedEncoder::FlushLiterals() {
+  if (group_size_ > 0) {  // only when finishing: the data's last group, padded with zeros
+    std::fill(group_ + group_size_, group_ + 8, 0);
+    PackGroup();
+  }
+  if (literal_groups_ == 0) return;
+  PutUvarint((static_cast<uint64_t>(literal_groups_) << 1) | 1, &encoded_);
+  encoded_ += literals_;
+  literals_.clear();
+  literal_groups_ = 0;
+}
+
+void RleBitPackedEncoder::EndRun() {
+  if (run_length_ == 0) return;
+  // A bit-packed run must hold a multiple of 8 values unless it ends the data, so the
+  // literals waiting take enough of this run to fill their last group.
+  size_t fill = (8 - group_size_) % 8;
+  if (run_length_ >= fill + kMinRleRun) {
+    for (size_t k = 0; k < fill; ++k) PushLiteral(run_value_);
+    FlushLiterals();
+    PutUvarint(static_cast<uint64_t>(run_length_ - fill) << 1, &encoded_);
+    for (int b = 0; b < (bit_width_ + 7) / 8; ++b)
+      encoded_.push_back(static_cast<char>((run_value_ >> (8 * b)) & 0xff));
+  } else {
+    for (size_t k = 0; k < run_length_; ++k) PushLiteral(run_value_);
+  }
+  run_length_ = 0;
+}
+
+void RleBitPackedEncoder::Finish(std::string* out) {
+  EndRun();
+  FlushLiterals();
+  out->append(encoded_);
+  encoded_.clear();
+  run_value_ = 0;
+}
+
 void RleBitPackedEncode(const std::vector<uint32_t>& values, int bit_width, std::string* out) {
   assert(bit_width >= 0 && bit_width <= 32);
-  size_t literal_begin = 0;  // values[literal_begin, i) wait to be bit-packed
-  size_t i = 0;
-  while (i < values.size()) {
-    size_t run_end = i + 1;
-    while (run_end < values.size() && values[run_end] == values[i]) ++run_end;
-    // A bit-packed run must hold a multiple of 8 values unless it ends the data, so the
-    // pending literals take enough of this run to fill their last group.
-    size_t pending = i - literal_begin;
-    size_t fill = (8 - pending % 8) % 8;
-    if (run_end - i >= fill + kMinRleRun) {
-      PutBitPacked(values, literal_begin, i + fill, bit_width, out);
-      PutRleRun(values[i], run_end - i - fill, bit_width, out);
-      literal_begin = run_end;
-    }
-    i = run_end;
-  }
-  PutBitPacked(values, literal_begin, values.size(), bit_width, out);
+  RleBitPackedEncoder e(bit_width);
+  for (uint32_t v : values) e.Put(v);
+  e.Finish(out);
 }
 
 }  // namespace millrace::formats::parquet
