@@ -1,5 +1,7 @@
 #include "formats/record_mapper.h"
 
+#include <algorithm>
+
 #include "formats/csv/csv_reader.h"
 #include "formats/values.h"
 
@@ -49,8 +51,14 @@ RecordMapper::RecordMapper(const TableSchema& schema) : schema_(schema) {
           start = dot + 1;
         }
       }
+      size_t k = 0;
+      while (k < keys_.size() && keys_[k] != parts[0]) ++k;
+      if (k == keys_.size()) keys_.push_back(parts[0]);
+      key_of_.push_back(k);
       paths_.push_back(std::move(parts));
     }
+    found_.resize(keys_.size());
+    have_.resize(keys_.size());
   } else {
     fields_expected_ = schema_.csv_header.empty() ? n : schema_.csv_header.size();
     for (size_t i = 0; i < n; ++i) {
@@ -82,7 +90,7 @@ Status RecordMapper::CheckNull(size_t column, const parquet::ParquetValue& v) co
 
 Status RecordMapper::CheckNested(size_t i, const parquet::ParquetValue& v) {
   const auto* e = std::get_if<element>(&v);
-  if (e == nullptr) return Status::Ok();
+  if (e == nullptr || !checking_nested_) return Status::Ok();
   return CheckNestedValue(*e, schema_.columns[i].column, named_[i]);
 }
 
@@ -118,16 +126,38 @@ Status RecordMapper::MapJson(std::string_view text, Line* line) {
 }
 
 Status RecordMapper::MapDocument(simdjson::dom::element doc, Line* line) {
-  if (doc.type() != element_type::OBJECT)
+  simdjson::dom::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS)
     return Status::InvalidArgument("the record is not a JSON object");
-  for (size_t i = 0; i < paths_.size(); ++i) {
-    element v = doc;
-    bool found = true;
-    for (const std::string& key : paths_[i]) {
-      if (v.type() != element_type::OBJECT || v.at_key(key).get(v) != simdjson::SUCCESS) {
-        found = false;
-        break;
+  // One pass over the members finds every column's first key (the first of a repeated
+  // member wins, as at_key would have it).
+  std::fill(have_.begin(), have_.end(), false);
+  size_t m = 0;
+  for (auto [key, value] : object) {
+    if (m >= guess_.size()) guess_.push_back(-1);
+    int k = guess_[m];
+    if (k < 0 || keys_[k] != key) {
+      k = -1;
+      for (size_t j = 0; j < keys_.size(); ++j) {
+        if (keys_[j] == key) {
+          k = static_cast<int>(j);
+          break;
+        }
       }
+      guess_[m] = k;
+    }
+    if (k >= 0 && !have_[k]) {
+      have_[k] = true;
+      found_[k] = value;
+    }
+    ++m;
+  }
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    element v = found_[key_of_[i]];
+    bool found = have_[key_of_[i]];
+    for (size_t p = 1; found && p < paths_[i].size(); ++p) {
+      if (v.type() != element_type::OBJECT || v.at_key(paths_[i][p]).get(v) != simdjson::SUCCESS)
+        found = false;
     }
     parquet::ParquetValue& out = line->values[i];
     if (!found) {
@@ -175,6 +205,8 @@ Status RecordMapper::MapCsv(std::string_view text, Line* line, bool* header) {
 }
 
 Status RecordMapper::Map(std::string_view record, const RowSink& sink) {
+  // A record of one row is all or nothing in a sink that checks nested values itself.
+  checking_nested_ = !sink_checks_nested_;
   if (schema_.input == InputFormat::kCsv) {
     if (EmptyLine(record)) return Status::Ok();  // a blank line: no row (not one null field)
     Line* line = LineAt(0);
@@ -200,6 +232,7 @@ Status RecordMapper::Map(std::string_view record, const RowSink& sink) {
       return sink(line->values);
     }
   }
+  checking_nested_ = true;  // several rows: each checked whole before any is handed over
   size_t count = 0, start = 0;
   while (start < record.size()) {
     size_t end = record.find('\n', start);

@@ -13,11 +13,11 @@
 
 #include <simdjson.h>
 
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/status.h"
@@ -32,7 +32,27 @@ class RecordMapper {
   RecordMapper(const RecordMapper&) = delete;
   RecordMapper& operator=(const RecordMapper&) = delete;
 
-  using RowSink = std::function<Status(std::span<const parquet::ParquetValue>)>;
+  // Where rows go: a callable taking std::span<const parquet::ParquetValue>, returning
+  // Status, borrowed for the call (no allocation, no std::function).
+  class RowSink {
+   public:
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, RowSink>>>
+    RowSink(F&& f)  // NOLINT: implicit, like a function_ref; `f` outlives the call
+        : object_(const_cast<void*>(static_cast<const void*>(&f))),
+          call_([](void* o, std::span<const parquet::ParquetValue> row) {
+            return (*static_cast<std::remove_reference_t<F>*>(o))(row);
+          }) {}
+    Status operator()(std::span<const parquet::ParquetValue> row) const {
+      return call_(object_, row);
+    }
+
+   private:
+    void* object_;
+    Status (*call_)(void*, std::span<const parquet::ParquetValue>);
+  };
+  // The sink converts list elements and struct fields itself, all or nothing per row (the
+  // Parquet writer does): a record of one row then skips the mapper's own check of them.
+  void set_sink_checks_nested(bool v) { sink_checks_nested_ = v; }
   // Maps `record` and, if every row of it fits, hands the rows to `sink` in order (none for
   // a CSV header line or a record of blank lines). The values are valid during the call.
   // Returns the first error: the mapper's (nothing was handed over) or the sink's.
@@ -62,8 +82,18 @@ class RecordMapper {
   // Each column with its nested columns named by their path ("tags.element"), for messages.
   std::vector<parquet::ParquetColumn> named_;
   std::string nested_scratch_;
-  // JSON input: each column's path, split at the dots.
+  // JSON input: each column's path, split at the dots; the distinct first keys of the
+  // paths (columns are found in one pass over a record's members), each column's first key.
   std::vector<std::vector<std::string>> paths_;
+  std::vector<std::string> keys_;
+  std::vector<size_t> key_of_;
+  std::vector<simdjson::dom::element> found_;  // per key, this record's member
+  std::vector<bool> have_;
+  // Member position -> key index (-1: none) as last seen: records of one producer keep an
+  // order, so a key is usually found by one comparison.
+  std::vector<int> guess_;
+  bool sink_checks_nested_ = false;
+  bool checking_nested_ = true;  // this record's rows
   // CSV input: each column's field index in a line, and the line's field count.
   std::vector<size_t> field_of_;
   size_t fields_expected_ = 0;

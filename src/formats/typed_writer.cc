@@ -1,6 +1,7 @@
 // The csv and parquet FileWriters: records through a RecordMapper into rows of the
 // dataset's schema, the rows into a CsvFileWriter or a ParquetFileWriter.
 #include <memory>
+#include <type_traits>
 
 #include "formats/csv/csv_writer.h"
 #include "formats/parquet/file_writer.h"
@@ -20,11 +21,14 @@ class TypedWriter final : public FileWriter {
  public:
   TypedWriter(const TableSchema& schema, std::unique_ptr<RowWriter> rows)
       : mapper_(schema), rows_(std::move(rows)) {
-    sink_ = [this](std::span<const parquet::ParquetValue> row) { return rows_->AppendRow(row); };
+    mapper_.set_sink_checks_nested(std::is_same_v<RowWriter, parquet::ParquetFileWriter>);
   }
 
   Status Add(const InputRecord& r) override {
-    MILLRACE_RETURN_IF_ERROR(mapper_.Map(r.data, sink_));
+    auto sink = [this](std::span<const parquet::ParquetValue> row) {
+      return rows_->AppendRow(row);
+    };
+    MILLRACE_RETURN_IF_ERROR(mapper_.Map(r.data, sink));
     ++records_;
     return Status::Ok();
   }
@@ -35,7 +39,6 @@ class TypedWriter final : public FileWriter {
  private:
   RecordMapper mapper_;
   std::unique_ptr<RowWriter> rows_;
-  RecordMapper::RowSink sink_;
   size_t records_ = 0;
 };
 

@@ -413,6 +413,27 @@ Status JsonToValue(element v, const ParquetColumn& c, std::string* scratch, Parq
       if (c.type == ColumnType::kFloat || c.type == ColumnType::kDouble)
         return DoubleValue(d, c, out);
       if (c.type == ColumnType::kDecimal) {
+        // Fast path: r = round(d * 10^s) is the answer when r / 10^s reads back as d and
+        // one unit of the scale is wider than d's rounding interval (|d| * 10^s < 2^52),
+        // for then no other s-digit decimal reads back as d.
+        static constexpr double kPow10d[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        if (c.scale <= 22 && c.precision <= 18) {
+          const double p = kPow10d[c.scale];
+          const double scaled = d * p;
+          if (std::fabs(scaled) < 4.5e15) {
+            const double r = std::nearbyint(scaled);
+            if (r / p == d) {
+              const int64_t unscaled = static_cast<int64_t>(r);
+              if (unscaled > -static_cast<int64_t>(kPow10d[c.precision]) &&
+                  unscaled < static_cast<int64_t>(kPow10d[c.precision])) {
+                *out = static_cast<Int128>(unscaled);
+                return Status::Ok();
+              }
+            }
+          }
+        }
         scratch->clear();
         AppendDouble(d, scratch);  // the shortest text that reads back as d: 0.1 is "0.1"
         return DecimalValue(*scratch, c, out);

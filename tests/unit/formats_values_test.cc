@@ -3,6 +3,9 @@
 // fractions, calendar checks, times before 1970, floor to milliseconds) and decimals
 // (rounding half away from zero, exponents, precision limits up to 38 digits).
 #include <gtest/gtest.h>
+
+#include <charconv>
+#include <random>
 #include <simdjson.h>
 
 #include <cmath>
@@ -526,6 +529,25 @@ TEST_F(JsonToValueTest, Decimals) {
             "18446744073709551615");
   EXPECT_EQ(Str(Get<Int128>("-9223372036854775808", Col(ColumnType::kDecimal, 38, 10))),
             "-92233720368547758080000000000");
+}
+
+// JSON doubles take a fast path (round(d * 10^s), checked to read back as d); it must agree
+// with the text path (d's shortest text, rounded half away from zero) everywhere.
+TEST_F(JsonToValueTest, DecimalFastPathAgreesWithTheShortestText) {
+  const ParquetColumn c = Col(ColumnType::kDecimal, 18, 3);
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    // Values of 0 to 6 fraction digits, so that both paths are taken.
+    const int digits = static_cast<int>(rng() % 7);
+    const int64_t whole = static_cast<int64_t>(rng() % 2000000000) - 1000000000;
+    double d = static_cast<double>(whole);
+    for (int k = 0; k < digits; ++k) d /= 10;
+    char text[64];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, d);
+    Int128 want;
+    ASSERT_TRUE(ParseDecimal(std::string_view(text, end - text), 18, 3, &want)) << text;
+    EXPECT_EQ(Str(Get<Int128>(std::string_view(text, end - text), c)), Str(want)) << text;
+  }
 }
 
 TEST_F(JsonToValueTest, DatesFromTextOrDayNumbers) {
