@@ -72,6 +72,15 @@ bool PatchSetsSchemaWithoutInferred(std::string_view patch) {
   return schema["inferred"].get(unused) != simdjson::SUCCESS;
 }
 
+// Whether a dataset update's body says "schema": {"inferred": false}.
+bool PatchPinsSchema(std::string_view patch) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  bool inferred = true;
+  if (parser.parse(patch.data(), patch.size()).get(doc) != simdjson::SUCCESS) return false;
+  return doc.at_pointer("/schema/inferred").get(inferred) == simdjson::SUCCESS && !inferred;
+}
+
 // The body may carry only the members that change (JSON Merge Patch over the stored spec,
 // see MergePatch): {"compression": "zstd"}, or {"target": {"prefix": "raw/"}} for an s3
 // target, whose secret then stays as stored.
@@ -88,6 +97,10 @@ Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view 
   // A schema given here is the user's: pinned, unless the body says "inferred" itself
   // ({"schema": {"inferred": false}} pins the inferred one as it is).
   if (PatchSetsSchemaWithoutInferred(*patch)) spec->schema.inferred = false;
+  if (spec->typed() && !spec->schema.HasColumns() && PatchPinsSchema(*patch))
+    return Status::FailedPrecondition("dataset " + name +
+                                      " has no columns to pin yet: they are inferred from the "
+                                      "first records delivered");
   auto consumers = AllConsumers(env);
   if (!consumers.ok()) return consumers.status();
 

@@ -335,6 +335,11 @@ class TypedDatasetsTest(harness.KinesisTestCase):
         for i, (file_type, schema, member) in enumerate(cases):
             doc = self.dataset("bad%d" % i, file_type, schema, expect=400)
             self.assertTrue(doc["error"]["message"].startswith(member), doc)
+        # Nothing to pin before the first records gave columns.
+        self.dataset("nocols", "parquet")
+        st, doc = self.api.call("PUT", "/api/v1/datasets/nocols", {"schema": {"inferred": False}})
+        self.assertEqual(st, 409, doc)
+        self.assertIn("no columns to pin yet", doc["error"]["message"])
 
 
 if __name__ == "__main__":
