@@ -172,6 +172,21 @@ def _to_wire(value):
     return value
 
 
+def all_records(client, stream):
+    """Every record's Data in every shard of `stream`, from TRIM_HORIZON to the end."""
+    out = []
+    for sh in client.list_shards(StreamName=stream)["Shards"]:
+        it = client.get_shard_iterator(StreamName=stream, ShardId=sh["ShardId"],
+                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            r = client.get_records(ShardIterator=it, Limit=10000)
+            out += [x["Data"] for x in r["Records"]]
+            if not r["Records"]:
+                break
+            it = r.get("NextShardIterator")
+    return out
+
+
 @contextlib.contextmanager
 def skewed_clock(delta):
     """Makes botocore's SigV4 signer believe the time is now+delta (works with the old

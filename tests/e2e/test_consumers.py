@@ -212,17 +212,7 @@ class ExactlyOnceTest(unittest.TestCase):
             server.start()
         # Everything the stream holds: every acknowledged record, plus any whose write was
         # durable but whose answer the kill cut off.
-        k = server.client()
-        in_stream = []
-        for sh in k.list_shards(StreamName="eo")["Shards"]:
-            it = k.get_shard_iterator(StreamName="eo", ShardId=sh["ShardId"],
-                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                r = k.get_records(ShardIterator=it, Limit=10000)
-                in_stream += [x["Data"] for x in r["Records"]]
-                if not r["Records"]:
-                    break
-                it = r.get("NextShardIterator")
+        in_stream = harness.all_records(server.client(), "eo")
         self.assertGreater(len(acked), 100)
         self.assertTrue(acked <= set(in_stream), "an acknowledged record is missing from the stream")
         wait_for(lambda: len(read_lines(server, "eo")) >= len(in_stream), timeout=60,

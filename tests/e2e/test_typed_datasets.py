@@ -292,17 +292,7 @@ class TypedDatasetsTest(harness.KinesisTestCase):
             for t in threads:
                 t.join()
             server.start()
-        k = server.client()
-        in_stream = []
-        for sh in k.list_shards(StreamName="eo")["Shards"]:
-            it = k.get_shard_iterator(StreamName="eo", ShardId=sh["ShardId"],
-                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                r = k.get_records(ShardIterator=it, Limit=10000)
-                in_stream += [json.loads(x["Data"])["n"] for x in r["Records"]]
-                if not r["Records"]:
-                    break
-                it = r.get("NextShardIterator")
+        in_stream = [json.loads(d)["n"] for d in harness.all_records(server.client(), "eo")]
         self.assertGreater(len(in_stream), 100)
 
         def delivered():
