@@ -17,32 +17,10 @@
 // the JSON lines read by DuckDB and over each Parquet file, prints them with each file's
 // per-column sizes and encodings, and exits 1 unless every file agrees with the JSON.
 //
-// @duckdb/node-api (DuckDB's maintained Node binding) is installed on first use into
-// $MILLRACE_PARQUET_DEPS (default /tmp/millrace-parquet-deps), as tests/parquet/
-// read_parquet.mjs does, outside the repository.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const deps = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
-const pkgName = '@duckdb/node-api';
-if (!existsSync(join(deps, 'node_modules', pkgName, 'package.json'))) {
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', deps, pkgName], {
-    stdio: ['ignore', process.stderr, process.stderr],
-  });
-}
-
-// The module file a package exports for `import` under node (as read_parquet.mjs finds it).
-function entry(name) {
-  const dir = join(deps, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  let target = pkg.main || 'index.js';
-  let e = pkg.exports && (pkg.exports['.'] ?? pkg.exports);
-  while (e && typeof e === 'object') e = e.node ?? e.import ?? e.default;
-  if (typeof e === 'string') target = e;
-  return pathToFileURL(join(dir, target)).href;
-}
+// @duckdb/node-api (DuckDB's maintained Node binding) is installed on first use by
+// tests/parquet/npm_deps.mjs, outside the repository.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { load } from '../tests/parquet/npm_deps.mjs';
 
 // parquet_convert's schema in DuckDB's types (timestamp_ms is TIMESTAMP_MS: the same
 // millisecond INT64 in the file).
@@ -101,7 +79,7 @@ const median = (xs) => {
   return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 };
 
-const { DuckDBInstance, version } = await import(entry(pkgName));
+const { DuckDBInstance, version } = await load('@duckdb/node-api');
 const instance = await DuckDBInstance.create(':memory:');
 const conn = await instance.connect();
 const rowsOf = async (sql) => (await conn.runAndReadAll(sql)).getRowsJS();

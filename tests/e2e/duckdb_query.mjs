@@ -3,27 +3,10 @@
 // Used by the e2e tests to read the Parquet and CSV files the server wrote.
 //
 // Usage: node duckdb_query.mjs SQL
-// Installs @duckdb/node-api on first use into $MILLRACE_PARQUET_DEPS (default
-// /tmp/millrace-parquet-deps), the directory tests/parquet/read_parquet.mjs uses.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// DuckDB is installed on first use by tests/parquet/npm_deps.mjs.
+import { load } from '../parquet/npm_deps.mjs';
 
-const deps = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
-const pkg = '@duckdb/node-api';
-if (!existsSync(join(deps, 'node_modules', pkg, 'package.json'))) {
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', deps, pkg], {
-    stdio: ['ignore', process.stderr, process.stderr],
-  });
-}
-const dir = join(deps, 'node_modules', pkg);
-const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-let target = meta.main || 'index.js';
-let e = meta.exports && (meta.exports['.'] ?? meta.exports);
-while (e && typeof e === 'object') e = e.node ?? e.import ?? e.default;
-if (typeof e === 'string') target = e;
-const { DuckDBInstance } = await import(pathToFileURL(join(dir, target)).href);
+const { DuckDBInstance } = await load('@duckdb/node-api');
 
 const sql = process.argv[2];
 if (!sql) {

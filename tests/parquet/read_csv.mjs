@@ -18,32 +18,9 @@
 // quote and escape '"', and allow_quoted_nulls=false, without which DuckDB reads a quoted
 // empty field ("") as NULL too; an unquoted empty field is NULL.
 //
-// DuckDB is installed on first use into $MILLRACE_PARQUET_DEPS (default
-// /tmp/millrace-parquet-deps), as read_parquet.mjs does (that script's packages are
-// installed too, so that both scripts share the directory).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const deps = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
-const packages = ['@duckdb/node-api', 'hyparquet', 'hyparquet-compressors'];
-if (!packages.every((p) => existsSync(join(deps, 'node_modules', p, 'package.json')))) {
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', deps, ...packages], {
-    stdio: ['ignore', process.stderr, process.stderr],
-  });
-}
-
-// The module file a package exports for `import` under node (as in read_parquet.mjs).
-function entry(name) {
-  const dir = join(deps, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  let target = pkg.main || 'index.js';
-  let e = pkg.exports && (pkg.exports['.'] ?? pkg.exports);
-  while (e && typeof e === 'object') e = e.node ?? e.import ?? e.default;
-  if (typeof e === 'string') target = e;
-  return pathToFileURL(join(dir, target)).href;
-}
+// DuckDB is installed on first use by npm_deps.mjs.
+import { readFileSync } from 'node:fs';
+import { load } from './npm_deps.mjs';
 
 if (!process.argv[2]) {
   console.error('usage: node read_csv.mjs SPEC.json');
@@ -60,7 +37,7 @@ const text = (v) => {
 };
 
 async function read() {
-  const { DuckDBInstance } = await import(entry('@duckdb/node-api'));
+  const { DuckDBInstance } = await load('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const rowsOf = async (sql) => (await conn.runAndReadAll(sql)).getRowsJS();
