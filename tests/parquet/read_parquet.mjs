@@ -5,41 +5,18 @@
 //   boolean "true"/"false"; integers and decimals in decimal; float/double as JavaScript's
 //   String(number) (DuckDB's own text inside lists and structs); strings (json columns
 //   too) as they are; binary as lowercase hex; dates as days since 1970-01-01; timestamps
-//   as microseconds since the epoch (ms columns times 1000). hyparquet turns decimals into
-//   JavaScript numbers, so its decimals are approximate.
+//   as microseconds since the epoch (ms columns times 1000). hyparquet would turn decimals
+//   into JavaScript numbers (inexact past 2^53), so it is given the footer with their
+//   DECIMAL annotations taken off and its physical values are formatted here, exactly.
 //
 //   A list or struct cell is JSON text: an array, or an object with the struct's fields in
 //   order, whose scalars are those canonical strings and whose nulls are null, e.g.
 //   [["1",null],[]] or {"a":"5","b":["x",null]}.
 //
 // Usage: node read_parquet.mjs FILE
-// The readers are installed on first use into $MILLRACE_PARQUET_DEPS (default
-// /tmp/millrace-parquet-deps), outside the repository: npm install --prefix DIR
-// @duckdb/node-api hyparquet hyparquet-compressors.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const deps = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
-const packages = ['@duckdb/node-api', 'hyparquet', 'hyparquet-compressors'];
-if (!packages.every((p) => existsSync(join(deps, 'node_modules', p, 'package.json')))) {
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', deps, ...packages], {
-    stdio: ['ignore', process.stderr, process.stderr],
-  });
-}
-
-// The module file a package exports for `import` under node (no custom resolution base
-// exists for ESM, so read package.json).
-function entry(name) {
-  const dir = join(deps, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  let target = pkg.main || 'index.js';
-  let e = pkg.exports && (pkg.exports['.'] ?? pkg.exports);
-  while (e && typeof e === 'object') e = e.node ?? e.import ?? e.default;
-  if (typeof e === 'string') target = e;
-  return pathToFileURL(join(dir, target)).href;
-}
+// The readers are installed on first use by npm_deps.mjs.
+import { readFileSync } from 'node:fs';
+import { load } from './npm_deps.mjs';
 
 const file = process.argv[2];
 if (!file) {
@@ -140,7 +117,7 @@ function canonical(t, x, nested) {
 const canonicalJson = (v) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 async function readDuckdb() {
-  const { DuckDBInstance } = await import(entry('@duckdb/node-api'));
+  const { DuckDBInstance } = await load('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const path = file.replaceAll("'", "''");
@@ -168,7 +145,8 @@ async function readDuckdb() {
   const metadata = (
     await rowsOf(
       `SELECT row_group_id, path_in_schema, num_values, compression, encodings,
-              stats_min_value, stats_max_value, stats_null_count
+              stats_min_value, stats_max_value, stats_null_count, dictionary_page_offset,
+              data_page_offset
        FROM parquet_metadata('${path}') ORDER BY row_group_id, column_id`,
     )
   ).map((r) => ({
@@ -180,6 +158,8 @@ async function readDuckdb() {
     min: text(r[5]),
     max: text(r[6]),
     null_count: text(r[7]),
+    dictionary_page_offset: text(r[8]),
+    data_page_offset: text(r[9]),
   }));
   const kv = {};
   for (const r of await rowsOf(
@@ -201,23 +181,33 @@ async function readDuckdb() {
 }
 
 async function readHyparquet() {
-  const { parquetMetadata, parquetRead } = await import(entry('hyparquet'));
-  const { compressors } = await import(entry('hyparquet-compressors'));
+  const { parquetMetadata, parquetRead } = await load('hyparquet');
+  const { compressors } = await load('hyparquet-compressors');
   const bytes = readFileSync(file);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const metadata = parquetMetadata(buffer);
-  // The top-level columns: the root's children, each followed by its subtree.
-  const schema = metadata.schema;
-  const after = (k) => {
-    let j = k + 1;
-    for (let c = 0; c < (schema[k].num_children || 0); c++) j = after(j);
-    return j;
+  // Decimals: read as their physical values (INT32, INT64 or big-endian bytes), formatted
+  // by decimalText below.
+  for (const e of metadata.schema) {
+    if (e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL') {
+      e.decimal_scale = e.scale ?? e.logical_type?.scale ?? 0;
+      delete e.converted_type;
+      delete e.logical_type;
+    }
+  }
+  // The schema tree: the root's children are the top-level columns.
+  let next = 0;
+  const node = () => {
+    const element = metadata.schema[next++];
+    const children = [];
+    for (let c = 0; c < (element.num_children || 0); c++) children.push(node());
+    return { element, children };
   };
-  const top = [];
-  for (let k = 1; k < schema.length; k = after(k)) top.push(schema[k]);
+  const top = node().children;
   let rows = [];
   await parquetRead({
     file: buffer,
+    metadata,
     compressors,
     utf8: false, // BYTE_ARRAY without a STRING annotation stays bytes
     parsers: {
@@ -230,6 +220,38 @@ async function readHyparquet() {
       rows = data;
     },
   });
+  // A decimal's unscaled value (a number, a BigInt or big-endian two's complement bytes)
+  // in decimal with `scale` digits after the point, as DuckDB prints it ("-0.05").
+  const decimalText = (v, scale) => {
+    let n = 0n;
+    if (v instanceof Uint8Array) {
+      for (const b of v) n = n * 256n + BigInt(b);
+      const bits = BigInt(v.length * 8);
+      if (v.length && n >= 2n ** (bits - 1n)) n -= 2n ** bits;
+    } else {
+      n = BigInt(v);
+    }
+    const negative = n < 0n;
+    let digits = (negative ? -n : n).toString();
+    if (scale > 0) {
+      digits = digits.padStart(scale + 1, '0');
+      digits = digits.slice(0, -scale) + '.' + digits.slice(-scale);
+    }
+    return (negative ? '-' : '') + digits;
+  };
+  // Formats the decimals in `v`, a value of schema node `n`: lists are arrays of their
+  // element's (the 3-level LIST's innermost node), structs objects of their fields'.
+  const decimals = (v, n) => {
+    if (v === null || v === undefined) return v;
+    const e = n.element;
+    if (e.decimal_scale !== undefined) return decimalText(v, e.decimal_scale);
+    if (!n.children.length) return v;
+    if (e.converted_type === 'LIST' || e.logical_type?.type === 'LIST') {
+      return v.map((x) => decimals(x, n.children[0].children[0]));
+    }
+    const field = (k) => n.children.find((c) => c.element.name === k);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decimals(x, field(k))]));
+  };
   // Lists come back as arrays and structs as objects; their scalars take the flat forms.
   const tree = (v) => {
     if (v === null || v === undefined) return null;
@@ -243,8 +265,13 @@ async function readHyparquet() {
   const nested = (v) =>
     Array.isArray(v) || (typeof v === 'object' && v !== null && !(v instanceof Uint8Array));
   return {
-    columns: top.map((e) => ({ name: e.name, type: e.type ?? 'group' })),
-    rows: rows.map((r) => r.map((v) => (nested(v) ? canonicalJson(tree(v)) : text(v)))),
+    columns: top.map(({ element: e }) => ({ name: e.name, type: e.type ?? 'group' })),
+    rows: rows.map((r) =>
+      r.map((raw, k) => {
+        const v = decimals(raw, top[k]);
+        return nested(v) ? canonicalJson(tree(v)) : text(v);
+      }),
+    ),
     num_rows: String(metadata.num_rows),
     created_by: metadata.created_by,
   };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/encoding.h"
+#include "formats/parquet/buffer.h"
 #include "formats/parquet/column_writer.h"
 #include "formats/parquet/file_writer.h"
 #include "formats/parquet/metadata.h"
@@ -614,6 +615,203 @@ TEST(ParquetFileWriter, NestedPagesStartRows) {
   EXPECT_EQ(rows, 1000);
   EXPECT_EQ(levels, entries);
   EXPECT_GT(pages, 20);
+}
+
+// The pages of a file's column chunks, in file order (they run from byte 4 to the footer).
+struct Page {
+  int32_t type = -1, size = 0, num_values = 0, encoding = -1;
+  std::string body;  // as stored (compressed when the codec compresses)
+};
+
+std::vector<Page> Pages(const std::string& f) {
+  std::vector<Page> pages;
+  const char* end = f.data() + f.size() - 8 - DecodeFixed32(f.data() + f.size() - 8);
+  const char* p = f.data() + 4;
+  while (p < end) {
+    Page page;
+    CompactReader r(p);
+    auto header = [&](int16_t id, int) {  // DataPageHeader (5) and DictionaryPageHeader (7)
+      if (id == 1) {
+        page.num_values = static_cast<int32_t>(r.ZigZag());
+      } else if (id == 2) {
+        page.encoding = static_cast<int32_t>(r.ZigZag());
+      } else {
+        return false;
+      }
+      return true;
+    };
+    r.Struct([&](int16_t id, int) {
+      if (id == 1) {
+        page.type = static_cast<int32_t>(r.ZigZag());
+      } else if (id == 3) {
+        page.size = static_cast<int32_t>(r.ZigZag());
+      } else if (id == 5 || id == 7) {
+        r.Struct(header);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    p = r.position();
+    page.body.assign(p, static_cast<size_t>(page.size));
+    p += page.size;
+    pages.push_back(std::move(page));
+  }
+  EXPECT_EQ(p, end);
+  return pages;
+}
+
+std::string WriteInt32s(const std::vector<int32_t>& values, ParquetWriterOptions o) {
+  o.codec = Codec::kUncompressed;
+  auto w = ParquetFileWriter::Create(
+      {{{.name = "q", .type = ColumnType::kInt32, .nullable = false}}}, std::move(o));
+  EXPECT_TRUE(w.ok());
+  for (int32_t v : values) EXPECT_TRUE((*w)->AppendRow({v}).ok());
+  Result<std::string> file = (*w)->Finish();
+  EXPECT_TRUE(file.ok());
+  return file.ok() ? *file : "";
+}
+
+TEST(Dictionary, Int32PagesByteForByte) {
+  // docs/format/parquet.md's example: the dictionary page holds 5 and 7 PLAIN; the data
+  // page is the bit width, then the indices 0 0 1 0 1 1 0 0 0 0 in the hybrid encoding:
+  // one bit-packed run of 2 groups (header 2 << 1 | 1), LSB first, the last group padded.
+  std::vector<Page> pages = Pages(WriteInt32s({5, 5, 7, 5, 7, 7, 5, 5, 5, 5}, {}));
+  ASSERT_EQ(pages.size(), 2u);
+  EXPECT_EQ(pages[0].type, 2);  // DICTIONARY_PAGE
+  EXPECT_EQ(pages[0].num_values, 2);
+  EXPECT_EQ(pages[0].encoding, 0);  // PLAIN
+  EXPECT_EQ(pages[0].body, Bytes({5, 0, 0, 0, 7, 0, 0, 0}));
+  EXPECT_EQ(pages[1].type, 0);  // DATA_PAGE
+  EXPECT_EQ(pages[1].num_values, 10);
+  EXPECT_EQ(pages[1].encoding, 8);  // RLE_DICTIONARY
+  EXPECT_EQ(pages[1].body, Bytes({0x01, 0x05, 0x34, 0x00}));
+}
+
+TEST(Dictionary, FirstPageThatDoesNotPayIsPlain) {
+  // Distinct values: the dictionary (4 bytes each) and the indices would outweigh PLAIN.
+  std::vector<int32_t> values;
+  for (int i = 0; i < 100; ++i) values.push_back(i * 3);
+  std::vector<Page> pages = Pages(WriteInt32s(values, {}));
+  ASSERT_EQ(pages.size(), 1u);
+  EXPECT_EQ(pages[0].type, 0);
+  EXPECT_EQ(pages[0].encoding, 0);
+  EXPECT_EQ(pages[0].body.size(), 400u);
+  EXPECT_EQ(DecodeFixed32(pages[0].body.data() + 4 * 99), 297u);
+}
+
+TEST(Dictionary, FallbackKeepsTheDictionaryPage) {
+  // Pages of 16 values (page_bytes 64: 4 bytes an index). The first (1, 2, 1, 2...) pays
+  // for its dictionary; in the second the values turn distinct and the dictionary passes
+  // 16 bytes (4 entries) when the page is cut (INT32 values are looked up in batches): that
+  // page keeps the dictionary, the later ones are PLAIN.
+  std::vector<int32_t> values;
+  for (int i = 0; i < 20; ++i) values.push_back(1 + i % 2);
+  for (int i = 0; i < 60; ++i) values.push_back(100 + i);
+  ParquetWriterOptions o;
+  o.page_bytes = 64;
+  o.dictionary_bytes = 16;
+  std::vector<Page> pages = Pages(WriteInt32s(values, o));
+  ASSERT_GE(pages.size(), 4u);
+  EXPECT_EQ(pages[0].type, 2);
+  EXPECT_EQ(pages[0].num_values, 14);  // 1, 2, 100..111: all of the second page's values
+  EXPECT_EQ(pages[1].encoding, 8);
+  EXPECT_EQ(pages[2].encoding, 8);
+  int64_t values_seen = pages[1].num_values + pages[2].num_values;
+  for (size_t k = 3; k < pages.size(); ++k) {
+    EXPECT_EQ(pages[k].type, 0);
+    EXPECT_EQ(pages[k].encoding, 0) << "page " << k;
+    EXPECT_EQ(pages[k].body.size(), 4u * pages[k].num_values);
+    values_seen += pages[k].num_values;
+  }
+  EXPECT_EQ(values_seen, 80);
+  EXPECT_EQ(pages.size(), 6u);  // the last 48 values: 3 PLAIN pages of 16
+}
+
+TEST(Rle, ArrayEncodingMatchesStreaming) {
+  // RleBitPackedEncode (dictionary indices, the whole page at once) writes what the
+  // streaming encoder (levels) writes.
+  std::mt19937 rng(11);
+  for (int width : {1, 2, 3, 7, 8, 13, 17, 32}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<uint32_t> values;
+      uint32_t max = width == 32 ? 0xffffffffu : (1u << width) - 1;
+      while (values.size() < 3000) {
+        uint32_t v = std::uniform_int_distribution<uint32_t>(0, max)(rng);
+        size_t run = std::uniform_int_distribution<int>(0, 3)(rng) == 0
+                         ? std::uniform_int_distribution<size_t>(1, 30)(rng)
+                         : 1;
+        values.insert(values.end(), run, v);
+      }
+      values.resize(std::uniform_int_distribution<size_t>(0, values.size())(rng));
+      RleBitPackedEncoder e(width);
+      for (uint32_t v : values) e.Put(v);
+      std::string streaming, array;
+      e.Finish(&streaming);
+      RleBitPackedEncode(values, width, &array);
+      ASSERT_EQ(array, streaming) << "width " << width << ", " << values.size() << " values";
+    }
+  }
+}
+
+TEST(ByteBuffer, GrowsIntoAMappingKeepsItsBytesAndReleases) {
+  ByteBuffer b;
+  std::string want;
+  for (int i = 0; i < 100000; ++i) {  // 600 KB: from malloc's heap into a mapping of its own
+    std::string piece = std::to_string(i) + ",";
+    b.append(piece);
+    want += piece;
+  }
+  b.AppendFixed32(0x01020304);
+  want += Bytes({4, 3, 2, 1});
+  ASSERT_EQ(b.view(), want);
+  EXPECT_GE(b.capacity(), b.size());
+  ByteBuffer moved = std::move(b);
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(moved.view(), want);
+  moved.Truncate(3);
+  EXPECT_EQ(moved.view(), "0,1");
+  moved.Release();
+  EXPECT_EQ(moved.capacity(), 0u);
+  moved.push_back('x');
+  EXPECT_EQ(moved.view(), "x");
+}
+
+TEST(ParquetFileWriter, PageBytesFollowTheRowGroupBudget) {
+  ParquetWriterOptions o;
+  EXPECT_EQ(PageBytes(o, 11), size_t{1} << 20);
+  o.codec = Codec::kZstd;
+  EXPECT_EQ(PageBytes(o, 11), size_t{4} << 20);
+  o.row_group_bytes = size_t{64} << 20;  // 64 MiB / 22 = 2.9 MiB
+  EXPECT_EQ(PageBytes(o, 11), (size_t{64} << 20) / 22);
+  o.row_group_bytes = size_t{5} << 20;
+  EXPECT_EQ(PageBytes(o, 11), (size_t{5} << 20) / 22);
+  o.row_group_bytes = size_t{1} << 20;  // never below 64 KiB...
+  EXPECT_EQ(PageBytes(o, 11), size_t{64} << 10);
+  o.page_bytes = 100;  // ...unless asked
+  EXPECT_EQ(PageBytes(o, 11), 100u);
+}
+
+TEST(ParquetFileWriter, BufferedBytesCountDictionaries) {
+  // 2,000 distinct 20-byte strings dictionary-encoded in one page in progress: the
+  // dictionary (48 KB PLAIN) and its hash table count, not only the 8 KB of indices.
+  auto w = ParquetFileWriter::Create({{{.name = "s", .type = ColumnType::kString}}}, {});
+  ASSERT_TRUE(w.ok());
+  std::vector<std::string> values;
+  for (int i = 0; i < 2000; ++i) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "value-%014d", i);
+    values.push_back(buf);
+  }
+  for (int rep = 0; rep < 2; ++rep)
+    for (const std::string& v : values) ASSERT_TRUE((*w)->AppendRow({std::string_view(v)}).ok());
+  EXPECT_GT((*w)->BufferedBytes(), 2000u * 24 + 4096u * 16);
+  Result<std::string> file = (*w)->Finish();
+  ASSERT_TRUE(file.ok());
+  std::vector<Page> pages = Pages(*file);
+  ASSERT_EQ(pages.size(), 2u);  // it pays: each value twice
+  EXPECT_EQ(pages[0].type, 2);
+  EXPECT_EQ(pages[0].num_values, 2000);
 }
 
 }  // namespace

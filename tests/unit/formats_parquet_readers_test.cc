@@ -240,11 +240,11 @@ std::optional<std::string> Text(simdjson::dom::element e) {
   return std::string(std::string_view(e.get_string()));
 }
 
-bool SameNumber(const std::string& want, const std::string& got, double tolerance) {
+// Floats compare as numbers: JavaScript and printf spell them differently ("-0", "1e+300").
+bool SameNumber(const std::string& want, const std::string& got) {
   double a = std::strtod(want.c_str(), nullptr), b = std::strtod(got.c_str(), nullptr);
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
-  if (tolerance == 0) return a == b;
-  return std::fabs(a - b) <= tolerance * std::max(std::fabs(a), 1.0);
+  return a == b;
 }
 
 // Compares a list or struct cell, canonical JSON trees both, along the column's type.
@@ -279,16 +279,15 @@ void ExpectSameTree(simdjson::dom::element want, simdjson::dom::element got, con
   }
   std::string w(std::string_view(want.get_string())), g(std::string_view(got.get_string()));
   bool numeric = c.type == ColumnType::kFloat || c.type == ColumnType::kDouble;
-  bool approx = who == "hyparquet" && c.type == ColumnType::kDecimal;
-  if (numeric || approx) {
-    EXPECT_TRUE(SameNumber(w, g, approx ? 1e-12 : 0)) << where << ": want " << w << " got " << g;
+  if (numeric) {
+    EXPECT_TRUE(SameNumber(w, g)) << where << ": want " << w << " got " << g;
   } else {
     EXPECT_EQ(w, g) << where;
   }
 }
 
 // Compares one reader's rows with the table's text. Floats compare as numbers (JavaScript
-// and printf spell them differently); hyparquet's decimals are doubles, so approximately.
+// and printf spell them differently); everything else, decimals too, as text.
 void ExpectRows(const Table& t, simdjson::dom::element reader, const std::string& who) {
   simdjson::dom::element error;
   ASSERT_NE(reader["error"].get(error), simdjson::SUCCESS)
@@ -314,10 +313,8 @@ void ExpectRows(const Table& t, simdjson::dom::element reader, const std::string
         ExpectSameTree(we, ge, c, who, where);
       } else if (want) {
         bool numeric = c.type == ColumnType::kFloat || c.type == ColumnType::kDouble;
-        bool approx = who == "hyparquet" && c.type == ColumnType::kDecimal;
-        if (numeric || approx) {
-          EXPECT_TRUE(SameNumber(*want, *got, approx ? 1e-12 : 0))
-              << where << ": want " << *want << " got " << *got;
+        if (numeric) {
+          EXPECT_TRUE(SameNumber(*want, *got)) << where << ": want " << *want << " got " << *got;
         } else {
           EXPECT_EQ(*want, *got) << where;
         }
@@ -397,8 +394,16 @@ TEST(ParquetReaders, EveryTypeCodecAndDictionary) {
       EXPECT_EQ(std::string_view(m["compression"].get_string()), c.duckdb_codec);
       size_t k = 0;
       while (t.schema.columns[k].name != column) ++k;
-      bool byte_array = ToSchemaElement(t.schema.columns[k]).type == PhysicalType::kByteArray;
-      EXPECT_EQ(encodings.find("DICTIONARY") != std::string::npos, c.dictionary && byte_array);
+      // Never for booleans or without the option; for the strings, whose 9 values repeat,
+      // always (DictionaryEveryPhysicalType has every type with repeated values).
+      bool boolean = ToSchemaElement(t.schema.columns[k]).type == PhysicalType::kBoolean;
+      bool dictionary = encodings.find("DICTIONARY") != std::string::npos;
+      if (!c.dictionary || boolean) {
+        EXPECT_FALSE(dictionary);
+      }
+      if (c.dictionary && t.schema.columns[k].type == ColumnType::kString) {
+        EXPECT_TRUE(dictionary);
+      }
       int row_group = std::stoi(std::string(std::string_view(m["row_group"].get_string())));
       EXPECT_EQ(std::string_view(m["num_values"].get_string()),
                 std::to_string(std::min(300, 1000 - row_group * 300)));
@@ -468,7 +473,9 @@ TEST(ParquetReaders, LongStringsUnicodeAndDictionaryFallback) {
                {.name = "b", .type = ColumnType::kBinary, .nullable = false}}};
   for (int i = 0; i < 40; ++i) {
     std::string s;
-    if (i % 10 == 3) {
+    if (i % 10 < 3) {
+      s = "\xe2\x82\xac repeated";  // the first page: the dictionary pays
+    } else if (i % 10 == 3) {
       s = std::string(size_t{3} << 20, 'x') + std::to_string(i);  // 3 MiB: a page of its own
     } else if (i % 2 == 0) {
       s = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a "
@@ -490,13 +497,15 @@ TEST(ParquetReaders, LongStringsUnicodeAndDictionaryFallback) {
   }
   ParquetWriterOptions o;
   o.row_group_rows = 20;
+  o.page_bytes = 12;              // rows 0-2 (3 indices of 4 bytes and one for the width)
   o.dictionary_bytes = 64 << 10;  // passed by the 3 MiB value: fallback to PLAIN
   ReadResult r;
   Verify(t, {"VARCHAR", "BLOB"}, Write(t, o), "long-unicode", 2, &r);
   int row_group = 0;
   for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
     std::string encodings(std::string_view(m["encodings"].get_string()));
-    // The first chunk starts with the dictionary and falls back; the column stays PLAIN.
+    // The first chunk starts with the dictionary (a page of rows 0-2, which it makes
+    // smaller, then rows 3's page) and falls back; the column stays PLAIN.
     if (row_group++ < 2) {
       EXPECT_NE(encodings.find("DICTIONARY"), std::string::npos) << encodings;
       EXPECT_NE(encodings.find("PLAIN"), std::string::npos) << encodings;
@@ -504,6 +513,220 @@ TEST(ParquetReaders, LongStringsUnicodeAndDictionaryFallback) {
       EXPECT_EQ(encodings.find("DICTIONARY"), std::string::npos) << encodings;
     }
     EXPECT_TRUE(m["max"].is_null());  // longer than max_statistics_bytes: left out
+  }
+}
+
+// Row i's value of a column of scalar type `c` drawn from a handful of values (`v` picks
+// one: 0..6) or, for v >= 7, a value of its own; nullptr text for the row's null.
+void AddValue(Table* t, const ParquetColumn& c, int64_t v, std::vector<ParquetValue>* row,
+              std::vector<std::optional<std::string>>* text) {
+  const int k = static_cast<int>(v % 7);
+  const bool own = v >= 7;
+  char buf[64];
+  switch (c.type) {
+    case ColumnType::kBoolean:
+      row->push_back(v % 2 == 0);
+      text->push_back(v % 2 == 0 ? "true" : "false");
+      return;
+    case ColumnType::kInt32: {
+      const int32_t some[] = {INT32_MIN, -1, 0, 1, 7, INT32_MAX, 42};
+      int32_t x = own ? static_cast<int32_t>(v * 7919 - 1'000'000) : some[k];
+      row->push_back(x);
+      text->push_back(std::to_string(x));
+      return;
+    }
+    case ColumnType::kInt64: {
+      const int64_t some[] = {INT64_MIN, -1, 0, 1, 1'000'000'000'007, INT64_MAX, 42};
+      int64_t x = own ? v * 1'000'000'000'039 - 5 : some[k];
+      row->push_back(x);
+      text->push_back(std::to_string(x));
+      return;
+    }
+    case ColumnType::kFloat: {
+      const float some[] = {-0.0f, 0.0f, 1.5f, -2.25f, 3.0e38f, std::nanf(""), 0.1f};
+      float x = own ? static_cast<float>(v) * 0.37f : some[k];
+      row->push_back(x);
+      snprintf(buf, sizeof buf, "%.17g", static_cast<double>(x));
+      text->push_back(buf);
+      return;
+    }
+    case ColumnType::kDouble: {
+      const double some[] = {-0.0, 0.0, 1e300, -2.5, std::nan(""), 0.1, -1e-300};
+      double x = own ? static_cast<double>(v) * 1.1 : some[k];
+      row->push_back(x);
+      snprintf(buf, sizeof buf, "%.17g", x);
+      text->push_back(buf);
+      return;
+    }
+    case ColumnType::kString:
+    case ColumnType::kJson: {
+      const char* some_strings[] = {"",
+                                    "a",
+                                    "h\xc3\xa9llo",
+                                    "\xf0\x9f\x98\x80",
+                                    "cat",
+                                    "dog",
+                                    "a somewhat longer value, longer than sixteen bytes"};
+      const char* some_json[] = {"{\"a\":1}", "[1,2]", "\"s\"", "null", "123", "true", "{}"};
+      std::string s = own ? (c.type == ColumnType::kJson ? "{\"v\":" + std::to_string(v) + "}"
+                                                         : "value " + std::to_string(v))
+                          : (c.type == ColumnType::kJson ? some_json[k] : some_strings[k]);
+      row->push_back(std::string_view(t->storage.emplace_back(s)));
+      text->push_back(s);
+      return;
+    }
+    case ColumnType::kBinary: {
+      std::string s = own ? "\x01" + std::to_string(v) : std::string(static_cast<size_t>(k), '\0');
+      if (!own && k > 0) s.back() = '\xff';
+      row->push_back(std::string_view(t->storage.emplace_back(s)));
+      std::string hex;
+      for (unsigned char ch : s) {
+        snprintf(buf, sizeof buf, "%02x", ch);
+        hex += buf;
+      }
+      text->push_back(hex);
+      return;
+    }
+    case ColumnType::kDate: {
+      const int32_t some[] = {-719162, -1, 0, 1, 19000, 2932896, 365};  // 0001-01-01..9999-12-31
+      int32_t x = own ? static_cast<int32_t>(v) : some[k];
+      row->push_back(x);
+      text->push_back(std::to_string(x));
+      return;
+    }
+    case ColumnType::kTimestampMillis:
+    case ColumnType::kTimestampMicros: {
+      const int64_t some[] = {-86'400'000, -1, 0, 1, 1'700'000'000'123, 4'102'444'800'000, 999};
+      const int64_t scale = c.type == ColumnType::kTimestampMillis ? 1000 : 1;
+      int64_t x = own ? 1'600'000'000'000 + v * 1001 : some[k];
+      if (c.type == ColumnType::kTimestampMicros) x *= 1000;
+      row->push_back(x);
+      text->push_back(std::to_string(x * scale));
+      return;
+    }
+    case ColumnType::kDecimal: {
+      Int128 limit = 1;
+      for (int d = 0; d < c.precision; ++d) limit *= 10;
+      const Int128 some[] = {-(limit - 1), -1, 0, 1, limit - 1, limit / 3, -limit / 7};
+      Int128 x = own ? (limit - 1) / (v + 2) * (v % 2 ? -1 : 1) : some[k];
+      row->push_back(x);
+      text->push_back(DecimalText(x, c.scale));
+      return;
+    }
+    case ColumnType::kList:
+    case ColumnType::kStruct:
+      ADD_FAILURE() << "AddValue cannot make " << ColumnTypeString(c);
+      return;
+  }
+}
+
+// Every scalar type, required and nullable, each column's values drawn from 7 (`own_from`
+// on, each row a value of its own); nullable columns are null in every 5th row.
+Table DictionaryTable(const std::vector<std::pair<ParquetColumn, std::string>>& cols, int rows,
+                      int own_from) {
+  Table t;
+  t.schema = SchemaOf(cols);
+  for (int i = 0; i < rows; ++i) {
+    auto& row = t.rows.emplace_back();
+    auto& text = t.text.emplace_back();
+    for (size_t k = 0; k < cols.size(); ++k) {
+      const ParquetColumn& c = cols[k].first;
+      if (c.nullable && (i + static_cast<int>(k)) % 5 == 0) {
+        row.push_back(std::monostate{});
+        text.push_back(std::nullopt);
+      } else {
+        AddValue(&t, c, i >= own_from ? 7 + i : (i * 3 + static_cast<int>(k)) % 7, &row, &text);
+      }
+    }
+  }
+  return t;
+}
+
+std::string MetaText(simdjson::dom::element m, const char* field) {
+  simdjson::dom::element e = m[field];
+  return e.is_null() ? "null" : std::string(std::string_view(e.get_string()));
+}
+
+TEST(ParquetReaders, DictionaryEveryPhysicalType) {
+  SKIP_WITHOUT_NODE();
+  // Every type but boolean dictionary-encoded in every chunk and read back exactly, -0.0
+  // and 0.0 and NaN among the floats, decimals of every width, the extremes of each type.
+  auto cols = AllTypes();
+  std::vector<std::string> types;
+  for (const auto& [c, type] : cols) types.push_back(type);
+  Table t = DictionaryTable(cols, 2100, /*own_from=*/1 << 30);
+  for (Codec codec : {Codec::kSnappy, Codec::kZstd, Codec::kUncompressed}) {
+    SCOPED_TRACE(static_cast<int>(codec));
+    ParquetWriterOptions o;
+    o.codec = codec;
+    o.row_group_rows = 700;  // 3 row groups
+    o.page_bytes = 256;      // pages of 63 indices: 11 or 12 a chunk
+    ReadResult r;
+    Verify(t, types, Write(t, o), "dictionary-types", 3, &r);
+    if (HasFailure()) return;
+    for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
+      std::string column(std::string_view(m["column"].get_string()));
+      std::string encodings(std::string_view(m["encodings"].get_string()));
+      SCOPED_TRACE(column + " " + encodings);
+      size_t k = 0;
+      while (t.schema.columns[k].name != column) ++k;
+      const ParquetColumn& c = t.schema.columns[k];
+      if (c.type == ColumnType::kBoolean) {
+        EXPECT_EQ(encodings.find("DICTIONARY"), std::string::npos);
+        EXPECT_EQ(MetaText(m, "dictionary_page_offset"), "null");
+        continue;
+      }
+      EXPECT_NE(encodings.find("RLE_DICTIONARY"), std::string::npos);
+      EXPECT_NE(MetaText(m, "dictionary_page_offset"), "null");
+      // min and max come from the dictionary's entries.
+      if (c.type == ColumnType::kInt32) {
+        EXPECT_EQ(MetaText(m, "min"), std::to_string(INT32_MIN));
+        EXPECT_EQ(MetaText(m, "max"), std::to_string(INT32_MAX));
+      } else if (c.type == ColumnType::kInt64) {
+        EXPECT_EQ(MetaText(m, "min"), std::to_string(INT64_MIN));
+        EXPECT_EQ(MetaText(m, "max"), std::to_string(INT64_MAX));
+      }
+    }
+  }
+}
+
+TEST(ParquetReaders, DictionaryFallbackEveryPhysicalType) {
+  SKIP_WITHOUT_NODE();
+  // Rows 0-399 repeat 7 values (the first pages pay for their dictionary), then every row
+  // has a value of its own: each column's dictionary passes dictionary_bytes inside the
+  // first row group, whose chunk then has its dictionary page, dictionary-encoded pages and
+  // PLAIN ones; later row groups are PLAIN. "distinct" is never dictionary-encoded: its
+  // first page is no smaller with a dictionary.
+  std::vector<std::pair<ParquetColumn, std::string>> cols;
+  for (auto& [c, type] : AllTypes())
+    if (c.type != ColumnType::kBoolean) cols.push_back({c, type});
+  Table t = DictionaryTable(cols, 2000, /*own_from=*/400);
+  t.schema.columns.push_back({.name = "distinct", .type = ColumnType::kInt64, .nullable = false});
+  for (int i = 0; i < 2000; ++i) {
+    t.rows[i].push_back(int64_t{i} * 1'000'003);
+    t.text[i].push_back(std::to_string(int64_t{i} * 1'000'003));
+  }
+  std::vector<std::string> types;
+  for (const auto& [c, type] : cols) types.push_back(type);
+  types.push_back("BIGINT");
+  for (Codec codec : {Codec::kSnappy, Codec::kGzip}) {
+    SCOPED_TRACE(static_cast<int>(codec));
+    ParquetWriterOptions o;
+    o.codec = codec;
+    o.row_group_rows = 1000;
+    o.page_bytes = 256;
+    o.dictionary_bytes = 512;
+    ReadResult r;
+    Verify(t, types, Write(t, o), "dictionary-fallback", 2, &r);
+    if (HasFailure()) return;
+    for (simdjson::dom::element m : r.root["duckdb"]["metadata"].get_array()) {
+      std::string column(std::string_view(m["column"].get_string()));
+      std::string encodings(std::string_view(m["encodings"].get_string()));
+      SCOPED_TRACE(column + " " + encodings);
+      const bool first = MetaText(m, "row_group") == "0" && column != "distinct";
+      EXPECT_EQ(encodings.find("RLE_DICTIONARY") != std::string::npos, first);
+      EXPECT_EQ(MetaText(m, "dictionary_page_offset") != "null", first);
+    }
   }
 }
 
@@ -901,7 +1124,11 @@ TEST(ParquetReaders, NestedManyRowsPagesAndRowGroups) {
     std::string s = "[";
     for (int k = 0; k < (i * 7) % 41; ++k) {
       s += k ? "," : "";
-      s += k % 9 == 4 ? "null" : "\"w" + std::to_string((i * 31 + k * 17) % 5000) + "\"";
+      // Long words from a vocabulary that grows with i: the first pages repeat words (their
+      // dictionary pays), later ones bring enough new words to pass dictionary_bytes.
+      s += k % 9 == 4 ? "null"
+                      : "\"w" + std::to_string((i * 31 + k * 17) % (100 + i)) +
+                            "-abcdefghijklmnopqrstuvwxyz0123\"";
     }
     return s + "]";
   };

@@ -140,6 +140,16 @@ TEST(RecordMapperJson, RecordsThatAreNotObjects) {
   EXPECT_NE(Error(m, R"({"id": 1} {"id": 2})").find("not valid JSON"), std::string::npos);
 }
 
+// The Parquet writer skips its own UTF-8 check for JSON input: simdjson's must refuse
+// invalid UTF-8 anywhere in the record, strings and keys alike.
+TEST(RecordMapperJson, InvalidUtf8IsNotValidJson) {
+  RecordMapper m(Schema(kPeople));
+  for (std::string bad : {std::string("{\"id\": 1, \"name\": \"a\xff\"}"),
+                          std::string("{\"id\": 1, \"n\xc3\x28\": 2}"),
+                          std::string("{\"id\": 1, \"name\": \"\xed\xa0\x80\"}")})
+    EXPECT_NE(Error(m, bad).find("not valid JSON"), std::string::npos) << bad;
+}
+
 TEST(RecordMapperJson, EveryTypeOfColumn) {
   RecordMapper m(Schema(R"j({"columns": [
       {"name": "b", "type": "boolean"}, {"name": "f", "type": "float"},

@@ -5,10 +5,11 @@
 // and its column chunks are appended to the file bytes, which Finish completes with the
 // footer.
 //
-// Memory: the file so far, plus the open row group's encoded pages (at most about
-// `row_group_bytes` and one row), plus per leaf the page being filled (about `page_bytes`)
-// and the chunk's dictionary (at most `dictionary_bytes` and one value, and ~24 bytes an
-// entry), plus one row's shredded values.
+// Memory: the file so far, plus what the open row group buffers (at most about
+// `row_group_bytes` and one row: the encoded pages, per leaf the page being filled and the
+// chunk's dictionary with its hash table), plus one row's shredded values and one page's
+// compression scratch. Cutting a row group moves its chunks into the file one by one,
+// giving back each chunk's memory as it goes, so the two are not held at once.
 //
 //   auto w = ParquetFileWriter::Create(schema, options);  // Result<unique_ptr<...>>
 //   (*w)->AppendRow({int64_t{1}, std::string_view("a")});
@@ -41,16 +42,28 @@ struct ParquetWriterOptions {
   Codec codec = Codec::kSnappy;
   int64_t row_group_rows = 1'000'000;
   size_t row_group_bytes = size_t{128} << 20;  // encoded bytes buffered in the row group
-  size_t page_bytes = size_t{1} << 20;
-  bool dictionary = true;  // for string and binary columns
-  size_t dictionary_bytes = size_t{1} << 20;
+  // The data page size: 0 for 1 MiB, or 4 MiB with zstd (whose window spans a page: longer
+  // pages compress better). Smaller when the row group budget is small: each leaf's pages
+  // are cut at min(page_bytes, max(64 KiB, row_group_bytes / (2 * leaves))) (PageBytes),
+  // so that the pages being filled take at most about half of it.
+  size_t page_bytes = 0;
+  // Dictionary-encode every column but booleans, while it pays (ColumnWriterOptions).
+  bool dictionary = true;
+  size_t dictionary_bytes = size_t{1} << 20;  // at most 1 GiB
   size_t max_statistics_bytes = 4096;
+  // Check that string and json values are well-formed UTF-8 (InvalidArgument if not). A
+  // caller whose strings come from a validated source (a simdjson document) may skip it.
+  bool validate_utf8 = true;
   // Written after "millrace.schema"; a key may not be "millrace.schema".
   std::vector<std::pair<std::string, std::string>> key_value_metadata;
 };
 
 // "snappy", "zstd", "gzip", "none" or "" (uncompressed). InvalidArgument otherwise.
 Result<Codec> ParseCodec(std::string_view name);
+
+// The data page size of a file with `leaves` leaf columns under `options` (their pages are
+// cut once they reach it, ColumnWriterOptions::page_bytes).
+size_t PageBytes(const ParquetWriterOptions& options, size_t leaves);
 
 class ParquetFileWriter {
  public:
@@ -70,15 +83,21 @@ class ParquetFileWriter {
   }
 
   int64_t RowCount() const { return rows_before_group_ + group_rows_; }
-  // The file so far plus what the open row group buffers.
-  size_t BufferedBytes() const;
+  // The file so far plus what the open row group buffers (pages, the pages being filled,
+  // dictionaries and their hash tables).
+  size_t BufferedBytes() const { return file_.size() + context_.buffered_bytes; }
 
   // The complete file. The writer is spent afterwards (FailedPrecondition on any call).
+  // The string's capacity may pass its size: a file past 1 MiB holds at least 32 MiB of
+  // address space, of which only its bytes are memory (docs/format/parquet.md, "File
+  // layout").
   Result<std::string> Finish();
 
  private:
   ParquetFileWriter(ParquetSchema schema, ParquetWriterOptions options);
-  Status FlushRowGroup();
+  // Moves the open row group's chunks into the file; the last one (from Finish) also
+  // appends the footer.
+  Status FlushRowGroup(bool last);
 
   // A top-level column: flat (its one leaf) or nested (its shredder).
   struct Column {
@@ -88,6 +107,7 @@ class ParquetFileWriter {
 
   const ParquetSchema schema_;
   const ParquetWriterOptions options_;
+  WriterContext context_;  // before leaves_, which use it until they are destroyed
   std::vector<std::unique_ptr<ColumnWriter>> leaves_;  // schema order: a row group's chunks
   std::vector<Column> columns_;
   std::vector<Cell> cells_;  // scratch for one row's flat columns

@@ -1,6 +1,7 @@
 #include "formats/parquet/rle.h"
 
 #include <cassert>
+#include <cstring>
 
 namespace millrace::formats::parquet {
 
@@ -8,12 +9,38 @@ namespace {
 
 constexpr size_t kMinRleRun = 8;  // shorter runs are cheaper bit-packed
 
-void PutUvarint(uint64_t v, std::string* out) {
+template <class Out>
+void PutUvarint(uint64_t v, Out* out) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>(v | 0x80));
     v >>= 7;
   }
   out->push_back(static_cast<char>(v));
+}
+
+// Bit-packs values[0, count) LSB first into `groups` groups of 8 (count <= 8 * groups; the
+// rest of the last group is zeros).
+void Pack(const uint32_t* values, size_t count, size_t groups, int width, ByteBuffer* out) {
+  const size_t bytes = groups * static_cast<size_t>(width);
+  char* p = out->Extend(bytes);
+  char* const end = p + bytes;
+  uint64_t acc = 0;
+  int bits = 0;
+  for (size_t k = 0; k < groups * 8; ++k) {
+    acc |= static_cast<uint64_t>(k < count ? values[k] : 0) << bits;
+    bits += width;
+    if (bits >= 32) {
+      uint32_t word = static_cast<uint32_t>(acc);
+      std::memcpy(p, &word, 4);  // little-endian, as the encoding is
+      p += 4;
+      acc >>= 32;
+      bits -= 32;
+    }
+  }
+  while (p < end) {  // 8 * width bits per group: whole bytes
+    *p++ = static_cast<char>(acc & 0xff);
+    acc >>= 8;
+  }
 }
 
 }  // namespace
@@ -79,19 +106,52 @@ void RleBitPackedEncoder::EndRun() {
   run_length_ = 0;
 }
 
-void RleBitPackedEncoder::Finish(std::string* out) {
+void RleBitPackedEncoder::Complete() {
   EndRun();
   FlushLiterals();
-  out->append(encoded_);
-  encoded_.clear();
   run_value_ = 0;
 }
 
-void RleBitPackedEncode(const std::vector<uint32_t>& values, int bit_width, std::string* out) {
+void RleBitPackedEncode(const uint32_t* values, size_t n, int bit_width, ByteBuffer* out) {
   assert(bit_width >= 0 && bit_width <= 32);
-  RleBitPackedEncoder e(bit_width);
-  for (uint32_t v : values) e.Put(v);
-  e.Finish(out);
+  // RleBitPackedEncoder's decisions with the whole input in view: the literals before a
+  // run of equal values that is long enough (>= 8 after filling their last group from it)
+  // are one bit-packed run, the rest of that run an RLE run; literals at the end are padded.
+  const int value_bytes = (bit_width + 7) / 8;
+  size_t i = 0;
+  while (i < n) {
+    const size_t literals_begin = i;
+    size_t literals = 0, run_begin = n, run_length = 0, fill = 0;
+    for (size_t j = i; j < n;) {
+      size_t k = j + 1;
+      while (k < n && values[k] == values[j]) ++k;
+      const size_t f = (8 - literals % 8) % 8;
+      if (k - j >= f + kMinRleRun) {
+        run_begin = j, run_length = k - j, fill = f;
+        break;
+      }
+      literals += k - j;
+      j = k;
+    }
+    // The literals and the values they take from the run are contiguous.
+    const size_t count = literals + fill;
+    if (count > 0) {
+      const size_t groups = (count + 7) / 8;
+      PutUvarint((static_cast<uint64_t>(groups) << 1) | 1, out);
+      Pack(values + literals_begin, count, groups, bit_width, out);
+    }
+    if (run_length == 0) break;
+    PutUvarint(static_cast<uint64_t>(run_length - fill) << 1, out);
+    const uint32_t v = values[run_begin];
+    for (int b = 0; b < value_bytes; ++b) out->push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+    i = run_begin + run_length;
+  }
+}
+
+void RleBitPackedEncode(const std::vector<uint32_t>& values, int bit_width, std::string* out) {
+  ByteBuffer buffer;
+  RleBitPackedEncode(values.data(), values.size(), bit_width, &buffer);
+  out->append(buffer.data(), buffer.size());
 }
 
 }  // namespace millrace::formats::parquet

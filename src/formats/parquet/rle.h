@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "formats/parquet/buffer.h"
+
 namespace millrace::formats::parquet {
 
 // The number of bits needed for values 0 .. max_value (0 for max_value 0).
@@ -41,8 +43,18 @@ class RleBitPackedEncoder {
   }
 
   // Appends the encoding of every value put since the last call (without a length prefix)
-  // to `*out` and starts afresh.
-  void Finish(std::string* out);
+  // to `*out` (a std::string or ByteBuffer) and starts afresh.
+  template <class Out>
+  void Finish(Out* out) {
+    Complete();
+    out->append(encoded_.data(), encoded_.size());
+    encoded_.clear();
+  }
+  // Gives back the memory of its buffers (the encoder must be empty: just finished).
+  void Release() {
+    std::string().swap(encoded_);
+    std::string().swap(literals_);
+  }
 
   // The encoded size so far, give or take a few bytes for the runs in progress.
   size_t EstimatedBytes() const {
@@ -51,6 +63,7 @@ class RleBitPackedEncoder {
   }
 
  private:
+  void Complete();  // places everything put so far into encoded_
   void EndRun();
   void PushLiteral(uint32_t v);
   void PackGroup();
@@ -67,7 +80,9 @@ class RleBitPackedEncoder {
 };
 
 // Appends the hybrid encoding of `values` (each < 2^bit_width, bit_width 0..32) to `*out`,
-// without any length prefix.
+// without any length prefix: the same bytes as RleBitPackedEncoder given them one by one,
+// written straight into `*out` (for dictionary indices, whose page is encoded at once).
+void RleBitPackedEncode(const uint32_t* values, size_t n, int bit_width, ByteBuffer* out);
 void RleBitPackedEncode(const std::vector<uint32_t>& values, int bit_width, std::string* out);
 
 }  // namespace millrace::formats::parquet
