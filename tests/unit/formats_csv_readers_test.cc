@@ -24,6 +24,7 @@
 
 #include "common/json_writer.h"
 #include "formats/csv/csv_writer.h"
+#include "node_reader_util.h"
 
 namespace millrace::formats::csv {
 namespace {
@@ -34,12 +35,10 @@ using parquet::Int128;
 using parquet::ParquetColumn;
 using parquet::ParquetSchema;
 using parquet::ParquetValue;
-
-bool HaveNode() { return std::system("command -v node >/dev/null 2>&1") == 0; }
-
-fs::path ScriptPath() {
-  return fs::path(__FILE__).parent_path().parent_path() / "parquet" / "read_csv.mjs";
-}
+using testing_util::DecimalText;
+using testing_util::HaveNode;
+using testing_util::NodeScript;
+using testing_util::RunNode;
 
 // A column to write and how DuckDB is told to read it.
 struct Column {
@@ -107,36 +106,13 @@ std::string ReadBack(const Table& t, const std::string& bytes, char delimiter,
   j.EndArray();
   j.EndObject();
   std::ofstream(spec, std::ios::binary) << json;
-  std::string cmd = "node '" + ScriptPath().string() + "' '" + spec.string() + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << cmd;
+  std::string out = RunNode(NodeScript("read_csv.mjs"), spec.string());
   fs::remove(file);
   fs::remove(spec);
   return out;
 }
 
 // --- Expected text, computed independently of the writer -----------------------------------
-
-std::string DecimalText(Int128 v, int scale) {
-  bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : v;
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  } while (u != 0);
-  if (scale > 0) {
-    if (digits.size() <= static_cast<size_t>(scale))
-      digits.insert(0, scale + 1 - digits.size(), '0');
-    digits.insert(digits.size() - scale, ".");
-  }
-  if (neg) digits.insert(digits.begin(), '-');
-  return digits;
-}
 
 std::string Hex(std::string_view bytes) {
   std::string out;

@@ -19,17 +19,16 @@
 #include <vector>
 
 #include "formats/parquet/file_writer.h"
+#include "node_reader_util.h"
 
 namespace millrace::formats::parquet {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool HaveNode() { return std::system("command -v node >/dev/null 2>&1") == 0; }
-
-fs::path ScriptPath() {
-  return fs::path(__FILE__).parent_path().parent_path() / "parquet" / "read_parquet.mjs";
-}
+using testing_util::DecimalText;
+using testing_util::HaveNode;
+using testing_util::NodeScript;
+using testing_util::RunNode;
 
 // Writes `bytes` to a temporary file and returns what the node script printed.
 std::string ReadBack(const std::string& bytes, const std::string& name) {
@@ -37,31 +36,9 @@ std::string ReadBack(const std::string& bytes, const std::string& name) {
   fs::create_directories(dir);
   fs::path file = dir / (name + ".parquet");
   std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-  std::string cmd = "node '" + ScriptPath().string() + "' '" + file.string() + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << cmd;
+  std::string out = RunNode(NodeScript("read_parquet.mjs"), file.string());
   fs::remove(file);
   return out;
-}
-
-std::string DecimalText(Int128 v, int scale) {
-  bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : v;
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  } while (u != 0);
-  if (scale > 0) {
-    if (digits.size() <= static_cast<size_t>(scale))
-      digits.insert(0, scale + 1 - digits.size(), '0');
-    digits.insert(digits.size() - scale, ".");
-  }
-  return (neg ? "-" : "") + digits;
 }
 
 // A table to write and its canonical text (read_parquet.mjs's forms).
