@@ -16,7 +16,7 @@ import unittest
 
 import harness
 from harness import MillraceServer, millrace_only, slow
-from test_consumers import KEY_RE, Api, dataset_files, read_lines, wait_for
+from test_consumers import KEY_RE, Api, dataset_files, read_lines, start_moto, wait_for
 from test_transformations import SECTORS, create_function
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -314,6 +314,41 @@ class TypedDatasetsTest(harness.KinesisTestCase):
 
     def failed_in(self, server, dataset):
         return read_lines(server, dataset, "format-conversion-failed/")
+
+    def test_parquet_into_an_s3_bucket(self):
+        port = harness.free_port()
+        proc, s3 = start_moto(port)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)  # cleanups run last first: kill, then wait
+        s3.create_bucket(Bucket="lake")
+        self.create_stream("tp6", shards=1)
+        self.dataset("tpd6", "parquet", {"columns": [
+            {"name": "id", "type": "int64", "nullable": False},
+            {"name": "tags", "type": "list<string>"},
+            {"name": "geo", "type": "struct<lat:double,lon:double>"}]}, target={
+            "type": "s3", "endpoint_url": "http://127.0.0.1:%d" % port, "bucket": "lake",
+            "prefix": "orders/", "access_key_id": "AKIDMOTO", "secret_access_key": "secret"})
+        self.consumer("tpc6", "tp6", "tpd6")
+        self.put("tp6", [json.dumps({"id": i, "tags": ["t%d" % (i % 3), None][:1 + i % 2],
+                                     "geo": {"lat": i / 2, "lon": -i}}) for i in range(100)])
+
+        def objects():
+            return [o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", [])]
+        wait_for(objects, timeout=60, what="the object in the bucket")
+        key = objects()[0]
+        self.assertTrue(key.startswith("orders/") and key.endswith(".parquet"), key)
+        self.assertTrue(KEY_RE.match(key[len("orders/"):]), key)
+        obj = s3.get_object(Bucket="lake", Key=key)
+        self.assertEqual(obj["ContentType"], "application/vnd.apache.parquet")
+        path = os.path.join(self.server.data_dir, "downloaded.parquet")
+        with open(path, "wb") as f:
+            f.write(obj["Body"].read())
+        rows = duckdb("SELECT id, tags, geo FROM read_parquet('%s') ORDER BY id" % path)
+        self.assertEqual(len(rows), 100)
+        for i, r in enumerate(rows):
+            self.assertEqual(r["id"], str(i))
+            self.assertEqual(r["tags"], ["t%d" % (i % 3), None][:1 + i % 2])
+            self.assertEqual(r["geo"], {"lat": i / 2, "lon": float(-i)})
 
     def test_bad_schemas_are_refused_with_the_member_named(self):
         cases = [
