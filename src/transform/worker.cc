@@ -319,6 +319,10 @@ void Worker::Invoke(const FunctionSpec& spec, const std::string& request,
         if (n < 0 && errno == EINTR) continue;
         break;
       }
+      // The answer and the exit can arrive together (a worker that reports a MemoryError
+      // and exits, or answers and dies): a whole line already read is the answer.
+      // (The pool sees the worker dead before its next use and starts another.)
+      if (eof && out_buf_.find('\n', scanned) != std::string::npos) continue;
       if (eof) {
         bool sigkill = false;
         FlushLogs(sink, id, rid);

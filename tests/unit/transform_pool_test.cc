@@ -272,6 +272,33 @@ TEST(TransformPool, MemoryPastTheLimitIsAnErrorAndPoolRecovers) {
   EXPECT_NE(next.worker_pid, r.worker_pid);
 }
 
+// Regression: a worker that answers and exits at once (as the python bootstrap does after
+// reporting a MemoryError, exit status 75) had its answer read together with the end of its
+// output, and was reported as a crash instead of by its answer.
+TEST(TransformPool, AnAnswerFollowedAtOnceByExitIsTheAnswer) {
+  CodeDir dir;
+  dir.Write(
+      "once.sh",
+      "#!/bin/sh\n"
+      "read -r line\n"
+      "id=$(echo \"$line\" | sed 's/.*\"recordId\":\"\\([^\"]*\\)\".*/\\1/')\n"
+      "echo \"{\\\"records\\\":[{\\\"recordId\\\":\\\"$id\\\",\\\"result\\\":\\\"Dropped\\\"}]}\"\n"
+      "exit 75\n",
+      true);
+  FunctionSpec s;
+  s.name = "once";
+  s.runtime = Runtime::kExec;
+  s.handler = "once.sh";
+  s.code_dir = dir.path();
+  for (int i = 0; i < 5; ++i) {
+    WorkerPool pool(s, 1, nullptr);
+    InvokeResult r = pool.Invoke(Records({"x"}), Ctx());
+    ASSERT_TRUE(r.ok()) << i << ": " << r.error->message;
+    ASSERT_EQ(r.records.size(), 1u);
+    EXPECT_EQ(r.records[0].result, RecordResult::kDropped);
+  }
+}
+
 TEST(TransformPool, CrashesAreErrorsAndPoolRecovers) {
   CodeDir dir;
   dir.Write("m.py",
