@@ -3,15 +3,14 @@
 // fractions, calendar checks, times before 1970, floor to milliseconds) and decimals
 // (rounding half away from zero, exponents, precision limits up to 38 digits).
 #include <gtest/gtest.h>
-
-#include <charconv>
-#include <random>
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
