@@ -23,6 +23,9 @@ for extra in "$@"; do
 done
 # The AWS CLI: the machine image may ship its own; otherwise Debian's.
 command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
+# Node and npm: the tests read our Parquet and CSV files back with DuckDB and hyparquet from
+# npm (tests/parquet/npm_deps.mjs); the image may ship its own node.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,6 +9,7 @@ namespace millrace::formats {
 namespace {
 
 using parquet::Int128;
+using parquet::Pow10;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
@@ -105,12 +106,6 @@ bool DateAt(std::string_view text, size_t* p, int64_t* days) {
   if (d > kDays[m - 1] + (m == 2 && LeapYear(y))) return false;
   *days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   return true;
-}
-
-Int128 Pow10(int n) {
-  Int128 v = 1;
-  while (n-- > 0) v *= 10;
-  return v;
 }
 
 // Epoch in the timestamp column's unit from microseconds (floor, so that a time before the

@@ -155,22 +155,9 @@ char* PutDecimal(char* p, Int128 v, int scale) {
   return p + scale;
 }
 
-Int128 Pow10(int n) {
-  Int128 v = 1;
-  for (int i = 0; i < n; ++i) v *= 10;
-  return v;
-}
-
-std::string Int128Text(Int128 v) {
-  char buf[48];
-  return std::string(buf, PutDecimal(buf, v, 0));
-}
-
 Status Bad(const ParquetColumn& c, const std::string& what) {
-  std::string type = c.type == ColumnType::kDecimal ? "decimal(" + std::to_string(c.precision) +
-                                                          "," + std::to_string(c.scale) + ")"
-                                                    : parquet::ColumnTypeName(c.type);
-  return Status::InvalidArgument("csv column '" + c.name + "' (" + type + "): " + what);
+  return Status::InvalidArgument("csv column '" + c.name + "' (" + parquet::ColumnTypeString(c) +
+                                 "): " + what);
 }
 
 // An integer of any width into *out; false for the other alternatives.
@@ -210,7 +197,7 @@ Status AppendField(const ParquetValue& v, const ParquetColumn& c, JsonBuilder* j
         return Bad(c, "expected an integer");
       if (integer < std::numeric_limits<int32_t>::min() ||
           integer > std::numeric_limits<int32_t>::max())
-        return Bad(c, Int128Text(integer) + " is out of the int32 range");
+        return Bad(c, parquet::Int128ToString(integer) + " is out of the int32 range");
       if (c.type == ColumnType::kDate) {
         AppendChars(buf, PutDate(buf, static_cast<int64_t>(integer)), out);
       } else {
@@ -266,9 +253,9 @@ Status AppendField(const ParquetValue& v, const ParquetColumn& c, JsonBuilder* j
     }
     case ColumnType::kDecimal: {
       if (!AsInteger(v, &integer)) return Bad(c, "expected an unscaled decimal integer");
-      Int128 limit = Pow10(c.precision);
+      Int128 limit = parquet::Pow10(c.precision);
       if (integer <= -limit || integer >= limit)
-        return Bad(c, "unscaled value " + Int128Text(integer) + " has more than " +
+        return Bad(c, "unscaled value " + parquet::Int128ToString(integer) + " has more than " +
                           std::to_string(c.precision) + " digits");
       AppendChars(buf, PutDecimal(buf, integer, c.scale), out);
       return Status::Ok();

@@ -18,26 +18,6 @@ namespace {
 constexpr int64_t kMaxPageEntries = int64_t{1} << 24;
 constexpr size_t kPendingBatch = 64;  // values looked up in a dictionary at once
 
-Int128 Pow10(int n) {
-  Int128 v = 1;
-  while (n-- > 0) v *= 10;
-  return v;
-}
-
-std::string Int128ToString(Int128 v) {
-  if (v == 0) return "0";
-  bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : v;
-  std::string s;
-  while (u != 0) {
-    s.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  }
-  if (neg) s.push_back('-');
-  std::reverse(s.begin(), s.end());
-  return s;
-}
-
 // Big-endian two's complement in `width` bytes (FIXED_LEN_BYTE_ARRAY decimals).
 template <class Out>
 void PutBigEndian(Int128 v, int width, Out* out) {

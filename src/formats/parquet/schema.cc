@@ -1,5 +1,6 @@
 #include "formats/parquet/schema.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <set>
@@ -264,6 +265,26 @@ Status ValidateSchema(const ParquetSchema& schema) {
     MILLRACE_RETURN_IF_ERROR(ValidateColumn(c, c.name, 0));
   }
   return Status::Ok();
+}
+
+Int128 Pow10(int n) {
+  Int128 v = 1;
+  while (n-- > 0) v *= 10;
+  return v;
+}
+
+std::string Int128ToString(Int128 v) {
+  if (v == 0) return "0";
+  bool neg = v < 0;
+  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : v;
+  std::string s;
+  while (u != 0) {
+    s.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  }
+  if (neg) s.push_back('-');
+  std::reverse(s.begin(), s.end());
+  return s;
 }
 
 int DecimalByteWidth(int precision) {

@@ -69,6 +69,9 @@ std::string ColumnTypeString(const ParquetColumn& column);
 
 // A decimal's unscaled value (123.45 in DECIMAL(5,2) is 12345).
 using Int128 = __int128;
+// 10^n (0 <= n <= 38) and the base-10 text of a value: decimal limits and messages.
+Int128 Pow10(int n);
+std::string Int128ToString(Int128 v);
 
 // One cell. Which alternatives a column accepts (anything else is InvalidArgument):
 //   boolean: bool; int32, date: int32_t, or int64_t in range; int64, timestamps: int64_t or
