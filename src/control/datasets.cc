@@ -101,19 +101,12 @@ Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view 
     return Status::FailedPrecondition("dataset " + name +
                                       " has no columns to pin yet: they are inferred from the "
                                       "first records delivered");
-  auto consumers = AllConsumers(env);
-  if (!consumers.ok()) return consumers.status();
-
   const int64_t now = env.clock->NowMillis();
   MILLRACE_RETURN_IF_ERROR(env.catalog->UpdateDoc(
       catalog::DocKind::kDataset, name, delivery::DatasetJson(*spec, true), now, nullptr));
   // A consumer runs its dataset's settings of when it started; a new version of each
   // consumer delivering here makes Reload restart it with the new ones.
-  for (const auto& c : *consumers) {
-    if (c.spec.dataset != name) continue;
-    MILLRACE_RETURN_IF_ERROR(
-        env.catalog->UpdateDoc(catalog::DocKind::kConsumer, c.spec.name, c.row.spec, now, nullptr));
-  }
+  MILLRACE_RETURN_IF_ERROR(delivery::BumpConsumersOf(env.catalog, name, now));
   ReloadDelivery(env);
   return DatasetAnswer(env, name, 200);
 }

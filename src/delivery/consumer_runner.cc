@@ -260,7 +260,6 @@ void ConsumerRunner::Run() {
   size_t batch_bytes = 0;
   // Inference mode: the records (after any transformation) wait here for the schema.
   std::vector<log::Record> held;
-  std::vector<std::string> held_data;
   auto write = [&](const log::Record& r, std::string_view data) {
     std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
     formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
@@ -278,8 +277,7 @@ void ConsumerRunner::Run() {
   };
   auto add = [&](const log::Record& r, std::string_view data) {
     if (!infer_) return write(r, data);
-    held_data.emplace_back(data);
-    held.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, {}});
+    held.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, std::string(data)});
   };
   // Batches wait here until transformation_workers of them can be invoked at once; their
   // outcomes are applied in order, so the file keeps the shard's record order.
@@ -331,16 +329,13 @@ void ConsumerRunner::Run() {
   MILLRACE_RETURN_IF_ERROR(run_batch());
   MILLRACE_RETURN_IF_ERROR(run_window());
   if (infer_) {
-    MILLRACE_RETURN_IF_ERROR(ResolveSchema(held_data));
+    MILLRACE_RETURN_IF_ERROR(ResolveSchema(held));
     if (format_.schema->HasColumns()) {
       auto w = formats::NewWriter(format_);
       if (!w.ok()) return w.status();
       writer = std::move(*w);
     }
-    for (size_t i = 0; i < held.size(); ++i) {
-      held[i].data = std::move(held_data[i]);
-      write(held[i], held[i].data);
-    }
+    for (const log::Record& r : held) write(r, r.data);
     if (!writer) return ::millrace::Status::Ok();  // every record failed: no data file
   }
   auto bytes = writer->Finish();
@@ -349,13 +344,15 @@ void ConsumerRunner::Run() {
   return ::millrace::Status::Ok();
 }
 
+namespace {
 // Widening is a read-modify-write of the dataset's document: one runner at a time.
 std::mutex& SchemaMutex() {
   static std::mutex mu;
   return mu;
 }
+}  // namespace
 
-::millrace::Status ConsumerRunner::ResolveSchema(const std::vector<std::string>& records) {
+::millrace::Status ConsumerRunner::ResolveSchema(const std::vector<log::Record>& records) {
   std::lock_guard<std::mutex> l(SchemaMutex());
   auto row = deps_.catalog->GetDoc(catalog::DocKind::kDataset, dataset_.name);
   if (!row.ok()) return row.status();
@@ -370,7 +367,7 @@ std::mutex& SchemaMutex() {
   formats::TableSchema schema = stored->schema;
   if (!schema.HasColumns() || schema.inferred) {
     formats::SchemaInferrer inferrer(schema);
-    for (const std::string& r : records) inferrer.Observe(r);
+    for (const log::Record& r : records) inferrer.Observe(r.data);
     if (inferrer.Changed()) {
       schema = inferrer.Schema();
       stored->schema = schema;
@@ -378,15 +375,7 @@ std::mutex& SchemaMutex() {
       MILLRACE_RETURN_IF_ERROR(deps_.catalog->UpdateDoc(catalog::DocKind::kDataset, dataset_.name,
                                                         DatasetJson(*stored, true), now, nullptr));
       // New schema, new consumer versions: the files of each schema have their own names.
-      auto consumers = deps_.catalog->ListDocs(catalog::DocKind::kConsumer);
-      if (!consumers.ok()) return consumers.status();
-      for (const catalog::DocRow& c : *consumers) {
-        auto spec = ParseConsumer(c.spec);
-        if (!spec.ok() || spec->dataset != dataset_.name) continue;
-        int64_t v = 0;
-        MILLRACE_RETURN_IF_ERROR(
-            deps_.catalog->UpdateDoc(catalog::DocKind::kConsumer, c.name, c.spec, now, &v));
-      }
+      MILLRACE_RETURN_IF_ERROR(BumpConsumersOf(deps_.catalog, dataset_.name, now));
       LOG(kInfo) << "delivery: dataset " << dataset_.name << " inferred schema is now "
                  << formats::TableSchemaJson(schema) << "; its consumers' versions were bumped";
     }

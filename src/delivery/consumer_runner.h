@@ -92,7 +92,7 @@ class ConsumerRunner {
   ::millrace::Status WriteParts(const Pending& p, const FileParts& parts);
   // Inference mode: widens the dataset's stored schema to fit `records` (persisting it and
   // the consumers' new versions first), then sets format_'s schema to the stored one.
-  ::millrace::Status ResolveSchema(const std::vector<std::string>& records);
+  ::millrace::Status ResolveSchema(const std::vector<log::Record>& records);
   // Records are kept out of a writer until flush (read again from the log then): with a
   // transformation, or while the dataset's schema is inferred.
   bool Deferred() const { return pool_ != nullptr || infer_; }

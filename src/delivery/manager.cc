@@ -116,4 +116,16 @@ std::string DeliveryManager::Metrics() {
   return out;
 }
 
+Status BumpConsumersOf(catalog::Catalog* catalog, const std::string& dataset, int64_t now_ms) {
+  auto consumers = catalog->ListDocs(catalog::DocKind::kConsumer);
+  if (!consumers.ok()) return consumers.status();
+  for (const catalog::DocRow& c : *consumers) {
+    auto spec = ParseConsumer(c.spec);
+    if (!spec.ok() || spec->dataset != dataset) continue;
+    MILLRACE_RETURN_IF_ERROR(
+        catalog->UpdateDoc(catalog::DocKind::kConsumer, c.name, c.spec, now_ms, nullptr));
+  }
+  return Status::Ok();
+}
+
 }  // namespace millrace::delivery

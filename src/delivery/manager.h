@@ -80,4 +80,8 @@ class DeliveryManager {
   std::map<std::string, std::unique_ptr<ConsumerRunner>> runners_;
 };
 
+// Gives every consumer delivering to `dataset` a new version (its document as it is), so
+// that Reload restarts it with the dataset's new settings and its files get new names.
+Status BumpConsumersOf(catalog::Catalog* catalog, const std::string& dataset, int64_t now_ms);
+
 }  // namespace millrace::delivery
