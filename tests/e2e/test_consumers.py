@@ -165,18 +165,23 @@ class ConsumersTest(harness.KinesisTestCase):
         self.assertIn("code", body["error"])
 
 
+def own_server_with_stream(test, stream, shards):
+    """A server of the test's own (to kill -9), with `stream` ACTIVE; (server, Api)."""
+    server = MillraceServer()
+    server.start()
+    test.addCleanup(server.close)
+    k = server.client()
+    k.create_stream(StreamName=stream, ShardCount=shards)
+    wait_for(lambda: k.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+             ["StreamStatus"] == "ACTIVE", what="ACTIVE")
+    return server, Api(server)
+
+
 @millrace_only("exactly-once delivery across kill -9")
 class ExactlyOnceTest(unittest.TestCase):
     @slow
     def test_kill9_at_random_moments_delivers_every_record_once(self):
-        server = MillraceServer()
-        server.start()
-        self.addCleanup(server.close)
-        api = Api(server)
-        k = server.client()
-        k.create_stream(StreamName="eo", ShardCount=2)
-        wait_for(lambda: k.describe_stream_summary(StreamName="eo")["StreamDescriptionSummary"]
-                 ["StreamStatus"] == "ACTIVE", what="ACTIVE")
+        server, api = own_server_with_stream(self, "eo", shards=2)
         self.assertEqual(api.call("POST", "/api/v1/datasets", {"name": "eo", "file_type": "jsonl"})[0], 201)
         self.assertEqual(api.call("POST", "/api/v1/consumers",
                                   {"name": "eo", "stream": "eo", "dataset": "eo",

@@ -15,8 +15,9 @@ import time
 import unittest
 
 import harness
-from harness import MillraceServer, millrace_only, slow
-from test_consumers import KEY_RE, Api, dataset_files, read_lines, start_moto, wait_for
+from harness import millrace_only, slow
+from test_consumers import (KEY_RE, Api, dataset_files, own_server_with_stream, read_lines,
+                            start_moto, wait_for)
 from test_transformations import SECTORS, create_function
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -250,14 +251,7 @@ class TypedDatasetsTest(harness.KinesisTestCase):
 
     @slow
     def test_kill9_while_an_inferred_schema_widens_loses_and_repeats_nothing(self):
-        server = MillraceServer()
-        server.start()
-        self.addCleanup(server.close)
-        api = Api(server)
-        k = server.client()
-        k.create_stream(StreamName="eo", ShardCount=2)
-        wait_for(lambda: k.describe_stream_summary(StreamName="eo")["StreamDescriptionSummary"]
-                 ["StreamStatus"] == "ACTIVE", what="ACTIVE")
+        server, api = own_server_with_stream(self, "eo", shards=2)
         self.assertEqual(api.call("POST", "/api/v1/datasets", {
             "name": "eo", "file_type": "parquet", "target": {"type": "local"}})[0], 201)
         self.assertEqual(api.call("POST", "/api/v1/consumers", {
