@@ -27,6 +27,13 @@ command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
 # npm (tests/parquet/npm_deps.mjs); the image may ship its own node.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
+# Transformations run as an unprivileged user of their own when the server runs as root
+# (src/transform/sandbox.h); create it once.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd millrace-sandbox >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --user-group millrace-sandbox
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -238,8 +238,12 @@ AuthError Invalid(std::string message) {
   return Error(AuthErrorKind::kInvalidSignature, std::move(message));
 }
 
+// What an error message quotes of the request is abbreviated, so that a hostile 60 KB
+// header never comes back in an answer (or a log line) whole.
+std::string Quoted(std::string_view s) { return Abbreviate(s, 256); }
+
 std::string BadDateMessage(std::string_view value) {
-  return "Date must be in ISO-8601 'basic format'. Got '" + std::string(value) +
+  return "Date must be in ISO-8601 'basic format'. Got '" + Quoted(value) +
          "'. See http://en.wikipedia.org/wiki/ISO_8601";
 }
 
@@ -276,7 +280,7 @@ std::optional<AuthError> ParseHeaderClaims(const http::Request& r, std::string_v
   if (!date)
     missing +=
         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
-  if (!missing.empty()) return Incomplete(missing + "Authorization=" + c->authorization);
+  if (!missing.empty()) return Incomplete(missing + "Authorization=" + Quoted(c->authorization));
   if (algorithm != kAlgorithm)
     return Incomplete(
         "The authorization mechanism you have provided is not supported. Please use "
@@ -654,8 +658,12 @@ std::string_view AuthErrorName(AuthErrorKind kind) {
   return "InvalidSignatureException";
 }
 
-VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t now_ms,
-                    const VerifyOptions& options, SigningTrace* trace) {
+namespace {
+
+// Verify's steps; with head_only, it stops after the key look-up (step 5), before anything
+// that needs the body, and returns an empty identity on success.
+VerifyResult VerifySteps(const http::Request& r, const SecretLookup& lookup, int64_t now_ms,
+                         const VerifyOptions& options, SigningTrace* trace, bool head_only) {
   // 1. Which scheme: the Authorization header or a presigned query, never both.
   const std::string* header = r.FindHeader("authorization");
   std::vector<QueryParam> params = ParseQuery(r.query);
@@ -676,6 +684,29 @@ VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t 
   if (err) return std::move(*err);
   const std::string amz_date = FormatAmzDate(c.time_s);
 
+  // 2b. What must be signed: host, and every x-amz-* header the request carries.
+  {
+    const std::vector<std::string> signed_names = SplitSignedHeaders(c.signed_headers);
+    auto is_signed = [&](std::string_view lower) {
+      return std::find(signed_names.begin(), signed_names.end(), lower) != signed_names.end();
+    };
+    if (!is_signed("host"))
+      return Incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+    std::string unsigned_headers;
+    for (const http::Header& h : r.headers) {
+      std::string lower = ToLower(h.name);
+      if (!lower.starts_with("x-amz-") || is_signed(lower)) continue;
+      if (lower == "x-amz-security-token" && options.allow_unsigned_security_token) continue;
+      if (unsigned_headers.find(lower) != std::string::npos) continue;
+      if (!unsigned_headers.empty()) unsigned_headers += ",";
+      unsigned_headers += lower;
+      if (unsigned_headers.size() > 256) break;  // enough to name the problem
+    }
+    if (!unsigned_headers.empty())
+      return Incomplete("There were headers present in the request which were not signed: " +
+                        unsigned_headers);
+  }
+
   // 3. The credential scope: AKID/YYYYMMDD/region/service/aws4_request.
   std::vector<std::string_view> scope_parts;
   for (std::string_view s = c.credential;;) {
@@ -688,12 +719,12 @@ VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t 
     return Incomplete(
         "Credential must have exactly 5 slash-delimited elements, e.g. "
         "keyid/date/region/service/term, got '" +
-        c.credential + "'");
+        Quoted(c.credential) + "'");
   const std::string_view key_id = scope_parts[0], date = scope_parts[1], region = scope_parts[2],
                          service = scope_parts[3];
   if (scope_parts[4] != "aws4_request")
     return Invalid("Credential should be scoped with a valid terminator: 'aws4_request', not '" +
-                   std::string(scope_parts[4]) + "'. ");
+                   Quoted(scope_parts[4]) + "'. ");
   if (date != std::string_view(amz_date).substr(0, 8))
     return Invalid(
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
@@ -701,7 +732,7 @@ VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t 
   std::string scope_error;
   if (!options.region.empty() && region != options.region)
     scope_error +=
-        "Credential should be scoped to a valid region, not '" + std::string(region) + "'. ";
+        "Credential should be scoped to a valid region, not '" + Quoted(region) + "'. ";
   if (!options.service.empty() && service != options.service)
     scope_error += "Credential should be scoped to correct service: '" + options.service + "'. ";
   if (!scope_error.empty()) return Invalid(scope_error);
@@ -729,16 +760,18 @@ VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t 
   if (!secret)
     return Error(AuthErrorKind::kUnrecognizedClient,
                  "The security token included in the request is invalid.");
+  if (head_only) return VerifiedIdentity{};
 
   // 6. The signature.
   const CanonicalOptions co = options.canonical.value_or(CanonicalOptions::ForService(service));
+  const bool allow_unsigned = options.allow_unsigned_payload.value_or(service.starts_with("s3"));
   const std::string* content_header = r.FindHeader("x-amz-content-sha256");
   std::string payload;
   if (c.presigned && !c.content_sha256_param.empty()) {
     payload = c.content_sha256_param;
-  } else if (content_header) {
+  } else if (content_header && (allow_unsigned || IsHexSha256(*content_header))) {
     payload = *content_header;
-  } else if (c.presigned && co.unsigned_presigned_payload) {
+  } else if (c.presigned && co.unsigned_presigned_payload && allow_unsigned) {
     payload = std::string(kUnsignedPayload);
   } else {
     payload = crypto::Sha256Hex(r.body);
@@ -785,6 +818,20 @@ VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t 
   id.payload_hash = payload;
   id.presigned = c.presigned;
   return id;
+}
+
+}  // namespace
+
+VerifyResult Verify(const http::Request& r, const SecretLookup& lookup, int64_t now_ms,
+                    const VerifyOptions& options, SigningTrace* trace) {
+  return VerifySteps(r, lookup, now_ms, options, trace, false);
+}
+
+std::optional<AuthError> VerifyHead(const http::Request& head, const SecretLookup& lookup,
+                                    int64_t now_ms, const VerifyOptions& options) {
+  VerifyResult res = VerifySteps(head, lookup, now_ms, options, nullptr, true);
+  if (res.ok()) return std::nullopt;
+  return res.error();
 }
 
 }  // namespace millrace::auth

@@ -251,11 +251,22 @@ struct VerifyOptions {
   // Refuse a request whose x-amz-content-sha256 header is a hex hash other than the
   // SHA-256 of the body (the signature covers the header, not the body).
   bool check_content_sha256 = true;
+  // Whether a payload hash of UNSIGNED-PAYLOAD or STREAMING-* (declared in
+  // x-amz-content-sha256) is taken as signed. Unset: only for S3 (a scope service that
+  // starts with "s3"), as AWS; every other service signs the body's SHA-256 whatever the
+  // header says, so such a request fails there as a signature mismatch.
+  std::optional<bool> allow_unsigned_payload;
+  // Whether an X-Amz-Security-Token header may be left out of SignedHeaders. AWS's own
+  // test suite has such a request (post-sts-header-after), and some services take it;
+  // Millrace does not, by default: every x-amz-* header must be signed.
+  bool allow_unsigned_security_token = false;
 };
 
 // Verifies the SigV4 signature of `request` at time `now_ms` (ms since the epoch).
 //
-// Checks, in order: presence of a scheme (not both), well-formedness, the credential scope
+// Checks, in order: presence of a scheme (not both), well-formedness, that `host` and every
+// x-amz-* header present are among the signed headers (so that no signed request can be
+// replayed with another X-Amz-Target, token or payload hash), the credential scope
 // (five parts, terminator, date equal to the request's, region and service if asked), the
 // time (skew, or X-Amz-Expires for presigned requests), the access key, the signature
 // (compared in constant time), then the payload hash. A presigned X-Amz-Security-Token is
@@ -264,5 +275,11 @@ struct VerifyOptions {
 // stopped before computing them).
 VerifyResult Verify(const http::Request& request, const SecretLookup& lookup, int64_t now_ms,
                     const VerifyOptions& options = {}, SigningTrace* trace = nullptr);
+
+// The checks of Verify that need no body (every one up to and including the key look-up),
+// for a request whose body has not been read yet: a refusal here saves reading it. Verify
+// must still run on the whole request.
+std::optional<AuthError> VerifyHead(const http::Request& head, const SecretLookup& lookup,
+                                    int64_t now_ms, const VerifyOptions& options = {});
 
 }  // namespace millrace::auth

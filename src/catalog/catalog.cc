@@ -1,11 +1,33 @@
 #include "catalog/catalog.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <sstream>
+
+#include "common/crypto.h"
 
 namespace millrace::catalog {
 namespace {
+
+// SQLite's result code as a Status: a full disk (or quota) is NoSpace, which every API
+// answers 503 (retryable), a busy database Unavailable; the rest is an I/O error.
+Status SqliteError(int rc, const std::string& msg) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return Status::NoSpace("catalog: " + msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable("catalog: " + msg);
+    case SQLITE_IOERR:
+      if (errno == ENOSPC || errno == EDQUOT) return Status::NoSpace("catalog: " + msg);
+      return Status::IoError("catalog: " + msg);
+    default:
+      return Status::IoError("catalog: " + msg);
+  }
+}
 
 // A prepared statement, finalized on destruction.
 class Stmt {
@@ -19,7 +41,7 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
 
   Status status() const {
-    return rc_ == SQLITE_OK ? Status::Ok() : Status::IoError("catalog: " + error_);
+    return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(rc_, error_);
   }
   Stmt& Bind(int i, int64_t v) {
     sqlite3_bind_int64(stmt_, i, v);
@@ -39,8 +61,7 @@ class Stmt {
   bool Step(Status* st) {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE)
-      *st = Status::IoError(std::string("catalog: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+    if (rc != SQLITE_DONE) *st = SqliteError(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_)));
     return false;
   }
   Status Run() {
@@ -114,7 +135,53 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1), ('next_str
 
 }  // namespace
 
+// The 32-byte key that seals secrets, from `path`; created (0600, fsynced, published with
+// link(2) so that two processes opening at once agree on one key) when absent.
+static Result<std::string> LoadOrCreateSecretKey(const std::string& path) {
+  auto read = [&]() -> Result<std::string> {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    std::string key(33, '\0');
+    ssize_t n = ::read(fd, key.data(), key.size());
+    ::close(fd);
+    if (n != 32)
+      return Status::FailedPrecondition("catalog: " + path +
+                                        " is not a 32-byte key file; restore it from a backup");
+    key.resize(32);
+    return key;
+  };
+  if (::access(path.c_str(), F_OK) == 0) return read();
+  std::string key(32, '\0');
+  crypto::RandomBytes(key.data(), key.size());
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
+  bool ok = ::write(fd, key.data(), key.size()) == 32 && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return Status::FromErrno(err, "write " + tmp);
+  }
+  int rc = ::link(tmp.c_str(), path.c_str());
+  err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0 && err != EEXIST) return Status::FromErrno(err, "create " + path);
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+  return read();  // ours, or the one another process published first
+}
+
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  auto secret_key =
+      LoadOrCreateSecretKey((slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+                            "secret.key");
+  if (!secret_key.ok()) return secret_key.status();
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -126,10 +193,12 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<Catalog> c(new Catalog(db));
+  c->secret_key_ = std::move(*secret_key);
   std::lock_guard<std::mutex> l(c->mu_);
   MILLRACE_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
   MILLRACE_RETURN_IF_ERROR(c->Exec("PRAGMA synchronous=FULL"));
   MILLRACE_RETURN_IF_ERROR(c->Migrate());
+  MILLRACE_RETURN_IF_ERROR(c->SealPlainSecrets());
   return c;
 }
 
@@ -137,10 +206,11 @@ Catalog::~Catalog() { sqlite3_close(db_); }
 
 Status Catalog::Exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Status::IoError("catalog: " + msg);
+    return SqliteError(rc, msg);
   }
   return Status::Ok();
 }
@@ -158,6 +228,28 @@ Status Catalog::Migrate() { return Exec(kSchema); }
     }                                                  \
     return Exec("COMMIT");                             \
   } while (0)
+
+// Secrets written in plain text by a version before sealing: sealed in one transaction.
+Status Catalog::SealPlainSecrets() {
+  std::vector<std::pair<std::string, std::string>> plain;
+  {
+    Stmt s(db_, "SELECT access_key_id, secret FROM access_keys WHERE secret NOT LIKE 'v1:%'");
+    MILLRACE_RETURN_IF_ERROR(s.status());
+    Status st;
+    while (s.Step(&st)) plain.emplace_back(s.Text(0), s.Text(1));
+    MILLRACE_RETURN_IF_ERROR(st);
+  }
+  if (plain.empty()) return Status::Ok();
+  CATALOG_TXN({
+    for (const auto& [id, secret] : plain) {
+      Stmt u(db_, "UPDATE access_keys SET secret = ? WHERE access_key_id = ?");
+      MILLRACE_RETURN_IF_ERROR(u.status());
+      u.Bind(1, crypto::Seal(secret_key_, secret, id)).Bind(2, id);
+      MILLRACE_RETURN_IF_ERROR(u.Run());
+    }
+    return Status::Ok();
+  });
+}
 
 Result<std::vector<StreamRow>> Catalog::ListStreams() {
   std::lock_guard<std::mutex> l(mu_);
@@ -521,7 +613,7 @@ Status Catalog::CreateKey(const KeyRow& k) {
          "revoked_ms, description) VALUES (?,?,?,?,?,?,?)");
   MILLRACE_RETURN_IF_ERROR(s.status());
   s.Bind(1, k.access_key_id)
-      .Bind(2, k.secret)
+      .Bind(2, crypto::Seal(secret_key_, k.secret, k.access_key_id))
       .Bind(3, k.scope)
       .Bind(4, JoinStreams(k.streams))
       .Bind(5, k.created_ms)
@@ -533,10 +625,13 @@ Status Catalog::CreateKey(const KeyRow& k) {
   return st;
 }
 
-static KeyRow ReadKey(const Stmt& s) {
+static Result<KeyRow> ReadKey(const Stmt& s, const std::string& secret_key) {
   KeyRow k;
   k.access_key_id = s.Text(0);
-  k.secret = s.Text(1);
+  if (!crypto::Open(secret_key, s.Text(1), k.access_key_id, &k.secret))
+    return Status::FailedPrecondition("catalog: the secret of access key " + k.access_key_id +
+                                      " does not open with secret.key (a key file from another "
+                                      "data directory?)");
   k.scope = s.Text(2);
   k.streams = SplitStreams(s.Text(3));
   k.created_ms = s.Int(4);
@@ -553,7 +648,11 @@ Result<std::vector<KeyRow>> Catalog::ListKeys() {
   MILLRACE_RETURN_IF_ERROR(s.status());
   std::vector<KeyRow> out;
   Status st;
-  while (s.Step(&st)) out.push_back(ReadKey(s));
+  while (s.Step(&st)) {
+    auto k = ReadKey(s, secret_key_);
+    if (!k.ok()) return k.status();
+    out.push_back(std::move(*k));
+  }
   if (!st.ok()) return st;
   return out;
 }
@@ -567,7 +666,11 @@ Result<std::optional<KeyRow>> Catalog::FindKey(const std::string& id) {
   s.Bind(1, id);
   Status st;
   std::optional<KeyRow> out;
-  if (s.Step(&st)) out = ReadKey(s);
+  if (s.Step(&st)) {
+    auto k = ReadKey(s, secret_key_);
+    if (!k.ok()) return k.status();
+    out = std::move(*k);
+  }
   if (!st.ok()) return st;
   return out;
 }

@@ -91,6 +91,10 @@ struct KeyRow {
 
 class Catalog {
  public:
+  // Opens (creating) the catalog at `path`. Access key secrets are stored sealed
+  // (crypto::Seal, AES-256-GCM bound to the key id) under the 32-byte key in
+  // <dir of path>/secret.key, created 0600 on first open; secrets an older version stored
+  // in plain text are sealed here. A copy of catalog.db alone gives no secret away.
   static Result<std::unique_ptr<Catalog>> Open(const std::string& path);
   ~Catalog();
   Catalog(const Catalog&) = delete;
@@ -139,11 +143,13 @@ class Catalog {
   explicit Catalog(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
   Status Migrate();
+  Status SealPlainSecrets();
   Status UpsertShardLocked(const ShardRow& r);
   Status UpdateStreamLocked(const StreamRow& s);
 
   std::mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_);
+  std::string secret_key_;  // 32 bytes, from secret.key; set once in Open
 };
 
 }  // namespace millrace::catalog

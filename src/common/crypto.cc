@@ -89,4 +89,68 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// ---- Sealed secrets ----
+
+namespace {
+constexpr std::string_view kSealPrefix = "v1:";
+constexpr size_t kNonceBytes = 12, kTagBytes = 16;
+
+struct CipherDeleter {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherDeleter>;
+}  // namespace
+
+bool IsSealed(std::string_view value) { return value.substr(0, kSealPrefix.size()) == kSealPrefix; }
+
+std::string Seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
+  if (key.size() != 32) std::abort();  // programmer error: the key file is checked on load
+  std::string raw(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(raw.data());
+  RandomBytes(bytes, kNonceBytes);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  const auto* k = reinterpret_cast<const unsigned char*>(key.data());
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k, bytes) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), bytes + kNonceBytes, &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), bytes + kNonceBytes + len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
+                          bytes + kNonceBytes + plaintext.size()) != 1)
+    std::abort();  // only if OpenSSL lacks AES-GCM: a broken installation
+  return std::string(kSealPrefix) + Base64Encode(raw);
+}
+
+bool Open(std::string_view key, std::string_view sealed, std::string_view aad,
+          std::string* plaintext) {
+  if (key.size() != 32 || !IsSealed(sealed)) return false;
+  std::string raw;
+  if (!Base64Decode(sealed.substr(kSealPrefix.size()), &raw) ||
+      raw.size() < kNonceBytes + kTagBytes)
+    return false;
+  const size_t n = raw.size() - kNonceBytes - kTagBytes;
+  auto* bytes = reinterpret_cast<unsigned char*>(raw.data());
+  std::string out(n, '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  const auto* k = reinterpret_cast<const unsigned char*>(key.data());
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k, bytes) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                        bytes + kNonceBytes, static_cast<int>(n)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, bytes + kNonceBytes + n) != 1)
+    return false;
+  int fin = 0;
+  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1)
+    return false;
+  *plaintext = std::move(out);
+  return true;
+}
+
 }  // namespace millrace::crypto

@@ -127,4 +127,13 @@ std::string HexEncode(const void* data, size_t n) {
   return out;
 }
 
+std::string Abbreviate(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
+  std::string out(s.substr(0, cut));
+  out += "...";
+  return out;
+}
+
 }  // namespace millrace

@@ -20,6 +20,10 @@ bool Base64Valid(std::string_view in);
 // The decoded length of a well-formed base64 string (for validating sizes before decoding).
 size_t Base64DecodedLength(std::string_view in);
 
+// At most `max` bytes of `s` (cut at a UTF-8 character boundary) followed by "..." when
+// cut: what an error message or a log line may quote of client input.
+std::string Abbreviate(std::string_view s, size_t max = 256);
+
 std::string HexEncode(const void* data, size_t n);
 inline std::string HexEncode(std::string_view s) { return HexEncode(s.data(), s.size()); }
 

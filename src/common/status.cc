@@ -44,6 +44,8 @@ const char* CodeName(Code code) {
 Status Status::FromErrno(int err, const std::string& what) {
   std::string msg = what + ": " + std::strerror(err);
   if (err == ENOSPC || err == EDQUOT) return NoSpace(std::move(msg));
+  // Out of descriptors (or kernel memory for them): transient, answered 503 + Retry-After.
+  if (err == EMFILE || err == ENFILE || err == ENOMEM) return Unavailable(std::move(msg));
   return IoError(std::move(msg));
 }
 

@@ -46,6 +46,16 @@ const std::vector<Setting>& Settings() {
        [](ServerConfig& c) -> void* { return &c.shard_limit; }},
       {"max-connections", Kind::kInt, "concurrent HTTP connections",
        [](ServerConfig& c) -> void* { return &c.max_connections; }},
+      {"max-unauthenticated-mb", Kind::kInt,
+       "MiB held over all connections for requests not yet authenticated (then 503)",
+       [](ServerConfig& c) -> void* { return &c.max_unauthenticated_mb; }},
+      {"metrics-auth", Kind::kString,
+       "GET /metrics needs a SigV4-signed request: on, off, or auto (on unless listening on "
+       "loopback)",
+       [](ServerConfig& c) -> void* { return &c.metrics_auth; }},
+      {"sandbox-user", Kind::kString,
+       "the unprivileged user transformations run as, when the server runs as root",
+       [](ServerConfig& c) -> void* { return &c.sandbox_user; }},
   };
   return s;
 }

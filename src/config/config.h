@@ -26,7 +26,10 @@ struct ServerConfig {
   int64_t segment_mb = 128;
   bool sync = true;
   int64_t shard_limit = 20000;
-  int64_t max_connections = 20000;
+  int64_t max_connections = 4096;
+  int64_t max_unauthenticated_mb = 32;
+  std::string metrics_auth = "auto";  // on | off | auto (on unless listening on loopback)
+  std::string sandbox_user = "millrace-sandbox";
   std::string config_file;
 
   // host and port of `listen`.

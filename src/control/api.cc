@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "auth/sigv4.h"
+#include "common/encoding.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "control/handlers.h"
@@ -55,7 +56,11 @@ http::Response ErrorResponse(const Status& st) {
     case Code::kNoSpace:
     case Code::kUnavailable:
       LOG(kWarn) << "control: " << st.ToString();
-      return ErrorResponse(503, "ServiceUnavailable", st.message());
+      {
+        http::Response r = ErrorResponse(503, "ServiceUnavailable", st.message());
+        r.SetHeader("Retry-After", "1");
+        return r;
+      }
     default:
       LOG(kWarn) << "control: " << st.ToString();
       return ErrorResponse(500, "InternalError", st.message());
@@ -74,7 +79,8 @@ http::Response AnswerResponse(Outcome outcome) {
 http::Response MethodNotAllowed(const http::Request& req, const char* allow) {
   http::Response r =
       ErrorResponse(405, "MethodNotAllowed",
-                    req.method + " is not allowed on " + req.path + "; use " + std::string(allow));
+                    Abbreviate(req.method, 16) + " is not allowed on " + Abbreviate(req.path) +
+                        "; use " + std::string(allow));
   r.SetHeader("Allow", allow);
   return r;
 }
@@ -247,25 +253,44 @@ void ControlApi::WorkerLoop() {
   }
 }
 
+std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) const {
+  if (!auth_enabled_) return std::nullopt;
+  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
+    auto key = keys_->Find(std::string(id));
+    if (!key) return std::nullopt;
+    return key->secret;
+  };
+  auth::VerifyOptions vo;
+  vo.service = std::string(kService);
+  std::optional<auth::AuthError> e =
+      auth::VerifyHead(head, lookup, streams_->clock()->NowMillis(), vo);
+  if (!e) return std::nullopt;
+  return AuthFailure(*e);
+}
+
+std::optional<http::Response> ControlApi::Authenticate(const http::Request& req) const {
+  if (!auth_enabled_) return std::nullopt;
+  std::optional<auth::AccessKey> key;
+  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
+    key = keys_->Find(std::string(id));
+    if (!key) return std::nullopt;
+    return key->secret;
+  };
+  auth::VerifyOptions vo;
+  vo.service = std::string(kService);  // any region: the server has only one
+  auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
+  if (!vr.ok()) return AuthFailure(vr.error());
+  if (!key || key->scope != "admin")
+    return ErrorResponse(403, "AccessDenied",
+                         "the access key " + vr.identity().access_key_id + " has scope " +
+                             (key ? key->scope : "unknown") +
+                             "; the control API needs an admin key "
+                             "(millrace keys create --scope admin)");
+  return std::nullopt;
+}
+
 http::Response ControlApi::Serve(const http::Request& req) {
-  if (auth_enabled_) {
-    std::optional<auth::AccessKey> key;
-    auto lookup = [&](std::string_view id) -> std::optional<std::string> {
-      key = keys_->Find(std::string(id));
-      if (!key) return std::nullopt;
-      return key->secret;
-    };
-    auth::VerifyOptions vo;
-    vo.service = std::string(kService);  // any region: the server has only one
-    auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
-    if (!vr.ok()) return AuthFailure(vr.error());
-    if (!key || key->scope != "admin")
-      return ErrorResponse(403, "AccessDenied",
-                           "the access key " + vr.identity().access_key_id + " has scope " +
-                               (key ? key->scope : "unknown") +
-                               "; the control API needs an admin key "
-                               "(millrace keys create --scope admin)");
-  }
+  if (std::optional<http::Response> refused = Authenticate(req)) return std::move(*refused);
 
   std::string_view path = req.path;
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
@@ -281,7 +306,7 @@ http::Response ControlApi::Serve(const http::Request& req) {
   if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "logs")
     return RouteTransformationLogs(env, req, seg);
   return ErrorResponse(404, "NotFound",
-                       "no such endpoint: " + req.method + " " + req.path +
+                       "no such endpoint: " + Abbreviate(req.method, 16) + " " + Abbreviate(req.path) +
                            " (the control API has /api/v1/datasets, /api/v1/consumers, "
                            "/api/v1/transformations and /api/v1/streams; see "
                            "docs/control-api.md)");

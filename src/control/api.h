@@ -53,6 +53,12 @@ class ControlApi {
 
   // Queues the request; the answer is sent later from the worker thread. Thread-safe.
   void Handle(http::Request&& request, http::Responder responder);
+  // For a request whose body is not read yet (http::ServerOptions::head_check): the
+  // authentication error it will get whatever its body, or nullopt. Any thread.
+  std::optional<http::Response> CheckHead(const http::Request& head) const;
+  // Verifies a whole request as the control API does (SigV4, service "millrace", an admin
+  // key): the refusal, or nullopt when it may go on. Also guards GET /metrics when asked.
+  std::optional<http::Response> Authenticate(const http::Request& request) const;
 
  private:
   struct Job {

@@ -1,7 +1,7 @@
 // /api/v1/transformations: create, list, describe, update, delete, and logs.
 //
 // A transformation is a catalog document (DocKind::kTransformation) whose spec is
-//   {"name", "runtime", "handler", "memory_size_mb", "timeout_seconds",
+//   {"name", "runtime", "handler", "memory_size_mb", "timeout_seconds", "network",
 //    "code": {"file_name", "sha256", "size_bytes"}, "code_dir"}
 // and whose code is unpacked by transform::CodeStore into code_dir, one directory per
 // version. The uploaded bytes are never returned. See docs/control-api.md.
@@ -34,6 +34,7 @@ struct Spec {
   std::string handler;
   int64_t memory_size_mb = transform::kDefaultMemoryMb;
   int64_t timeout_seconds = transform::kDefaultTimeoutMs / 1000;
+  bool network = false;  // the sandbox gives the function no network unless asked
   std::string file_name, sha256, code_dir;
   int64_t size_bytes = 0;
 };
@@ -63,6 +64,8 @@ std::string SpecJson(const Spec& s, bool with_code_dir) {
   w.Int(s.memory_size_mb);
   w.Key("timeout_seconds");
   w.Int(s.timeout_seconds);
+  w.Key("network");
+  w.Bool(s.network);
   w.Key("code");
   w.BeginObject();
   w.Key("file_name");
@@ -133,6 +136,8 @@ Result<Spec> ParseStored(std::string_view json) {
   MILLRACE_RETURN_IF_ERROR(str("/handler", &s.handler));
   MILLRACE_RETURN_IF_ERROR(num("/memory_size_mb", &s.memory_size_mb));
   MILLRACE_RETURN_IF_ERROR(num("/timeout_seconds", &s.timeout_seconds));
+  bool network = false;
+  if (doc.at_pointer("/network").get(network) == simdjson::SUCCESS) s.network = network;
   MILLRACE_RETURN_IF_ERROR(str("/code/file_name", &s.file_name));
   MILLRACE_RETURN_IF_ERROR(str("/code/sha256", &s.sha256));
   MILLRACE_RETURN_IF_ERROR(num("/code/size_bytes", &s.size_bytes));
@@ -163,6 +168,8 @@ Status ApplyBody(std::string_view body, Spec* s, std::optional<Upload>* upload) 
     } else if (k == "timeout_seconds") {
       MILLRACE_RETURN_IF_ERROR(
           GetInt(v, k, 1, transform::kMaxTimeoutMs / 1000, &s->timeout_seconds));
+    } else if (k == "network") {
+      if (v.get(s->network) != simdjson::SUCCESS) return Bad("network", "must be true or false");
     } else if (k == "code") {
       if (v.type() == element_type::NULL_VALUE) continue;
       if (v.type() != element_type::OBJECT)
@@ -246,7 +253,7 @@ Status CheckCode(const Spec& s, const std::string& dir) {
     return Bad("handler",
                "the executable " + rel + " is not a file in the code (" + s.file_name + ")");
   }
-  if (!python && ::chmod(path.c_str(), 0755) != 0) return Status::FromErrno(errno, "chmod " + path);
+  if (!python && ::chmod(path.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod " + path);
   return Status::Ok();
 }
 

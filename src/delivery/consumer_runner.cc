@@ -150,6 +150,8 @@ void ConsumerRunner::NoteError(const ::millrace::Status& st) {
                                           " lacks runtime, handler or code_dir");
   if (doc["memory_size_mb"].get(memory) != simdjson::SUCCESS) memory = transform::kDefaultMemoryMb;
   if (doc["timeout_seconds"].get(timeout_s) != simdjson::SUCCESS) timeout_s = 60;
+  bool network = false;
+  if (doc["network"].get(network) == simdjson::SUCCESS) spec.network = network;
   spec.handler = std::string(handler);
   spec.code_dir = std::string(code_dir);
   spec.memory_mb = static_cast<int>(memory);

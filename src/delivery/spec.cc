@@ -1,5 +1,7 @@
 #include "delivery/spec.h"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "common/json_writer.h"
@@ -56,6 +58,19 @@ Status CheckName(std::string_view field, std::string_view name) {
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
       return Bad(field, "may only contain letters, digits, '_', '.' and '-'");
+  // A name becomes a folder: "." and ".." would leave the datasets folder, and a name that
+  // another filesystem reserves (Windows' device names, a trailing dot) could not be
+  // synced or copied there.
+  if (name == "." || name == "..") return Bad(field, "cannot be '.' or '..'");
+  if (name.back() == '.') return Bad(field, "cannot end with '.'");
+  std::string stem(name.substr(0, name.find('.')));
+  for (char& c : stem) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static constexpr std::string_view kReserved[] = {"CON", "PRN", "AUX", "NUL"};
+  bool reserved = std::find(std::begin(kReserved), std::end(kReserved), stem) != std::end(kReserved);
+  if (stem.size() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT")) &&
+      stem[3] >= '0' && stem[3] <= '9')
+    reserved = true;
+  if (reserved) return Bad(field, "'" + std::string(name) + "' is a name other filesystems reserve");
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -45,6 +46,8 @@ constexpr int kMaxAcceptsPerTurn = 64;
 constexpr int kMaxEvents = 256;
 constexpr int kLingerMs = 2000;              // reading and dropping input after the last response
 constexpr size_t kKeepCapacityBytes = 4096;  // larger idle buffers are freed
+constexpr size_t kTrimAfterBytes = 64 << 10;  // freeing a buffer this large asks for a trim
+constexpr int64_t kTrimIntervalMs = 1000;
 
 int64_t NowMs() {
   timespec ts;
@@ -213,6 +216,12 @@ class Connection {
   bool peer_eof = false;  // the peer shut down its side; read until the end
   bool closed = false;
 
+  // The current request, while it arrives (none of it is authenticated yet).
+  size_t accounted = 0;           // bytes counted in LoopShared::unauthenticated_bytes
+  int64_t request_start_ms = 0;   // its first byte; 0 between requests
+  size_t body_mark = 0;           // body bytes at the last rate check
+  bool head_checked = false;      // the head check ran for it
+
   size_t index = 0;  // in EventLoop::conns_
   TimerList* timer = nullptr;
   Connection* timer_prev = nullptr;
@@ -233,6 +242,7 @@ EventLoop::EventLoop(LoopShared* shared, int listen_fd) : shared_(shared), liste
   limits_.max_header_bytes = o.max_header_bytes;
   limits_.max_body_bytes = o.max_body_bytes;
   header_timers_.duration_ms = o.header_timeout_ms;
+  body_timers_.duration_ms = std::max(1, o.body_check_ms);
   idle_timers_.duration_ms = o.idle_timeout_ms;
   linger_timers_.duration_ms = std::min(kLingerMs, std::max(1, o.idle_timeout_ms));
 }
@@ -309,6 +319,7 @@ void EventLoop::Run() {
     ready_.clear();
     ExpireTimers();
     Bury();
+    MaybeTrim();
   }
   t_loop_mailbox = nullptr;
 }
@@ -431,7 +442,9 @@ bool EventLoop::ReadRequest(Connection* c) {
       c->pending.clear();
       c->pending_off = 0;
     }
+    if (status != ParseStatus::kError && !Account(c)) return true;
     if (status != ParseStatus::kNeedMore) return OnParsed(c, status);
+    if (CheckHead(c)) return true;
   }
   for (int reads = 0; c->readable; ++reads) {
     if (reads == kMaxReadsPerTurn) {
@@ -447,7 +460,9 @@ bool EventLoop::ReadRequest(Connection* c) {
       ParseStatus status = c->parser.Feed(std::string_view(scratch_.get(), n), &used);
       if (status == ParseStatus::kComplete && used < static_cast<size_t>(n))
         c->pending.append(scratch_.get() + used, n - used);
+      if (status != ParseStatus::kError && !Account(c)) return true;
       if (status != ParseStatus::kNeedMore) return OnParsed(c, status);
+      if (CheckHead(c)) return true;
     } else if (n == 0) {
       Close(c);  // the peer is gone; a partial request cannot be answered
       return false;
@@ -459,10 +474,16 @@ bool EventLoop::ReadRequest(Connection* c) {
     }
   }
   if (c->parser.started()) {
+    if (c->request_start_ms == 0) c->request_start_ms = now_ms_;
     if (!c->parser.head_complete()) {
       Arm(c, &header_timers_);
     } else {
-      Rearm(c, &idle_timers_);  // the body must keep coming
+      // The body must keep coming at the minimum rate: checked every body_check_ms, not
+      // restarted by each byte (a byte every few seconds would hold the request forever).
+      if (c->timer != &body_timers_) {
+        c->body_mark = c->parser.body_bytes();
+        Rearm(c, &body_timers_);
+      }
       if (c->parser.expects_continue() && !c->continue_sent) {
         c->continue_sent = true;
         c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
@@ -490,6 +511,9 @@ void EventLoop::Dispatch(Connection* c) {
   c->head_request = c->parser.method() == "HEAD";
   Request request = c->parser.TakeRequest();
   request.remote_address = c->remote;
+  Release(c);  // the handler holds the request now, and authenticates it first
+  c->request_start_ms = 0;
+  c->head_checked = false;
   c->state = Connection::State::kWaiting;
   Disarm(c);  // the handler has no deadline here; its Responder guarantees an answer
   c->in_dispatch = true;
@@ -505,7 +529,10 @@ void EventLoop::Dispatch(Connection* c) {
 
 void EventLoop::StartResponse(Connection* c, Response& r) {
   ResponseFraming framing;
-  framing.close = r.close_connection || !c->keep_alive || c->peer_eof;
+  // A peer that half-closed its side may still have pipelined requests in `pending`: they
+  // are answered first; the answer to its last request closes the connection.
+  const bool more_pipelined = c->pending_off < c->pending.size();
+  framing.close = r.close_connection || !c->keep_alive || (c->peer_eof && !more_pipelined);
   framing.http10_keep_alive = c->http10;
   AppendResponseHead(r, framing, &c->out);
   if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) c->body = std::move(r.body);
@@ -515,7 +542,9 @@ void EventLoop::StartResponse(Connection* c, Response& r) {
 }
 
 void EventLoop::StartError(Connection* c, int status, const std::string& reason) {
+  Release(c);
   Response r = ErrorResponse(status, reason);
+  if (status == 503) r.SetHeader("Retry-After", "1");
   c->keep_alive = false;
   c->head_request = false;
   StartResponse(c, r);
@@ -569,6 +598,8 @@ void EventLoop::FinishResponse(Connection* c) {
   c->state = Connection::State::kReading;
   c->parser.Reset();
   c->continue_sent = false;
+  c->request_start_ms = 0;
+  c->head_checked = false;
   if (c->pending.empty()) {
     FreeIfLarge(&c->pending);
     Rearm(c, &idle_timers_);
@@ -608,6 +639,7 @@ void EventLoop::Close(Connection* c) {
   if (c->closed) return;
   c->closed = true;
   Disarm(c);
+  Release(c);
   ::close(c->fd);  // also removes it from the epoll set
   c->sink->conn = nullptr;
   shared_->connections.fetch_sub(1, std::memory_order_relaxed);
@@ -627,6 +659,58 @@ void EventLoop::Bury() {
     conns_.pop_back();
   }
   graveyard_.clear();
+}
+
+bool EventLoop::Account(Connection* c) {
+  const size_t now_holds = c->parser.buffered_bytes();
+  if (now_holds <= c->accounted) {
+    shared_->unauthenticated_bytes.fetch_sub(c->accounted - now_holds, std::memory_order_relaxed);
+    c->accounted = now_holds;
+    return true;
+  }
+  const size_t more = now_holds - c->accounted;
+  const size_t total =
+      shared_->unauthenticated_bytes.fetch_add(more, std::memory_order_relaxed) + more;
+  c->accounted = now_holds;
+  if (total <= shared_->options.max_unauthenticated_bytes) return true;
+  LOG(kDebug) << "http: " << c->remote << ": 503, " << total
+              << " bytes held for unauthenticated requests";
+  StartError(c, 503, "server busy: too many request bytes held before authentication");
+  return false;
+}
+
+void EventLoop::Release(Connection* c) {
+  if (c->accounted == 0) return;
+  shared_->unauthenticated_bytes.fetch_sub(c->accounted, std::memory_order_relaxed);
+  if (c->accounted >= kTrimAfterBytes) shared_->trim_wanted.store(true, std::memory_order_relaxed);
+  c->accounted = 0;
+}
+
+void EventLoop::MaybeTrim() {
+  if (!shared_->trim_wanted.load(std::memory_order_relaxed)) return;
+  int64_t last = shared_->last_trim_ms.load(std::memory_order_relaxed);
+  if (now_ms_ - last < kTrimIntervalMs) return;
+  if (!shared_->last_trim_ms.compare_exchange_strong(last, now_ms_)) return;  // another loop
+  shared_->trim_wanted.store(false, std::memory_order_relaxed);
+  ::malloc_trim(0);  // every arena: gives freed request buffers back to the system
+}
+
+bool EventLoop::CheckHead(Connection* c) {
+  if (c->head_checked || !c->parser.head_complete()) return false;
+  c->head_checked = true;
+  const ServerOptions& o = shared_->options;
+  if (!o.head_check) return false;
+  const bool large = c->parser.announced_body_bytes() > o.head_check_bytes ||
+                     c->parser.head().FindHeader("transfer-encoding") != nullptr;
+  if (!large) return false;
+  std::optional<Response> refusal = o.head_check(c->parser.head());
+  if (!refusal) return false;
+  Release(c);
+  c->keep_alive = false;
+  c->head_request = false;
+  refusal->close_connection = true;  // the body is never read
+  StartResponse(c, *refusal);
+  return true;
 }
 
 void EventLoop::Arm(Connection* c, TimerList* list) {
@@ -667,15 +751,19 @@ void EventLoop::Disarm(Connection* c) {
 int EventLoop::NextTimeoutMs() const {
   if (!deferred_.empty()) return 0;
   int64_t next = -1;
-  for (const TimerList* list : {&header_timers_, &idle_timers_, &linger_timers_}) {
+  for (const TimerList* list : {&header_timers_, &body_timers_, &idle_timers_, &linger_timers_}) {
     if (list->head && (next < 0 || list->head->deadline_ms < next)) next = list->head->deadline_ms;
+  }
+  if (shared_->trim_wanted.load(std::memory_order_relaxed)) {  // wake up for MaybeTrim
+    int64_t at = shared_->last_trim_ms.load(std::memory_order_relaxed) + kTrimIntervalMs;
+    if (next < 0 || at < next) next = at;
   }
   if (next < 0) return -1;
   return static_cast<int>(std::clamp<int64_t>(next - now_ms_ + 1, 0, 60000));
 }
 
 void EventLoop::ExpireTimers() {
-  for (TimerList* list : {&header_timers_, &idle_timers_, &linger_timers_}) {
+  for (TimerList* list : {&header_timers_, &body_timers_, &idle_timers_, &linger_timers_}) {
     while (list->head && list->head->deadline_ms <= now_ms_) {
       Connection* c = list->head;
       Disarm(c);
@@ -685,11 +773,32 @@ void EventLoop::ExpireTimers() {
 }
 
 void EventLoop::OnTimeout(Connection* c, TimerList* list) {
+  if (list == &body_timers_ && c->state == Connection::State::kReading &&
+      c->parser.head_complete()) {
+    const ServerOptions& o = shared_->options;
+    const size_t got = c->parser.body_bytes();
+    const uint64_t announced = c->parser.announced_body_bytes();
+    size_t need = o.min_body_bytes_per_s * static_cast<size_t>(o.body_check_ms) / 1000;
+    if (announced > got) need = std::min<uint64_t>(need, announced - got);
+    const bool too_slow = got - c->body_mark < need;
+    const bool too_long = now_ms_ - c->request_start_ms > o.request_timeout_ms;
+    if (!too_slow && !too_long) {
+      c->body_mark = got;
+      Rearm(c, &body_timers_);
+      return;
+    }
+    LOG(kDebug) << "http: " << c->remote << ": request body "
+                << (too_long ? "past the request deadline" : "below the minimum rate");
+    StartError(c, 408, too_long ? "request timeout" : "request body too slow");
+    Drive(c);
+    if (!c->closed && c->state == Connection::State::kWriting) Arm(c, &linger_timers_);
+    return;
+  }
   // A client that started a request and stalled (slowloris) is told so; one that sent
   // nothing, stopped reading or lingered is just closed.
   if (list != &linger_timers_ && c->state == Connection::State::kReading && c->parser.started()) {
     LOG(kDebug) << "http: " << c->remote << ": request timed out";
-    StartError(c, 408, list == &header_timers_ ? "request header timeout" : "request body timeout");
+    StartError(c, 408, list == &header_timers_ ? "request header timeout" : "request timeout");
     Drive(c);
     if (!c->closed && c->state == Connection::State::kWriting) Arm(c, &linger_timers_);
     return;

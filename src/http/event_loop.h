@@ -26,6 +26,12 @@ struct LoopShared {
   ServerOptions options;
   Handler handler;
   std::atomic<int> connections{0};  // open connections over all loops (max_connections)
+  // Bytes held for requests not yet dispatched, over all loops (max_unauthenticated_bytes).
+  std::atomic<size_t> unauthenticated_bytes{0};
+  // Set when a large buffer was freed: the next loop to look returns free memory to the
+  // system (malloc_trim), at most once a second, so a burst does not leave RSS behind.
+  std::atomic<bool> trim_wanted{false};
+  std::atomic<int64_t> last_trim_ms{0};
 };
 
 class Connection;
@@ -75,6 +81,14 @@ class EventLoop {
   void Close(Connection* c);
   void Bury();
 
+  // Brings the shared count of unauthenticated bytes up to date with what c's parser
+  // holds now; false (and the connection is answered 503) when that passes the bound.
+  bool Account(Connection* c);
+  void Release(Connection* c);  // c holds nothing unauthenticated any more
+  void MaybeTrim();
+  // Runs the head check once per request, when its head is complete; true if it refused.
+  bool CheckHead(Connection* c);
+
   void Arm(Connection* c, TimerList* list);    // no-op when already in `list`
   void Rearm(Connection* c, TimerList* list);  // restarts the deadline
   void Disarm(Connection* c);
@@ -96,7 +110,9 @@ class EventLoop {
   std::vector<Connection*> graveyard_;  // closed this turn, deleted at its end
   std::vector<Connection*> ready_;      // answered on this thread outside their handler
   std::vector<Connection*> deferred_;   // still readable after their share of reads
-  TimerList header_timers_, idle_timers_, linger_timers_;
+  // header: a request's head is due; body: a body's rate is checked; idle: between
+  // requests or while a client reads an answer; linger: after the last answer.
+  TimerList header_timers_, body_timers_, idle_timers_, linger_timers_;
 };
 
 }  // namespace millrace::http

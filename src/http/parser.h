@@ -76,6 +76,17 @@ class RequestParser {
 
   // The finished request; valid once after kComplete.
   Request TakeRequest() { return std::move(request_); }
+  // The request being parsed: method, target, path, query and headers are final once
+  // head_complete(); the body is what arrived so far.
+  const Request& head() const { return request_; }
+  // The body length the head announced (Content-Length), or 0 (chunked bodies announce
+  // none). Valid once head_complete().
+  uint64_t announced_body_bytes() const { return content_length_; }
+  // Body bytes received so far for the current request.
+  size_t body_bytes() const { return request_.body.size(); }
+  // Memory this parser holds for the current request (head and body buffers), for the
+  // server's bound on what unauthenticated clients may hold.
+  size_t buffered_bytes() const { return head_bytes_ + trailer_bytes_ + request_.body.capacity(); }
   // The method of the request being parsed (HEAD responses carry no body).
   const std::string& method() const { return request_.method; }
 

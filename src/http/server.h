@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,13 @@
 
 namespace millrace::http {
 
+// Answers a request whose head is complete and whose body is not read yet: a refusal
+// (sent at once, and the connection closed without reading the body), or nullopt to read
+// on. Runs on a loop thread; must not block. See ServerOptions::head_check_bytes.
+using HeadCheck = std::function<std::optional<Response>(const Request& head)>;
+
+// Every bound below is what one client, authenticated or not, can make the server hold;
+// docs/security.md lists them with their tests.
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 4580;  // 0 picks a free port (see HttpServer::port())
@@ -24,7 +33,20 @@ struct ServerOptions {
   size_t max_body_bytes = 12 * 1024 * 1024;  // larger bodies get 413 and the connection closes
   int header_timeout_ms = 30000;             // a request's head must arrive within this (slowloris)
   int idle_timeout_ms = 120000;              // keep-alive connections idle longer are closed
-  int max_connections = 20000;               // further connections are accepted and closed at once
+  // The whole request (head and body) must arrive within this of its first byte.
+  int request_timeout_ms = 120000;
+  // While a body arrives, every body_check_ms it must have brought min_body_bytes_per_s on
+  // average since the last check (a client trickling a byte at a time is cut off).
+  int body_check_ms = 10000;
+  size_t min_body_bytes_per_s = 16 * 1024;
+  // Bytes held over all connections for requests not yet handed to a handler (heads and
+  // bodies: none is authenticated yet). A request that would pass it gets 503 with
+  // Retry-After and the connection closes.
+  size_t max_unauthenticated_bytes = 32 * 1024 * 1024;
+  int max_connections = 4096;  // further connections are accepted and closed at once
+  // Bodies larger than this are read only after `head_check` let the head through.
+  size_t head_check_bytes = 64 * 1024;
+  HeadCheck head_check;  // unset: no check
 };
 
 class HttpServer {

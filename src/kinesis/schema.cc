@@ -201,6 +201,10 @@ std::string ScalarString(element v) {
 }
 
 // How a value is shown in "Value '...' at ...".
+// How much of a value a validation message quotes. AWS quotes values up to a limit too; a
+// list of two million entries must not come back as a 130 MB message.
+constexpr size_t kMaxQuotedValue = 1024;
+
 std::string ValueString(element v, const Field& f) {
   if (f.type == FieldType::kBlob) {
     std::string bytes;
@@ -215,6 +219,7 @@ std::string ValueString(element v, const Field& f) {
       if (!first) out += ", ";
       first = false;
       out += f.member_str.empty() ? ScalarString(c) : f.member_str;
+      if (out.size() > kMaxQuotedValue) return out;  // capped by Fail
     }
     return out + "]";
   }
@@ -225,6 +230,7 @@ std::string ValueString(element v, const Field& f) {
       if (!first) out += ", ";
       first = false;
       out += std::string(k) + "=" + (f.member_str.empty() ? ScalarString(c) : f.member_str);
+      if (out.size() > kMaxQuotedValue) return out;  // capped by Fail
     }
     return out + "}";
   }
@@ -252,10 +258,12 @@ int64_t LengthOf(element v, const Field& f) {
 
 class Checker {
  public:
+  static constexpr size_t kMaxErrors = 10;  // AWS reports at most ten
   std::vector<std::string> errors;
 
   void CheckFields(element obj, const Fields& fields, const std::string& parent) {
     for (const Field& f : fields) {
+      if (errors.size() >= kMaxErrors) return;  // nothing more would be reported
       element v;
       bool present = simdjson::dom::object(obj)[f.name].get(v) == simdjson::SUCCESS &&
                      v.type() != element_type::NULL_VALUE;
@@ -266,8 +274,11 @@ class Checker {
  private:
   void Fail(const element* v, const Field& f, const std::string& parent, const std::string& msg,
             const std::string& name_override = "") {
-    if (errors.size() >= 10) return;
-    std::string value = v ? "'" + ValueString(*v, f) + "'" : "null";
+    if (errors.size() >= kMaxErrors) return;
+    std::string value = "null";
+    if (v) {
+      value = "'" + Abbreviate(ValueString(*v, f), kMaxQuotedValue) + "'";
+    }
     std::string at = (parent.empty() ? "" : parent + ".") +
                      (name_override.empty() ? LowerFirst(f.name) : name_override);
     errors.push_back("Value " + value + " at '" + at + "' failed to satisfy constraint: " + msg);
@@ -317,10 +328,14 @@ class Checker {
       return (parent.empty() ? "" : parent + ".") +
              (name_override.empty() ? LowerFirst(f.name) : name_override);
     };
-    if (f.type == FieldType::kList && v->type() == element_type::ARRAY) {
+    // A list longer than allowed is reported as such; its members are not checked one by
+    // one (2 million entries must not cost seconds of CPU for a refusal).
+    const bool too_long = f.max_len && v->type() == element_type::ARRAY && LengthOf(*v, f) > *f.max_len;
+    if (f.type == FieldType::kList && v->type() == element_type::ARRAY && !too_long) {
       const std::string list_path = f.children ? here() : std::string();
       int i = 0;
       for (element c : simdjson::dom::array(*v)) {
+        if (errors.size() >= kMaxErrors) break;
         ++i;
         if (f.children) {
           if (c.type() == element_type::OBJECT)

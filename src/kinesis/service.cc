@@ -57,6 +57,10 @@ void MapError(const Status& st, int* http_status, std::string* type) {
   }
 }
 
+int AuthErrorStatus(const auth::AuthError& e) {
+  return e.kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400;
+}
+
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t a = rng(), b = rng();
@@ -114,11 +118,20 @@ std::optional<std::string> StreamNameFromArn(std::string_view arn, const std::st
   return std::string(name);
 }
 
-bool MayAccess(const Caller& c, Access access, const std::string& stream) {
+// Whether the caller's scope allows the kind of action at all, on some stream. Checked
+// before the body is validated, so that a caller without the right learns nothing from
+// the validation and costs nothing for it.
+bool MayCall(const Caller& c, Access access) {
   if (c.scope == "admin") return true;
   if (access == Access::kAdmin) return false;
   if (access == Access::kWrite && c.scope != "producer") return false;
   if (access == Access::kRead && c.scope != "consumer") return false;
+  return true;
+}
+
+bool MayAccess(const Caller& c, Access access, const std::string& stream) {
+  if (c.scope == "admin") return true;
+  if (!MayCall(c, access)) return false;
   for (const auto& s : c.streams)
     if (s == stream) return true;
   return false;
@@ -131,7 +144,9 @@ void Reply::Json(std::string body) {
 }
 
 void Reply::Error(int http_status, const std::string& type, const std::string& message) {
-  responder_.Send(JsonResponse(http_status, ErrorBody(type, message), request_id_));
+  http::Response r = JsonResponse(http_status, ErrorBody(type, message), request_id_);
+  if (http_status == 503) r.SetHeader("Retry-After", "1");  // every SDK retries a 503 anyway
+  responder_.Send(std::move(r));
 }
 
 void Reply::Error(const Status& st) {
@@ -140,6 +155,29 @@ void Reply::Error(const Status& st) {
   MapError(st, &code, &type);
   if (code >= 500) LOG(kWarn) << "kinesis: " << type << ": " << st.ToString();
   Error(code, type, st.message());
+}
+
+auth::VerifyOptions KinesisService::VerifyOptionsForKinesis() const {
+  // The scope must name this service and this server's region: a signature made for S3,
+  // or for another region, is no Kinesis signature (the server serves one region).
+  auth::VerifyOptions vo;
+  vo.service = "kinesis";
+  vo.region = streams_->options().region;
+  return vo;
+}
+
+std::optional<http::Response> KinesisService::CheckHead(const http::Request& head) const {
+  if (!options_.auth) return std::nullopt;
+  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
+    auto k = keys_->Find(std::string(id));
+    if (!k) return std::nullopt;
+    return k->secret;
+  };
+  std::optional<auth::AuthError> e =
+      auth::VerifyHead(head, lookup, streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
+  if (!e) return std::nullopt;
+  return JsonResponse(AuthErrorStatus(*e), ErrorBody(std::string(auth::AuthErrorName(e->kind)), e->message),
+                      NewRequestId());
 }
 
 void KinesisService::Handle(http::Request&& req, http::Responder responder) {
@@ -196,20 +234,28 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       key = *k;
       return k->secret;
     };
-    auth::VerifyOptions vo;
-    auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
+    auth::VerifyResult vr =
+        auth::Verify(req, lookup, streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
     if (!vr.ok()) {
       const auth::AuthError& e = vr.error();
-      return reply.Error(e.kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400,
-                         std::string(auth::AuthErrorName(e.kind)), e.message);
+      return reply.Error(AuthErrorStatus(e), std::string(auth::AuthErrorName(e.kind)), e.message);
     }
     caller.access_key_id = key.access_key_id;
     caller.scope = key.scope;
     caller.streams = key.streams;
-    if (!vr.identity().region.empty()) region = vr.identity().region;
   } else {
     caller.scope = "admin";
   }
+  const std::string& account = streams_->options().account_id;
+  auto access_denied = [&](const std::string& resource) {
+    return reply.Error(
+        400, "AccessDeniedException",
+        "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
+            " is not authorized to perform: kinesis:" + action->name + " on resource: " + resource +
+            " because no identity-based policy allows the kinesis:" + action->name + " action");
+  };
+  if (!MayCall(caller, action->access))
+    return access_denied("arn:aws:kinesis:" + region + ":" + account + ":*");
 
   // Validation.
   if (auto failure = Validate(doc, *action->schema)) {
@@ -223,7 +269,6 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   ctx.caller = &caller;
   ctx.body = doc;
   ctx.region = region;
-  const std::string& account = streams_->options().account_id;
   switch (action->stream_ref) {
     case StreamRef::kNameOrArn:
     case StreamRef::kArnOnly:
@@ -289,16 +334,9 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       break;
   }
 
-  if (!MayAccess(caller, action->access, ctx.stream_name)) {
-    std::string resource = ctx.stream_name.empty()
-                               ? "arn:aws:kinesis:" + region + ":" + account + ":*"
-                               : streams_->StreamArn(ctx.stream_name, region);
-    return reply.Error(
-        400, "AccessDeniedException",
-        "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
-            " is not authorized to perform: kinesis:" + action->name + " on resource: " + resource +
-            " because no identity-based policy allows the kinesis:" + action->name + " action");
-  }
+  if (!MayAccess(caller, action->access, ctx.stream_name))
+    return access_denied(ctx.stream_name.empty() ? "arn:aws:kinesis:" + region + ":" + account + ":*"
+                                                 : streams_->StreamArn(ctx.stream_name, region));
   action->handle(ctx, std::move(reply));
 }
 

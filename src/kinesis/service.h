@@ -7,9 +7,12 @@
 // leaves through MapError in service.cc. Thread-safe; Handle runs on event-loop threads.
 #pragma once
 
+#include <optional>
+
 #include <string>
 
 #include "auth/keystore.h"
+#include "auth/sigv4.h"
 #include "http/message.h"
 #include "streams/manager.h"
 
@@ -26,7 +29,13 @@ class KinesisService {
 
   void Handle(http::Request&& request, http::Responder responder);
 
+  // For a request whose body is not read yet (http::ServerOptions::head_check): the
+  // authentication error it will get whatever its body, or nullopt. Any thread.
+  std::optional<http::Response> CheckHead(const http::Request& head) const;
+
  private:
+  auth::VerifyOptions VerifyOptionsForKinesis() const;
+
   streams::StreamManager* const streams_;
   auth::KeyStore* const keys_;
   const ServiceOptions options_;

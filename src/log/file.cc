@@ -73,7 +73,7 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
     int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-    int fd = ::open(path.c_str(), flags, 0644);
+    int fd = ::open(path.c_str(), flags, 0600);
     if (fd < 0) return Status::FromErrno(errno, "open " + path);
     return std::unique_ptr<File>(new PosixFile(fd, path));
   }
@@ -83,7 +83,7 @@ class PosixFileSystem final : public FileSystem {
     for (size_t i = 0; i <= path.size(); ++i) {
       if (i == path.size() || (path[i] == '/' && i > 0)) {
         partial = path.substr(0, i);
-        if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+        if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
           return Status::FromErrno(errno, "mkdir " + partial);
       }
     }

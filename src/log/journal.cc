@@ -1,5 +1,7 @@
 #include "log/journal.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_map>
@@ -56,6 +58,12 @@ Journal::Journal(JournalOptions options)
 
 Result<std::unique_ptr<Journal>> Journal::Open(JournalOptions options) {
   std::unique_ptr<Journal> j(new Journal(std::move(options)));
+  j->max_open_sealed_ = j->options_.max_open_sealed;
+  if (j->max_open_sealed_ == 0) {
+    rlimit nofile{};
+    rlim_t limit = ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
+    j->max_open_sealed_ = std::max<size_t>(4, std::min<rlim_t>(64, limit / 8));
+  }
   MILLRACE_RETURN_IF_ERROR(j->fs_->CreateDir(j->options_.dir));
   MILLRACE_RETURN_IF_ERROR(j->Recover());
   j->completion_thread_ = std::thread([p = j.get()] { p->CompletionLoop(); });
@@ -189,6 +197,7 @@ Status Journal::Recover() {
     if (!indexed) MILLRACE_RETURN_IF_ERROR(ScanSegment(seg.get(), is_last));
     seg->sealed = !is_last;
     if (seg->sealed) {
+      seg->file.reset();  // reopened on demand (ReaderFor)
       if (!indexed) {
         std::string idx = EncodeIndex(number, seg->size, seg->entries.data(), seg->entries.size());
         MILLRACE_RETURN_IF_ERROR(
@@ -330,8 +339,10 @@ Status Journal::SealActive() {
   seg->entries.clear();
   seg->entries.shrink_to_fit();
   // Published under segments_mu_, where retention reads it, after the last write to seg.
+  // Its descriptor closes once the last reader that holds it is done.
   std::lock_guard<std::mutex> l(segments_mu_);
   seg->sealed = true;
+  seg->file.reset();
   return Status::Ok();
 }
 
@@ -492,6 +503,35 @@ std::shared_ptr<Journal::Segment> Journal::FindSegment(uint64_t number) const {
   return it == segments_.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<File> Journal::ReaderFor(uint64_t number, Status* st) {
+  {
+    std::lock_guard<std::mutex> l(segments_mu_);
+    auto it = segments_.find(number);
+    if (it == segments_.end()) return nullptr;
+    if (it->second->file) return it->second->file;
+  }
+  std::lock_guard<std::mutex> l(readers_mu_);
+  for (auto it = readers_.begin(); it != readers_.end(); ++it) {
+    if (it->first != number) continue;
+    readers_.splice(readers_.begin(), readers_, it);
+    return readers_.front().second;
+  }
+  auto f = fs_->Open(options_.dir + "/" + SegmentFileName(number), false);
+  if (!f.ok()) {
+    if (!FindSegment(number)) return nullptr;  // removed by retention meanwhile
+    *st = f.status();
+    return nullptr;
+  }
+  readers_.emplace_front(number, std::shared_ptr<File>(std::move(*f)));
+  while (readers_.size() > max_open_sealed_) readers_.pop_back();
+  return readers_.front().second;
+}
+
+void Journal::ForgetReader(uint64_t number) {
+  std::lock_guard<std::mutex> l(readers_mu_);
+  std::erase_if(readers_, [number](const auto& r) { return r.first == number; });
+}
+
 Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, size_t max_bytes,
                      ReadResult* out) {
   out->records.clear();
@@ -510,12 +550,14 @@ Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, s
   } sink{out, max_records, max_bytes};
   for (const FrameEntry& e : frames) {
     if (sink.full) break;
-    std::shared_ptr<Segment> seg = FindSegment(e.segment);
-    if (!seg) {  // removed by retention since we looked
+    Status open_status;
+    std::shared_ptr<File> file = ReaderFor(e.segment, &open_status);
+    MILLRACE_RETURN_IF_ERROR(open_status);
+    if (!file) {  // removed by retention since we looked
       out->next_counter = std::max(out->next_counter, e.end_counter());
       continue;
     }
-    MILLRACE_RETURN_IF_ERROR(seg->file->ReadAt(e.offset, e.frame_len, &buf));
+    MILLRACE_RETURN_IF_ERROR(file->ReadAt(e.offset, e.frame_len, &buf));
     if (buf.size() != e.frame_len || !VerifyFrame(buf)) {
       LOG(kError) << "log: corrupt frame in segment " << e.segment << " at offset " << e.offset
                   << " (stream " << e.stream_id << " shard " << e.shard_index << ", records "
@@ -596,6 +638,7 @@ Result<int> Journal::DeleteExpiredSegments(const ExpiredFn& expired, const Floor
       std::lock_guard<std::mutex> l(segments_mu_);
       segments_.erase(seg->number);
     }
+    ForgetReader(seg->number);  // its space is freed once no reader holds it
     MILLRACE_RETURN_IF_ERROR(fs_->Remove(options_.dir + "/" + IndexFileName(seg->number)));
     MILLRACE_RETURN_IF_ERROR(fs_->Remove(options_.dir + "/" + SegmentFileName(seg->number)));
     LOG(kInfo) << "log: retention removed segment " << seg->number;

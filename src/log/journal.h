@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,6 +99,10 @@ struct JournalOptions {
   uint64_t segment_bytes = 128ull << 20;  // a segment is sealed once it passes this size
   bool sync = true;                       // fdatasync before acknowledging (group commit)
   FileSystem* fs = nullptr;               // nullptr = FileSystem::Posix()
+  // Sealed segments are closed and reopened on demand; at most this many stay open for
+  // reading (least recently read closed first), so the log never needs one descriptor per
+  // segment. 0 = min(64, RLIMIT_NOFILE / 8), at least 4.
+  size_t max_open_sealed = 0;
   const Clock* clock = nullptr;           // nullptr = SystemClock
 };
 
@@ -155,7 +160,9 @@ class Journal {
  private:
   struct Segment {
     uint64_t number = 0;
-    std::unique_ptr<File> file;
+    // Open while the segment is active (and during recovery); null once sealed, when
+    // readers go through ReaderFor's cache. Read and reset under segments_mu_ once running.
+    std::shared_ptr<File> file;
     // Valid bytes. Atomic: the commit thread writes it while Stats() reads it.
     std::atomic<uint64_t> size{0};
     bool sealed = false;  // set under segments_mu_ once running (SealActive)
@@ -176,6 +183,12 @@ class Journal {
   void CompletionLoop();
   Status WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops);
   std::shared_ptr<Segment> FindSegment(uint64_t number) const;
+  // The file to read segment `number` from: the active segment's own, or a sealed one's
+  // from the cache (opened, and the least recently read one closed, if need be). Null with
+  // *st ok when retention removed the segment; null with an error (EMFILE: Unavailable)
+  // when it cannot be opened.
+  std::shared_ptr<File> ReaderFor(uint64_t number, Status* st);
+  void ForgetReader(uint64_t number);
   ShardLog* GetShardLocked(uint64_t stream_id, uint32_t shard_index);
 
   const JournalOptions options_;
@@ -204,6 +217,12 @@ class Journal {
   std::vector<std::pair<std::unique_ptr<AppendOp>, Status>> done_queue_ GUARDED_BY(done_mu_);
   bool done_stopping_ GUARDED_BY(done_mu_) = false;
   std::thread completion_thread_;
+
+  // Open sealed segments, most recently read first. A reader holds its own reference, so
+  // an entry closed here stays open until that read ends.
+  std::mutex readers_mu_;
+  std::list<std::pair<uint64_t, std::shared_ptr<File>>> readers_ GUARDED_BY(readers_mu_);
+  size_t max_open_sealed_ = 64;
 
   mutable std::mutex stats_mu_;
   JournalStats stats_ GUARDED_BY(stats_mu_);

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/encoding.h"
+
 namespace millrace::objstore {
 namespace {
 
@@ -24,7 +26,7 @@ const char* KeyProblem(std::string_view key) {
 Status Invalid(std::string_view what, std::string_view value, std::string_view where,
                const char* problem) {
   return Status::InvalidArgument(std::string(where) + ": " + std::string(what) + " '" +
-                                 std::string(value) + "' " + problem);
+                                 Abbreviate(value) + "' " + problem);
 }
 
 }  // namespace

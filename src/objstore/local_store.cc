@@ -130,7 +130,7 @@ Status LocalStore::MakeParents(const std::string& key) const {
     path += '/';
     path += rel.substr(0, slash);
     rel = slash == std::string_view::npos ? std::string_view() : rel.substr(slash + 1);
-    if (::mkdir(path.c_str(), 0755) != 0) {
+    if (::mkdir(path.c_str(), 0700) != 0) {
       int err = errno;
       struct stat st;
       if (err != EEXIST) return Error(err, "Put", key, "create directory", path);
@@ -161,10 +161,10 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
   const std::string path = root_ + "/" + key;
   const std::string tmp = path + std::string(kTempMarker) + RandomHex(8);
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-  int raw = ::open(tmp.c_str(), kFlags, 0644);
+  int raw = ::open(tmp.c_str(), kFlags, 0600);
   if (raw < 0 && errno == ENOENT) {  // the directory is missing: the slow path
     MILLRACE_RETURN_IF_ERROR(MakeParents(key));
-    raw = ::open(tmp.c_str(), kFlags, 0644);
+    raw = ::open(tmp.c_str(), kFlags, 0600);
   }
   if (raw < 0) return Error(errno, "Put", key, "create", tmp);
 

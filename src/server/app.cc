@@ -1,14 +1,17 @@
 #include "server/app.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "common/encoding.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "log/file.h"
+#include "transform/sandbox.h"
 
 namespace millrace::server {
 
@@ -60,9 +63,21 @@ Status EnsureRootKey(catalog::Catalog* catalog, const std::string& data_dir) {
 }
 
 Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
-  std::unique_ptr<App> app(new App());
-  log::FileSystem* fs = log::FileSystem::Posix();
-  MILLRACE_RETURN_IF_ERROR(fs->CreateDir(config.data_dir));
+  UsePrivateUmask();
+  // A fixed mmap threshold (which also stops glibc's dynamic one from climbing to 32 MiB
+  // after the first large free): request buffers of 128 KiB and more are mappings of their
+  // own, returned to the system when freed, so a burst of large or hostile requests does
+  // not leave its memory in the heap (docs/security.md). Large Parquet buffers were
+  // mappings already (docs/format/parquet.md).
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  auto lock = DataDirLock::Acquire(config.data_dir);
+  if (!lock.ok()) return lock.status();
+  std::unique_ptr<App> app(new App(std::move(*lock)));
+  auto repaired = MakePrivate(config.data_dir);
+  if (!repaired.ok()) return repaired.status();
+  if (*repaired > 0)
+    LOG(kWarn) << "data dir: made " << *repaired << " files and folders under " << config.data_dir
+               << " private to this user (0600/0700); they were readable by others";
   auto catalog = catalog::Catalog::Open(config.data_dir + "/catalog.db");
   if (!catalog.ok()) return catalog.status();
   app->catalog_ = std::move(*catalog);
@@ -95,6 +110,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   if (!config.sync)
     LOG(kWarn) << "log: --sync off: writes are acknowledged before they are on disk";
 
+  transform::ConfigureSandbox(transform::SandboxConfig{config.sandbox_user});
   app->delivery_ = std::make_unique<delivery::DeliveryManager>(
       app->catalog_.get(), app->streams_.get(), config.data_dir, SystemClock::Default());
   app->transform_logs_ = std::make_unique<transform::LogStore>();
@@ -107,9 +123,25 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
 
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
+  if (config.metrics_auth == "auto") {
+    const bool loopback = ho.host == "localhost" || ho.host == "::1" || ho.host == "[::1]" ||
+                          ho.host.starts_with("127.");
+    app->metrics_auth_ = !loopback && so.auth;
+  } else if (config.metrics_auth == "on" || config.metrics_auth == "off") {
+    app->metrics_auth_ = config.metrics_auth == "on";
+  } else {
+    return Status::InvalidArgument("metrics-auth must be on, off or auto, not '" +
+                                   Abbreviate(config.metrics_auth, 32) + "'");
+  }
   ho.threads = config.threads;
   ho.max_connections = static_cast<int>(config.max_connections);
+  ho.max_unauthenticated_bytes = static_cast<size_t>(config.max_unauthenticated_mb) << 20;
   App* raw = app.get();
+  // A large body is read only after its head passed every check that needs no body.
+  ho.head_check = [raw](const http::Request& head) -> std::optional<http::Response> {
+    if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
+    return raw->kinesis_->CheckHead(head);
+  };
   app->http_ = std::make_unique<http::HttpServer>(
       ho,
       [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
@@ -144,6 +176,10 @@ void App::Route(http::Request&& req, http::Responder responder) {
     return responder.Send(std::move(r));
   }
   if (req.method == "GET" && req.path == "/metrics") {
+    // Metrics name every stream and consumer: signed by an admin key when asked for.
+    if (metrics_auth_)
+      if (std::optional<http::Response> refused = control_->Authenticate(req))
+        return responder.Send(std::move(*refused));
     http::Response r;
     r.body = streams_->Metrics() + delivery_->Metrics();
     r.SetHeader("Content-Type", "text/plain; version=0.0.4");
@@ -156,7 +192,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
   http::Response r;
   r.status = 404;
   r.body = "{\"message\":";
-  JsonWriter::Quote("no such endpoint: " + req.method + " " + req.path, &r.body);
+  JsonWriter::Quote("no such endpoint: " + Abbreviate(req.method, 16) + " " + Abbreviate(req.path),
+                    &r.body);
   r.body += "}";
   r.SetHeader("Content-Type", "application/json");
   responder.Send(std::move(r));

@@ -83,6 +83,7 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
       double bytes = static_cast<double>(e.data.size() + e.partition_key.size());
       if (!shard->write_records.TryConsume(1, now_ns) ||
           !shard->write_bytes.TryConsume(bytes, now_ns)) {
+        stream->write_throttles.fetch_add(1, std::memory_order_relaxed);
         outcomes[i].status =
             Status::Throttled("Rate exceeded for shard " + shard->Id() + " in stream " +
                               stream->name + " under account " + options_.account_id + ".");

@@ -127,7 +127,7 @@ Status ExtractZip(std::string_view content, const std::string& dir) {
     if (!zf) return Bad(name, std::string("cannot be read: ") + zip_strerror(za));
     std::unique_ptr<zip_file_t, void (*)(zip_file_t*)> fcloser(
         zf, [](zip_file_t* f) { zip_fclose(f); });
-    const mode_t mode = (unix_mode & 0111) ? 0755 : 0644;
+    const mode_t mode = (unix_mode & 0111) ? 0700 : 0600;
     MILLRACE_RETURN_IF_ERROR(
         WriteFile(target.string(), name, mode, [&](char* buf, size_t cap) -> Result<size_t> {
           zip_int64_t got = zip_fread(zf, buf, cap);
@@ -188,7 +188,7 @@ Result<std::string> CodeStore::Install(const std::string& data_dir, const std::s
     st = ExtractZip(content, tmp);
   } else {
     size_t off = 0;
-    st = WriteFile(tmp + "/" + file_name, file_name, 0644,
+    st = WriteFile(tmp + "/" + file_name, file_name, 0600,
                    [&](char* buf, size_t cap) -> Result<size_t> {
                      size_t n = std::min(cap, content.size() - off);
                      std::memcpy(buf, content.data() + off, n);

@@ -10,7 +10,7 @@
 // Extraction is refused (InvalidArgument naming the entry) for: absolute paths, a ".."
 // component, backslashes, symlinks (by the entry's Unix mode), more than kMaxFiles entries,
 // more than kMaxUnpackedBytes in all (counted on the bytes actually read, not on what the
-// archive claims), and duplicate entries. Files get mode 0644, or 0755 when the archive
+// archive claims), and duplicate entries. Files get mode 0600, or 0700 when the archive
 // marks them executable.
 //
 // Stateless functions; calls for different names may run concurrently, calls for the same

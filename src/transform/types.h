@@ -42,6 +42,7 @@ struct FunctionSpec {
   int memory_mb = kDefaultMemoryMb;
   int64_t timeout_ms = kDefaultTimeoutMs;
   std::string version = "$LATEST";
+  bool network = false;  // the sandbox leaves the network to the function only if set
 };
 
 // One Kinesis record as Firehose hands it to a function.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,8 +16,7 @@
 #include "transform/codec.h"
 #include "transform/errc.h"
 #include "transform/runtime/bootstrap.h"
-
-extern char** environ;
+#include "transform/sandbox.h"
 
 namespace millrace::transform {
 namespace {
@@ -55,18 +55,34 @@ InvocationError Err(ErrorKind kind, std::string message) {
 Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
                                               const WorkerOptions& options) {
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+  // The function runs in a sandbox (sandbox.h) on a copy of its code; the bootstrap is a
+  // file there, so that `ps` shows no source on its command line.
+  const bool python = spec.runtime == Runtime::kPython3;
+  auto plan = PrepareSandbox(spec, python ? std::string(kBootstrapPy) : std::string());
+  if (!plan.ok()) return Status::Unavailable("cannot prepare the sandbox: " + plan.status().message());
   std::vector<std::string> args;
-  if (spec.runtime == Runtime::kPython3) {
-    args = {ResolveOnPath(options.python3), "-u", "-c", kBootstrapPy, spec.code_dir, spec.handler};
+  if (python) {
+    // The sandbox user cannot enter root's home, where the server's PATH may lead (pyenv):
+    // isolated workers run the system's interpreter unless one was named explicitly.
+    std::string interpreter = options.python3;
+    if (plan->isolate && interpreter == "python3" && access("/usr/bin/python3", X_OK) == 0)
+      interpreter = "/usr/bin/python3";
+    args = {ResolveOnPath(interpreter), "-u", plan->work_dir + "/bootstrap.py", plan->code_dir,
+            spec.handler};
   } else {
-    args = {spec.handler.starts_with("/") ? spec.handler : spec.code_dir + "/" + spec.handler};
+    if (spec.handler.starts_with("/")) {
+      RemoveSandboxDir(plan->work_dir);
+      return Status::InvalidArgument("an exec handler is a path inside the code, not " +
+                                     spec.handler);
+    }
+    args = {plan->code_dir + "/" + spec.handler};
   }
+  // An environment of only what the function is given: nothing of the server's.
   std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view v(*e);
-    if (v.starts_with("AWS_LAMBDA_") || v.starts_with("PYTHONUNBUFFERED=")) continue;
-    env.emplace_back(v);
-  }
+  env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+  env.push_back("HOME=" + plan->tmp_dir);
+  env.push_back("TMPDIR=" + plan->tmp_dir);
+  env.push_back("LANG=C.UTF-8");
   env.push_back("AWS_LAMBDA_FUNCTION_NAME=" + spec.name);
   env.push_back("AWS_LAMBDA_FUNCTION_VERSION=" + spec.version);
   env.push_back("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + std::to_string(spec.memory_mb));
@@ -77,7 +93,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   const rlim_t as_bytes = (static_cast<rlim_t>(spec.memory_mb) + kAddressSpaceHeadroomMb) << 20;
-  const char* dir = spec.code_dir.c_str();
+  const char* dir = plan->code_dir.c_str();
+  const SandboxPlan& sandbox = *plan;
 
   // stdin is a socket so that writing to a dead worker fails with EPIPE under
   // MSG_NOSIGNAL instead of raising SIGPIPE in the server.
@@ -86,13 +103,17 @@ Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
     return Status::Unavailable(std::string("socketpair: ") + strerror(errno));
   if (pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0 || pipe2(exec_p, O_CLOEXEC) != 0)
     return Status::Unavailable(std::string("pipe: ") + strerror(errno));
-  pid_t pid = fork();
+  // clone(2) without a stack behaves as fork, with the sandbox's new namespaces: the child
+  // is PID 1 of its own PID namespace, so killing it ends everything it started.
+  pid_t pid = static_cast<pid_t>(
+      syscall(SYS_clone, SIGCHLD | sandbox.clone_flags, nullptr, nullptr, nullptr, nullptr));
   if (pid < 0) {
     int e = errno;
     for (int fd :
          {in_sp[0], in_sp[1], out_p[0], out_p[1], err_p[0], err_p[1], exec_p[0], exec_p[1]})
       close(fd);
-    return Status::Unavailable(std::string("fork: ") + strerror(e));
+    RemoveSandboxDir(sandbox.work_dir);
+    return Status::Unavailable(std::string("clone: ") + strerror(e));
   }
   if (pid == 0) {
     setpgid(0, 0);  // its own group: a timeout kills whatever the function spawned, too
@@ -108,11 +129,11 @@ Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    rlimit as{as_bytes, as_bytes};
-    setrlimit(RLIMIT_AS, &as);
-    rlimit core{0, 0};
-    setrlimit(RLIMIT_CORE, &core);
-    int err = 0;
+    int err = EnterSandboxInChild(sandbox, as_bytes);
+    if (err != 0) {
+      (void)!write(report, &err, sizeof err);
+      _exit(127);
+    }
     if (chdir(dir) != 0) {
       err = errno;
     } else {
@@ -133,6 +154,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
   } while (n < 0 && errno == EINTR);
   close(exec_p[0]);
   std::unique_ptr<Worker> w(new Worker(pid, in_sp[0], out_p[0], err_p[0], spec.name));
+  w->work_dir_ = sandbox.work_dir;
   if (n == sizeof child_errno) {
     return Status::Unavailable("cannot start " + args[0] + " in " + spec.code_dir + ": " +
                                strerror(child_errno));
@@ -152,6 +174,7 @@ Worker::~Worker() {
   close(in_fd_);
   close(out_fd_);
   close(err_fd_);
+  RemoveSandboxDir(work_dir_);
 }
 
 void Worker::Kill() {

@@ -65,6 +65,7 @@ class Worker {
   pid_t pid_;
   int in_fd_, out_fd_, err_fd_;
   std::string function_name_;
+  std::string work_dir_;  // the sandbox's directory, removed with the worker
   bool reaped_ = false;
   int status_ = 0;
   std::string out_buf_, err_buf_;

@@ -105,9 +105,9 @@ TEST_F(CodeStoreTest, ZipIsExtractedWithDirectoriesAndExecutableBits) {
   EXPECT_EQ(ReadFile(*r + "/lib/util.py"), "X = 1\n");
   struct stat st;
   ASSERT_EQ(stat((*r + "/bin/run").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(stat((*r + "/app.py").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(CodeStoreTest, UnsafeEntriesAreRefused) {
