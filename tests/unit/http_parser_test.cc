@@ -329,4 +329,20 @@ TEST(HttpParserTest, StartedAndHeadComplete) {
 }
 
 }  // namespace
+// Regression (issue #10): Reset of a request whose body was partly read kept the body's
+// buffer (a libstdc++ string move-assignment keeps the allocation), so a refused or
+// lingering connection held up to its body's size.
+TEST(HttpParserTest, ResetReleasesAPartialBody) {
+  RequestParser p{ParserLimits()};
+  std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n";
+  size_t used = 0;
+  ASSERT_EQ(p.Feed(head + std::string(1 << 20, 'x'), &used), ParseStatus::kNeedMore);
+  EXPECT_TRUE(p.head_complete());
+  EXPECT_EQ(p.announced_body_bytes(), 4000000u);
+  EXPECT_EQ(p.body_bytes(), 1u << 20);
+  EXPECT_GE(p.buffered_bytes(), 1u << 20);
+  p.Reset();
+  EXPECT_LT(p.buffered_bytes(), 4096u);
+}
+
 }  // namespace millrace::http
