@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 DATA_DIR  ?= ./data
 LISTEN    ?= 127.0.0.1:4580
 
-.PHONY: deps configure build run test unit e2e bench fuzz clean format
+.PHONY: deps configure build run test unit e2e bench fuzz sanitize clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,15 +33,30 @@ bench: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh
 
-# The HTTP request parser under libFuzzer (clang), for FUZZ_SECONDS (default 60).
+# Every fuzz target (tests/fuzz/*_fuzz.cc) under libFuzzer (clang), FUZZ_SECONDS each
+# (default 60), from its seeds (tests/fuzz/seeds/<name>/) and a corpus kept in build-fuzz/.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = http_parser_fuzz sigv4_fuzz kinesis_json_fuzz control_body_fuzz log_frame_fuzz
 fuzz:
 	@bash scripts/install-deps.sh fuzz
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-	@cmake --build build-fuzz --target http_parser_fuzz
-	@mkdir -p build-fuzz/corpus
-	build-fuzz/bin/http_parser_fuzz -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus
+	@cmake --build build-fuzz --target $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$t \
+	    $$( [ -d tests/fuzz/seeds/$$t ] && echo tests/fuzz/seeds/$$t ) || exit 1; \
+	done
+
+# The unit tests (and the fuzz smoke tests) built with AddressSanitizer and UBSan.
+sanitize:
+	@bash scripts/install-deps.sh
+	@cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build build-sanitize
+	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -L unit -E objstore_s3
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -25,7 +25,7 @@ const std::vector<Setting>& Settings() {
        [](ServerConfig& c) -> void* { return &c.listen; }},
       {"auth", Kind::kString, "sigv4 (verify every request) or none (development only)",
        [](ServerConfig& c) -> void* { return &c.auth; }},
-      {"region", Kind::kString, "region shown in ARNs when a request names none",
+      {"region", Kind::kString, "the one region served (in ARNs); requests signed for another are refused",
        [](ServerConfig& c) -> void* { return &c.region; }},
       {"account-id", Kind::kString, "12-digit account id shown in ARNs and messages",
        [](ServerConfig& c) -> void* { return &c.account_id; }},

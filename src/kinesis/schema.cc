@@ -219,7 +219,7 @@ std::string ValueString(element v, const Field& f) {
       if (!first) out += ", ";
       first = false;
       out += f.member_str.empty() ? ScalarString(c) : f.member_str;
-      if (out.size() > kMaxQuotedValue) return out;  // capped by Fail
+      if (out.size() > kMaxQuotedValue) return out + ", ...]";  // the list stays a list
     }
     return out + "]";
   }
@@ -230,7 +230,7 @@ std::string ValueString(element v, const Field& f) {
       if (!first) out += ", ";
       first = false;
       out += std::string(k) + "=" + (f.member_str.empty() ? ScalarString(c) : f.member_str);
-      if (out.size() > kMaxQuotedValue) return out;  // capped by Fail
+      if (out.size() > kMaxQuotedValue) return out + ", ...}";
     }
     return out + "}";
   }
@@ -277,7 +277,9 @@ class Checker {
     if (errors.size() >= kMaxErrors) return;
     std::string value = "null";
     if (v) {
-      value = "'" + Abbreviate(ValueString(*v, f), kMaxQuotedValue) + "'";
+      // A list or map is cut by ValueString after whole members (kMaxQuotedValue plus one
+      // member); anything else, here.
+      value = "'" + Abbreviate(ValueString(*v, f), 2 * kMaxQuotedValue) + "'";
     }
     std::string at = (parent.empty() ? "" : parent + ".") +
                      (name_override.empty() ? LowerFirst(f.name) : name_override);

@@ -88,5 +88,29 @@ TEST(HashKey, Md5OfPartitionKeyAsBigEndianInteger) {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(Crypto, SealedSecretsOpenOnlyWithTheirKeyAndAad) {
+  const std::string key(32, 'k'), other(32, 'o');
+  std::string sealed = crypto::Seal(key, "wJalrXUtnFEMI/K7MDENG", "AKID1");
+  EXPECT_TRUE(crypto::IsSealed(sealed));
+  EXPECT_EQ(sealed.find("wJalrXUtnFEMI"), std::string::npos);
+  EXPECT_NE(crypto::Seal(key, "wJalrXUtnFEMI/K7MDENG", "AKID1"), sealed);  // a fresh nonce
+  std::string plain;
+  ASSERT_TRUE(crypto::Open(key, sealed, "AKID1", &plain));
+  EXPECT_EQ(plain, "wJalrXUtnFEMI/K7MDENG");
+  EXPECT_FALSE(crypto::Open(other, sealed, "AKID1", &plain));  // another key file
+  EXPECT_FALSE(crypto::Open(key, sealed, "AKID2", &plain));    // moved to another row
+  std::string tampered = sealed;
+  tampered[10] = tampered[10] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(crypto::Open(key, tampered, "AKID1", &plain));
+  EXPECT_FALSE(crypto::Open(key, "plain-text", "AKID1", &plain));
+  EXPECT_FALSE(crypto::Open(key, "v1:", "AKID1", &plain));
+}
+
+TEST(Encoding, AbbreviateCutsAtACharacterBoundary) {
+  EXPECT_EQ(Abbreviate("short", 10), "short");
+  EXPECT_EQ(Abbreviate(std::string(300, 'a')), std::string(256, 'a') + "...");
+  EXPECT_EQ(Abbreviate("ab\xc3\xa9", 3), "ab...");  // never half of the two-byte e-acute
+}
+
 }  // namespace
 }  // namespace millrace
