@@ -101,6 +101,36 @@ class FullDiskTest(unittest.TestCase):
         self.server.restart()
         self.assertEqual(self.read_all(self.server.client(), "full"), acked)
 
+    def test_control_api_answers_503_on_a_full_disk(self):
+        """Regression (issue #10): the catalog's SQLITE_FULL was a 500 InternalError."""
+        from harness import RawClient
+        import json
+        api = RawClient(self.server, service="millrace")
+        filler = os.path.join(self.mnt, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * (1 << 20))
+                    f.flush()
+            except OSError:
+                pass
+        statuses = []
+        for i in range(20):  # until the catalog's WAL needs a page it cannot have
+            body = json.dumps({"name": "d%d" % i, "file_type": "jsonl",
+                               "description": "x" * 4000}).encode()
+            r = api.request(body, method="POST", path="/api/v1/datasets",
+                            content_type="application/json")
+            statuses.append(r.status)
+            if r.status != 201:
+                break
+        self.assertNotIn(500, statuses, statuses)
+        self.assertEqual(statuses[-1], 503, statuses)
+        self.assertEqual(r.headers.get("retry-after"), "1")
+        os.unlink(filler)
+        body = json.dumps({"name": "after", "file_type": "jsonl"}).encode()
+        r = api.request(body, method="POST", path="/api/v1/datasets", content_type="application/json")
+        self.assertEqual(r.status, 201, r)
+
 
 if __name__ == "__main__":
     unittest.main()
