@@ -691,7 +691,8 @@ VerifyResult VerifySteps(const http::Request& r, const SecretLookup& lookup, int
       return std::find(signed_names.begin(), signed_names.end(), lower) != signed_names.end();
     };
     if (!is_signed("host"))
-      return Incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+      return Incomplete(
+          "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     std::string unsigned_headers;
     for (const http::Header& h : r.headers) {
       std::string lower = ToLower(h.name);
@@ -731,8 +732,7 @@ VerifyResult VerifySteps(const http::Request& r, const SecretLookup& lookup, int
         "HTTP. ");
   std::string scope_error;
   if (!options.region.empty() && region != options.region)
-    scope_error +=
-        "Credential should be scoped to a valid region, not '" + Quoted(region) + "'. ";
+    scope_error += "Credential should be scoped to a valid region, not '" + Quoted(region) + "'. ";
   if (!options.service.empty() && service != options.service)
     scope_error += "Credential should be scoped to correct service: '" + options.service + "'. ";
   if (!scope_error.empty()) return Invalid(scope_error);

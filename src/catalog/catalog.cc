@@ -40,9 +40,7 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  Status status() const {
-    return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(rc_, error_);
-  }
+  Status status() const { return rc_ == SQLITE_OK ? Status::Ok() : SqliteError(rc_, error_); }
   Stmt& Bind(int i, int64_t v) {
     sqlite3_bind_int64(stmt_, i, v);
     return *this;
@@ -178,9 +176,8 @@ static Result<std::string> LoadOrCreateSecretKey(const std::string& path) {
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path) {
   size_t slash = path.find_last_of('/');
-  auto secret_key =
-      LoadOrCreateSecretKey((slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
-                            "secret.key");
+  auto secret_key = LoadOrCreateSecretKey(
+      (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "secret.key");
   if (!secret_key.ok()) return secret_key.status();
   sqlite3* db = nullptr;
   int rc =

@@ -77,10 +77,9 @@ http::Response AnswerResponse(Outcome outcome) {
 }
 
 http::Response MethodNotAllowed(const http::Request& req, const char* allow) {
-  http::Response r =
-      ErrorResponse(405, "MethodNotAllowed",
-                    Abbreviate(req.method, 16) + " is not allowed on " + Abbreviate(req.path) +
-                        "; use " + std::string(allow));
+  http::Response r = ErrorResponse(405, "MethodNotAllowed",
+                                   Abbreviate(req.method, 16) + " is not allowed on " +
+                                       Abbreviate(req.path) + "; use " + std::string(allow));
   r.SetHeader("Allow", allow);
   return r;
 }
@@ -306,7 +305,8 @@ http::Response ControlApi::Serve(const http::Request& req) {
   if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "logs")
     return RouteTransformationLogs(env, req, seg);
   return ErrorResponse(404, "NotFound",
-                       "no such endpoint: " + Abbreviate(req.method, 16) + " " + Abbreviate(req.path) +
+                       "no such endpoint: " + Abbreviate(req.method, 16) + " " +
+                           Abbreviate(req.path) +
                            " (the control API has /api/v1/datasets, /api/v1/consumers, "
                            "/api/v1/transformations and /api/v1/streams; see "
                            "docs/control-api.md)");

@@ -1,8 +1,8 @@
 #include "delivery/spec.h"
 
-#include <algorithm>
-
 #include <simdjson.h>
+
+#include <algorithm>
 
 #include "common/json_writer.h"
 
@@ -66,11 +66,13 @@ Status CheckName(std::string_view field, std::string_view name) {
   std::string stem(name.substr(0, name.find('.')));
   for (char& c : stem) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   static constexpr std::string_view kReserved[] = {"CON", "PRN", "AUX", "NUL"};
-  bool reserved = std::find(std::begin(kReserved), std::end(kReserved), stem) != std::end(kReserved);
-  if (stem.size() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT")) &&
-      stem[3] >= '0' && stem[3] <= '9')
+  bool reserved =
+      std::find(std::begin(kReserved), std::end(kReserved), stem) != std::end(kReserved);
+  if (stem.size() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT")) && stem[3] >= '0' &&
+      stem[3] <= '9')
     reserved = true;
-  if (reserved) return Bad(field, "'" + std::string(name) + "' is a name other filesystems reserve");
+  if (reserved)
+    return Bad(field, "'" + std::string(name) + "' is a name other filesystems reserve");
   return Status::Ok();
 }
 

@@ -15,10 +15,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -44,8 +44,8 @@ constexpr size_t kScratchBytes = 64 * 1024;  // one per loop; every read lands h
 constexpr int kMaxReadsPerTurn = 16;         // then other connections get a turn
 constexpr int kMaxAcceptsPerTurn = 64;
 constexpr int kMaxEvents = 256;
-constexpr int kLingerMs = 2000;              // reading and dropping input after the last response
-constexpr size_t kKeepCapacityBytes = 4096;  // larger idle buffers are freed
+constexpr int kLingerMs = 2000;               // reading and dropping input after the last response
+constexpr size_t kKeepCapacityBytes = 4096;   // larger idle buffers are freed
 constexpr size_t kTrimAfterBytes = 64 << 10;  // freeing a buffer this large asks for a trim
 constexpr int64_t kTrimIntervalMs = 1000;
 
@@ -217,10 +217,10 @@ class Connection {
   bool closed = false;
 
   // The current request, while it arrives (none of it is authenticated yet).
-  size_t accounted = 0;           // bytes counted in LoopShared::unauthenticated_bytes
-  int64_t request_start_ms = 0;   // its first byte; 0 between requests
-  size_t body_mark = 0;           // body bytes at the last rate check
-  bool head_checked = false;      // the head check ran for it
+  size_t accounted = 0;          // bytes counted in LoopShared::unauthenticated_bytes
+  int64_t request_start_ms = 0;  // its first byte; 0 between requests
+  size_t body_mark = 0;          // body bytes at the last rate check
+  bool head_checked = false;     // the head check ran for it
 
   size_t index = 0;  // in EventLoop::conns_
   TimerList* timer = nullptr;

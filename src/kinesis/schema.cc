@@ -332,7 +332,8 @@ class Checker {
     };
     // A list longer than allowed is reported as such; its members are not checked one by
     // one (2 million entries must not cost seconds of CPU for a refusal).
-    const bool too_long = f.max_len && v->type() == element_type::ARRAY && LengthOf(*v, f) > *f.max_len;
+    const bool too_long =
+        f.max_len && v->type() == element_type::ARRAY && LengthOf(*v, f) > *f.max_len;
     if (f.type == FieldType::kList && v->type() == element_type::ARRAY && !too_long) {
       const std::string list_path = f.children ? here() : std::string();
       int i = 0;

@@ -176,7 +176,8 @@ std::optional<http::Response> KinesisService::CheckHead(const http::Request& hea
   std::optional<auth::AuthError> e =
       auth::VerifyHead(head, lookup, streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
   if (!e) return std::nullopt;
-  return JsonResponse(AuthErrorStatus(*e), ErrorBody(std::string(auth::AuthErrorName(e->kind)), e->message),
+  return JsonResponse(AuthErrorStatus(*e),
+                      ErrorBody(std::string(auth::AuthErrorName(e->kind)), e->message),
                       NewRequestId());
 }
 
@@ -335,8 +336,9 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   }
 
   if (!MayAccess(caller, action->access, ctx.stream_name))
-    return access_denied(ctx.stream_name.empty() ? "arn:aws:kinesis:" + region + ":" + account + ":*"
-                                                 : streams_->StreamArn(ctx.stream_name, region));
+    return access_denied(ctx.stream_name.empty()
+                             ? "arn:aws:kinesis:" + region + ":" + account + ":*"
+                             : streams_->StreamArn(ctx.stream_name, region));
   action->handle(ctx, std::move(reply));
 }
 

@@ -103,7 +103,7 @@ struct JournalOptions {
   // reading (least recently read closed first), so the log never needs one descriptor per
   // segment. 0 = min(64, RLIMIT_NOFILE / 8), at least 4.
   size_t max_open_sealed = 0;
-  const Clock* clock = nullptr;           // nullptr = SystemClock
+  const Clock* clock = nullptr;  // nullptr = SystemClock
 };
 
 struct JournalStats {

@@ -17,8 +17,8 @@
 #include "delivery/manager.h"
 #include "http/server.h"
 #include "kinesis/service.h"
-#include "streams/manager.h"
 #include "server/data_dir.h"
+#include "streams/manager.h"
 #include "transform/log_store.h"
 
 namespace millrace::server {
@@ -41,7 +41,7 @@ class App {
   void Route(http::Request&& req, http::Responder responder);
 
   bool metrics_auth_ = false;  // GET /metrics needs an admin key's signature
-  DataDirLock lock_;  // held for the App's whole life: one server per data directory
+  DataDirLock lock_;           // held for the App's whole life: one server per data directory
   std::unique_ptr<catalog::Catalog> catalog_;
   // A second connection to the same catalog for the key store: key look-ups on the request
   // path must not wait behind the main connection's writes (consumer checkpoints fsync).

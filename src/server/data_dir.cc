@@ -37,10 +37,10 @@ Result<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
     std::string holder = ReadSmallFile(fd);
     ::close(fd);
     if (err == EWOULDBLOCK)
-      return Status::FailedPrecondition(
-          "the data directory " + dir + " is in use by another millrace process" +
-          (holder.empty() ? std::string() : " (pid " + holder + ")") +
-          "; stop it first, or give this one another --data-dir");
+      return Status::FailedPrecondition("the data directory " + dir +
+                                        " is in use by another millrace process" +
+                                        (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                                        "; stop it first, or give this one another --data-dir");
     return Status::FromErrno(err, "lock " + path);
   }
   std::string pid = std::to_string(::getpid()) + "\n";

@@ -49,7 +49,8 @@ Status ResolveUser(const std::string& name, uid_t* uid, gid_t* gid) {
     }
   }
   return Status::FailedPrecondition("neither the sandbox user " + name +
-                                    " nor nobody exists; create it (useradd --system " + name + ")");
+                                    " nor nobody exists; create it (useradd --system " + name +
+                                    ")");
 }
 
 int ChownEntry(const char* path, const struct stat*, int type, struct FTW*);
@@ -74,15 +75,20 @@ Status CopyCode(const std::string& from, const std::string& to) {
   constexpr size_t kMaxEntries = CodeStore::kMaxFiles;
   std::error_code ec;
   const fs::path src = fs::weakly_canonical(from, ec);
-  if (ec || !fs::is_directory(src, ec)) return Status::InvalidArgument("code " + from + " is not a directory");
+  if (ec || !fs::is_directory(src, ec))
+    return Status::InvalidArgument("code " + from + " is not a directory");
   const std::string dst = fs::weakly_canonical(to, ec).string();
   if (dst.starts_with(src.string() + "/"))
-    return Status::InvalidArgument("code " + from + " holds the sandbox folder; refusing to copy it");
-  if (!fs::create_directory(to, ec) || ec) return Status::IoError("mkdir " + to + ": " + ec.message());
+    return Status::InvalidArgument("code " + from +
+                                   " holds the sandbox folder; refusing to copy it");
+  if (!fs::create_directory(to, ec) || ec)
+    return Status::IoError("mkdir " + to + ": " + ec.message());
   uint64_t bytes = 0;
   size_t entries = 0;
-  for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    if (++entries > kMaxEntries) return Status::InvalidArgument("code " + from + " has too many files");
+  for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (++entries > kMaxEntries)
+      return Status::InvalidArgument("code " + from + " has too many files");
     const fs::path rel = fs::relative(it->path(), src, ec);
     const fs::path out = fs::path(to) / rel;
     if (it->is_symlink(ec)) {
@@ -117,7 +123,8 @@ Result<SandboxPlan> PrepareSandbox(const FunctionSpec& spec, const std::string& 
       user = g_config.user;
     }
     MILLRACE_RETURN_IF_ERROR(ResolveUser(user, &plan.uid, &plan.gid));
-    plan.clone_flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (spec.network ? 0 : CLONE_NEWNET);
+    plan.clone_flags =
+        CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (spec.network ? 0 : CLONE_NEWNET);
   } else if (!g_warned_unprivileged.exchange(true)) {
     LOG(kWarn) << "transform: the server does not run as root, so transformations run as its "
                   "own user, limited by rlimits only (see docs/security.md)";

@@ -59,7 +59,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const FunctionSpec& spec,
   // file there, so that `ps` shows no source on its command line.
   const bool python = spec.runtime == Runtime::kPython3;
   auto plan = PrepareSandbox(spec, python ? std::string(kBootstrapPy) : std::string());
-  if (!plan.ok()) return Status::Unavailable("cannot prepare the sandbox: " + plan.status().message());
+  if (!plan.ok())
+    return Status::Unavailable("cannot prepare the sandbox: " + plan.status().message());
   std::vector<std::string> args;
   if (python) {
     // The sandbox user cannot enter root's home, where the server's PATH may lead (pyenv):

@@ -48,6 +48,17 @@ def signed_headers(server, target, body, *, credentials=None, region=None, servi
     return dict(req.prepare().headers.items())
 
 
+def create_active_stream(client, shards=1):
+    """Creates a stream on a server of the test's own and waits until it is ACTIVE."""
+    name = unique_name()
+    client.create_stream(StreamName=name, ShardCount=shards)
+    for _ in range(200):
+        if client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+            return name
+        time.sleep(0.05)
+    raise AssertionError("stream %s never became ACTIVE" % name)
+
+
 def send_raw(port, data, *, read=True, timeout=10):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
@@ -96,12 +107,7 @@ class DataDirectoryTest(unittest.TestCase):
 
     def test_everything_in_the_data_dir_is_private(self):
         k = self.server.client()
-        name = unique_name()
-        k.create_stream(StreamName=name, ShardCount=1)
-        for _ in range(50):
-            if k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
-                break
-            time.sleep(0.05)
+        name = create_active_stream(k)
         k.put_record(StreamName=name, Data=b"x", PartitionKey="p")
         self.server.stop()
         # An operator (or an older version) left some of it readable by others.
@@ -400,12 +406,7 @@ class OpenSegmentsTest(unittest.TestCase):
             server.start()
             subprocess.run(["prlimit", "--pid", str(server.proc.pid), "--nofile=96:96"], check=True)
             k = server.client()
-            name = unique_name()
-            k.create_stream(StreamName=name, ShardCount=1)
-            for _ in range(100):
-                if k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
-                    break
-                time.sleep(0.05)
+            name = create_active_stream(k)
             blob = os.urandom(200 * 1024)
             for i in range(120 * 5):  # ~120 segments of 1 MiB
                 k.put_records(StreamName=name, Records=[{"Data": blob, "PartitionKey": str(i)}])
@@ -451,12 +452,7 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(r.status, 200, text[:300])
             # Throttles are counted: a PROVISIONED shard takes 1,000 records/s.
             k = server.client()
-            name = unique_name()
-            k.create_stream(StreamName=name, ShardCount=1)
-            for _ in range(100):
-                if k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
-                    break
-                time.sleep(0.05)
+            name = create_active_stream(k)
             r = k.put_records(StreamName=name, Records=[{"Data": b"x", "PartitionKey": str(i)}
                                                          for i in range(500)] )
             r2 = k.put_records(StreamName=name, Records=[{"Data": b"x", "PartitionKey": str(i)}

@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t a, b;
   (void)log::DecodeFrameTimeBounds(frame, &a, &b);
   uint64_t covered;
-  (void)log::DecodeIndex(in, 1, &covered, [](void*, const log::FrameEntry&) {}, nullptr);
+  (void)log::DecodeIndex(
+      in, 1, &covered, [](void*, const log::FrameEntry&) {}, nullptr);
   return 0;
 }

@@ -683,8 +683,8 @@ TEST(SigV4Strict, EveryAmzHeaderMustBeSigned) {
   EXPECT_EQ(e.kind, AuthErrorKind::kIncompleteSignature);
   EXPECT_NE(e.message.find("x-amz-target"), std::string::npos) << e.message;
   // Signed as the SDKs sign: accepted.
-  http::Request ok = SignedOnly({"host", "x-amz-date", "x-amz-target", "content-type"},
-                                "20130524T000000Z");
+  http::Request ok =
+      SignedOnly({"host", "x-amz-date", "x-amz-target", "content-type"}, "20130524T000000Z");
   EXPECT_TRUE(Verify(ok, ExampleLookup(), Ms("20130524T000000Z")).ok());
   // A token added after signing: refused unless the caller allows it.
   ok.headers.push_back({"X-Amz-Security-Token", "tok"});

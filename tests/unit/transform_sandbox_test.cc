@@ -3,13 +3,12 @@
 // full sandbox: its own user and namespaces); skipped otherwise.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <chrono>
 #include <fstream>
@@ -55,12 +54,13 @@ class Sandbox : public ::testing::Test {
 
 TEST_F(Sandbox, RunsAsAnotherUserWithoutPrivileges) {
   CodeDir dir;
-  std::string got = Probe(ProbeSpec(dir,
-                                    "import os\n"
-                                    "def probe(arg):\n"
-                                    "    return '%d %d %s' % (os.getuid(), os.geteuid(),\n"
-                                    "        open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])\n"),
-                          "");
+  std::string got = Probe(
+      ProbeSpec(dir,
+                "import os\n"
+                "def probe(arg):\n"
+                "    return '%d %d %s' % (os.getuid(), os.geteuid(),\n"
+                "        open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])\n"),
+      "");
   EXPECT_EQ(got.find("error"), std::string::npos) << got;
   EXPECT_NE(got.substr(0, 2), "0 ") << "the function runs as root: " << got;
   EXPECT_EQ(got.back(), '1') << "no_new_privs is not set: " << got;
