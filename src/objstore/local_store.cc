@@ -11,7 +11,9 @@
 // of one key race only on rename(2), which is atomic, and last one wins.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,7 +72,12 @@ std::string_view DirName(std::string_view path) {
 
 class LocalStore final : public ObjectStore {
  public:
-  explicit LocalStore(std::string root) : root_(std::move(root)), describe_("local:" + root_) {}
+  // Takes ownership of `root_fd`, an O_PATH|O_DIRECTORY descriptor of `root`.
+  LocalStore(std::string root, int root_fd)
+      : root_(std::move(root)), describe_("local:" + root_), root_fd_(root_fd) {}
+  ~LocalStore() override { ::close(root_fd_); }
+  LocalStore(const LocalStore&) = delete;
+  LocalStore& operator=(const LocalStore&) = delete;
 
   Status Put(const std::string& key, std::string_view data,
              const std::string& content_type) override;
@@ -96,9 +103,23 @@ class LocalStore final : public ObjectStore {
   Status Walk(const std::string& rel_dir, const std::string& prefix,
               std::vector<std::string>* keys) const;
 
+  // Opens `rel` (a checked key, or one with the temp marker) below the root only: through
+  // the root's descriptor with RESOLVE_BENEATH, so neither ".." nor a symbolic link can
+  // lead a key out of the store, whatever the directory holds.
+  int OpenBeneath(const std::string& rel, int flags, mode_t mode) const;
+
   const std::string root_;  // without a trailing '/' (unless it is "/")
   const std::string describe_;
+  const int root_fd_;
 };
+
+int LocalStore::OpenBeneath(const std::string& rel, int flags, mode_t mode) const {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, root_fd_, rel.c_str(), &how, sizeof how));
+}
 
 Status LocalStore::CheckStoreKey(const std::string& key) const {
   MILLRACE_RETURN_IF_ERROR(CheckKey(key, describe_));
@@ -159,12 +180,13 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
                        const std::string& content_type) {
   MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
   const std::string path = root_ + "/" + key;
-  const std::string tmp = path + std::string(kTempMarker) + RandomHex(8);
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-  int raw = ::open(tmp.c_str(), kFlags, 0600);
+  const std::string tmp_rel = key + std::string(kTempMarker) + RandomHex(8);
+  const std::string tmp = root_ + "/" + tmp_rel;
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL;
+  int raw = OpenBeneath(tmp_rel, kFlags, 0600);
   if (raw < 0 && errno == ENOENT) {  // the directory is missing: the slow path
     MILLRACE_RETURN_IF_ERROR(MakeParents(key));
-    raw = ::open(tmp.c_str(), kFlags, 0600);
+    raw = OpenBeneath(tmp_rel, kFlags, 0600);
   }
   if (raw < 0) return Error(errno, "Put", key, "create", tmp);
 
@@ -172,10 +194,11 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
   Status s = WriteAll(fd.get(), data, key, tmp);
   if (s.ok() && ::fsync(fd.get()) != 0) s = Error(errno, "Put", key, "fsync", tmp);
   if (int err = fd.Close(); s.ok() && err != 0) s = Error(err, "Put", key, "close", tmp);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+  // Both names resolve below the root: their directories were reached beneath it above.
+  if (s.ok() && ::renameat(root_fd_, tmp_rel.c_str(), root_fd_, key.c_str()) != 0)
     s = Error(errno, "Put", key, "rename", tmp);
   if (!s.ok()) {
-    ::unlink(tmp.c_str());  // best effort; List hides it if this fails too
+    ::unlinkat(root_fd_, tmp_rel.c_str(), 0);  // best effort; List hides it if this fails too
     return s;
   }
   return SyncDir(std::string(DirName(path)), "Put", key);
@@ -184,10 +207,12 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
 Result<std::optional<std::string>> LocalStore::Get(const std::string& key) {
   MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
   const std::string path = root_ + "/" + key;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(OpenBeneath(key, O_RDONLY, 0));
   if (fd.get() < 0) {
-    // ENOTDIR: a segment of the key is a file, so there can be no object under it.
-    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
+    // ENOTDIR: a segment of the key is a file, so there can be no object under it. ELOOP,
+    // EXDEV: a link on the way, which no object of ours is.
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
+      return std::optional<std::string>();
     return Error(errno, "Get", key, "open", path);
   }
   struct stat st;
@@ -268,7 +293,7 @@ Result<std::vector<std::string>> LocalStore::List(const std::string& prefix) {
 Status LocalStore::Delete(const std::string& key) {
   MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
   const std::string path = root_ + "/" + key;
-  if (::unlink(path.c_str()) != 0) {
+  if (::unlinkat(root_fd_, key.c_str(), 0) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();  // gone already, as S3
     return Error(errno, "Delete", key, "unlink", path);
   }
@@ -288,7 +313,9 @@ Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root) {
   struct stat st;
   if (::stat(r.c_str(), &st) != 0) return Status::FromErrno(errno, "local:" + r + ": stat");
   if (!S_ISDIR(st.st_mode)) return Status::FromErrno(ENOTDIR, "local:" + r + ": not a directory");
-  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(r));
+  int root_fd = ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return Status::FromErrno(errno, "local:" + r + ": open");
+  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(r, root_fd));
 }
 
 }  // namespace millrace::objstore

@@ -124,6 +124,24 @@ TEST(LocalStore, PutOfTheSameBytesAgainIsHarmless) {
   EXPECT_EQ(FilesUnder(dir.path()), std::vector<std::string>{"a/b"});
 }
 
+// Issue #10: files are opened relative to the store's directory handle (RESOLVE_BENEATH),
+// so a symbolic link inside the store cannot lead a key out of it.
+TEST(LocalStore, LinksInsideTheStoreLeadNowhereOutsideIt) {
+  TempDir dir, outside;
+  { std::ofstream(outside.path() + "/secret") << "outside"; }
+  const std::string root = dir.path() + "/store";
+  auto store = Open(root);
+  ASSERT_EQ(::symlink(outside.path().c_str(), (root + "/escape").c_str()), 0);
+  ASSERT_EQ(::symlink((outside.path() + "/secret").c_str(), (root + "/file").c_str()), 0);
+  EXPECT_EQ(Read(store.get(), "escape/secret"), "<none>");
+  EXPECT_EQ(Read(store.get(), "file"), "<none>");
+  EXPECT_FALSE(store->Put("escape/new", "x", "").ok());
+  EXPECT_FALSE(fs::exists(outside.path() + "/new"));
+  // Ordinary keys still work beside the links.
+  ASSERT_TRUE(store->Put("a/b", "fine", "").ok());
+  EXPECT_EQ(Read(store.get(), "a/b"), "fine");
+}
+
 TEST(LocalStore, RejectsKeysThatAreNotRelativePaths) {
   TempDir dir;
   auto store = Open(dir.path() + "/root");
