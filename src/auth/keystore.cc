@@ -48,4 +48,14 @@ AccessKey GenerateKey(const std::string& scope, std::vector<std::string> streams
   return k;
 }
 
+SecretLookup KeyStore::Lookup(std::optional<AccessKey>* found) {
+  return [this, found](std::string_view id) -> std::optional<std::string> {
+    std::optional<AccessKey> key = Find(std::string(id));
+    std::optional<std::string> secret;
+    if (key) secret = key->secret;
+    if (found) *found = std::move(key);
+    return secret;
+  };
+}
+
 }  // namespace millrace::auth

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/sigv4.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
@@ -31,6 +32,10 @@ class KeyStore {
 
   // The active (not revoked) key with this id.
   std::optional<AccessKey> Find(const std::string& access_key_id);
+
+  // The verifier's secret look-up over this store; the key found, if any, is left in
+  // *found (which must outlive the returned function's use).
+  SecretLookup Lookup(std::optional<AccessKey>* found = nullptr);
 
  private:
   void RefreshLocked() REQUIRES(mu_);

@@ -254,15 +254,10 @@ void ControlApi::WorkerLoop() {
 
 std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) const {
   if (!auth_enabled_) return std::nullopt;
-  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
-    auto key = keys_->Find(std::string(id));
-    if (!key) return std::nullopt;
-    return key->secret;
-  };
   auth::VerifyOptions vo;
   vo.service = std::string(kService);
   std::optional<auth::AuthError> e =
-      auth::VerifyHead(head, lookup, streams_->clock()->NowMillis(), vo);
+      auth::VerifyHead(head, keys_->Lookup(), streams_->clock()->NowMillis(), vo);
   if (!e) return std::nullopt;
   return AuthFailure(*e);
 }
@@ -270,14 +265,10 @@ std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) c
 std::optional<http::Response> ControlApi::Authenticate(const http::Request& req) const {
   if (!auth_enabled_) return std::nullopt;
   std::optional<auth::AccessKey> key;
-  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
-    key = keys_->Find(std::string(id));
-    if (!key) return std::nullopt;
-    return key->secret;
-  };
   auth::VerifyOptions vo;
   vo.service = std::string(kService);  // any region: the server has only one
-  auth::VerifyResult vr = auth::Verify(req, lookup, streams_->clock()->NowMillis(), vo);
+  auth::VerifyResult vr =
+      auth::Verify(req, keys_->Lookup(&key), streams_->clock()->NowMillis(), vo);
   if (!vr.ok()) return AuthFailure(vr.error());
   if (!key || key->scope != "admin")
     return ErrorResponse(403, "AccessDenied",

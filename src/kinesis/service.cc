@@ -168,13 +168,8 @@ auth::VerifyOptions KinesisService::VerifyOptionsForKinesis() const {
 
 std::optional<http::Response> KinesisService::CheckHead(const http::Request& head) const {
   if (!options_.auth) return std::nullopt;
-  auto lookup = [&](std::string_view id) -> std::optional<std::string> {
-    auto k = keys_->Find(std::string(id));
-    if (!k) return std::nullopt;
-    return k->secret;
-  };
-  std::optional<auth::AuthError> e =
-      auth::VerifyHead(head, lookup, streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
+  std::optional<auth::AuthError> e = auth::VerifyHead(
+      head, keys_->Lookup(), streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
   if (!e) return std::nullopt;
   return JsonResponse(AuthErrorStatus(*e),
                       ErrorBody(std::string(auth::AuthErrorName(e->kind)), e->message),
