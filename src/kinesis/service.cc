@@ -223,19 +223,14 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   Caller caller;
   std::string region = streams_->options().region;
   if (options_.auth) {
-    auth::AccessKey key;
-    auto lookup = [&](std::string_view id) -> std::optional<std::string> {
-      auto k = keys_->Find(std::string(id));
-      if (!k) return std::nullopt;
-      key = *k;
-      return k->secret;
-    };
-    auth::VerifyResult vr =
-        auth::Verify(req, lookup, streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
+    std::optional<auth::AccessKey> found;
+    auth::VerifyResult vr = auth::Verify(req, keys_->Lookup(&found), streams_->clock()->NowMillis(),
+                                         VerifyOptionsForKinesis());
     if (!vr.ok()) {
       const auth::AuthError& e = vr.error();
       return reply.Error(AuthErrorStatus(e), std::string(auth::AuthErrorName(e.kind)), e.message);
     }
+    const auth::AccessKey& key = *found;  // Verify succeeded: the key was found
     caller.access_key_id = key.access_key_id;
     caller.scope = key.scope;
     caller.streams = key.streams;
