@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The peers' scripts live beside the repository (../shared/peers), on every machine.
+PEERS=${PEERS:-$ROOT/../shared/peers}
 BUILD=${BUILD:-build}
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
@@ -193,12 +195,12 @@ EOF
 fi
 if has kinesalite || has kinesis-local || has moto; then
   say "installing and starting the peers"
-  bash /work/shared/peers/install.sh >>"$LOG" 2>&1
-  has kinesalite && PID[kinesalite]=$(/work/shared/peers/start.sh kinesalite "${PORT[kinesalite]}")
+  bash "$PEERS"/install.sh >>"$LOG" 2>&1
+  has kinesalite && PID[kinesalite]=$("$PEERS"/start.sh kinesalite "${PORT[kinesalite]}")
   # kinesis-mock allows 50 shards unless told otherwise, and logs every request at INFO.
   has kinesis-local && PID[kinesis-local]=$(SHARD_LIMIT=20000 LOG_LEVEL=WARN \
-    /work/shared/peers/start.sh kinesis-local "${PORT[kinesis-local]}")
-  has moto && PID[moto]=$(/work/shared/peers/start.sh moto "${PORT[moto]}")
+    "$PEERS"/start.sh kinesis-local "${PORT[kinesis-local]}")
+  has moto && PID[moto]=$("$PEERS"/start.sh moto "${PORT[moto]}")
 fi
 for t in $TARGETS; do
   for _ in $(seq 100); do port_free "${PORT[$t]}" || break; sleep 0.1; done

@@ -16,9 +16,10 @@ constexpr const char* kHelp = R"(Usage:
   millrace keys create [--data-dir DIR] --scope admin|producer|consumer [--stream NAME]...
                        [--description TEXT]
       Creates a key and prints it once, as JSON: {"AccessKeyId", "SecretAccessKey",
-      "Scope", "Streams"}. A producer key may only PutRecord/PutRecords to its streams; a
-      consumer key may only read its streams (DescribeStream, DescribeStreamSummary,
-      ListShards, GetShardIterator, GetRecords); an admin key may do everything.
+      "Scope", "Streams"}. A producer key may only write to its streams (PutRecord,
+      PutRecords) and describe them (DescribeStream, DescribeStreamSummary, ListShards); a
+      consumer key may only read its streams (the same three, GetShardIterator,
+      GetRecords); an admin key may do everything.
   millrace keys list [--data-dir DIR]
       Lists keys as a JSON array (no secrets), revoked ones with RevokedAt.
   millrace keys revoke [--data-dir DIR] KEY_ID

@@ -61,6 +61,8 @@ constexpr const char* kConsumersHelp = R"(Usage:
   millrace consumers create NAME --stream S --dataset D [--buffer-size-mib 1-128]
                                  [--buffer-interval-seconds 0-900]
                                  [--starting-position TRIM_HORIZON|LATEST]
+                                 [--transformation T] [--transformation-buffer-mib 1-6]
+                                 [--transformation-workers 1-16]
   millrace consumers list
   millrace consumers describe NAME     (with its state, counts and lag per shard)
   millrace consumers update NAME [any create flag]...   (only what changes)
@@ -71,6 +73,9 @@ A consumer reads a stream and delivers its records into a dataset, in files writ
 dataset must exist, unless dataset flags (--file-type, --compression, --target, ...; see
 `millrace datasets --help`) are given too: then dataset D is created with the consumer:
   millrace consumers create orders-to-disk --stream orders --dataset orders --file-type jsonl
+--transformation T runs transformation T (`millrace transformations --help`) on the records
+before they are written, at most --transformation-buffer-mib MiB of records per invocation,
+--transformation-workers invocations at once. `update --transformation ''` removes it.
 --json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
 )";
 
@@ -315,6 +320,21 @@ Result<std::string> CodeJson(const std::string& file) {
   return out;
 }
 
+// A dataset flag's value as JSON: --schema '{...}' (or @FILE) as given, after checking that
+// it is a JSON object; the others by ValueJson.
+Result<std::string> DatasetFieldJson(const FieldFlag& f, const std::string& v) {
+  if (f.kind != Kind::kJson) return ValueJson(f.kind, v);
+  auto json = ReadJsonArg(v);
+  if (!json.ok()) return json.status();
+  Status st = control::CheckObject(*json);
+  if (!st.ok()) {
+    std::string m = st.message();
+    if (m.rfind("the body", 0) == 0) m = "the value" + m.substr(8);
+    return Status::InvalidArgument(std::string(f.flag) + ": " + m);
+  }
+  return json;
+}
+
 // The body of a create or update: --json, with the flags merged over it.
 Result<std::string> BuildBody(const Invocation& inv, bool create) {
   Node body;
@@ -331,11 +351,7 @@ Result<std::string> BuildBody(const Invocation& inv, bool create) {
     }
   } else if (inv.resource == "datasets") {
     for (const auto& [f, v] : inv.dataset_fields) {
-      if (f->kind != Kind::kJson) {
-        body.Set(f->path, ValueJson(f->kind, v));
-        continue;
-      }
-      auto json = ReadJsonArg(v);  // --schema '{...}' or @FILE
+      auto json = DatasetFieldJson(*f, v);
       if (!json.ok()) return json.status();
       body.Set(f->path, std::move(*json));
     }
@@ -351,8 +367,11 @@ Result<std::string> BuildBody(const Invocation& inv, bool create) {
         return Status::InvalidArgument(
             "dataset flags (--file-type, --target, ...) need --dataset NAME");
       body.Set("dataset.name", Quoted(dataset));
-      for (const auto& [f, v] : inv.dataset_fields)
-        body.Set(std::string("dataset.") + f->path, ValueJson(f->kind, v));
+      for (const auto& [f, v] : inv.dataset_fields) {
+        auto json = DatasetFieldJson(*f, v);
+        if (!json.ok()) return json.status();
+        body.Set(std::string("dataset.") + f->path, std::move(*json));
+      }
     }
   }
   if (!inv.json) {
@@ -396,6 +415,18 @@ Result<std::optional<auth::Credentials>> FindCredentials(const Invocation& inv) 
   }
   return std::optional<auth::Credentials>();
 }
+
+// Said when the server refused an unsigned request: where the keys were looked for, and
+// how to get some.
+constexpr const char* kNoCredentials = R"(
+No credentials were found, so the request went unsigned. Looked for, in order:
+  --credentials FILE
+  $AWS_SHARED_CREDENTIALS_FILE
+  ./data/credentials, or $MILLRACE_DATA_DIR/credentials (the server writes its root key
+  there on first start: run from the directory `make run` ran in, or give its path)
+  $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY
+To make an admin key: millrace keys create --data-dir DIR --scope admin
+)";
 
 // "NotFound: dataset x does not exist" from {"error": {"code", "message"}}, else the body.
 std::string ErrorText(const HttpAnswer& a) {
@@ -563,6 +594,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   }
   if (answer->status < 200 || answer->status >= 300) {
     std::cerr << prog << " " << sub << ": " << ErrorText(*answer) << "\n";
+    if (!*creds && (answer->status == 401 || answer->status == 403)) std::cerr << kNoCredentials;
     return 1;
   }
   std::cout << IndentJson(answer->body) << "\n";

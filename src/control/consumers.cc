@@ -9,19 +9,35 @@ namespace millrace::control {
 namespace {
 
 // A consumer body whose "dataset" was an object (a dataset spec, to be created with the
-// consumer): the body with "dataset" replaced by that dataset's name, and the dataset.
+// consumer): the body with "dataset" replaced by that dataset's name, and the dataset. A
+// "stream" given as an ARN is replaced by the stream's name.
 struct SplitBody {
   std::string body;
   std::optional<delivery::DatasetSpec> new_dataset;
 };
 
-Result<SplitBody> SplitDataset(std::string_view body) {
+Result<SplitBody> SplitDataset(const Env& env, std::string_view body) {
   MILLRACE_RETURN_IF_ERROR(CheckObject(body));
   simdjson::dom::parser parser;
   simdjson::dom::element doc, dataset;
   if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
     return Status::InvalidArgument("the body is not valid JSON");
   SplitBody out{std::string(body), std::nullopt};
+  // "stream" may be the stream's ARN, as every answer prints it: stored as its name.
+  std::string_view stream;
+  if (doc["stream"].get(stream) == simdjson::SUCCESS && stream.starts_with("arn:")) {
+    auto name = StreamNameOf(env, std::string(stream));
+    if (!name.ok()) return Status::InvalidArgument("stream: " + name.status().message());
+    std::string patch;
+    JsonWriter w(&patch);
+    w.BeginObject();
+    w.Key("stream");
+    w.String(*name);
+    w.EndObject();
+    auto replaced = MergePatch(out.body, patch);
+    if (!replaced.ok()) return replaced.status();
+    out.body = std::move(*replaced);
+  }
   if (doc["dataset"].get(dataset) != simdjson::SUCCESS ||
       dataset.type() != simdjson::dom::element_type::OBJECT)
     return out;  // a name (or absent, or wrong: ParseConsumer says which)
@@ -33,7 +49,7 @@ Result<SplitBody> SplitDataset(std::string_view body) {
   w.Key("dataset");
   w.String(spec->name);
   w.EndObject();
-  auto replaced = MergePatch(body, patch);
+  auto replaced = MergePatch(out.body, patch);
   if (!replaced.ok()) return replaced.status();
   out.body = std::move(*replaced);
   out.new_dataset = std::move(*spec);
@@ -132,7 +148,7 @@ Outcome ListConsumers(const Env& env) {
 }
 
 Outcome CreateConsumer(const Env& env, std::string_view body) {
-  auto split = SplitDataset(body);
+  auto split = SplitDataset(env, body);
   if (!split.ok()) return split.status();
   MILLRACE_RETURN_IF_ERROR(CheckConsumerTransformation(env, split->body));
   auto spec = delivery::ParseConsumer(split->body);
@@ -178,7 +194,7 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   if (!*existing) return NoConsumer(name);
   auto named = BodyWithName(body, name);
   if (!named.ok()) return named.status();
-  auto split = SplitDataset(*named);
+  auto split = SplitDataset(env, *named);
   if (!split.ok()) return split.status();
   auto merged = MergePatch(delivery::ConsumerJson((*existing)->spec), split->body);
   if (!merged.ok()) return merged.status();
@@ -190,10 +206,13 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   if (split->new_dataset || spec->dataset != old.dataset)
     MILLRACE_RETURN_IF_ERROR(CheckDataset(env, *spec, split->new_dataset.has_value()));
 
+  // An update that changes nothing is no new version (which would rename its files).
+  const std::string json = delivery::ConsumerJson(*spec);
+  if (!split->new_dataset && json == delivery::ConsumerJson(old))
+    return ConsumerAnswer(env, name, 200, std::nullopt);
   const int64_t now = env.clock->NowMillis();
   if (split->new_dataset) MILLRACE_RETURN_IF_ERROR(CreateDatasetDoc(env, *split->new_dataset, now));
-  Status st = env.catalog->UpdateDoc(catalog::DocKind::kConsumer, name,
-                                     delivery::ConsumerJson(*spec), now, nullptr);
+  Status st = env.catalog->UpdateDoc(catalog::DocKind::kConsumer, name, json, now, nullptr);
   if (!st.ok()) {
     if (split->new_dataset) DropDatasetDoc(env, split->new_dataset->name);
     return st;

@@ -101,9 +101,12 @@ Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view 
     return Status::FailedPrecondition("dataset " + name +
                                       " has no columns to pin yet: they are inferred from the "
                                       "first records delivered");
+  // An update that changes nothing is no new version (of the dataset or its consumers).
+  const std::string json = delivery::DatasetJson(*spec, true);
+  if (json == delivery::DatasetJson((*existing)->spec, true)) return DatasetAnswer(env, name, 200);
   const int64_t now = env.clock->NowMillis();
-  MILLRACE_RETURN_IF_ERROR(env.catalog->UpdateDoc(
-      catalog::DocKind::kDataset, name, delivery::DatasetJson(*spec, true), now, nullptr));
+  MILLRACE_RETURN_IF_ERROR(
+      env.catalog->UpdateDoc(catalog::DocKind::kDataset, name, json, now, nullptr));
   // A consumer runs its dataset's settings of when it started; a new version of each
   // consumer delivering here makes Reload restart it with the new ones.
   MILLRACE_RETURN_IF_ERROR(delivery::BumpConsumersOf(env.catalog, name, now));

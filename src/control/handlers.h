@@ -77,6 +77,9 @@ Outcome TransformationLogs(const Env& env, const std::string& name,
 Status CheckConsumerTransformation(const Env& env, std::string_view consumer_body);
 
 // stream_views.cc
+// A stream's name from what a user gave: its name, or its ARN (what every answer prints).
+// InvalidArgument for an ARN of another account or not of a stream.
+Result<std::string> StreamNameOf(const Env& env, const std::string& name_or_arn);
 Outcome ListStreams(const Env& env);
 Outcome DescribeStream(const Env& env, const std::string& name);
 Outcome StreamDatasets(const Env& env, const std::string& name);

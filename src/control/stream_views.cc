@@ -4,6 +4,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "common/encoding.h"
 #include "control/handlers.h"
 #include "control/json_util.h"
 
@@ -28,13 +29,28 @@ void WriteSummary(JsonWriter& w, const Env& env, const streams::Stream& s) {
   w.String(IsoTime(s.created_ms));
 }
 
-Result<std::shared_ptr<streams::Stream>> GetStream(const Env& env, const std::string& name) {
-  auto s = env.streams->Get(name);
-  if (!s.ok() && s.status().code() == Code::kNotFound) return NoStream(name);
+Result<std::shared_ptr<streams::Stream>> GetStream(const Env& env, const std::string& id) {
+  auto name = StreamNameOf(env, id);
+  if (!name.ok()) return name.status();
+  auto s = env.streams->Get(*name);
+  if (!s.ok() && s.status().code() == Code::kNotFound) return NoStream(*name);
   return s;
 }
 
 }  // namespace
+
+Result<std::string> StreamNameOf(const Env& env, const std::string& name_or_arn) {
+  if (name_or_arn.rfind("arn:", 0) != 0) return name_or_arn;
+  auto name = streams::StreamNameFromArn(name_or_arn, env.streams->options().account_id);
+  if (!name || name->empty()) {
+    std::string m = Abbreviate(name_or_arn);
+    m.append(" is not the ARN of a stream of this server (account ")
+        .append(env.streams->options().account_id)
+        .append(")");
+    return Status::InvalidArgument(m);
+  }
+  return *name;
+}
 
 Outcome ListStreams(const Env& env) {
   std::string body;
@@ -53,9 +69,10 @@ Outcome ListStreams(const Env& env) {
   return Answer{200, std::move(body)};
 }
 
-Outcome DescribeStream(const Env& env, const std::string& name) {
-  auto s = GetStream(env, name);
+Outcome DescribeStream(const Env& env, const std::string& id) {
+  auto s = GetStream(env, id);
   if (!s.ok()) return s.status();
+  const std::string name = (*s)->name;
   auto consumers = AllConsumers(env);
   if (!consumers.ok()) return consumers.status();
   std::string body;
@@ -103,9 +120,10 @@ Outcome DescribeStream(const Env& env, const std::string& name) {
 }
 
 // The datasets that the stream's consumers deliver to, each once, by name.
-Outcome StreamDatasets(const Env& env, const std::string& name) {
-  auto s = GetStream(env, name);
+Outcome StreamDatasets(const Env& env, const std::string& id) {
+  auto s = GetStream(env, id);
   if (!s.ok()) return s.status();
+  const std::string name = (*s)->name;
   auto consumers = AllConsumers(env);
   if (!consumers.ok()) return consumers.status();
   std::set<std::string> wanted;

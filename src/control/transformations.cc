@@ -190,7 +190,9 @@ Status ApplyBody(std::string_view body, Spec* s, std::optional<Upload>* upload) 
                k == "consumers") {
       // What describe shows; sent back by a client that round-trips an answer.
     } else {
-      return Bad(k, "unknown field");
+      return Bad(k.substr(0, 64),
+                 "unknown field (the fields are name, runtime, handler, code, memory_size_mb, "
+                 "timeout_seconds, network)");
     }
   }
   return Status::Ok();

@@ -51,6 +51,24 @@ Result<element> ParseObject(simdjson::dom::parser& parser, std::string_view json
   return doc;
 }
 
+// Refuses a member of `obj` that is neither in `fields` (what may be set) nor in `shown`
+// (what answers show and a client may send back unchanged; ignored), naming it and the
+// fields allowed: a misspelt field must never become a silent default.
+Status CheckMembers(element obj, std::string_view prefix,
+                    std::initializer_list<std::string_view> fields,
+                    std::initializer_list<std::string_view> shown = {}) {
+  for (auto [key, unused] : simdjson::dom::object(obj)) {
+    if (std::find(fields.begin(), fields.end(), key) != fields.end() ||
+        std::find(shown.begin(), shown.end(), key) != shown.end())
+      continue;
+    std::string allowed;
+    for (std::string_view f : fields) allowed += (allowed.empty() ? "" : ", ") + std::string(f);
+    std::string k(key.substr(0, 64));
+    return Bad(std::string(prefix) + k, "unknown field (the fields are " + allowed + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckName(std::string_view field, std::string_view name) {
@@ -81,6 +99,10 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   auto doc = ParseObject(parser, json);
   if (!doc.ok()) return doc.status();
   DatasetSpec d;
+  MILLRACE_RETURN_IF_ERROR(CheckMembers(*doc, "",
+                                        {"name", "file_type", "compression", "target", "schema",
+                                         "csv"},
+                                        {"version", "created_at", "updated_at", "consumers"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_type", "file_type", &d.file_type, true));
@@ -113,9 +135,7 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   if ((*doc)["csv"].get(csv) == simdjson::SUCCESS && csv.type() != element_type::NULL_VALUE) {
     if (d.file_type != "csv") return Bad("csv", "only applies to csv datasets");
     if (csv.type() != element_type::OBJECT) return Bad("csv", "must be an object");
-    for (auto [key, unused] : simdjson::dom::object(csv))
-      if (key != "header" && key != "delimiter")
-        return Bad("csv." + std::string(key), "unknown member (expected header, delimiter)");
+    MILLRACE_RETURN_IF_ERROR(CheckMembers(csv, "csv.", {"header", "delimiter"}));
     element v;
     if (csv["header"].get(v) == simdjson::SUCCESS && v.get(d.csv_header) != simdjson::SUCCESS)
       return Bad("csv.header", "must be a boolean");
@@ -132,6 +152,9 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
     if (target.type() != element_type::OBJECT) return Bad("target", "must be an object");
     MILLRACE_RETURN_IF_ERROR(OptString(target, "type", "target.type", &d.target.type, true));
     if (d.target.type == "s3") {
+      MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.",
+                                            {"type", "endpoint_url", "region", "bucket", "prefix",
+                                             "access_key_id", "secret_access_key"}));
       TargetSpec& t = d.target;
       MILLRACE_RETURN_IF_ERROR(
           OptString(target, "endpoint_url", "target.endpoint_url", &t.endpoint_url, true));
@@ -149,7 +172,9 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
           OptString(target, "access_key_id", "target.access_key_id", &t.access_key_id, true));
       MILLRACE_RETURN_IF_ERROR(OptString(target, "secret_access_key", "target.secret_access_key",
                                          &t.secret_access_key, true));
-    } else if (d.target.type != "local") {
+    } else if (d.target.type == "local") {
+      MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.", {"type"}));
+    } else {
       return Bad("target.type", "must be local or s3, not '" + d.target.type + "'");
     }
   }
@@ -161,6 +186,13 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   auto doc = ParseObject(parser, json);
   if (!doc.ok()) return doc.status();
   ConsumerSpec c;
+  MILLRACE_RETURN_IF_ERROR(CheckMembers(
+      *doc, "",
+      {"name", "stream", "dataset", "buffer_size_mib", "buffer_interval_seconds", "transformation",
+       "transformation_buffer_mib", "transformation_workers", "starting_position"},
+      {"version", "created_at", "updated_at", "status", "state", "last_error", "last_error_at",
+       "consecutive_failures", "records_delivered", "objects_written", "records_failed", "lag",
+       "records_behind", "millis_behind", "shards", "counters", "created_dataset"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &c.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", c.name));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "stream", "stream", &c.stream, true));

@@ -247,6 +247,11 @@ parquet::ParquetColumn ToColumn(const std::string& name, const Node& n) {
 struct SchemaInferrer::Impl {
   TableSchema start;
   Node root{Kind::kStruct};  // the columns as the fields of one struct
+  // "input": "auto": CSV records widen a root of their own, and the kind of the most
+  // records (JSON on a tie) becomes the schema's input (Schema()).
+  Node csv_root{Kind::kStruct};
+  size_t json_rows = 0, csv_rows = 0;
+  Node& CsvRoot() { return start.input == InputFormat::kAuto ? csv_root : root; }
   simdjson::dom::parser parser;
   std::vector<std::string_view> fields;
   std::vector<bool> quoted;
@@ -257,6 +262,7 @@ struct SchemaInferrer::Impl {
     element doc;
     if (parser.parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS) return false;
     if (doc.type() != element_type::OBJECT) return true;
+    ++json_rows;
     for (auto [key, value] : simdjson::dom::object(doc))
       if (ColumnName(key)) JoinField(&root, std::string(key), FromJson(value, 1), 0);
     return true;
@@ -272,10 +278,11 @@ struct SchemaInferrer::Impl {
       for (size_t i = 0; i < fields.size() && same; ++i) same = fields[i] == header[i];
       if (same) return;  // the header line itself
     }
+    ++csv_rows;
     for (size_t i = 0; i < fields.size() && i < kMaxInferredColumns; ++i) {
       std::string name = header.empty() ? "col_" + std::to_string(i + 1) : header[i];
       Node n = quoted[i] && fields[i].empty() ? Node{Kind::kString} : FromText(fields[i]);
-      JoinField(&root, name, n, 0);
+      JoinField(&CsvRoot(), name, n, 0);
     }
   }
 };
@@ -289,7 +296,7 @@ SchemaInferrer::SchemaInferrer(const TableSchema& start) : impl_(std::make_uniqu
 SchemaInferrer::~SchemaInferrer() = default;
 
 void SchemaInferrer::Observe(std::string_view record) {
-  if (impl_->start.input == InputFormat::kCsv) {
+  if (!ReadsAsJson(impl_->start.input, record)) {
     impl_->ObserveCsv(record);
     return;
   }
@@ -307,7 +314,14 @@ void SchemaInferrer::Observe(std::string_view record) {
 TableSchema SchemaInferrer::Schema() const {
   TableSchema t = impl_->start;
   t.columns.clear();
-  for (const auto& [name, node] : impl_->root.fields) {
+  const Node* root = &impl_->root;
+  if (t.input == InputFormat::kAuto && impl_->csv_rows + impl_->json_rows > 0) {
+    // The records settle the input: what does not match it fails conversion, by name.
+    const bool csv = impl_->csv_rows > impl_->json_rows;
+    t.input = csv ? InputFormat::kCsv : InputFormat::kJson;
+    if (csv) root = &impl_->csv_root;
+  }
+  for (const auto& [name, node] : root->fields) {
     TableColumn c;
     c.column = ToColumn(name, node);
     // A column the dataset already had keeps its path.
@@ -321,6 +335,7 @@ TableSchema SchemaInferrer::Schema() const {
 
 bool SchemaInferrer::Changed() const {
   const TableSchema now = Schema();
+  if (now.input != impl_->start.input) return true;
   if (now.columns.size() != impl_->start.columns.size()) return true;
   for (size_t i = 0; i < now.columns.size(); ++i)
     if (parquet::ColumnTypeString(now.columns[i].column) !=

@@ -37,7 +37,7 @@ bool EmptyLine(std::string_view s) { return s.empty() || s == "\n" || s == "\r\n
 RecordMapper::RecordMapper(const TableSchema& schema) : schema_(schema) {
   const size_t n = schema_.columns.size();
   for (const TableColumn& c : schema_.columns) named_.push_back(Named(c.column, c.column.name));
-  if (schema_.input == InputFormat::kJson) {
+  if (schema_.input != InputFormat::kCsv) {
     for (const TableColumn& c : schema_.columns) {
       std::vector<std::string> parts;
       if (c.path.empty()) {
@@ -59,7 +59,8 @@ RecordMapper::RecordMapper(const TableSchema& schema) : schema_(schema) {
     }
     found_.resize(keys_.size());
     have_.resize(keys_.size());
-  } else {
+  }
+  if (schema_.input != InputFormat::kJson) {
     fields_expected_ = schema_.csv_header.empty() ? n : schema_.csv_header.size();
     for (size_t i = 0; i < n; ++i) {
       size_t field = i;
@@ -74,7 +75,7 @@ RecordMapper::Line* RecordMapper::LineAt(size_t i) {
   while (lines_.size() <= i) {
     auto line = std::make_unique<Line>();
     line->scratch.resize(schema_.columns.size());
-    if (schema_.input == InputFormat::kCsv) line->parsers.resize(schema_.columns.size());
+    if (schema_.input != InputFormat::kJson) line->parsers.resize(schema_.columns.size());
     line->values.resize(schema_.columns.size());
     lines_.push_back(std::move(line));
   }
@@ -207,11 +208,17 @@ Status RecordMapper::MapCsv(std::string_view text, Line* line, bool* header) {
 Status RecordMapper::Map(std::string_view record, const RowSink& sink) {
   // A record of one row is all or nothing in a sink that checks nested values itself.
   checking_nested_ = !sink_checks_nested_;
-  if (schema_.input == InputFormat::kCsv) {
+  if (!ReadsAsJson(schema_.input, record)) {
     if (EmptyLine(record)) return Status::Ok();  // a blank line: no row (not one null field)
     Line* line = LineAt(0);
     bool header;
-    MILLRACE_RETURN_IF_ERROR(MapCsv(record, line, &header));
+    Status st = MapCsv(record, line, &header);
+    if (!st.ok() && schema_.input == InputFormat::kAuto && st.message().starts_with("the CSV line"))
+      // Most likely a record meant as JSON that is not: say both readings.
+      return Status::InvalidArgument(
+          "the record is not JSON (it does not start with '{' or '['), and as a CSV line: " +
+          st.message().substr(4));
+    MILLRACE_RETURN_IF_ERROR(st);
     if (header) return Status::Ok();
     return sink(line->values);
   }

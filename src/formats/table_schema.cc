@@ -31,6 +31,13 @@ parquet::ParquetSchema TableSchema::ToParquet() const {
   return s;
 }
 
+bool ReadsAsJson(InputFormat input, std::string_view record) {
+  if (input != InputFormat::kAuto) return input == InputFormat::kJson;
+  size_t i = record.find_first_not_of(" \t\r\n");
+  // Blank records give no row, as JSON reads them (CSV would read one empty field).
+  return i == std::string_view::npos || record[i] == '{' || record[i] == '[';
+}
+
 Result<TableSchema> ParseTableSchema(element schema) {
   if (schema.type() != element_type::OBJECT) return Bad("schema", "must be an object");
   TableSchema t;
@@ -44,9 +51,11 @@ Result<TableSchema> ParseTableSchema(element schema) {
   element v;
   if (schema["input"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
     std::string_view input;
-    if (v.get(input) != simdjson::SUCCESS || (input != "json" && input != "csv"))
-      return Bad("schema.input", "must be \"json\" or \"csv\"");
-    t.input = input == "csv" ? InputFormat::kCsv : InputFormat::kJson;
+    if (v.get(input) != simdjson::SUCCESS || (input != "json" && input != "csv" && input != "auto"))
+      return Bad("schema.input", "must be \"auto\", \"json\" or \"csv\"");
+    t.input = input == "csv"    ? InputFormat::kCsv
+              : input == "json" ? InputFormat::kJson
+                                : InputFormat::kAuto;
   }
   if (schema["csv_delimiter"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
     std::string_view d;
@@ -69,8 +78,8 @@ Result<TableSchema> ParseTableSchema(element schema) {
     }
     if (t.csv_header.empty()) return Bad("schema.csv_header", "must name at least one field");
   }
-  if (!t.csv_header.empty() && t.input != InputFormat::kCsv)
-    return Bad("schema.csv_header", "only applies to \"input\": \"csv\"");
+  if (!t.csv_header.empty() && t.input == InputFormat::kJson)
+    return Bad("schema.csv_header", "only applies to CSV records (\"input\": \"csv\" or \"auto\")");
   if (schema["inferred"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
     if (v.get(t.inferred) != simdjson::SUCCESS) return Bad("schema.inferred", "must be a boolean");
   }
@@ -108,7 +117,8 @@ Result<TableSchema> ParseTableSchema(element schema) {
       element p;
       if (col["path"].get(p) == simdjson::SUCCESS && p.type() != element_type::NULL_VALUE) {
         if (p.get(path) != simdjson::SUCCESS) return Bad(field + ".path", "must be a string");
-        if (t.input == InputFormat::kCsv) return Bad(field + ".path", "only applies to JSON input");
+        if (t.input == InputFormat::kCsv)
+          return Bad(field + ".path", "only applies to JSON records (\"input\": \"json\" or \"auto\")");
         if (path.empty() || path.front() == '.' || path.back() == '.' ||
             path.find("..") != std::string_view::npos)
           return Bad(field + ".path", "must be object keys separated by dots, like \"a.b\"");
@@ -117,7 +127,7 @@ Result<TableSchema> ParseTableSchema(element schema) {
       t.columns.push_back(std::move(c));
     }
     if (t.columns.empty()) return Bad("schema.columns", "must hold at least one column");
-    if (t.input == InputFormat::kCsv && !t.csv_header.empty()) {
+    if (t.input != InputFormat::kJson && !t.csv_header.empty()) {
       std::set<std::string> header(t.csv_header.begin(), t.csv_header.end());
       for (const TableColumn& c : t.columns)
         if (!header.count(c.column.name))
@@ -150,14 +160,16 @@ void WriteTableSchema(const TableSchema& t, JsonWriter* w) {
     w->EndArray();
   }
   w->Key("input");
-  w->String(t.input == InputFormat::kCsv ? "csv" : "json");
+  w->String(t.input == InputFormat::kCsv    ? "csv"
+            : t.input == InputFormat::kJson ? "json"
+                                            : "auto");
   if (!t.csv_header.empty()) {
     w->Key("csv_header");
     w->BeginArray();
     for (const std::string& n : t.csv_header) w->String(n);
     w->EndArray();
   }
-  if (t.input == InputFormat::kCsv) {
+  if (t.input != InputFormat::kJson) {
     w->Key("csv_delimiter");
     w->String(std::string_view(&t.csv_delimiter, 1));
   }

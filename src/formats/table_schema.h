@@ -2,7 +2,8 @@
 //
 //   "schema": {"columns": [{"name": "id", "type": "int64", "nullable": false},
 //                          {"name": "city", "type": "string", "path": "address.city"}],
-//              "input": "json" | "csv", "csv_header": ["id", "city"], "csv_delimiter": ",",
+//              "input": "auto" | "json" | "csv", "csv_header": ["id", "city"],
+//              "csv_delimiter": ",",
 //              "inferred": true}
 //
 // `columns` absent means "infer the columns from the first records delivered"
@@ -13,6 +14,7 @@
 #include <simdjson.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/json_writer.h"
@@ -21,19 +23,24 @@
 
 namespace millrace::formats {
 
-enum class InputFormat { kJson, kCsv };
+// How records are read. kAuto (the default): a record whose first character other than
+// blanks is '{' or '[' is JSON, any other a CSV line; kJson and kCsv read every record so.
+enum class InputFormat { kAuto, kJson, kCsv };
+
+// Whether `record` is read as JSON under `input`.
+bool ReadsAsJson(InputFormat input, std::string_view record);
 
 struct TableColumn {
   parquet::ParquetColumn column;  // name, type, nullable (children for list/struct)
-  // JSON input: where the value is in the record, dot-separated object keys ("a.b.c");
-  // empty means the column's name. CSV input: unused.
+  // JSON records: where the value is in the record, dot-separated object keys ("a.b.c");
+  // empty means the column's name. CSV records: unused.
   std::string path;
 };
 
 struct TableSchema {
   std::vector<TableColumn> columns;  // empty: to be inferred
-  InputFormat input = InputFormat::kJson;
-  // CSV input: the names of the fields of each input line, in order. Columns take the
+  InputFormat input = InputFormat::kAuto;
+  // CSV records: the names of the fields of each input line, in order. Columns take the
   // field of their name; without a header they take the fields by position. A line equal
   // to the header (the file's own header line, pushed as a record) is skipped.
   std::vector<std::string> csv_header;

@@ -54,8 +54,9 @@ struct Context {
 // How an action names the stream it acts on, for resolution and access checks.
 // kNameArnOrToken: as kNameOrArn, or from a ListShards NextToken (see list_shards.cc).
 enum class StreamRef { kNone, kNameOrArn, kArnOnly, kResourceArn, kIterator, kNameArnOrToken };
-// What an action does, for scoped keys: producers may write, consumers read their streams.
-enum class Access { kAdmin, kWrite, kRead };
+// What an action does, for scoped keys: producers may write, consumers read their streams,
+// and both may describe them (the KPL and the KCL list shards before they write or read).
+enum class Access { kAdmin, kWrite, kRead, kDescribe };
 
 struct Action {
   const char* name;

@@ -141,6 +141,19 @@ Status StreamManager::Load() {
   return Status::Ok();
 }
 
+// "arn:aws:kinesis:us-east-1:000000000000:stream/name" -> name, if the account is ours.
+std::optional<std::string> StreamNameFromArn(std::string_view arn, const std::string& account) {
+  size_t slash = arn.find(":stream/");
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view head = arn.substr(0, slash);
+  size_t colon = head.rfind(':');
+  if (colon == std::string_view::npos || head.substr(colon + 1) != account) return std::nullopt;
+  std::string_view name = arn.substr(slash + 8);
+  size_t extra = name.find('/');  // ".../stream/name/consumer/..." names a consumer
+  if (extra != std::string_view::npos) name = name.substr(0, extra);
+  return std::string(name);
+}
+
 std::string StreamManager::StreamArn(const std::string& name, const std::string& region) const {
   return "arn:aws:kinesis:" + (region.empty() ? options_.region : region) + ":" +
          options_.account_id + ":stream/" + name;

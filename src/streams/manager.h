@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -63,6 +64,10 @@ struct GetRecordsResult {
   std::vector<const Shard*> child_shards;  // valid while `stream` is held
   std::shared_ptr<Stream> stream;
 };
+
+// "arn:aws:kinesis:us-east-1:000000000000:stream/name" -> name, if the account is `account`
+// (".../stream/name/consumer/..." names the stream too); nullopt for anything else.
+std::optional<std::string> StreamNameFromArn(std::string_view arn, const std::string& account);
 
 class StreamManager {
  public:

@@ -66,7 +66,13 @@ class KeysTest(KinesisTestCase):
         self.assertEqual(r["ShardId"], shard_id(0))
         r = c.put_records(StreamName=self.a, Records=[{"Data": b"p%d" % i, "PartitionKey": "k"} for i in range(3)])
         self.assertEqual(r["FailedRecordCount"], 0)
+        # What a producer library asks before it writes (the KPL lists shards).
+        c.describe_stream(StreamName=self.a)
+        self.assertEqual(c.describe_stream_summary(StreamName=self.a)["StreamDescriptionSummary"]["OpenShardCount"], 1)
+        self.assertEqual(len(c.list_shards(StreamName=self.a)["Shards"]), 1)
         denied = [
+            lambda: c.describe_stream_summary(StreamName=self.b),
+            lambda: c.list_shards(StreamName=self.b),
             lambda: c.put_record(StreamName=self.b, Data=b"x", PartitionKey="k"),
             lambda: c.put_records(StreamName=self.b, Records=[{"Data": b"x", "PartitionKey": "k"}]),
             lambda: c.get_shard_iterator(StreamName=self.a, ShardId=shard_id(0), ShardIteratorType="TRIM_HORIZON"),

@@ -130,7 +130,7 @@ class TypedDatasetsTest(harness.KinesisTestCase):
         self.assertIn("column 'id'", messages)
         self.assertIn("'12.345.6'", messages)
         self.assertIn("'2023-02-29'", messages)
-        self.assertIn("not valid JSON", messages)
+        self.assertIn("the record is not JSON", messages)
         for f in dataset_files(self.server, "tpd1"):
             self.assertTrue(KEY_RE.match(f.replace("format-conversion-failed/", "")), f)
 

@@ -172,7 +172,9 @@ TEST(InferJson, ColumnsInFirstSeenOrderNewOnesAppended) {
 }
 
 TEST(InferJson, RecordsThatCannotBeReadAreIgnored) {
-  SchemaInferrer inferrer(TableSchema{});
+  TableSchema json;
+  json.input = InputFormat::kJson;
+  SchemaInferrer inferrer(json);
   for (const char* r : {"", "[1, 2]", "42", "\"s\"", "null", "not json", "{\"a\": ", "\n\n"})
     inferrer.Observe(r);
   EXPECT_FALSE(inferrer.Changed());
@@ -180,6 +182,32 @@ TEST(InferJson, RecordsThatCannotBeReadAreIgnored) {
   EXPECT_TRUE(inferrer.Schema().inferred);
   inferrer.Observe(R"({"a": 1})");
   EXPECT_EQ(Columns(inferrer.Schema()), "a:int64");
+}
+
+// "input": "auto": the kind of the most records settles the schema's input; the other
+// kind's records then fail conversion rather than add columns.
+TEST(InferAuto, TheRecordsSettleTheInput) {
+  {
+    SchemaInferrer inferrer(TableSchema{});
+    for (const char* r : {"1,ann,2024-01-02", "2,bob,", R"({"x": 1})"}) inferrer.Observe(r);
+    TableSchema t = inferrer.Schema();
+    EXPECT_EQ(t.input, InputFormat::kCsv);
+    EXPECT_EQ(Columns(t), "col_1:int64 col_2:string col_3:date");
+    EXPECT_TRUE(inferrer.Changed());
+  }
+  {
+    SchemaInferrer inferrer(TableSchema{});
+    for (const char* r : {R"({"a": 1})", "stray text", R"({"b": "x"})"}) inferrer.Observe(r);
+    TableSchema t = inferrer.Schema();
+    EXPECT_EQ(t.input, InputFormat::kJson);
+    EXPECT_EQ(Columns(t), "a:int64 b:string");
+  }
+  {
+    SchemaInferrer inferrer(TableSchema{});  // nothing seen: still auto, no columns
+    inferrer.Observe("\n");
+    EXPECT_EQ(inferrer.Schema().input, InputFormat::kAuto);
+    EXPECT_FALSE(inferrer.Changed());
+  }
 }
 
 TEST(InferJson, JsonLinesAndPrettyPrintedRecords) {

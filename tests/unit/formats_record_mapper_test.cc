@@ -79,7 +79,7 @@ using Strings = std::vector<std::string>;
 
 // ---- JSON ----
 
-const char* const kPeople = R"({"columns": [
+const char* const kPeople = R"({"input": "json", "columns": [
     {"name": "id", "type": "int64", "nullable": false},
     {"name": "name", "type": "string"},
     {"name": "city", "type": "string", "path": "address.city"},
@@ -266,6 +266,25 @@ TEST(RecordMapperJsonLines, TheSinksErrorIsReturnedAndStopsTheRows) {
 }
 
 // ---- CSV ----
+
+// "input": "auto" (the default): each record is read as JSON if it starts with '{' or '[',
+// else as a CSV line.
+TEST(RecordMapperAuto, JsonObjectsAndCsvLinesBothFit) {
+  RecordMapper m(Schema(R"({"csv_header": ["id", "name"], "columns": [
+      {"name": "id", "type": "int64", "nullable": false}, {"name": "name", "type": "string"}]})"));
+  EXPECT_EQ(Rows(m, R"({"id": 1, "name": "Ann"})"), Strings{R"(i64:1|"Ann")"});
+  EXPECT_EQ(Rows(m, "2,Bob"), Strings{R"(i64:2|"Bob")"});
+  EXPECT_EQ(Rows(m, "3,\"\""), Strings{R"(i64:3|"")"});
+  EXPECT_EQ(Rows(m, "4,"), Strings{"i64:4|null"});
+  EXPECT_EQ(Rows(m, "  {\"id\": 5}\n{\"id\": 6}"), (Strings{"i64:5|null", "i64:6|null"}));
+  EXPECT_TRUE(Rows(m, "id,name").empty());  // the header line
+  for (const char* blank : {"", " ", "\n", "\r\n"}) EXPECT_TRUE(Rows(m, blank).empty()) << blank;
+  // Neither: both readings are in the message.
+  EXPECT_EQ(Error(m, "hello"),
+            "the record is not JSON (it does not start with '{' or '['), and as a CSV line: "
+            "CSV line has 1 fields; the schema expects 2");
+  EXPECT_EQ(Error(m, "[1]"), "the record is not a JSON object");
+}
 
 const char* const kCsv = R"({"input": "csv", "csv_header": ["id", "name", "city"],
     "columns": [{"name": "city", "type": "string"},

@@ -233,7 +233,7 @@ TEST(TableSchema, CsvInput) {
 TEST(TableSchema, DefaultsAndNulls) {
   TableSchema t = ParseOk("{}");
   EXPECT_FALSE(t.HasColumns());
-  EXPECT_EQ(t.input, InputFormat::kJson);
+  EXPECT_EQ(t.input, InputFormat::kAuto);  // JSON objects and CSV lines alike
   EXPECT_EQ(t.csv_delimiter, ',');
   EXPECT_TRUE(t.csv_header.empty());
   EXPECT_FALSE(t.inferred);
@@ -241,7 +241,9 @@ TEST(TableSchema, DefaultsAndNulls) {
   t = ParseOk(R"({"columns": null, "input": null, "csv_header": null, "csv_delimiter": null,
                   "inferred": null})");
   EXPECT_FALSE(t.HasColumns());
-  EXPECT_EQ(t.input, InputFormat::kJson);
+  EXPECT_EQ(t.input, InputFormat::kAuto);
+  EXPECT_EQ(ParseOk(R"({"input": "json"})").input, InputFormat::kJson);
+  EXPECT_EQ(ParseOk(R"({"input": "auto"})").input, InputFormat::kAuto);
   t = ParseOk(R"({"columns": [{"name": "a", "type": "int64", "nullable": null, "path": null}]})");
   EXPECT_TRUE(t.columns[0].column.nullable);
   EXPECT_EQ(t.columns[0].path, "");
@@ -273,7 +275,7 @@ TEST(TableSchema, EachErrorNamesItsMember) {
   EXPECT_EQ(ParseError("[]"), "schema: must be an object");
   EXPECT_EQ(ParseError("\"x\""), "schema: must be an object");
   EXPECT_HAS(ParseError(R"({"colums": []})"), "schema.colums: unknown member");
-  EXPECT_EQ(ParseError(R"({"input": "xml"})"), "schema.input: must be \"json\" or \"csv\"");
+  EXPECT_EQ(ParseError(R"({"input": "xml"})"), "schema.input: must be \"auto\", \"json\" or \"csv\"");
   EXPECT_HAS(ParseError(R"({"input": "CSV"})"), "schema.input:");
   EXPECT_HAS(ParseError(R"({"input": 1})"), "schema.input:");
   for (const char* d : {R"("")", R"(";;")", R"("\"")", R"("\n")", R"("\r")", "44", R"("é")"})
@@ -291,8 +293,8 @@ TEST(TableSchema, EachErrorNamesItsMember) {
             "schema.csv_header: must not hold control characters");
   EXPECT_EQ(ParseError(R"({"input": "csv", "csv_header": ["a", "b", "a"]})"),
             "schema.csv_header: names 'a' twice");
-  EXPECT_EQ(ParseError(R"({"csv_header": ["a"]})"),
-            "schema.csv_header: only applies to \"input\": \"csv\"");
+  EXPECT_EQ(ParseError(R"({"input": "json", "csv_header": ["a"]})"),
+            "schema.csv_header: only applies to CSV records (\"input\": \"csv\" or \"auto\")");
   EXPECT_EQ(ParseError(R"({"inferred": "yes"})"), "schema.inferred: must be a boolean");
   EXPECT_EQ(ParseError(R"({"columns": {}})"), "schema.columns: must be an array");
   EXPECT_EQ(ParseError(R"({"columns": []})"), "schema.columns: must hold at least one column");
@@ -337,7 +339,7 @@ TEST(TableSchema, EachErrorNamesItsMember) {
                "schema.columns[0].path: must be object keys separated by dots");
   EXPECT_EQ(ParseError(R"({"input": "csv", "columns": [{"name": "a", "type": "int64",
                                                          "path": "a"}]})"),
-            "schema.columns[0].path: only applies to JSON input");
+            "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
   EXPECT_EQ(ParseError(R"({"input": "csv", "csv_header": ["a", "b"],
                            "columns": [{"name": "a", "type": "int64"},
                                        {"name": "c", "type": "int64"}]})"),
@@ -351,17 +353,18 @@ TEST(TableSchema, MemberOrderDoesNotMatter) {
   EXPECT_EQ(t.input, InputFormat::kCsv);
   EXPECT_EQ(ParseError(R"({"columns": [{"name": "b", "type": "int64", "path": "x"}],
                            "input": "csv"})"),
-            "schema.columns[0].path: only applies to JSON input");
+            "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
 }
 
 // ---- WriteTableSchema ----
 
 TEST(TableSchemaJson, ExactText) {
-  EXPECT_EQ(TableSchemaJson(ParseOk("{}")), R"({"input":"json"})");
-  EXPECT_EQ(TableSchemaJson(ParseOk(R"({"inferred": true})")),
+  EXPECT_EQ(TableSchemaJson(ParseOk("{}")), R"({"input":"auto","csv_delimiter":","})");
+  EXPECT_EQ(TableSchemaJson(ParseOk(R"({"input": "json"})")), R"({"input":"json"})");
+  EXPECT_EQ(TableSchemaJson(ParseOk(R"({"input": "json", "inferred": true})")),
             R"({"input":"json","inferred":true})");
   EXPECT_EQ(TableSchemaJson(ParseOk(
-                R"j({"columns": [{"name": "id", "type": "int64", "nullable": false},
+                R"j({"input": "json", "columns": [{"name": "id", "type": "int64", "nullable": false},
                                 {"name": "city", "type": "string", "path": "address.city"},
                                 {"name": "p", "type": "decimal( 10 ,2 )"}]})j")),
             R"({"columns":[{"name":"id","type":"int64","nullable":false},)"

@@ -57,6 +57,6 @@ void Handle(Context& ctx, Reply reply) {
 }  // namespace
 
 extern const Action kDescribeStream{"DescribeStream", &kSchema, StreamRef::kNameOrArn,
-                                    Access::kRead, Handle};
+                                    Access::kDescribe, Handle};
 
 }  // namespace millrace::kinesis

@@ -30,6 +30,6 @@ void Handle(Context& ctx, Reply reply) {
 }  // namespace
 
 extern const Action kDescribeStreamSummary{"DescribeStreamSummary", &kSchema, StreamRef::kNameOrArn,
-                                           Access::kRead, Handle};
+                                           Access::kDescribe, Handle};
 
 }  // namespace millrace::kinesis
