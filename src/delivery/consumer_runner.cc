@@ -179,7 +179,8 @@ void ConsumerRunner::NoteError(const ::millrace::Status& st) {
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
   } else {
-    auto s = objstore::NewLocalStore(deps_.data_dir + "/datasets/" + dataset_.name);
+    auto s = objstore::NewLocalStore(deps_.data_dir + "/datasets/" + dataset_.name,
+                                     deps_.data_dir + "/staging/" + dataset_.name);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
   }

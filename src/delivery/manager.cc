@@ -3,12 +3,18 @@
 #include "common/logging.h"
 #include "delivery/consumer_runner.h"
 #include "delivery/spec.h"
+#include "objstore/object_store.h"
 
 namespace millrace::delivery {
 
 DeliveryManager::DeliveryManager(catalog::Catalog* catalog, streams::StreamManager* streams,
                                  std::string data_dir, const Clock* clock)
-    : catalog_(catalog), streams_(streams), data_dir_(std::move(data_dir)), clock_(clock) {}
+    : catalog_(catalog), streams_(streams), data_dir_(std::move(data_dir)), clock_(clock) {
+  // No consumer runs yet: what the staging directories hold are the partial files of a
+  // server that stopped mid-write (their deliveries are redone from the checkpoints).
+  Status st = objstore::SweepStaging(data_dir_ + "/staging");
+  if (!st.ok()) LOG(kWarn) << "delivery: " << st.ToString();
+}
 
 DeliveryManager::~DeliveryManager() {
   std::lock_guard<std::mutex> l(mu_);

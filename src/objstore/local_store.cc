@@ -1,11 +1,14 @@
 // LocalStore: objects are files under a root directory, the key being the relative path.
 //
-// Put writes "<path>.tmp-<16 hex>" in the object's own directory, fsyncs it, renames it
-// over the object and fsyncs the directory, so a reader (or a crash) sees the old object,
-// the new one or none, never a prefix of either. Names containing ".tmp-" are therefore
-// reserved: keys may not contain them, and List never shows them (a crash between create
-// and rename leaves one behind; it is invisible and harmless, and a later Put of the key
-// does not depend on it).
+// Put writes "<16 hex>.tmp" in the store's staging directory (outside the published tree,
+// on the same filesystem: by default "<parent>/.staging/<root's name>"; the server uses
+// <data-dir>/staging/<dataset>), fsyncs it, renames it over the object and fsyncs the
+// object's directory, so a reader (or a crash) sees the old object, the new one or none,
+// never a prefix of either, and a folder synced while files are written never holds a
+// partial one. A crash between create and rename leaves a file in the staging directory
+// only; SweepStaging removes them at start. Names containing ".tmp-" (the temporary files
+// of older versions, written beside the object) stay reserved: keys may not contain them,
+// and List never shows them.
 //
 // Stateless beyond the root, so every method is safe from any number of threads: two Puts
 // of one key race only on rename(2), which is atomic, and last one wins.
@@ -72,10 +75,18 @@ std::string_view DirName(std::string_view path) {
 
 class LocalStore final : public ObjectStore {
  public:
-  // Takes ownership of `root_fd`, an O_PATH|O_DIRECTORY descriptor of `root`.
-  LocalStore(std::string root, int root_fd)
-      : root_(std::move(root)), describe_("local:" + root_), root_fd_(root_fd) {}
-  ~LocalStore() override { ::close(root_fd_); }
+  // Takes ownership of `root_fd`, an O_PATH|O_DIRECTORY descriptor of `root`, and of
+  // `staging_fd`, one of `staging`.
+  LocalStore(std::string root, int root_fd, std::string staging, int staging_fd)
+      : root_(std::move(root)),
+        describe_("local:" + root_),
+        root_fd_(root_fd),
+        staging_(std::move(staging)),
+        staging_fd_(staging_fd) {}
+  ~LocalStore() override {
+    ::close(root_fd_);
+    ::close(staging_fd_);
+  }
   LocalStore(const LocalStore&) = delete;
   LocalStore& operator=(const LocalStore&) = delete;
 
@@ -111,6 +122,8 @@ class LocalStore final : public ObjectStore {
   const std::string root_;  // without a trailing '/' (unless it is "/")
   const std::string describe_;
   const int root_fd_;
+  const std::string staging_;
+  const int staging_fd_;
 };
 
 int LocalStore::OpenBeneath(const std::string& rel, int flags, mode_t mode) const {
@@ -180,28 +193,41 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
                        const std::string& content_type) {
   MILLRACE_RETURN_IF_ERROR(CheckStoreKey(key));
   const std::string path = root_ + "/" + key;
-  const std::string tmp_rel = key + std::string(kTempMarker) + RandomHex(8);
-  const std::string tmp = root_ + "/" + tmp_rel;
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL;
-  int raw = OpenBeneath(tmp_rel, kFlags, 0600);
-  if (raw < 0 && errno == ENOENT) {  // the directory is missing: the slow path
+  const std::string_view dir_rel = DirName(key);
+  const std::string base = key.substr(dir_rel.empty() ? 0 : dir_rel.size() + 1);
+  const std::string dir = dir_rel.empty() ? root_ : root_ + "/" + std::string(dir_rel);
+  // The object's directory, reached beneath the root (no link leads out of it).
+  constexpr int kDirFlags = O_RDONLY | O_DIRECTORY;
+  const std::string dir_open = dir_rel.empty() ? "." : std::string(dir_rel);
+  int raw_dir = OpenBeneath(dir_open, kDirFlags, 0);
+  if (raw_dir < 0 && errno == ENOENT) {  // the directory is missing: the slow path
     MILLRACE_RETURN_IF_ERROR(MakeParents(key));
-    raw = OpenBeneath(tmp_rel, kFlags, 0600);
+    raw_dir = OpenBeneath(dir_open, kDirFlags, 0);
   }
-  if (raw < 0) return Error(errno, "Put", key, "create", tmp);
+  if (raw_dir < 0) return Error(errno, "Put", key, "open directory", dir);
+  Fd dir_fd(raw_dir);
 
-  Fd fd(raw);
+  const std::string tmp_name = RandomHex(8) + ".tmp";
+  const std::string tmp = staging_ + "/" + tmp_name;
+  Fd fd(::openat(staging_fd_, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                 0600));
+  if (fd.get() < 0) return Error(errno, "Put", key, "create", tmp);
   Status s = WriteAll(fd.get(), data, key, tmp);
   if (s.ok() && ::fsync(fd.get()) != 0) s = Error(errno, "Put", key, "fsync", tmp);
   if (int err = fd.Close(); s.ok() && err != 0) s = Error(err, "Put", key, "close", tmp);
-  // Both names resolve below the root: their directories were reached beneath it above.
-  if (s.ok() && ::renameat(root_fd_, tmp_rel.c_str(), root_fd_, key.c_str()) != 0)
-    s = Error(errno, "Put", key, "rename", tmp);
+  if (s.ok() && ::renameat(staging_fd_, tmp_name.c_str(), dir_fd.get(), base.c_str()) != 0) {
+    int err = errno;
+    s = err == EXDEV ? Status::FailedPrecondition(describe_ + ": Put '" + key + "': the staging directory " +
+                                                  staging_ + " is on another filesystem than " + dir +
+                                                  "; files are moved into place by rename")
+                     : Error(err, "Put", key, "rename", tmp + " to " + path);
+  }
   if (!s.ok()) {
-    ::unlinkat(root_fd_, tmp_rel.c_str(), 0);  // best effort; List hides it if this fails too
+    ::unlinkat(staging_fd_, tmp_name.c_str(), 0);  // best effort; swept at the next start
     return s;
   }
-  return SyncDir(std::string(DirName(path)), "Put", key);
+  if (::fsync(dir_fd.get()) != 0) return Error(errno, "Put", key, "fsync directory", dir);
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> LocalStore::Get(const std::string& key) {
@@ -303,19 +329,57 @@ Status LocalStore::Delete(const std::string& key) {
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root) {
-  if (root.empty()) return Status::InvalidArgument("local object store: the root is empty");
-  std::string r = root;
-  while (r.size() > 1 && r.back() == '/') r.pop_back();
+namespace {
+
+// Creates `dir` (and its parents, 0700) if missing and opens it O_PATH.
+Result<int> OpenDir(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(r, ec);
-  if (ec) return Status::FromErrno(ec.value(), "local:" + r + ": create directory");
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::FromErrno(ec.value(), "local:" + dir + ": create directory");
   struct stat st;
-  if (::stat(r.c_str(), &st) != 0) return Status::FromErrno(errno, "local:" + r + ": stat");
-  if (!S_ISDIR(st.st_mode)) return Status::FromErrno(ENOTDIR, "local:" + r + ": not a directory");
-  int root_fd = ::open(r.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return Status::FromErrno(errno, "local:" + r + ": open");
-  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(r, root_fd));
+  if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(errno, "local:" + dir + ": stat");
+  if (!S_ISDIR(st.st_mode)) return Status::FromErrno(ENOTDIR, "local:" + dir + ": not a directory");
+  int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "local:" + dir + ": open");
+  return fd;
+}
+
+std::string Trimmed(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root,
+                                                   const std::string& staging) {
+  if (root.empty()) return Status::InvalidArgument("local object store: the root is empty");
+  const std::string r = Trimmed(root);
+  std::string st = Trimmed(staging);
+  if (st.empty()) {
+    std::filesystem::path p(r);
+    st = (p.parent_path() / ".staging" / p.filename()).string();
+  }
+  auto root_fd = OpenDir(r);
+  if (!root_fd.ok()) return root_fd.status();
+  auto staging_fd = OpenDir(st);
+  if (!staging_fd.ok()) {
+    ::close(*root_fd);
+    return staging_fd.status();
+  }
+  return std::unique_ptr<ObjectStore>(std::make_unique<LocalStore>(r, *root_fd, st, *staging_fd));
+}
+
+Status SweepStaging(const std::string& staging_root) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(staging_root, ec);
+  if (ec) return ec.value() == ENOENT ? Status::Ok()
+                                      : Status::FromErrno(ec.value(), "sweep " + staging_root);
+  for (const auto& entry : it) {
+    std::filesystem::remove_all(entry.path(), ec);
+    if (ec) return Status::FromErrno(ec.value(), "sweep " + entry.path().string());
+  }
+  return Status::Ok();
 }
 
 }  // namespace millrace::objstore

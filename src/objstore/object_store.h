@@ -41,8 +41,14 @@ class ObjectStore {
   virtual std::string Describe() const = 0;
 };
 
-// Files under `root` (created if missing); keys map to relative paths.
-Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root);
+// Files under `root` (created if missing); keys map to relative paths. A file being written
+// stays in `staging` (created if missing; on root's filesystem; default
+// "<root's parent>/.staging/<root's name>") until it is complete.
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root,
+                                                   const std::string& staging = "");
+// Removes everything under `staging_root`: the partial files of writes a crash cut short.
+// Only while no store writes there (at start).
+Status SweepStaging(const std::string& staging_root);
 
 struct S3Config {
   std::string endpoint_url;  // "http://127.0.0.1:4593" or "https://s3.eu-west-1.amazonaws.com"

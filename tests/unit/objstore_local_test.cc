@@ -328,5 +328,42 @@ TEST(LocalStore, FullDiskIsNoSpaceAndLeavesTheOldObjectAndNoTemporary) {
   EXPECT_TRUE(store->Put("b/new", "small", "").ok());
 }
 
+// A file being written is never in the published tree (a folder synced meanwhile would
+// pick it up): it is staged beside it, and a crash's leftovers are swept at start.
+TEST(LocalStore, WritesAreStagedOutsideTheTreeAndSweptAtStart) {
+  TempDir dir;
+  const std::string root = dir.path() + "/datasets/d", staging = dir.path() + "/staging/d";
+  auto r = NewLocalStore(root, staging);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto store = std::move(r).value();
+  std::atomic<bool> stop{false};
+  std::atomic<int> seen_partial{0};
+  std::thread watcher([&] {  // what a folder sync would see while Puts run
+    while (!stop) {
+      std::error_code ec;
+      for (auto it = fs::recursive_directory_iterator(root, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->path().filename().string() != "k" && it->is_regular_file(ec)) ++seen_partial;
+    }
+  });
+  const std::string big(1 << 20, 'x');
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->Put("2026/12/05/k", big, "").ok());
+  stop = true;
+  watcher.join();
+  EXPECT_EQ(seen_partial.load(), 0);
+  EXPECT_EQ(FilesUnder(root), std::vector<std::string>{"2026/12/05/k"});
+  EXPECT_TRUE(FilesUnder(staging).empty());
+  // A crash mid-write leaves its file in staging only; the sweep removes it.
+  std::ofstream(staging + "/0123456789abcdef.tmp") << "partial";
+  ASSERT_TRUE(SweepStaging(dir.path() + "/staging").ok());
+  EXPECT_TRUE(FilesUnder(dir.path() + "/staging").empty());
+  EXPECT_TRUE(SweepStaging(dir.path() + "/nothing-here").ok());
+  // The default staging directory is a sibling of the root, not inside it.
+  auto plain = Open(dir.path() + "/plain");
+  ASSERT_TRUE(plain->Put("a", "b", "").ok());
+  EXPECT_TRUE(fs::is_directory(dir.path() + "/.staging/plain"));
+  EXPECT_EQ(FilesUnder(dir.path() + "/plain"), std::vector<std::string>{"a"});
+}
+
 }  // namespace
 }  // namespace millrace::objstore
