@@ -2,12 +2,15 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "cli/http_client.h"
@@ -87,13 +90,16 @@ constexpr const char* kTransformationsHelp = R"(Usage:
   millrace transformations update NAME [any create flag]...   (only what changes; a new
                                                               version, also of its consumers)
   millrace transformations delete NAME    (refused while a consumer uses it)
-  millrace transformations logs NAME [--since UNIX_MS] [--limit 1-10000]
+  millrace transformations logs NAME [--since UNIX_MS] [--limit 1-10000] [--follow]
 
 A transformation is a function that consumers run on their records before writing them
 (docs/transform-protocol.md). --code is a .py file or a .zip of the code. For python3,
 HANDLER is module.function and module.py must be in the code (the .py file itself, or at
 the top of the zip); for exec, HANDLER is the executable's path inside the zip. `logs`
-prints the lines the function printed lately (kept in memory by the server).
+prints the lines the function printed lately, and each failed invocation's error with its
+traceback ("level": "error"), as JSON (kept in memory by the server). --follow prints them
+as text, one per line with its time and request id, and then the new ones as they come,
+until interrupted.
 --json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
 )";
 
@@ -220,6 +226,7 @@ struct Invocation {
   std::optional<std::string> json;
   std::vector<std::pair<const FieldFlag*, std::string>> dataset_fields, consumer_fields;
   std::optional<std::string> since, limit;  // transformations logs
+  bool follow = false;                        // transformations logs --follow
   bool help = false;
 };
 
@@ -243,6 +250,10 @@ Result<Invocation> Parse(const std::string& resource, const std::vector<std::str
     };
     if (a == "--help" || a == "-h" || (a == "help" && inv.sub.empty())) {
       inv.help = true;
+      continue;
+    }
+    if (resource == "transformations" && (a == "--follow" || a == "-f")) {
+      inv.follow = true;
       continue;
     }
     if (a.rfind("--", 0) != 0) {
@@ -442,6 +453,51 @@ std::string ErrorText(const HttpAnswer& a) {
   return "HTTP " + std::to_string(a.status) + (a.body.empty() ? "" : ": " + a.body);
 }
 
+// `transformations logs NAME --follow`: the lines as text, then every second the new ones
+// (asked for from the newest time printed; lines of that very millisecond already printed
+// are skipped). Returns only on an error.
+int FollowLogs(HttpClient& client, const std::string& path, const std::optional<std::string>& since,
+               const std::string& prog) {
+  int64_t from = 0;
+  if (since) from = std::strtoll(since->c_str(), nullptr, 10);
+  std::vector<std::string> printed_at_from;  // keys of the lines printed with time_ms == from
+  simdjson::dom::parser parser;
+  for (;;) {
+    auto answer =
+        client.Send("GET", path, "since=" + std::to_string(from) + "&limit=10000", "");
+    if (!answer.ok() || answer->status != 200) {
+      std::cerr << prog << " logs: "
+                << (answer.ok() ? ErrorText(*answer) : answer.status().message()) << "\n";
+      return 1;
+    }
+    simdjson::dom::element doc;
+    simdjson::dom::array lines;
+    if (parser.parse(answer->body).get(doc) != simdjson::SUCCESS ||
+        doc["lines"].get(lines) != simdjson::SUCCESS) {
+      std::cerr << prog << " logs: the server's answer is not a list of lines\n";
+      return 1;
+    }
+    for (simdjson::dom::element l : lines) {
+      int64_t t = 0;
+      std::string_view time, request, text, level;
+      if (l["time_ms"].get(t) || l["time"].get(time) || l["text"].get(text)) continue;
+      if (l["request_id"].get(request)) request = "";
+      if (l["level"].get(level)) level = "output";
+      std::string key = std::string(request) + "\n" + std::string(text);
+      if (t == from &&
+          std::find(printed_at_from.begin(), printed_at_from.end(), key) != printed_at_from.end())
+        continue;
+      if (t != from) {
+        from = t;
+        printed_at_from.clear();
+      }
+      printed_at_from.push_back(std::move(key));
+      std::cout << time << " " << (request.empty() ? "-" : request) << " " << text << std::endl;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 const char* HelpOf(const std::string& resource) {
   if (resource == "datasets") return kDatasetsHelp;
   if (resource == "consumers") return kConsumersHelp;
@@ -541,7 +597,8 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   }
   if (!writes && (!inv->dataset_fields.empty() || !inv->consumer_fields.empty() || inv->json))
     return usage("field flags and --json go with create or update");
-  if (sub != "logs" && (inv->since || inv->limit)) return usage("--since and --limit go with logs");
+  if (sub != "logs" && (inv->since || inv->limit || inv->follow))
+    return usage("--since, --limit and --follow go with logs");
 
   std::string method = "GET", path = "/api/v1/" + resource, query, body;
   size_t want_names = 1;  // positional arguments after the subcommand
@@ -587,6 +644,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   }
   HttpClient client(inv->endpoint, *creds,
                     inv->signing_region.empty() ? "us-east-1" : inv->signing_region);
+  if (sub == "logs" && inv->follow) return FollowLogs(client, path, inv->since, prog);
   auto answer = client.Send(method, path, query, body);
   if (!answer.ok()) {
     std::cerr << prog << " " << sub << ": " << answer.status().message() << "\n";

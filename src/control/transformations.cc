@@ -8,6 +8,7 @@
 #include <simdjson.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -18,6 +19,7 @@
 #include "control/json_util.h"
 #include "transform/code_store.h"
 #include "transform/types.h"
+#include "transform/worker_pool.h"
 
 namespace millrace::control {
 namespace {
@@ -256,7 +258,23 @@ Status CheckCode(const Spec& s, const std::string& dir) {
                "the executable " + rel + " is not a file in the code (" + s.file_name + ")");
   }
   if (!python && ::chmod(path.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod " + path);
-  return Status::Ok();
+  if (!python) return Status::Ok();
+  // Load the code once, as a worker would (in the sandbox), so that a handler that is not
+  // there is refused now rather than failing every record later. Lambda gives its init
+  // phase 10 s; heavy imports get up to 30 s (the function's timeout, if longer).
+  transform::FunctionSpec f;
+  f.name = s.name;
+  f.runtime = transform::Runtime::kPython3;
+  f.handler = s.handler;
+  f.code_dir = dir;
+  f.memory_mb = static_cast<int>(s.memory_size_mb);
+  f.timeout_ms = s.timeout_seconds * 1000;
+  f.network = s.network;
+  Status loaded = transform::CheckFunction(f, std::clamp<int64_t>(f.timeout_ms, 10000, 30000));
+  if (loaded.code() == Code::kInvalidArgument)
+    return Bad("handler",
+               s.handler + " cannot be loaded from " + s.file_name + ": " + loaded.message());
+  return loaded;
 }
 
 // Unpacks `u` as version `version` of `s` and fills in its code members.
@@ -487,6 +505,8 @@ Outcome TransformationLogs(const Env& env, const std::string& name,
     w.String(l.line.invocation_id);
     w.Key("request_id");
     w.String(l.line.request_id);
+    w.Key("level");
+    w.String(l.line.error ? "error" : "output");
     w.Key("text");
     w.String(l.line.text);
     w.EndObject();

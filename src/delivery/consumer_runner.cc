@@ -426,9 +426,15 @@ ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t
                                                    std::to_string(deps_.clock->NowMillis()));
     out.result = pool_->Invoke(in, ctx);
     if (out.result.ok() || out.result.error->kind == transform::ErrorKind::kShutdown) break;
+    // The traceback's last lines (where the error is) go with it; the whole one is in the
+    // transformation's log (GET /api/v1/transformations/<name>/logs).
+    std::string trace;
+    const auto& lines = out.result.error->stack_trace;
+    for (size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size(); ++i)
+      trace += "\n    " + lines[i];
     LOG(kWarn) << "delivery: " << consumer_.name << ": transformation " << consumer_.transformation
                << " failed (attempt " << out.attempts + 1 << "): " << out.result.error->code << ": "
-               << out.result.error->message;
+               << out.result.error->message << trace;
   }
   return out;
 }

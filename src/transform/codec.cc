@@ -28,7 +28,20 @@ InvocationError FunctionErrorOf(simdjson::dom::object err) {
   if (type == "Runtime.OutOfMemory") kind = ErrorKind::kOutOfMemory;
   std::string text = std::string(type);
   if (!message.empty()) text += ": " + std::string(message);
-  return Err(kind, errc::kFunctionError, std::move(text));
+  InvocationError e = Err(kind, errc::kFunctionError, std::move(text));
+  simdjson::dom::array trace;
+  if (err["stackTrace"].get(trace) == simdjson::SUCCESS) {
+    for (simdjson::dom::element line : trace) {
+      if (e.stack_trace.size() == kMaxTraceLines) {
+        e.stack_trace.push_back("...");
+        break;
+      }
+      std::string_view l;
+      if (line.get(l) != simdjson::SUCCESS) continue;
+      e.stack_trace.emplace_back(l.substr(0, kMaxTraceLineBytes));
+    }
+  }
+  return e;
 }
 
 void ValidateRecords(simdjson::dom::element result, const std::vector<InputRecord>& inputs,

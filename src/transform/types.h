@@ -91,7 +91,12 @@ struct InvocationError {
   ErrorKind kind = ErrorKind::kFunctionError;
   std::string code;     // a Firehose error code, errc.h
   std::string message;  // what a human needs; for function errors, type and message
+  // The function's stack trace (python3: the traceback's lines), at most kMaxTraceLines
+  // lines of at most kMaxTraceLineBytes each.
+  std::vector<std::string> stack_trace;
 };
+constexpr size_t kMaxTraceLines = 100;
+constexpr size_t kMaxTraceLineBytes = 1024;
 
 // The outcome of one invocation: records (in input order, one per input record) or error.
 struct [[nodiscard]] InvokeResult {
@@ -112,6 +117,9 @@ struct LogLine {
   std::string request_id;
   pid_t worker_pid = 0;
   std::string text;  // without the trailing newline
+  // An invocation's error as the server saw it ("[ERROR] ZeroDivisionError: ..." and the
+  // traceback), rather than a line the function printed.
+  bool error = false;
 };
 // Called on the invoking thread, in the order the worker printed; must be thread-safe
 // when the pool runs concurrent invocations, and must not call back into the pool.

@@ -106,12 +106,50 @@ InvokeResult WorkerPool::Invoke(const std::vector<InputRecord>& records, const I
     }
   }
   result.duration_ms = (NowNs() - start) / 1000000;
+  if (!result.ok() && sink_) {
+    // The error, with the function's traceback, where its printed lines are: what Lambda
+    // writes to the function's log ("[ERROR] Type: message" and the traceback).
+    LogLine line;
+    line.function_name = spec_.name;
+    line.invocation_id = ctx.invocation_id;
+    line.request_id = result.request_id;
+    line.worker_pid = result.worker_pid;
+    line.error = true;
+    line.text = "[ERROR] " + result.error->message;
+    for (const std::string& t : result.error->stack_trace) line.text += "\n" + t;
+    sink_(line);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!shutdown_) idle_.push_back(std::move(worker));
   }
   cv_.notify_one();
   return result;
+}
+
+Status CheckFunction(const FunctionSpec& spec, int64_t timeout_ms, WorkerOptions options) {
+  if (spec.runtime != Runtime::kPython3) return Status::Ok();
+  auto worker = Worker::Start(Clamped(spec), options);
+  if (!worker.ok()) return Status::Unavailable("cannot start a worker to load the function: " +
+                                               worker.status().message());
+  InvokeResult result;
+  InvokeContext ctx;
+  ctx.invocation_id = "check";
+  std::vector<LogLine> printed;
+  LogSink keep = [&](const LogLine& l) {
+    if (printed.size() < 20) printed.push_back(l);
+  };
+  (*worker)->Invoke(spec, "{\"check\":true}\n", {}, ctx, NowNs() + timeout_ms * 1000000, keep,
+                    &result);
+  if (result.ok()) return Status::Ok();
+  std::string message = result.error->message;
+  if (result.error->kind == ErrorKind::kTimeout)
+    message = "loading the code took longer than " + std::to_string(timeout_ms / 1000) + " s";
+  // The traceback's last line says what went wrong where ("ModuleNotFoundError: ...").
+  const auto& trace = result.error->stack_trace;
+  if (!trace.empty() && message.find(trace.back()) == std::string::npos)
+    message += " (" + trace.back() + ")";
+  return Status::InvalidArgument(message);
 }
 
 }  // namespace millrace::transform

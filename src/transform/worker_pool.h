@@ -24,6 +24,14 @@
 
 namespace millrace::transform {
 
+// Loads the function once, in a worker of its own (sandboxed as every worker is), without
+// calling it: for python3, imports the handler's module and looks the handler up in it.
+// InvalidArgument with Lambda's words ("Runtime.HandlerNotFound: Handler 'h' missing on
+// module 'main'", "Runtime.ImportModuleError: Unable to import module 'main': ..." and the
+// traceback's last line) when that fails; Unavailable when no worker could be started. The
+// exec runtime is not run (it has no way to be asked): Ok. Waits at most `timeout_ms`.
+Status CheckFunction(const FunctionSpec& spec, int64_t timeout_ms, WorkerOptions options = {});
+
 class WorkerPool {
  public:
   // Clamps spec.timeout_ms to [1, kMaxTimeoutMs] and spec.memory_mb to

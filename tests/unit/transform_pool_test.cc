@@ -191,7 +191,15 @@ TEST(TransformPool, ExceptionIsFunctionErrorAndWorkerStays) {
   EXPECT_EQ(r.error->code, errc::kFunctionError);
   EXPECT_EQ(r.error->kind, ErrorKind::kFunctionError);
   EXPECT_EQ(r.error->message, "ValueError: bad sector");
-  ASSERT_EQ(logs.For("e-1").size(), 1u);
+  // What it printed, then the error with its traceback, as Lambda logs it.
+  auto lines = logs.For("e-1");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_FALSE(lines[0].error);
+  EXPECT_TRUE(lines[1].error);
+  EXPECT_EQ(lines[1].text.rfind("[ERROR] ValueError: bad sector\nTraceback (most recent call last):", 0),
+            0u)
+      << lines[1].text;
+  EXPECT_NE(lines[1].text.find("raise ValueError('bad sector')"), std::string::npos);
   InvokeResult again = pool.Invoke(Records({"a"}), Ctx());
   EXPECT_EQ(again.worker_pid, r.worker_pid);
 }

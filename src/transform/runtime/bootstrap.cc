@@ -19,17 +19,22 @@ code_dir, handler_name = sys.argv[1], sys.argv[2]
 sys.path.insert(0, code_dir)
 os.chdir(code_dir)
 
+# Errors worded as Lambda's Python runtime words them.
 _handler, _init_error = None, None
+_mod_name, _, _fn_name = handler_name.rpartition(".")
 try:
-    _mod_name, _, _fn_name = handler_name.rpartition(".")
     if not _mod_name or not _fn_name:
         raise ValueError("Bad handler '%s': expected module.function" % handler_name)
-    _handler = getattr(importlib.import_module(_mod_name), _fn_name)
+    _module = importlib.import_module(_mod_name)
+    _handler = getattr(_module, _fn_name, None)
+    if not callable(_handler):
+        _init_error = ("Runtime.HandlerNotFound",
+                       "Handler '%s' missing on module '%s'" % (_fn_name, _mod_name), [])
 except MemoryError:
     _init_error = ("Runtime.OutOfMemory", "MemoryError while importing the handler", [])
 except BaseException as e:
     _init_error = ("Runtime.ImportModuleError",
-                   "Unable to import module '%s': %s" % (handler_name, e),
+                   "Unable to import module '%s': %s" % (_mod_name or handler_name, e),
                    traceback.format_exc().splitlines())
 
 
@@ -99,6 +104,12 @@ while True:
         break  # the server closed our stdin: it is gone or replacing us
     try:
         req = _loads(line)
+        if req.get("check"):  # the server loads the code once when it is uploaded
+            if _init_error is not None:
+                _error(*_init_error)
+            else:
+                _send(b'{"ok":{"records":[]}}\n')
+            continue
         deadline = time.monotonic() + req["context"]["remaining_ms"] / 1000.0
         ctx = Context(req["context"], deadline)
     except BaseException as e:
