@@ -140,12 +140,40 @@ std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStat
     w.String(s ? s->state : "PENDING");
     w.Key("last_error");
     w.String(s ? s->last_error : "");
+    w.Key("last_error_at");
+    if (s && s->last_error_at_ms > 0)
+      w.String(IsoTime(s->last_error_at_ms));
+    else
+      w.Null();
+    w.Key("consecutive_failures");
+    w.Uint(s ? s->consecutive_failures : 0);
     w.Key("records_delivered");
     w.Uint(s ? s->records_delivered : 0);
     w.Key("objects_written");
     w.Uint(s ? s->objects_written : 0);
     w.Key("records_failed");
     w.Uint(s ? s->records_failed : 0);
+    // What became of the records, and the transformation's invocations, since the server
+    // started.
+    w.Key("counters");
+    w.BeginObject();
+    w.Key("records_delivered");
+    w.Uint(s ? s->records_delivered : 0);
+    w.Key("records_dropped");
+    w.Uint(s ? s->records_dropped : 0);
+    w.Key("records_processing_failed");
+    w.Uint(s ? s->records_processing_failed : 0);
+    w.Key("records_format_conversion_failed");
+    w.Uint(s ? s->records_conversion_failed : 0);
+    w.Key("invocations");
+    w.Uint(s ? s->invocations : 0);
+    w.Key("invocation_errors");
+    w.Uint(s ? s->invocation_errors : 0);
+    w.Key("invocation_timeouts");
+    w.Uint(s ? s->invocation_timeouts : 0);
+    w.Key("invocation_duration_ms_sum");
+    w.Uint(s ? s->invocation_duration_ms_sum : 0);
+    w.EndObject();
     if (nested_lag) {
       w.Key("lag");
       w.BeginObject();

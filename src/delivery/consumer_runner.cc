@@ -80,12 +80,13 @@ void AppendConversionFailure(const log::Record& r, const std::string& message, i
 }  // namespace
 
 ConsumerRunner::ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dataset,
-                               int64_t version)
+                               int64_t version, std::shared_ptr<ConsumerCounters> counters)
     : deps_(std::move(deps)),
       consumer_(std::move(consumer)),
       dataset_(std::move(dataset)),
       version_(version),
-      infer_(dataset_.typed() && (!dataset_.schema.HasColumns() || dataset_.schema.inferred)) {
+      infer_(dataset_.typed() && (!dataset_.schema.HasColumns() || dataset_.schema.inferred)),
+      counters_(counters ? std::move(counters) : std::make_shared<ConsumerCounters>()) {
   format_.file_type = dataset_.file_type;
   format_.compression = dataset_.compression;
   format_.csv_header = dataset_.csv_header;
@@ -116,16 +117,47 @@ void ConsumerRunner::Stop() {
 ConsumerStatus ConsumerRunner::Status() {
   std::lock_guard<std::mutex> l(mu_);
   ConsumerStatus s = status_;
-  s.records_delivered = delivered_.load();
-  s.objects_written = objects_.load();
-  s.records_failed = failed_.load();
+  const ConsumerCounters& c = *counters_;
+  s.consecutive_failures = consecutive_failures_.load();
+  s.records_delivered = c.delivered.load();
+  s.objects_written = c.objects.load();
+  s.records_dropped = c.dropped.load();
+  s.records_processing_failed = c.processing_failed.load();
+  s.records_conversion_failed = c.conversion_failed.load();
+  s.records_failed = s.records_processing_failed + s.records_conversion_failed;
+  s.invocations = c.invocations.load();
+  s.invocation_errors = c.invocation_errors.load();
+  s.invocation_timeouts = c.invocation_timeouts.load();
+  s.invocation_duration_ms_sum = c.duration_ms_sum.load();
+  for (const auto& b : c.duration_buckets) s.invocation_duration_buckets.push_back(b.load());
   return s;
 }
 
-void ConsumerRunner::NoteError(const ::millrace::Status& st) {
+void ConsumerRunner::NoteError(const ::millrace::Status& st) { NoteError(st.ToString()); }
+
+void ConsumerRunner::NoteError(const std::string& message) {
   std::lock_guard<std::mutex> l(mu_);
   status_.state = "FAILING";
-  status_.last_error = st.ToString();
+  status_.last_error = message;
+  status_.last_error_at_ms = deps_.clock->NowMillis();
+  ++consecutive_failures_;
+}
+
+void ConsumerRunner::NoteSuccess() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (status_.state == "FAILING") {
+    status_.state = "RUNNING";
+    LOG(kInfo) << "delivery: " << consumer_.name << " recovered after " << consecutive_failures_
+               << " failure(s)";
+  }
+  consecutive_failures_ = 0;
+}
+
+bool ConsumerRunner::WaitBackoff() {
+  const int64_t wait_ms = Backoff(std::max<uint64_t>(1, consecutive_failures_.load()));
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return stopping_; });
+  return !stopping_;
 }
 
 ::millrace::Status ConsumerRunner::OpenTransform() {
@@ -189,21 +221,22 @@ void ConsumerRunner::NoteError(const ::millrace::Status& st) {
 
 void ConsumerRunner::Run() {
   ::millrace::Status st = OpenStore();
-  int64_t backoff_ms = kIdleWaitMs;
   for (;;) {
     bool worked = false;
     if (!st.ok()) {
       NoteError(st);
       st = OpenStore();
+      if (st.ok()) NoteSuccess();
     } else {
       worked = Pass();
     }
+    const uint64_t failures = consecutive_failures_.load();
     std::unique_lock<std::mutex> l(mu_);
     if (stopping_) return;
-    if (!worked) cv_.wait_for(l, std::chrono::milliseconds(backoff_ms));
+    const int64_t wait_ms = failures > 0 ? Backoff(failures) : kIdleWaitMs;
+    if (!worked || failures > 0)
+      cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return stopping_; });
     if (stopping_) return;
-    backoff_ms =
-        status_.state == "FAILING" ? std::min<int64_t>(backoff_ms * 2, 30000) : kIdleWaitMs;
   }
 }
 
@@ -229,18 +262,14 @@ void ConsumerRunner::Run() {
 
 ::millrace::Status ConsumerRunner::WriteWithRetry(const std::string& key, const std::string& bytes,
                                                   const std::string& content_type) {
-  int64_t backoff = 100;
   for (;;) {
     ::millrace::Status st = store_->Put(key, bytes, content_type);
     if (st.ok()) return st;
-    NoteError(st);
+    NoteError("writing " + key + " to " + store_->Describe() + ": " + st.ToString());
     LOG(kWarn) << "delivery: " << consumer_.name << ": writing " << key << " to "
-               << store_->Describe() << " failed: " << st.ToString() << "; retrying in " << backoff
-               << " ms";
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, std::chrono::milliseconds(backoff), [&] { return stopping_; });
-    if (stopping_) return ::millrace::Status::Unavailable("stopping");
-    backoff = std::min<int64_t>(backoff * 2, 30000);
+               << store_->Describe() << " failed: " << st.ToString() << "; retrying ("
+               << consecutive_failures_ << " failure(s) in a row)";
+    if (!WaitBackoff()) return ::millrace::Status::Unavailable("stopping");
   }
 }
 
@@ -420,12 +449,26 @@ ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t
   ctx.source_kinesis_stream_arn = deps_.streams->StreamArn(consumer_.stream, region);
   ctx.region = region;
   Invoked out;
+  // While the function fails on whole batches, each next batch waits first: a broken
+  // function is not run in a tight loop, and one that recovers is found within the ceiling.
+  if (consecutive_failures_ > 0 && !WaitBackoff()) {
+    out.result.error = transform::InvocationError{transform::ErrorKind::kShutdown, "", "stopping"};
+    return out;
+  }
   for (; out.attempts <= kRetries; ++out.attempts) {
+    if (out.attempts > 0) {  // retries back off too: 1 s, 2 s, 4 s (with jitter)
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(Backoff(out.attempts)), [&] { return stopping_; });
+      if (stopping_) break;
+    }
     ctx.invocation_id = formats::DeterministicUuid(consumer_.name + "/" + in.front().record_id +
                                                    "/" + std::to_string(out.attempts) + "/" +
                                                    std::to_string(deps_.clock->NowMillis()));
     out.result = pool_->Invoke(in, ctx);
-    if (out.result.ok() || out.result.error->kind == transform::ErrorKind::kShutdown) break;
+    if (!out.result.ok() && out.result.error->kind == transform::ErrorKind::kShutdown) break;
+    counters_->AddInvocation(out.result.duration_ms, !out.result.ok(),
+                             !out.result.ok() && out.result.error->kind == transform::ErrorKind::kTimeout);
+    if (out.result.ok()) break;
     // The traceback's last lines (where the error is) go with it; the whole one is in the
     // transformation's log (GET /api/v1/transformations/<name>/logs).
     std::string trace;
@@ -474,6 +517,11 @@ template <typename Add>
   if (!result.ok()) {
     for (size_t i = 0; i < batch.size(); ++i)
       failed(i, result.error->code, result.error->message, attempts);
+    out->invocation_error = "transformation " + consumer_.transformation + " failed on " +
+                            std::to_string(batch.size()) + " records after " +
+                            std::to_string(attempts) + " attempts (sent to processing-failed/): " +
+                            result.error->code + ": " + result.error->message;
+    NoteError(out->invocation_error);
     return ::millrace::Status::Ok();
   }
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -519,9 +567,12 @@ template <typename Add>
   if (parts.processing_failed > 0 && !p.processing_failed_key.empty())
     MILLRACE_RETURN_IF_ERROR(
         WriteWithRetry(p.processing_failed_key, parts.processing_lines, "application/x-ndjson"));
-  delivered_ += parts.good;
-  failed_ += parts.conversion_failed + parts.processing_failed;
-  objects_ += (parts.good > 0) + (parts.conversion_failed > 0) + (parts.processing_failed > 0);
+  ConsumerCounters& c = *counters_;
+  c.delivered += parts.good;
+  c.dropped += parts.dropped;
+  c.conversion_failed += parts.conversion_failed;
+  c.processing_failed += parts.processing_failed;
+  c.objects += (parts.good > 0) + (parts.conversion_failed > 0) + (parts.processing_failed > 0);
   return ::millrace::Status::Ok();
 }
 
@@ -568,10 +619,7 @@ template <typename Add>
   st.raw_bytes = 0;
   st.failed_count = 0;
   st.failed_lines.clear();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (status_.state == "FAILING") status_.state = "RUNNING";
-  }
+  if (parts.invocation_error.empty()) NoteSuccess();
   return ::millrace::Status::Ok();
 }
 
@@ -725,10 +773,7 @@ bool ConsumerRunner::Pass() {
     lags.push_back(lag);
   }
   std::lock_guard<std::mutex> l(mu_);
-  if (status_.state != "FAILING") {
-    status_.state = "RUNNING";
-    status_.last_error.clear();
-  }
+  if (status_.state != "FAILING") status_.state = "RUNNING";
   status_.shards = std::move(lags);
   status_.records_behind = behind_total;
   status_.millis_behind = millis_total;

@@ -38,7 +38,8 @@ class ConsumerRunner {
     // Where a transformation's printed lines go (null: dropped).
     std::function<transform::LogSink(const std::string& transformation)> log_sink_for;
   };
-  ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dataset, int64_t version);
+  ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dataset, int64_t version,
+                 std::shared_ptr<ConsumerCounters> counters);
   ~ConsumerRunner();  // Stop()
   ConsumerRunner(const ConsumerRunner&) = delete;
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;
@@ -72,6 +73,7 @@ class ConsumerRunner {
     std::string bytes, conversion_lines, processing_lines;
     size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0;
     int64_t oldest_arrival_ms = 0;
+    std::string invocation_error;  // of a batch whose every attempt failed (the last one)
   };
   void Run();
   // One pass over the stream's shards; true if it did any work.
@@ -103,7 +105,13 @@ class ConsumerRunner {
                                     const std::string& content_type);
   ::millrace::Status SaveCheckpoint(uint64_t stream_id, const ShardState& st,
                                     const std::string& pending);
+  // A failure: FAILING, with the error and its time, one more consecutive failure.
   void NoteError(const ::millrace::Status& st);
+  void NoteError(const std::string& message);
+  // A success: RUNNING, no consecutive failures (last_error stays, with its time).
+  void NoteSuccess();
+  // Waits Backoff(consecutive failures) unless stopping; false if stopping.
+  bool WaitBackoff();
 
   const Deps deps_;
   const ConsumerSpec consumer_;
@@ -124,7 +132,8 @@ class ConsumerRunner {
   std::condition_variable cv_;
   bool stopping_ = false;
   ConsumerStatus status_;  // guarded by mu_
-  std::atomic<uint64_t> delivered_{0}, objects_{0}, failed_{0};
+  const std::shared_ptr<ConsumerCounters> counters_;
+  std::atomic<uint64_t> consecutive_failures_{0};
 };
 
 }  // namespace millrace::delivery

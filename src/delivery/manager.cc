@@ -1,5 +1,8 @@
 #include "delivery/manager.h"
 
+#include <algorithm>
+#include <random>
+
 #include "common/logging.h"
 #include "delivery/consumer_runner.h"
 #include "delivery/spec.h"
@@ -19,6 +22,24 @@ DeliveryManager::DeliveryManager(catalog::Catalog* catalog, streams::StreamManag
 DeliveryManager::~DeliveryManager() {
   std::lock_guard<std::mutex> l(mu_);
   runners_.clear();  // each runner stops and joins its thread
+}
+
+void ConsumerCounters::AddInvocation(int64_t duration_ms, bool error, bool timeout) {
+  ++invocations;
+  if (error) ++invocation_errors;
+  if (timeout) ++invocation_timeouts;
+  duration_ms_sum += static_cast<uint64_t>(std::max<int64_t>(0, duration_ms));
+  size_t b = 0;
+  while (b < std::size(kDurationBuckets) && duration_ms > kDurationBuckets[b] * 1000) ++b;
+  ++duration_buckets[b];
+}
+
+int64_t Backoff(uint64_t failures) {
+  int64_t d = kBackoffBaseMs;
+  for (uint64_t i = 1; i < failures && d < kBackoffCeilingMs; ++i) d *= 2;
+  d = std::min(d, kBackoffCeilingMs);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return d / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(d / 2 + 1));
 }
 
 Status DeliveryManager::Reload() {
@@ -50,9 +71,11 @@ Status DeliveryManager::Reload() {
     auto it = runners_.find(row.name);
     if (it != runners_.end() && it->second->version() == row.version) continue;
     if (it != runners_.end()) runners_.erase(it);  // stops the old version first
+    auto& counters = counters_[row.name];
+    if (!counters) counters = std::make_shared<ConsumerCounters>();
     auto runner = std::make_unique<ConsumerRunner>(
         ConsumerRunner::Deps{catalog_, streams_, data_dir_, clock_, log_sinks_}, std::move(*spec),
-        std::move(*dataset), row.version);
+        std::move(*dataset), row.version, counters);
     runner->Start();
     LOG(kInfo) << "delivery: consumer " << row.name << " version " << row.version << " started";
     runners_[row.name] = std::move(runner);
@@ -72,6 +95,7 @@ Status DeliveryManager::Forget(const std::string& consumer) {
   {
     std::lock_guard<std::mutex> l(mu_);
     runners_.erase(consumer);
+    counters_.erase(consumer);
   }
   return catalog_->DeleteCheckpoints(consumer);
 }
@@ -100,13 +124,61 @@ std::string DeliveryManager::Metrics() {
   for (auto& s : all)
     line("millrace_consumer_objects_written_total", "consumer=\"" + s.name + "\"",
          s.objects_written);
-  family("millrace_consumer_records_failed_total", "Records sent to the error output.", "counter");
+  family("millrace_consumer_records_failed_total",
+         "Records sent to the error output (processing-failed and format-conversion-failed).",
+         "counter");
   for (auto& s : all)
     line("millrace_consumer_records_failed_total", "consumer=\"" + s.name + "\"", s.records_failed);
+  family("millrace_consumer_records_total", "Records by what became of them.", "counter");
+  for (auto& s : all) {
+    const std::string c = "consumer=\"" + s.name + "\",outcome=";
+    line("millrace_consumer_records_total", c + "\"delivered\"", s.records_delivered);
+    line("millrace_consumer_records_total", c + "\"dropped\"", s.records_dropped);
+    line("millrace_consumer_records_total", c + "\"processing_failed\"",
+         s.records_processing_failed);
+    line("millrace_consumer_records_total", c + "\"format_conversion_failed\"",
+         s.records_conversion_failed);
+  }
+  family("millrace_consumer_invocations_total", "Invocations of the consumer's transformation.",
+         "counter");
+  for (auto& s : all) line("millrace_consumer_invocations_total", "consumer=\"" + s.name + "\"", s.invocations);
+  family("millrace_consumer_invocation_errors_total",
+         "Invocations that failed (timeouts included).", "counter");
+  for (auto& s : all)
+    line("millrace_consumer_invocation_errors_total", "consumer=\"" + s.name + "\"",
+         s.invocation_errors);
+  family("millrace_consumer_invocation_timeouts_total", "Invocations that timed out.", "counter");
+  for (auto& s : all)
+    line("millrace_consumer_invocation_timeouts_total", "consumer=\"" + s.name + "\"",
+         s.invocation_timeouts);
+  family("millrace_consumer_invocation_duration_seconds",
+         "How long the transformation's invocations took.", "histogram");
+  for (auto& s : all) {
+    const std::string c = "consumer=\"" + s.name + "\"";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < s.invocation_duration_buckets.size(); ++b) {
+      cumulative += s.invocation_duration_buckets[b];
+      char le[32];
+      if (b < std::size(ConsumerCounters::kDurationBuckets))
+        snprintf(le, sizeof le, "%g", ConsumerCounters::kDurationBuckets[b]);
+      else
+        snprintf(le, sizeof le, "+Inf");
+      line("millrace_consumer_invocation_duration_seconds_bucket",
+           c + ",le=\"" + le + "\"", cumulative);
+    }
+    char sum[32];
+    snprintf(sum, sizeof sum, "%.3f", static_cast<double>(s.invocation_duration_ms_sum) / 1000);
+    out += "millrace_consumer_invocation_duration_seconds_sum{" + c + "} " + sum + "\n";
+    line("millrace_consumer_invocation_duration_seconds_count", c, s.invocations);
+  }
   family("millrace_consumer_failing", "1 while the consumer's deliveries fail (retrying).",
          "gauge");
   for (auto& s : all)
     line("millrace_consumer_failing", "consumer=\"" + s.name + "\"", s.state == "FAILING");
+  family("millrace_consumer_consecutive_failures", "Failures since the last success.", "gauge");
+  for (auto& s : all)
+    line("millrace_consumer_consecutive_failures", "consumer=\"" + s.name + "\"",
+         s.consecutive_failures);
   family("millrace_consumer_lag_records", "Records not yet delivered, per shard.", "gauge");
   for (auto& s : all)
     for (auto& sh : s.shards)

@@ -13,7 +13,9 @@
 // stops them to match the catalog.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,13 +39,47 @@ struct ShardLag {
   int64_t millis_behind = 0;
 };
 
+// What happened to a consumer's records and its transformation's invocations since the
+// server started (kept across the consumer's versions; forgotten when it is deleted).
+struct ConsumerCounters {
+  // Upper bounds (seconds) of the invocation duration histogram's buckets; +Inf follows.
+  static constexpr double kDurationBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                1,     2.5,  5,     10,   30,  60,  300};
+  static constexpr size_t kBuckets = std::size(kDurationBuckets) + 1;
+  std::atomic<uint64_t> delivered{0}, objects{0}, dropped{0}, processing_failed{0},
+      conversion_failed{0};
+  std::atomic<uint64_t> invocations{0}, invocation_errors{0}, invocation_timeouts{0};
+  std::atomic<uint64_t> duration_ms_sum{0};
+  std::atomic<uint64_t> duration_buckets[kBuckets] = {};  // not cumulative
+
+  void AddInvocation(int64_t duration_ms, bool error, bool timeout);
+};
+
+// Retries after a failure wait Backoff(n) for the n-th failure in a row: 1 s doubled each
+// time, up to kBackoffCeilingMs, the second half of it random (jitter), so that consumers
+// failing together do not retry together.
+constexpr int64_t kBackoffBaseMs = 1000;
+constexpr int64_t kBackoffCeilingMs = 60000;
+int64_t Backoff(uint64_t failures);
+
 struct ConsumerStatus {
   std::string name;
-  std::string state;       // RUNNING, WAITING (stream missing), FAILING (target errors)
-  std::string last_error;  // the latest delivery error, if any
+  // STARTING (before its first pass), RUNNING, WAITING (its stream does not exist),
+  // FAILING (the latest attempt failed: a write to the dataset, or the transformation on a
+  // whole batch; retried with Backoff until it works again).
+  std::string state;
+  std::string last_error;       // the latest error, if any (kept after recovery)
+  int64_t last_error_at_ms = 0;  // when it happened (0: never)
+  uint64_t consecutive_failures = 0;  // failures since the last success
   uint64_t records_delivered = 0;
   uint64_t objects_written = 0;
-  uint64_t records_failed = 0;
+  uint64_t records_failed = 0;  // processing + conversion
+  uint64_t records_dropped = 0;
+  uint64_t records_processing_failed = 0;
+  uint64_t records_conversion_failed = 0;
+  uint64_t invocations = 0, invocation_errors = 0, invocation_timeouts = 0;
+  uint64_t invocation_duration_ms_sum = 0;
+  std::vector<uint64_t> invocation_duration_buckets;  // as ConsumerCounters', not cumulative
   uint64_t records_behind = 0;
   int64_t millis_behind = 0;
   std::vector<ShardLag> shards;
@@ -78,6 +114,7 @@ class DeliveryManager {
   LogSinkFactory log_sinks_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ConsumerRunner>> runners_;
+  std::map<std::string, std::shared_ptr<ConsumerCounters>> counters_;
 };
 
 // Gives every consumer delivering to `dataset` a new version (its document as it is), so

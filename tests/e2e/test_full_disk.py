@@ -116,8 +116,9 @@ class FullDiskTest(unittest.TestCase):
                 pass
         statuses = []
         for i in range(20):  # until the catalog's WAL needs a page it cannot have
-            body = json.dumps({"name": "d%d" % i, "file_type": "jsonl",
-                               "description": "x" * 4000}).encode()
+            # ~4 KB of schema per dataset (unknown fields are refused, so no padding field).
+            body = json.dumps({"name": "d%d" % i, "file_type": "parquet", "schema": {"columns": [
+                {"name": "c%d_%s" % (j, "x" * 90), "type": "string"} for j in range(40)]}}).encode()
             r = api.request(body, method="POST", path="/api/v1/datasets",
                             content_type="application/json")
             statuses.append(r.status)
