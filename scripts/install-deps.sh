@@ -9,6 +9,8 @@ pkgs=(
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
+  # The e2e tests read our CSV files back with PostgreSQL's COPY (tests/e2e/pg.py).
+  postgresql-15 postgresql-client-15
 )
 # Extras for `make fuzz` (clang's libFuzzer) and `make bench` (nginx as the HTTP ceiling).
 for extra in "$@"; do
