@@ -226,7 +226,7 @@ struct Invocation {
   std::optional<std::string> json;
   std::vector<std::pair<const FieldFlag*, std::string>> dataset_fields, consumer_fields;
   std::optional<std::string> since, limit;  // transformations logs
-  bool follow = false;                        // transformations logs --follow
+  bool follow = false;                      // transformations logs --follow
   bool help = false;
 };
 
@@ -463,11 +463,11 @@ int FollowLogs(HttpClient& client, const std::string& path, const std::optional<
   std::vector<std::string> printed_at_from;  // keys of the lines printed with time_ms == from
   simdjson::dom::parser parser;
   for (;;) {
-    auto answer =
-        client.Send("GET", path, "since=" + std::to_string(from) + "&limit=10000", "");
+    auto answer = client.Send("GET", path, "since=" + std::to_string(from) + "&limit=10000", "");
     if (!answer.ok() || answer->status != 200) {
-      std::cerr << prog << " logs: "
-                << (answer.ok() ? ErrorText(*answer) : answer.status().message()) << "\n";
+      std::cerr << prog
+                << " logs: " << (answer.ok() ? ErrorText(*answer) : answer.status().message())
+                << "\n";
       return 1;
     }
     simdjson::dom::element doc;

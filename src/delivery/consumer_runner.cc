@@ -466,8 +466,9 @@ ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t
                                                    std::to_string(deps_.clock->NowMillis()));
     out.result = pool_->Invoke(in, ctx);
     if (!out.result.ok() && out.result.error->kind == transform::ErrorKind::kShutdown) break;
-    counters_->AddInvocation(out.result.duration_ms, !out.result.ok(),
-                             !out.result.ok() && out.result.error->kind == transform::ErrorKind::kTimeout);
+    counters_->AddInvocation(
+        out.result.duration_ms, !out.result.ok(),
+        !out.result.ok() && out.result.error->kind == transform::ErrorKind::kTimeout);
     if (out.result.ok()) break;
     // The traceback's last lines (where the error is) go with it; the whole one is in the
     // transformation's log (GET /api/v1/transformations/<name>/logs).
@@ -519,8 +520,9 @@ template <typename Add>
       failed(i, result.error->code, result.error->message, attempts);
     out->invocation_error = "transformation " + consumer_.transformation + " failed on " +
                             std::to_string(batch.size()) + " records after " +
-                            std::to_string(attempts) + " attempts (sent to processing-failed/): " +
-                            result.error->code + ": " + result.error->message;
+                            std::to_string(attempts) +
+                            " attempts (sent to processing-failed/): " + result.error->code + ": " +
+                            result.error->message;
     NoteError(out->invocation_error);
     return ::millrace::Status::Ok();
   }

@@ -141,7 +141,8 @@ std::string DeliveryManager::Metrics() {
   }
   family("millrace_consumer_invocations_total", "Invocations of the consumer's transformation.",
          "counter");
-  for (auto& s : all) line("millrace_consumer_invocations_total", "consumer=\"" + s.name + "\"", s.invocations);
+  for (auto& s : all)
+    line("millrace_consumer_invocations_total", "consumer=\"" + s.name + "\"", s.invocations);
   family("millrace_consumer_invocation_errors_total",
          "Invocations that failed (timeouts included).", "counter");
   for (auto& s : all)
@@ -163,8 +164,8 @@ std::string DeliveryManager::Metrics() {
         snprintf(le, sizeof le, "%g", ConsumerCounters::kDurationBuckets[b]);
       else
         snprintf(le, sizeof le, "+Inf");
-      line("millrace_consumer_invocation_duration_seconds_bucket",
-           c + ",le=\"" + le + "\"", cumulative);
+      line("millrace_consumer_invocation_duration_seconds_bucket", c + ",le=\"" + le + "\"",
+           cumulative);
     }
     char sum[32];
     snprintf(sum, sizeof sum, "%.3f", static_cast<double>(s.invocation_duration_ms_sum) / 1000);

@@ -15,8 +15,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,7 +44,7 @@ struct ShardLag {
 struct ConsumerCounters {
   // Upper bounds (seconds) of the invocation duration histogram's buckets; +Inf follows.
   static constexpr double kDurationBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                1,     2.5,  5,     10,   30,  60,  300};
+                                                1,     2.5,  5,     10,   30,  60,   300};
   static constexpr size_t kBuckets = std::size(kDurationBuckets) + 1;
   std::atomic<uint64_t> delivered{0}, objects{0}, dropped{0}, processing_failed{0},
       conversion_failed{0};
@@ -68,8 +68,8 @@ struct ConsumerStatus {
   // FAILING (the latest attempt failed: a write to the dataset, or the transformation on a
   // whole batch; retried with Backoff until it works again).
   std::string state;
-  std::string last_error;       // the latest error, if any (kept after recovery)
-  int64_t last_error_at_ms = 0;  // when it happened (0: never)
+  std::string last_error;             // the latest error, if any (kept after recovery)
+  int64_t last_error_at_ms = 0;       // when it happened (0: never)
   uint64_t consecutive_failures = 0;  // failures since the last success
   uint64_t records_delivered = 0;
   uint64_t objects_written = 0;

@@ -99,10 +99,9 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   auto doc = ParseObject(parser, json);
   if (!doc.ok()) return doc.status();
   DatasetSpec d;
-  MILLRACE_RETURN_IF_ERROR(CheckMembers(*doc, "",
-                                        {"name", "file_type", "compression", "target", "schema",
-                                         "csv"},
-                                        {"version", "created_at", "updated_at", "consumers"}));
+  MILLRACE_RETURN_IF_ERROR(
+      CheckMembers(*doc, "", {"name", "file_type", "compression", "target", "schema", "csv"},
+                   {"version", "created_at", "updated_at", "consumers"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_type", "file_type", &d.file_type, true));

@@ -118,7 +118,8 @@ Result<TableSchema> ParseTableSchema(element schema) {
       if (col["path"].get(p) == simdjson::SUCCESS && p.type() != element_type::NULL_VALUE) {
         if (p.get(path) != simdjson::SUCCESS) return Bad(field + ".path", "must be a string");
         if (t.input == InputFormat::kCsv)
-          return Bad(field + ".path", "only applies to JSON records (\"input\": \"json\" or \"auto\")");
+          return Bad(field + ".path",
+                     "only applies to JSON records (\"input\": \"json\" or \"auto\")");
         if (path.empty() || path.front() == '.' || path.back() == '.' ||
             path.find("..") != std::string_view::npos)
           return Bad(field + ".path", "must be object keys separated by dots, like \"a.b\"");
@@ -160,9 +161,7 @@ void WriteTableSchema(const TableSchema& t, JsonWriter* w) {
     w->EndArray();
   }
   w->Key("input");
-  w->String(t.input == InputFormat::kCsv    ? "csv"
-            : t.input == InputFormat::kJson ? "json"
-                                            : "auto");
+  w->String(t.input == InputFormat::kCsv ? "csv" : t.input == InputFormat::kJson ? "json" : "auto");
   if (!t.csv_header.empty()) {
     w->Key("csv_header");
     w->BeginArray();

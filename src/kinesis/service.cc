@@ -105,7 +105,6 @@ const std::unordered_map<std::string_view, const Action*>& ActionTable() {
   return *table;
 }
 
-
 // Whether the caller's scope allows the kind of action at all, on some stream. Checked
 // before the body is validated, so that a caller without the right learns nothing from
 // the validation and costs nothing for it.

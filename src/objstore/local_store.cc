@@ -209,18 +209,19 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
 
   const std::string tmp_name = RandomHex(8) + ".tmp";
   const std::string tmp = staging_ + "/" + tmp_name;
-  Fd fd(::openat(staging_fd_, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                 0600));
+  Fd fd(::openat(staging_fd_, tmp_name.c_str(),
+                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return Error(errno, "Put", key, "create", tmp);
   Status s = WriteAll(fd.get(), data, key, tmp);
   if (s.ok() && ::fsync(fd.get()) != 0) s = Error(errno, "Put", key, "fsync", tmp);
   if (int err = fd.Close(); s.ok() && err != 0) s = Error(err, "Put", key, "close", tmp);
   if (s.ok() && ::renameat(staging_fd_, tmp_name.c_str(), dir_fd.get(), base.c_str()) != 0) {
     int err = errno;
-    s = err == EXDEV ? Status::FailedPrecondition(describe_ + ": Put '" + key + "': the staging directory " +
-                                                  staging_ + " is on another filesystem than " + dir +
-                                                  "; files are moved into place by rename")
-                     : Error(err, "Put", key, "rename", tmp + " to " + path);
+    s = err == EXDEV
+            ? Status::FailedPrecondition(describe_ + ": Put '" + key + "': the staging directory " +
+                                         staging_ + " is on another filesystem than " + dir +
+                                         "; files are moved into place by rename")
+            : Error(err, "Put", key, "rename", tmp + " to " + path);
   }
   if (!s.ok()) {
     ::unlinkat(staging_fd_, tmp_name.c_str(), 0);  // best effort; swept at the next start
@@ -373,8 +374,9 @@ Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root,
 Status SweepStaging(const std::string& staging_root) {
   std::error_code ec;
   std::filesystem::directory_iterator it(staging_root, ec);
-  if (ec) return ec.value() == ENOENT ? Status::Ok()
-                                      : Status::FromErrno(ec.value(), "sweep " + staging_root);
+  if (ec)
+    return ec.value() == ENOENT ? Status::Ok()
+                                : Status::FromErrno(ec.value(), "sweep " + staging_root);
   for (const auto& entry : it) {
     std::filesystem::remove_all(entry.path(), ec);
     if (ec) return Status::FromErrno(ec.value(), "sweep " + entry.path().string());

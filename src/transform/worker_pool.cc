@@ -130,8 +130,9 @@ InvokeResult WorkerPool::Invoke(const std::vector<InputRecord>& records, const I
 Status CheckFunction(const FunctionSpec& spec, int64_t timeout_ms, WorkerOptions options) {
   if (spec.runtime != Runtime::kPython3) return Status::Ok();
   auto worker = Worker::Start(Clamped(spec), options);
-  if (!worker.ok()) return Status::Unavailable("cannot start a worker to load the function: " +
-                                               worker.status().message());
+  if (!worker.ok())
+    return Status::Unavailable("cannot start a worker to load the function: " +
+                               worker.status().message());
   InvokeResult result;
   InvokeContext ctx;
   ctx.invocation_id = "check";

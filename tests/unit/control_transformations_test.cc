@@ -191,10 +191,11 @@ TEST_F(TransformationsTest, CreateWithAPyFileDescribeAndListNeverShowTheCode) {
 // The code is loaded once at create and update (in a worker, as delivery would): a handler
 // that is not in it, or a module that does not import, is refused naming both.
 TEST_F(TransformationsTest, AHandlerThatCannotBeLoadedIsRefused) {
-  ExpectError(*Call("POST", "/api/v1/transformations", Body("h", "main.nope", Code("main.py", kPy))),
-              400, "ValidationError",
-              "handler: main.nope cannot be loaded from main.py: Runtime.HandlerNotFound: Handler "
-              "'nope' missing on module 'main'");
+  ExpectError(
+      *Call("POST", "/api/v1/transformations", Body("h", "main.nope", Code("main.py", kPy))), 400,
+      "ValidationError",
+      "handler: main.nope cannot be loaded from main.py: Runtime.HandlerNotFound: Handler "
+      "'nope' missing on module 'main'");
   ExpectError(*Call("POST", "/api/v1/transformations",
                     Body("h", "main.handler", Code("main.py", "import no_such_module_xyz\n"))),
               400, "ValidationError", "No module named 'no_such_module_xyz'");
@@ -206,7 +207,8 @@ TEST_F(TransformationsTest, AHandlerThatCannotBeLoadedIsRefused) {
 }
 
 TEST_F(TransformationsTest, CreateWithZips) {
-  std::string zip = MakeZip({{"app.py", kPy}, {"lib/util.py", "def fn(event, context):\n    return event\n"}});
+  std::string zip =
+      MakeZip({{"app.py", kPy}, {"lib/util.py", "def fn(event, context):\n    return event\n"}});
   auto r = Call("POST", "/api/v1/transformations", Body("z", "app.handler", Code("code.zip", zip)));
   ASSERT_EQ(r->status, 201) << r->body;
   EXPECT_TRUE(fs::exists(CodeDirOf("z") + "/1/lib/util.py"));

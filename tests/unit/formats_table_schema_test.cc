@@ -275,7 +275,8 @@ TEST(TableSchema, EachErrorNamesItsMember) {
   EXPECT_EQ(ParseError("[]"), "schema: must be an object");
   EXPECT_EQ(ParseError("\"x\""), "schema: must be an object");
   EXPECT_HAS(ParseError(R"({"colums": []})"), "schema.colums: unknown member");
-  EXPECT_EQ(ParseError(R"({"input": "xml"})"), "schema.input: must be \"auto\", \"json\" or \"csv\"");
+  EXPECT_EQ(ParseError(R"({"input": "xml"})"),
+            "schema.input: must be \"auto\", \"json\" or \"csv\"");
   EXPECT_HAS(ParseError(R"({"input": "CSV"})"), "schema.input:");
   EXPECT_HAS(ParseError(R"({"input": 1})"), "schema.input:");
   for (const char* d : {R"("")", R"(";;")", R"("\"")", R"("\n")", R"("\r")", "44", R"("é")"})
@@ -337,9 +338,10 @@ TEST(TableSchema, EachErrorNamesItsMember) {
     EXPECT_HAS(ParseError(std::string(R"({"columns": [{"name": "a", "type": "int64", "path": ")") +
                           path + "\"}]}"),
                "schema.columns[0].path: must be object keys separated by dots");
-  EXPECT_EQ(ParseError(R"({"input": "csv", "columns": [{"name": "a", "type": "int64",
+  EXPECT_EQ(
+      ParseError(R"({"input": "csv", "columns": [{"name": "a", "type": "int64",
                                                          "path": "a"}]})"),
-            "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
+      "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
   EXPECT_EQ(ParseError(R"({"input": "csv", "csv_header": ["a", "b"],
                            "columns": [{"name": "a", "type": "int64"},
                                        {"name": "c", "type": "int64"}]})"),
@@ -351,9 +353,10 @@ TEST(TableSchema, MemberOrderDoesNotMatter) {
   TableSchema t = ParseOk(R"({"columns": [{"name": "b", "type": "int64"}],
                               "csv_header": ["a", "b"], "input": "csv"})");
   EXPECT_EQ(t.input, InputFormat::kCsv);
-  EXPECT_EQ(ParseError(R"({"columns": [{"name": "b", "type": "int64", "path": "x"}],
+  EXPECT_EQ(
+      ParseError(R"({"columns": [{"name": "b", "type": "int64", "path": "x"}],
                            "input": "csv"})"),
-            "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
+      "schema.columns[0].path: only applies to JSON records (\"input\": \"json\" or \"auto\")");
 }
 
 // ---- WriteTableSchema ----
@@ -363,13 +366,14 @@ TEST(TableSchemaJson, ExactText) {
   EXPECT_EQ(TableSchemaJson(ParseOk(R"({"input": "json"})")), R"({"input":"json"})");
   EXPECT_EQ(TableSchemaJson(ParseOk(R"({"input": "json", "inferred": true})")),
             R"({"input":"json","inferred":true})");
-  EXPECT_EQ(TableSchemaJson(ParseOk(
-                R"j({"input": "json", "columns": [{"name": "id", "type": "int64", "nullable": false},
+  EXPECT_EQ(
+      TableSchemaJson(ParseOk(
+          R"j({"input": "json", "columns": [{"name": "id", "type": "int64", "nullable": false},
                                 {"name": "city", "type": "string", "path": "address.city"},
                                 {"name": "p", "type": "decimal( 10 ,2 )"}]})j")),
-            R"({"columns":[{"name":"id","type":"int64","nullable":false},)"
-            R"({"name":"city","type":"string","nullable":true,"path":"address.city"},)"
-            R"j({"name":"p","type":"decimal(10,2)","nullable":true}],"input":"json"})j");
+      R"({"columns":[{"name":"id","type":"int64","nullable":false},)"
+      R"({"name":"city","type":"string","nullable":true,"path":"address.city"},)"
+      R"j({"name":"p","type":"decimal(10,2)","nullable":true}],"input":"json"})j");
   EXPECT_EQ(TableSchemaJson(ParseOk(R"({"input": "csv", "csv_header": ["x", "y"],
                                         "columns": [{"name": "y", "type": "date"}],
                                         "csv_delimiter": "\t", "inferred": true})")),

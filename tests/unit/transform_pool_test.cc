@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -196,12 +198,27 @@ TEST(TransformPool, ExceptionIsFunctionErrorAndWorkerStays) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_FALSE(lines[0].error);
   EXPECT_TRUE(lines[1].error);
-  EXPECT_EQ(lines[1].text.rfind("[ERROR] ValueError: bad sector\nTraceback (most recent call last):", 0),
-            0u)
+  EXPECT_EQ(
+      lines[1].text.rfind("[ERROR] ValueError: bad sector\nTraceback (most recent call last):", 0),
+      0u)
       << lines[1].text;
   EXPECT_NE(lines[1].text.find("raise ValueError('bad sector')"), std::string::npos);
   InvokeResult again = pool.Invoke(Records({"a"}), Ctx());
   EXPECT_EQ(again.worker_pid, r.worker_pid);
+}
+
+// Regression (issue #11): `ps` showed the bootstrap's source on the worker's command line.
+TEST(TransformPool, TheCommandLineHoldsNoSource) {
+  CodeDir dir;
+  dir.Write("m.py", "def h(event, context):\n    return {'records': []}\n");
+  WorkerPool pool(PySpec(dir.path(), "m.h"), 1, nullptr);
+  auto pids = pool.IdlePids();
+  ASSERT_EQ(pids.size(), 1u);
+  std::ifstream f("/proc/" + std::to_string(pids[0]) + "/cmdline");
+  std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cmd.find("bootstrap.py"), std::string::npos) << cmd;
+  EXPECT_EQ(cmd.find("import "), std::string::npos) << cmd;
+  EXPECT_EQ(cmd.find('\n'), std::string::npos) << cmd;
 }
 
 TEST(TransformPool, ImportErrorAndBadHandler) {

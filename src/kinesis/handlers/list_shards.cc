@@ -121,7 +121,7 @@ void Handle(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kListShards{"ListShards", &kSchema, StreamRef::kNameArnOrToken, Access::kDescribe,
-                                Handle};
+extern const Action kListShards{"ListShards", &kSchema, StreamRef::kNameArnOrToken,
+                                Access::kDescribe, Handle};
 
 }  // namespace millrace::kinesis
