@@ -65,7 +65,7 @@ constexpr const char* kConsumersHelp = R"(Usage:
                                  [--buffer-interval-seconds 0-900]
                                  [--starting-position TRIM_HORIZON|LATEST]
                                  [--transformation T] [--transformation-buffer-mib 1-6]
-                                 [--transformation-workers 1-16]
+                                 [--transformation-workers 1-16] [--filter JQ]
   millrace consumers list
   millrace consumers describe NAME     (with its state, counts and lag per shard)
   millrace consumers update NAME [any create flag]...   (only what changes)
@@ -79,6 +79,8 @@ dataset must exist, unless dataset flags (--file-type, --compression, --target, 
 --transformation T runs transformation T (`millrace transformations --help`) on the records
 before they are written, at most --transformation-buffer-mib MiB of records per invocation,
 --transformation-workers invocations at once. `update --transformation ''` removes it.
+--filter JQ delivers only the records for which the jq expression JQ is true, e.g.
+  --filter '.dynamodb.NewImage.tenant == "ACME"'   (`update --filter ''` removes it)
 --json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
 )";
 
@@ -185,6 +187,7 @@ constexpr FieldFlag kConsumerFlags[] = {
     {"--transformation-workers", "transformation_workers", Kind::kNumber},
     {"--starting-position", "starting_position", Kind::kString},
     {"--transformation", "transformation", Kind::kString},
+    {"--filter", "filter", Kind::kString},
 };
 
 constexpr FieldFlag kTransformationFlags[] = {

@@ -153,6 +153,7 @@ Outcome CreateConsumer(const Env& env, std::string_view body) {
   MILLRACE_RETURN_IF_ERROR(CheckConsumerTransformation(env, split->body));
   auto spec = delivery::ParseConsumer(split->body);
   if (!spec.ok()) return spec.status();
+  MILLRACE_RETURN_IF_ERROR(delivery::CheckFilter(*spec));
   auto existing = FindConsumer(env, spec->name);
   if (!existing.ok()) return existing.status();
   if (*existing) return Status::AlreadyExists("consumer " + spec->name + " exists already");
@@ -201,6 +202,7 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   MILLRACE_RETURN_IF_ERROR(CheckConsumerTransformation(env, *merged));
   auto spec = delivery::ParseConsumer(*merged);
   if (!spec.ok()) return spec.status();
+  MILLRACE_RETURN_IF_ERROR(delivery::CheckFilter(*spec));
   const delivery::ConsumerSpec& old = (*existing)->spec;
   if (spec->stream != old.stream) MILLRACE_RETURN_IF_ERROR(CheckStream(env, spec->stream));
   if (split->new_dataset || spec->dataset != old.dataset)

@@ -161,6 +161,8 @@ std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStat
     w.Uint(s ? s->records_delivered : 0);
     w.Key("records_dropped");
     w.Uint(s ? s->records_dropped : 0);
+    w.Key("records_filtered");
+    w.Uint(s ? s->records_filtered : 0);
     w.Key("records_processing_failed");
     w.Uint(s ? s->records_processing_failed : 0);
     w.Key("records_format_conversion_failed");

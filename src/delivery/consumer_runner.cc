@@ -122,6 +122,7 @@ ConsumerStatus ConsumerRunner::Status() {
   s.records_delivered = c.delivered.load();
   s.objects_written = c.objects.load();
   s.records_dropped = c.dropped.load();
+  s.records_filtered = c.filtered.load();
   s.records_processing_failed = c.processing_failed.load();
   s.records_conversion_failed = c.conversion_failed.load();
   s.records_failed = s.records_processing_failed + s.records_conversion_failed;
@@ -199,6 +200,11 @@ bool ConsumerRunner::WaitBackoff() {
 
 ::millrace::Status ConsumerRunner::OpenStore() {
   MILLRACE_RETURN_IF_ERROR(OpenTransform());
+  if (!consumer_.filter.empty() && !filter_) {  // on the runner's thread: compiling takes ms
+    auto f = RecordFilter::Compile(consumer_.filter);
+    if (!f.ok()) return ::millrace::Status::InvalidArgument("filter: " + f.status().message());
+    filter_ = std::move(*f);
+  }
   if (dataset_.target.type == "s3") {
     objstore::S3Config c;
     c.endpoint_url = dataset_.target.endpoint_url;
@@ -345,6 +351,11 @@ void ConsumerRunner::Run() {
     for (log::Record& r : rr.records) {
       if (r.counter > last) break;
       if (out->oldest_arrival_ms == 0) out->oldest_arrival_ms = r.arrival_ms;
+      // The filter comes first: what it rejects costs no invocation and no conversion.
+      if (filter_ && !filter_->Keep(r.data)) {
+        ++out->filtered;
+        continue;
+      }
       if (!pool_) {
         add(r, r.data);
         continue;
@@ -572,6 +583,7 @@ template <typename Add>
   ConsumerCounters& c = *counters_;
   c.delivered += parts.good;
   c.dropped += parts.dropped;
+  c.filtered += parts.filtered;
   c.conversion_failed += parts.conversion_failed;
   c.processing_failed += parts.processing_failed;
   c.objects += (parts.good > 0) + (parts.conversion_failed > 0) + (parts.processing_failed > 0);

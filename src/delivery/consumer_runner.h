@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "delivery/manager.h"
+#include "delivery/record_filter.h"
 #include "delivery/spec.h"
 #include "formats/writer.h"
 #include "objstore/object_store.h"
@@ -71,7 +72,7 @@ class ConsumerRunner {
   // The files of one delivery, before they are written.
   struct FileParts {
     std::string bytes, conversion_lines, processing_lines;
-    size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0;
+    size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0, filtered = 0;
     int64_t oldest_arrival_ms = 0;
     std::string invocation_error;  // of a batch whose every attempt failed (the last one)
   };
@@ -97,7 +98,7 @@ class ConsumerRunner {
   ::millrace::Status ResolveSchema(const std::vector<log::Record>& records);
   // Records are kept out of a writer until flush (read again from the log then): with a
   // transformation, or while the dataset's schema is inferred.
-  bool Deferred() const { return pool_ != nullptr || infer_; }
+  bool Deferred() const { return pool_ != nullptr || infer_ || filter_ != nullptr; }
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
   ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
@@ -121,6 +122,7 @@ class ConsumerRunner {
   const bool infer_;  // a csv/parquet dataset whose schema is (still) inferred
   std::unique_ptr<objstore::ObjectStore> store_;
   std::unique_ptr<transform::WorkerPool> pool_;  // when the consumer has a transformation
+  std::unique_ptr<RecordFilter> filter_;         // when the consumer has a filter
   std::string transform_arn_;
 
   uint64_t stream_id_ = 0;  // the stream instance being read (0: none yet)

@@ -134,6 +134,7 @@ std::string DeliveryManager::Metrics() {
     const std::string c = "consumer=\"" + s.name + "\",outcome=";
     line("millrace_consumer_records_total", c + "\"delivered\"", s.records_delivered);
     line("millrace_consumer_records_total", c + "\"dropped\"", s.records_dropped);
+    line("millrace_consumer_records_total", c + "\"filtered\"", s.records_filtered);
     line("millrace_consumer_records_total", c + "\"processing_failed\"",
          s.records_processing_failed);
     line("millrace_consumer_records_total", c + "\"format_conversion_failed\"",

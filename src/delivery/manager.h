@@ -47,7 +47,7 @@ struct ConsumerCounters {
                                                 1,     2.5,  5,     10,   30,  60,   300};
   static constexpr size_t kBuckets = std::size(kDurationBuckets) + 1;
   std::atomic<uint64_t> delivered{0}, objects{0}, dropped{0}, processing_failed{0},
-      conversion_failed{0};
+      conversion_failed{0}, filtered{0};
   std::atomic<uint64_t> invocations{0}, invocation_errors{0}, invocation_timeouts{0};
   std::atomic<uint64_t> duration_ms_sum{0};
   std::atomic<uint64_t> duration_buckets[kBuckets] = {};  // not cumulative
@@ -75,6 +75,7 @@ struct ConsumerStatus {
   uint64_t objects_written = 0;
   uint64_t records_failed = 0;  // processing + conversion
   uint64_t records_dropped = 0;
+  uint64_t records_filtered = 0;  // rejected by the consumer's filter
   uint64_t records_processing_failed = 0;
   uint64_t records_conversion_failed = 0;
   uint64_t invocations = 0, invocation_errors = 0, invocation_timeouts = 0;

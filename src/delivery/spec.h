@@ -51,13 +51,19 @@ struct ConsumerSpec {
   int transformation_buffer_mib = 1;  // 1-6: record data per invocation (Lambda's 6 MB payload)
   int transformation_workers = 2;     // 1-16: invocations at once for this consumer
   std::string starting_position = "TRIM_HORIZON";  // or LATEST
+  // A jq expression (record_filter.h): only the records it keeps are delivered; "" for all.
+  std::string filter;
 };
 
 // Names of datasets, consumers and transformations: 1-128 of [a-zA-Z0-9_.-].
 Status CheckName(std::string_view field, std::string_view name);
 
 Result<DatasetSpec> ParseDataset(std::string_view json);
+// Checks every field but whether the filter compiles (CheckFilter: it costs milliseconds, and
+// stored consumers are parsed often).
 Result<ConsumerSpec> ParseConsumer(std::string_view json);
+// InvalidArgument naming "filter" and jq's message if the consumer's filter does not compile.
+Status CheckFilter(const ConsumerSpec& c);
 
 // JSON for storage (`with_secrets`) and for API answers (secret_access_key omitted).
 std::string DatasetJson(const DatasetSpec& d, bool with_secrets);

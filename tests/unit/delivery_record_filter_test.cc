@@ -1,0 +1,85 @@
+// A consumer's record filter: jq expressions (libjq) on each record's JSON, jq's truthiness,
+// clear errors for expressions that do not compile, and records that cannot be evaluated
+// rejected with the reason.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "delivery/record_filter.h"
+#include "delivery/spec.h"
+
+namespace millrace::delivery {
+namespace {
+
+std::unique_ptr<RecordFilter> Make(const std::string& expr) {
+  auto f = RecordFilter::Compile(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  return f.ok() ? std::move(*f) : nullptr;
+}
+
+const char* const kInsert =
+    R"({"eventName": "INSERT", "dynamodb": {"NewImage": {"tenant": "ACME", "n": 3}}})";
+const char* const kRemove =
+    R"({"eventName": "REMOVE", "dynamodb": {"OldImage": {"tenant": "ACME", "n": 4}}})";
+const char* const kOther =
+    R"({"eventName": "INSERT", "dynamodb": {"NewImage": {"tenant": "Globex", "n": 5}}})";
+
+TEST(RecordFilter, TheSeedsPerTenantFilter) {
+  auto f = Make(R"(.dynamodb.NewImage.tenant == "ACME" or .dynamodb.OldImage.tenant == "ACME")");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->Keep(kInsert));
+  EXPECT_TRUE(f->Keep(kRemove));
+  EXPECT_FALSE(f->Keep(kOther));
+  // The state does not leak from one record to the next.
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(f->Keep(i % 2 ? kInsert : kOther), i % 2 == 1);
+}
+
+TEST(RecordFilter, JqTruthinessOfTheFirstOutput) {
+  EXPECT_TRUE(Make(".n")->Keep(R"({"n": 0})"));  // 0 is true in jq
+  EXPECT_TRUE(Make(".s")->Keep(R"({"s": ""})"));
+  EXPECT_FALSE(Make(".n")->Keep(R"({"m": 1})"));  // null
+  EXPECT_FALSE(Make(".b")->Keep(R"({"b": false})"));
+  EXPECT_FALSE(Make("empty")->Keep("{}"));  // no output
+  EXPECT_TRUE(Make(".[] | select(. > 2)")->Keep("[1, 5]"));
+  EXPECT_TRUE(
+      Make(".n > 2 and (.tags | index(\"x\") != null)")->Keep(R"({"n": 3, "tags": ["x"]})"));
+}
+
+TEST(RecordFilter, RecordsThatCannotBeEvaluatedAreRejectedWithTheReason) {
+  auto f = Make(".a.b == 1");
+  std::string why;
+  EXPECT_FALSE(f->Keep("not json", &why));
+  EXPECT_NE(why.find("the record is not one JSON value"), std::string::npos) << why;
+  EXPECT_FALSE(f->Keep(R"({"a": "text"})", &why));
+  EXPECT_NE(why.find("jq: Cannot index string with"), std::string::npos) << why;
+  EXPECT_TRUE(f->Keep(R"({"a": {"b": 1}})", &why));
+  EXPECT_TRUE(why.empty());
+}
+
+TEST(RecordFilter, ExpressionsThatDoNotCompileSayWhy) {
+  auto f = RecordFilter::Compile(".a ==");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(f.status().message().find("is not a valid jq expression: "), std::string::npos)
+      << f.status().message();
+  EXPECT_NE(f.status().message().find("syntax error"), std::string::npos) << f.status().message();
+  EXPECT_FALSE(RecordFilter::Compile(std::string(5000, ' ')).ok());
+  EXPECT_FALSE(RecordFilter::Compile(std::string("a\0b", 3)).ok());
+  EXPECT_FALSE(RecordFilter::Compile("undefined_function_xyz(1)").ok());
+}
+
+TEST(RecordFilter, TheConsumerSpecCarriesAndChecksIt) {
+  auto c = ParseConsumer(
+      R"({"name": "c", "stream": "s", "dataset": "d", "filter": ".tenant == \"ACME\""})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->filter, ".tenant == \"ACME\"");
+  EXPECT_NE(ConsumerJson(*c).find(R"("filter":".tenant == \"ACME\"")"), std::string::npos);
+  EXPECT_TRUE(CheckFilter(*c).ok());
+  auto bad = ParseConsumer(R"({"name": "c", "stream": "s", "dataset": "d", "filter": ".a =="})");
+  ASSERT_TRUE(bad.ok());  // compiling is CheckFilter's
+  Status st = CheckFilter(*bad);
+  EXPECT_EQ(st.message().rfind("filter: is not a valid jq expression", 0), 0u) << st.message();
+}
+
+}  // namespace
+}  // namespace millrace::delivery
