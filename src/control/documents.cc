@@ -145,36 +145,29 @@ std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStat
       w.String(IsoTime(s->last_error_at_ms));
     else
       w.Null();
-    w.Key("consecutive_failures");
-    w.Uint(s ? s->consecutive_failures : 0);
-    w.Key("records_delivered");
-    w.Uint(s ? s->records_delivered : 0);
-    w.Key("objects_written");
-    w.Uint(s ? s->objects_written : 0);
-    w.Key("records_failed");
-    w.Uint(s ? s->records_failed : 0);
+    // Counts, 0 while the consumer is not running.
+    auto count = [&](const char* key, uint64_t delivery::ConsumerStatus::*field) {
+      w.Key(key);
+      w.Uint(s ? s->*field : 0);
+    };
+    using S = delivery::ConsumerStatus;
+    count("consecutive_failures", &S::consecutive_failures);
+    count("records_delivered", &S::records_delivered);
+    count("objects_written", &S::objects_written);
+    count("records_failed", &S::records_failed);
     // What became of the records, and the transformation's invocations, since the server
     // started.
     w.Key("counters");
     w.BeginObject();
-    w.Key("records_delivered");
-    w.Uint(s ? s->records_delivered : 0);
-    w.Key("records_dropped");
-    w.Uint(s ? s->records_dropped : 0);
-    w.Key("records_filtered");
-    w.Uint(s ? s->records_filtered : 0);
-    w.Key("records_processing_failed");
-    w.Uint(s ? s->records_processing_failed : 0);
-    w.Key("records_format_conversion_failed");
-    w.Uint(s ? s->records_conversion_failed : 0);
-    w.Key("invocations");
-    w.Uint(s ? s->invocations : 0);
-    w.Key("invocation_errors");
-    w.Uint(s ? s->invocation_errors : 0);
-    w.Key("invocation_timeouts");
-    w.Uint(s ? s->invocation_timeouts : 0);
-    w.Key("invocation_duration_ms_sum");
-    w.Uint(s ? s->invocation_duration_ms_sum : 0);
+    count("records_delivered", &S::records_delivered);
+    count("records_dropped", &S::records_dropped);
+    count("records_filtered", &S::records_filtered);
+    count("records_processing_failed", &S::records_processing_failed);
+    count("records_format_conversion_failed", &S::records_conversion_failed);
+    count("invocations", &S::invocations);
+    count("invocation_errors", &S::invocation_errors);
+    count("invocation_timeouts", &S::invocation_timeouts);
+    count("invocation_duration_ms_sum", &S::invocation_duration_ms_sum);
     w.EndObject();
     if (nested_lag) {
       w.Key("lag");

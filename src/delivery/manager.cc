@@ -116,19 +116,19 @@ std::string DeliveryManager::Metrics() {
   auto line = [&](const char* name, const std::string& labels, uint64_t v) {
     out += std::string(name) + "{" + labels + "} " + std::to_string(v) + "\n";
   };
-  family("millrace_consumer_records_delivered_total", "Records written into datasets.", "counter");
-  for (auto& s : all)
-    line("millrace_consumer_records_delivered_total", "consumer=\"" + s.name + "\"",
-         s.records_delivered);
-  family("millrace_consumer_objects_written_total", "Files written into datasets.", "counter");
-  for (auto& s : all)
-    line("millrace_consumer_objects_written_total", "consumer=\"" + s.name + "\"",
-         s.objects_written);
-  family("millrace_consumer_records_failed_total",
-         "Records sent to the error output (processing-failed and format-conversion-failed).",
-         "counter");
-  for (auto& s : all)
-    line("millrace_consumer_records_failed_total", "consumer=\"" + s.name + "\"", s.records_failed);
+  // A family with one value per consumer.
+  auto per_consumer = [&](const char* name, const char* help, const char* type,
+                          uint64_t ConsumerStatus::*field) {
+    family(name, help, type);
+    for (auto& s : all) line(name, "consumer=\"" + s.name + "\"", s.*field);
+  };
+  per_consumer("millrace_consumer_records_delivered_total", "Records written into datasets.",
+               "counter", &ConsumerStatus::records_delivered);
+  per_consumer("millrace_consumer_objects_written_total", "Files written into datasets.", "counter",
+               &ConsumerStatus::objects_written);
+  per_consumer("millrace_consumer_records_failed_total",
+               "Records sent to the error output (processing-failed and format-conversion-failed).",
+               "counter", &ConsumerStatus::records_failed);
   family("millrace_consumer_records_total", "Records by what became of them.", "counter");
   for (auto& s : all) {
     const std::string c = "consumer=\"" + s.name + "\",outcome=";
@@ -140,19 +140,14 @@ std::string DeliveryManager::Metrics() {
     line("millrace_consumer_records_total", c + "\"format_conversion_failed\"",
          s.records_conversion_failed);
   }
-  family("millrace_consumer_invocations_total", "Invocations of the consumer's transformation.",
-         "counter");
-  for (auto& s : all)
-    line("millrace_consumer_invocations_total", "consumer=\"" + s.name + "\"", s.invocations);
-  family("millrace_consumer_invocation_errors_total",
-         "Invocations that failed (timeouts included).", "counter");
-  for (auto& s : all)
-    line("millrace_consumer_invocation_errors_total", "consumer=\"" + s.name + "\"",
-         s.invocation_errors);
-  family("millrace_consumer_invocation_timeouts_total", "Invocations that timed out.", "counter");
-  for (auto& s : all)
-    line("millrace_consumer_invocation_timeouts_total", "consumer=\"" + s.name + "\"",
-         s.invocation_timeouts);
+  per_consumer("millrace_consumer_invocations_total",
+               "Invocations of the consumer's transformation.", "counter",
+               &ConsumerStatus::invocations);
+  per_consumer("millrace_consumer_invocation_errors_total",
+               "Invocations that failed (timeouts included).", "counter",
+               &ConsumerStatus::invocation_errors);
+  per_consumer("millrace_consumer_invocation_timeouts_total", "Invocations that timed out.",
+               "counter", &ConsumerStatus::invocation_timeouts);
   family("millrace_consumer_invocation_duration_seconds",
          "How long the transformation's invocations took.", "histogram");
   for (auto& s : all) {
@@ -177,10 +172,8 @@ std::string DeliveryManager::Metrics() {
          "gauge");
   for (auto& s : all)
     line("millrace_consumer_failing", "consumer=\"" + s.name + "\"", s.state == "FAILING");
-  family("millrace_consumer_consecutive_failures", "Failures since the last success.", "gauge");
-  for (auto& s : all)
-    line("millrace_consumer_consecutive_failures", "consumer=\"" + s.name + "\"",
-         s.consecutive_failures);
+  per_consumer("millrace_consumer_consecutive_failures", "Failures since the last success.",
+               "gauge", &ConsumerStatus::consecutive_failures);
   family("millrace_consumer_lag_records", "Records not yet delivered, per shard.", "gauge");
   for (auto& s : all)
     for (auto& sh : s.shards)

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -174,9 +175,14 @@ int EnterSandboxInChild(const SandboxPlan& plan, rlim_t as_bytes) {
   if (plan.isolate) {
     // NPROC counts the user's processes: set while still root, enforced after the switch.
     if (limit(RLIMIT_NPROC, kSandboxMaxProcesses) != 0) return errno;
-    if (::setgroups(0, nullptr) != 0) return errno;
-    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return errno;
-    if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) return errno;
+    // Raw system calls, not glibc's wrappers: those apply the change to every thread of the
+    // process (__nptl_setxid), and a child made by clone(2) inherits the parent's thread
+    // list without its threads, so the wrapper waits forever for threads that are not there
+    // (seen: a worker started while other threads ran hung in setgroups). The raw calls
+    // change this one thread, which is all the child has.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) return errno;
+    if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) return errno;
+    if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) return errno;
   }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
   return 0;

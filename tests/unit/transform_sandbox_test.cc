@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <atomic>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "common/encoding.h"
@@ -51,6 +53,39 @@ class Sandbox : public ::testing::Test {
     if (geteuid() != 0) GTEST_SKIP() << "the full sandbox needs the server to run as root";
   }
 };
+
+// Regression: the child of clone(2) called glibc's setgroups, which signals every thread of
+// the parent's (copied) thread list and waited forever for threads the child does not have.
+// Workers started from several threads at once, while other threads run, must all start.
+TEST_F(Sandbox, WorkersStartedFromManyThreadsAtOnceAllStart) {
+  CodeDir dir;
+  FunctionSpec spec = ProbeSpec(dir, "def probe(arg):\n    return 'up'\n");
+  std::atomic<bool> busy{true};
+  std::thread spinner([&] {  // a thread that is alive throughout, as the server's are
+    while (busy) std::this_thread::yield();
+  });
+  auto all = std::async(std::launch::async, [&] {
+    std::vector<std::thread> starters;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < 6; ++t)
+      starters.emplace_back([&] {
+        for (int i = 0; i < 4; ++i) {
+          WorkerPool pool(spec, 1, nullptr);
+          if (pool.IdlePids().size() == 1) ++ok;
+        }
+      });
+    for (auto& t : starters) t.join();
+    return ok.load();
+  });
+  const bool done = all.wait_for(std::chrono::seconds(90)) == std::future_status::ready;
+  busy = false;
+  spinner.join();
+  if (!done) {
+    ADD_FAILURE() << "starting workers hung";
+    std::_Exit(1);  // the hung threads cannot be joined
+  }
+  EXPECT_EQ(all.get(), 24);
+}
 
 TEST_F(Sandbox, RunsAsAnotherUserWithoutPrivileges) {
   CodeDir dir;
