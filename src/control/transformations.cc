@@ -176,6 +176,11 @@ Status ApplyBody(std::string_view body, Spec* s, std::optional<Upload>* upload) 
       if (v.type() == element_type::NULL_VALUE) continue;
       if (v.type() != element_type::OBJECT)
         return Bad("code", "must be an object {\"file_name\", \"content_base64\"}");
+      for (auto [member, unused] : simdjson::dom::object(v))
+        if (member != "file_name" && member != "content_base64" && member != "sha256" &&
+            member != "size_bytes")  // the last two: what describe shows
+          return Bad("code." + std::string(member.substr(0, 64)),
+                     "unknown field (the fields are file_name, content_base64)");
       Upload u;
       element f, c;
       if (v["file_name"].get(f) != simdjson::SUCCESS) return Bad("code.file_name", "is required");

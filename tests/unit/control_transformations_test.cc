@@ -273,7 +273,13 @@ TEST_F(TransformationsTest, FieldsAreCheckedAndNamed) {
   ExpectError(*post(Body("bad/name", "main.handler", Code("main.py", kPy))), 400, "ValidationError",
               "name:");
   ExpectError(*post(Body("t", "main.handler", Code("main.py", kPy), "python3", R"(, "x": 1)")), 400,
-              "ValidationError", "x: unknown field");
+              "ValidationError",
+              "x: unknown field (the fields are name, runtime, handler, code, memory_size_mb, "
+              "timeout_seconds, network)");
+  ExpectError(*post(R"({"name": "t", "runtime": "python3", "handler": "main.handler",
+                        "code": {"file_name": "main.py", "content_base64": "eA==", "zip": 1}})"),
+              400, "ValidationError",
+              "code.zip: unknown field (the fields are file_name, content_base64)");
   EXPECT_FALSE(fs::exists(CodeDirOf("t") + "/1"));
 }
 
