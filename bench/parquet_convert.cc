@@ -230,7 +230,7 @@ bool WriteFile(const std::string& path, std::string_view bytes) {
 
 struct Options {
   size_t records = 1000000;
-  std::string input, write_input, codec = "snappy", label;
+  std::string input, write_input, codec = "snappy", label, input_format = "json";
   std::string out = "/tmp/millrace-parquet-bench/ours.parquet";
   int repeat = 5;
   size_t row_group_mib = 128, buffer_mib = 0, file_mib = 0;
@@ -335,7 +335,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: parquet_convert [--records N] [--input FILE] [--write-input FILE]\n"
                "  [--codec snappy|zstd|gzip|none] [--repeat K] [--row-group-mib M]\n"
-               "  [--buffer-mib B] [--file-mib F] [--out PATH] [--label L]\n");
+               "  [--buffer-mib B] [--file-mib F] [--out PATH] [--label L]\n"
+               "  [--input-format json|auto]\n");
   return 2;
 }
 
@@ -367,6 +368,9 @@ int main(int argc, char** argv) {
       o.out = v;
     } else if (a == "--label") {
       o.label = v;
+    } else if (a == "--input-format") {  // the schema's "input": json (default) or auto
+      if (v != "json" && v != "auto") return Usage();
+      o.input_format = v;
     } else {
       return Usage();
     }
@@ -411,6 +415,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "schema: %s\n", schema.status().message().c_str());
     return 1;
   }
+  if (o.input_format == "auto") schema->input = formats::InputFormat::kAuto;
   formats::FormatSpec spec;
   spec.file_type = "parquet";
   spec.compression = o.codec;

@@ -210,6 +210,13 @@ Status RecordMapper::Map(std::string_view record, const RowSink& sink) {
   checking_nested_ = !sink_checks_nested_;
   if (!ReadsAsJson(schema_.input, record)) {
     if (EmptyLine(record)) return Status::Ok();  // a blank line: no row (not one null field)
+    // "auto" checks a CSV line's UTF-8 here, so that the Parquet writer need not re-check
+    // the strings of every record (JSON records' simdjson has checked).
+    if (schema_.input == InputFormat::kAuto &&
+        !simdjson::validate_utf8(record.data(), record.size()))
+      return Status::InvalidArgument(
+          "the record is not JSON (it does not start with '{' or '['), nor a CSV line of UTF-8 "
+          "text");
     Line* line = LineAt(0);
     bool header;
     Status st = MapCsv(record, line, &header);

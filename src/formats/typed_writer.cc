@@ -64,8 +64,9 @@ Result<std::unique_ptr<FileWriter>> NewParquetWriter(const FormatSpec& spec) {
   if (!codec.ok()) return codec.status();
   options.codec = *codec;
   options.row_group_bytes = spec.row_group_bytes;
-  // Strings from JSON records were validated by simdjson (CSV fields were not).
-  options.validate_utf8 = spec.schema->input != InputFormat::kJson;
+  // Strings from JSON records were validated by simdjson, CSV lines under "auto" by the
+  // RecordMapper; only "csv" input leaves it to the writer.
+  options.validate_utf8 = spec.schema->input == InputFormat::kCsv;
   auto rows = parquet::ParquetFileWriter::Create(spec.schema->ToParquet(), std::move(options));
   if (!rows.ok()) return rows.status();
   return std::unique_ptr<FileWriter>(

@@ -284,6 +284,9 @@ TEST(RecordMapperAuto, JsonObjectsAndCsvLinesBothFit) {
             "the record is not JSON (it does not start with '{' or '['), and as a CSV line: "
             "CSV line has 1 fields; the schema expects 2");
   EXPECT_EQ(Error(m, "[1]"), "the record is not a JSON object");
+  EXPECT_EQ(Error(m, "8,caf\xc3"),
+            "the record is not JSON (it does not start with '{' or '['), nor a CSV line of UTF-8 "
+            "text");
 }
 
 const char* const kCsv = R"({"input": "csv", "csv_header": ["id", "name", "city"],
