@@ -482,10 +482,9 @@ int FollowLogs(HttpClient& client, const std::string& path, const std::optional<
     }
     for (simdjson::dom::element l : lines) {
       int64_t t = 0;
-      std::string_view time, request, text, level;
+      std::string_view time, request, text;
       if (l["time_ms"].get(t) || l["time"].get(time) || l["text"].get(text)) continue;
       if (l["request_id"].get(request)) request = "";
-      if (l["level"].get(level)) level = "output";
       std::string key = std::string(request) + "\n" + std::string(text);
       if (t == from &&
           std::find(printed_at_from.begin(), printed_at_from.end(), key) != printed_at_from.end())

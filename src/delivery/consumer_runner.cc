@@ -470,7 +470,11 @@ ConsumerRunner::Invoked ConsumerRunner::InvokeBatch(uint64_t stream_id, uint32_t
     if (out.attempts > 0) {  // retries back off too: 1 s, 2 s, 4 s (with jitter)
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait_for(l, std::chrono::milliseconds(Backoff(out.attempts)), [&] { return stopping_; });
-      if (stopping_) break;
+      if (stopping_) {  // the batch is redone after the restart, not sent to processing-failed/
+        out.result.error =
+            transform::InvocationError{transform::ErrorKind::kShutdown, "", "stopping"};
+        break;
+      }
     }
     ctx.invocation_id = formats::DeterministicUuid(consumer_.name + "/" + in.front().record_id +
                                                    "/" + std::to_string(out.attempts) + "/" +

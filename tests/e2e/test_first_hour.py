@@ -227,6 +227,31 @@ class FirstHourTest(harness.KinesisTestCase):
         self.assertIn('millrace_consumer_invocation_duration_seconds_count{consumer="fh-fail-c"}',
                       metrics)
 
+    def test_a_stop_during_the_retries_sends_nothing_to_processing_failed(self):
+        """Regression: a consumer stopped (here: restarted by an update) while it waited to
+        retry a failed invocation wrote the batch to processing-failed/ after fewer than all
+        attempts; it must be redone by the next run, with every attempt."""
+        st, doc = create_function(self.api, "fh-stop", "main.py", BROKEN, "main.handler")
+        self.assertEqual(st, 201, doc)
+        self.create_stream("fh-stop", shards=1)
+        self.api.call("POST", "/api/v1/datasets", {"name": "fh-stop-ds", "file_type": "jsonl"})
+        self.consumer("fh-stop-c", "fh-stop", "fh-stop-ds", transformation="fh-stop")
+        self.kinesis.put_record(StreamName="fh-stop", Data=b'{"n": 1}', PartitionKey="k")
+
+        def status():
+            return self.api.call("GET", "/api/v1/consumers/fh-stop-c")[1]
+        wait_for(lambda: status()["counters"]["invocation_errors"] >= 1, timeout=60,
+                 what="a first failed attempt")
+        st, doc = self.api.call("PUT", "/api/v1/consumers/fh-stop-c", {"buffer_interval_seconds": 2})
+        self.assertEqual(st, 200, doc)
+        wait_for(lambda: status()["counters"]["records_processing_failed"] >= 1, timeout=90,
+                 what="processing-failed after every attempt")
+        root = os.path.join(self.server.data_dir, "datasets", "fh-stop-ds")
+        failed = [json.loads(l) for f in dataset_files(self.server, "fh-stop-ds")
+                  if f.startswith("processing-failed/")
+                  for l in open(os.path.join(root, f)).read().splitlines() if l]
+        self.assertEqual([r["attemptsMade"] for r in failed], [4], failed)
+
     # ---- the CLI ----
 
     def test_cli_schema_flag_creates_a_typed_dataset_with_the_consumer(self):
