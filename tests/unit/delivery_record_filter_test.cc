@@ -41,8 +41,9 @@ TEST(RecordFilter, JqTruthinessOfTheFirstOutput) {
   EXPECT_FALSE(Make(".b")->Keep(R"({"b": false})"));
   EXPECT_FALSE(Make("empty")->Keep("{}"));  // no output
   EXPECT_TRUE(Make(".[] | select(. > 2)")->Keep("[1, 5]"));
-  EXPECT_TRUE(
-      Make(".n > 2 and (.tags | index(\"x\") != null)")->Keep(R"({"n": 3, "tags": ["x"]})"));
+  // (Not `.tags | index("x")`: libjq 1.6 leaks 67 bytes per evaluation of index/indices on an
+  // array; docs/consumers.md says so.)
+  EXPECT_TRUE(Make(".n > 2 and any(.tags[]; . == \"x\")")->Keep(R"({"n": 3, "tags": ["x"]})"));
 }
 
 TEST(RecordFilter, RecordsThatCannotBeEvaluatedAreRejectedWithTheReason) {
