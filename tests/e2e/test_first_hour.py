@@ -36,8 +36,8 @@ def cli(server, *args, env=None, cwd=None, timeout=60):
              AWS_SHARED_CREDENTIALS_FILE=os.path.join(server.data_dir, "credentials"))
     if env is not None:
         e = env
-    return subprocess.run([server.binary] + list(args), capture_output=True, text=True, env=e,
-                          cwd=cwd, timeout=timeout)
+    return subprocess.run([os.path.abspath(server.binary)] + list(args), capture_output=True,
+                          text=True, env=e, cwd=cwd, timeout=timeout)
 
 
 @millrace_only("the control API and the millrace CLI are Millrace's")
