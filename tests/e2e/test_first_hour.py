@@ -165,21 +165,24 @@ class FirstHourTest(harness.KinesisTestCase):
 
     # ---- transformations that tell the user what went wrong ----
 
+    def broken_consumer(self, function, stream):
+        """A consumer "<stream>-c" of a new stream, into "<stream>-ds", through BROKEN as
+        `function`, with one record put; returns a function that reads its status."""
+        st, doc = create_function(self.api, function, "main.py", BROKEN, "main.handler",
+                                  timeout_seconds=5)
+        self.assertEqual(st, 201, doc)
+        self.create_stream(stream, shards=1)
+        self.api.call("POST", "/api/v1/datasets", {"name": stream + "-ds", "file_type": "jsonl"})
+        self.consumer(stream + "-c", stream, stream + "-ds", transformation=function)
+        self.kinesis.put_record(StreamName=stream, Data=b'{"n": 1}', PartitionKey="k")
+        return lambda: self.api.call("GET", "/api/v1/consumers/%s-c" % stream)[1]
+
     def test_a_failing_transformation_is_reported_backs_off_and_recovers(self):
         st, doc = create_function(self.api, "fh-missing", "main.py", GOOD, "main.nope")
         self.assertEqual(st, 400, doc)
         self.assertIn("main.nope cannot be loaded from main.py: Runtime.HandlerNotFound: "
                       "Handler 'nope' missing on module 'main'", doc["error"]["message"])
-        st, doc = create_function(self.api, "fh-div", "main.py", BROKEN, "main.handler",
-                                  timeout_seconds=5)
-        self.assertEqual(st, 201, doc)
-        self.create_stream("fh-fail", shards=1)
-        self.api.call("POST", "/api/v1/datasets", {"name": "fh-fail-ds", "file_type": "jsonl"})
-        self.consumer("fh-fail-c", "fh-fail", "fh-fail-ds", transformation="fh-div")
-        self.kinesis.put_record(StreamName="fh-fail", Data=b'{"n": 1}', PartitionKey="k")
-
-        def status():
-            return self.api.call("GET", "/api/v1/consumers/fh-fail-c")[1]
+        status = self.broken_consumer("fh-div", "fh-fail")
         wait_for(lambda: status()["state"] == "FAILING", timeout=60, what="FAILING")
         s = status()
         self.assertIn("ZeroDivisionError: division by zero", s["last_error"])
@@ -231,15 +234,7 @@ class FirstHourTest(harness.KinesisTestCase):
         """Regression: a consumer stopped (here: restarted by an update) while it waited to
         retry a failed invocation wrote the batch to processing-failed/ after fewer than all
         attempts; it must be redone by the next run, with every attempt."""
-        st, doc = create_function(self.api, "fh-stop", "main.py", BROKEN, "main.handler")
-        self.assertEqual(st, 201, doc)
-        self.create_stream("fh-stop", shards=1)
-        self.api.call("POST", "/api/v1/datasets", {"name": "fh-stop-ds", "file_type": "jsonl"})
-        self.consumer("fh-stop-c", "fh-stop", "fh-stop-ds", transformation="fh-stop")
-        self.kinesis.put_record(StreamName="fh-stop", Data=b'{"n": 1}', PartitionKey="k")
-
-        def status():
-            return self.api.call("GET", "/api/v1/consumers/fh-stop-c")[1]
+        status = self.broken_consumer("fh-stop", "fh-stop")
         wait_for(lambda: status()["counters"]["invocation_errors"] >= 1, timeout=60,
                  what="a first failed attempt")
         st, doc = self.api.call("PUT", "/api/v1/consumers/fh-stop-c", {"buffer_interval_seconds": 2})
