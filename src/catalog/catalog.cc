@@ -466,6 +466,10 @@ const char* DocKindName(DocKind kind) {
       return "consumer";
     case DocKind::kTransformation:
       return "transformation";
+    case DocKind::kChangeStream:
+      return "change stream";
+    case DocKind::kChangeStreamState:
+      return "change stream state";
   }
   return "document";
 }

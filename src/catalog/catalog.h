@@ -56,10 +56,13 @@ struct TagRow {
   std::string value;
 };
 
-// A named configuration document (a dataset, a consumer, a transformation), stored as
-// JSON. `version` starts at 1 and grows with every update.
-enum class DocKind { kDataset, kConsumer, kTransformation };
-const char* DocKindName(DocKind kind);  // "dataset", "consumer", "transformation"
+// A named configuration document (a dataset, a consumer, a transformation, a change
+// stream), stored as JSON. `version` starts at 1 and grows with every update. A change
+// stream's capture state (kChangeStreamState: whether its slot and snapshot are done) is
+// a document of its own, so that it does not change the configuration's version.
+enum class DocKind { kDataset, kConsumer, kTransformation, kChangeStream, kChangeStreamState };
+// "dataset", "consumer", "transformation", "change stream", "change stream state"
+const char* DocKindName(DocKind kind);
 
 struct DocRow {
   std::string name;

@@ -148,6 +148,8 @@ constexpr DocHandlers kDatasets{ListDatasets, CreateDataset, DescribeDataset, Up
                                 DeleteDataset};
 constexpr DocHandlers kConsumers{ListConsumers, CreateConsumer, DescribeConsumer, UpdateConsumer,
                                  DeleteConsumer};
+constexpr DocHandlers kChangeStreams{ListChangeStreams, CreateChangeStream, DescribeChangeStream,
+                                     UpdateChangeStream, DeleteChangeStream};
 constexpr DocHandlers kTransformations{ListTransformations, CreateTransformation,
                                        DescribeTransformation, UpdateTransformation,
                                        DeleteTransformation};
@@ -286,12 +288,26 @@ http::Response ControlApi::Serve(const http::Request& req) {
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
   if (prefixed) path.remove_prefix(kPrefix.size());
   std::vector<std::string> seg = Segments(path);
-  Env env{catalog_, streams_, delivery_, streams_->clock(), logs_, streams_->options().data_dir};
+  Env env{catalog_,
+          streams_,
+          delivery_,
+          streams_->clock(),
+          logs_,
+          streams_->options().data_dir,
+          change_streams_};
   if (!seg.empty() && seg.size() <= 2) {
     if (seg[0] == "streams") return RouteStreams(env, req, seg);
     if (prefixed && seg[0] == "datasets") return RouteDocs(env, kDatasets, req, seg);
     if (prefixed && seg[0] == "consumers") return RouteDocs(env, kConsumers, req, seg);
     if (prefixed && seg[0] == "transformations") return RouteDocs(env, kTransformations, req, seg);
+    if (prefixed && seg[0] == "change-streams") return RouteDocs(env, kChangeStreams, req, seg);
+  }
+  // POST /api/v1/change-streams/{name}/pause | resume
+  if (prefixed && seg.size() == 3 && seg[0] == "change-streams" &&
+      (seg[2] == "pause" || seg[2] == "resume")) {
+    if (req.method != "POST") return MethodNotAllowed(req, "POST");
+    return AnswerResponse(seg[2] == "pause" ? PauseChangeStream(env, seg[1])
+                                            : ResumeChangeStream(env, seg[1]));
   }
   if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "logs")
     return RouteTransformationLogs(env, req, seg);
@@ -299,7 +315,8 @@ http::Response ControlApi::Serve(const http::Request& req) {
                        "no such endpoint: " + Abbreviate(req.method, 16) + " " +
                            Abbreviate(req.path) +
                            " (the control API has /api/v1/datasets, /api/v1/consumers, "
-                           "/api/v1/transformations and /api/v1/streams; see "
+                           "/api/v1/transformations, /api/v1/change-streams and "
+                           "/api/v1/streams; see "
                            "docs/control-api.md)");
 }
 

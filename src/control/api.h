@@ -27,6 +27,7 @@
 #include "auth/keystore.h"
 #include "catalog/catalog.h"
 #include "common/thread_annotations.h"
+#include "cdc/manager.h"
 #include "delivery/manager.h"
 #include "http/message.h"
 #include "streams/manager.h"
@@ -46,6 +47,9 @@ class ControlApi {
   ~ControlApi();
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
+  // The change streams (/api/v1/change-streams); set before the first request, outliving
+  // the ControlApi. Without it, change streams are stored but not run.
+  void SetChangeStreams(cdc::ChangeStreamManager* m) { change_streams_ = m; }
 
   // Whether the request is for this API: a path of /api/v1 or under it, or of /streams or
   // under it. Cheap; callable from any thread.
@@ -74,6 +78,7 @@ class ControlApi {
   auth::KeyStore* const keys_;
   const bool auth_enabled_;
   transform::LogStore* const logs_;
+  cdc::ChangeStreamManager* change_streams_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;

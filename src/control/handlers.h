@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "cdc/manager.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/status.h"
@@ -41,6 +42,7 @@ struct Env {
   const Clock* clock = nullptr;
   transform::LogStore* logs = nullptr;
   std::string data_dir;
+  cdc::ChangeStreamManager* change_streams = nullptr;
 };
 
 // datasets.cc
@@ -75,6 +77,15 @@ Outcome TransformationLogs(const Env& env, const std::string& name,
 // kMaxConsumersPerTransformation other consumers use it (InvalidArgument). Reads the
 // consumers' stored JSON directly, so it holds whatever delivery::ParseConsumer accepts.
 Status CheckConsumerTransformation(const Env& env, std::string_view consumer_body);
+
+// change_streams.cc
+Outcome ListChangeStreams(const Env& env);
+Outcome CreateChangeStream(const Env& env, std::string_view body);
+Outcome DescribeChangeStream(const Env& env, const std::string& name);
+Outcome UpdateChangeStream(const Env& env, const std::string& name, std::string_view body);
+Outcome DeleteChangeStream(const Env& env, const std::string& name);
+Outcome PauseChangeStream(const Env& env, const std::string& name);
+Outcome ResumeChangeStream(const Env& env, const std::string& name);
 
 // stream_views.cc
 // A stream's name from what a user gave: its name, or its ARN (what every answer prints).

@@ -120,6 +120,11 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   app->control_ = std::make_unique<control::ControlApi>(app->catalog_.get(), app->streams_.get(),
                                                         app->delivery_.get(), app->keys_.get(),
                                                         so.auth, app->transform_logs_.get());
+  app->change_streams_ = std::make_unique<cdc::ChangeStreamManager>(
+      app->catalog_.get(), app->streams_.get(), SystemClock::Default());
+  app->control_->SetChangeStreams(app->change_streams_.get());
+  if (Status st = app->change_streams_->Reload(); !st.ok())
+    LOG(kWarn) << "change streams: " << st.ToString();
 
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
@@ -157,6 +162,7 @@ void App::Stop() {
   if (http_) http_->Stop();
   http_.reset();
   control_.reset();
+  change_streams_.reset();  // captures stop before the streams they write
   delivery_.reset();  // consumers stop before the streams they read
   transform_logs_.reset();
   kinesis_.reset();
@@ -181,7 +187,7 @@ void App::Route(http::Request&& req, http::Responder responder) {
       if (std::optional<http::Response> refused = control_->Authenticate(req))
         return responder.Send(std::move(*refused));
     http::Response r;
-    r.body = streams_->Metrics() + delivery_->Metrics();
+    r.body = streams_->Metrics() + delivery_->Metrics() + change_streams_->Metrics();
     r.SetHeader("Content-Type", "text/plain; version=0.0.4");
     return responder.Send(std::move(r));
   }

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "control/api.h"
+#include "cdc/manager.h"
 #include "delivery/manager.h"
 #include "http/server.h"
 #include "kinesis/service.h"
@@ -51,6 +52,7 @@ class App {
   std::unique_ptr<kinesis::KinesisService> kinesis_;
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;
+  std::unique_ptr<cdc::ChangeStreamManager> change_streams_;
   std::unique_ptr<control::ControlApi> control_;
   std::unique_ptr<http::HttpServer> http_;
 };

@@ -108,8 +108,12 @@ class StreamManager {
   // before Put returns if nothing could be written. For PutRecord (`all_or_nothing`), a
   // throttled shard fails the whole call; for PutRecords each record has its outcome.
   using PutDone = std::function<void(Status, std::vector<PutOutcome>)>;
+  // `throttled` = false skips the per-shard write limits: for Millrace's own writers (a
+  // change stream's capture), which must not lose their order to a retry.
   void Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries, bool all_or_nothing,
-           PutDone done);
+           PutDone done, bool throttled = true);
+  // The index of the open shard a record with this partition key goes to now.
+  std::optional<uint32_t> ShardIndexFor(Stream& stream, std::string_view partition_key);
 
   struct IteratorRequest {
     std::string shard_id;

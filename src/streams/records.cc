@@ -51,13 +51,14 @@ std::string AmzUtcString(int64_t ms) {
 }  // namespace
 
 void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries,
-                        bool all_or_nothing, PutDone done) {
+                        bool all_or_nothing, PutDone done, bool throttled) {
   std::shared_lock<std::shared_mutex> r(stream->mu);
   if (stream->status != StreamStatus::kActive && stream->status != StreamStatus::kUpdating) {
     done(Status::NotFound(NotFoundMessage(stream->name)), {});
     return;
   }
-  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const bool throttle =
+      throttled && options_.throttling && stream->mode == StreamMode::kProvisioned;
   const int64_t now_ns = clock_->MonotonicNanos();
   std::vector<PutOutcome> outcomes(entries.size());
   std::vector<size_t> positions;
@@ -111,6 +112,14 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
   op->items = std::move(op_items);
   // Still under the shared lock: no shard can close between routing and counter assignment.
   journal_->Append(std::move(op));
+}
+
+std::optional<uint32_t> StreamManager::ShardIndexFor(Stream& stream,
+                                                     std::string_view partition_key) {
+  std::shared_lock<std::shared_mutex> r(stream.mu);
+  Shard* shard = stream.RouteHashKey(HashKeyOfPartitionKey(partition_key));
+  if (!shard) return std::nullopt;
+  return shard->index;
 }
 
 Result<std::string> StreamManager::GetShardIterator(const std::string& name,
@@ -238,7 +247,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream " + stream->name +
                             " under account " + options_.account_id + " does not exist");
 
-  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const bool throttle =
+      options_.throttling && stream->mode == StreamMode::kProvisioned;
   const int64_t now_ns = clock_->MonotonicNanos();
   if (throttle) {
     std::lock_guard<std::mutex> t(shard->throttle_mu);
