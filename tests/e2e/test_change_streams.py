@@ -113,6 +113,160 @@ class CaptureTest(ChangeStreamCase):
         self.assertEqual(d["counters"]["changes"], 5, d)
         self.assertTrue(d["snapshot_progress"]["done"], d)
 
+    def test_every_common_type_in_both_image_formats(self):
+        t = unique_name("types").replace("-", "_")
+        self.pg.psql("CREATE TYPE %s_mood AS ENUM ('sad', 'happy')" % t)
+        self.pg.psql(
+            "CREATE TABLE %s (id bigint PRIMARY KEY, n numeric, big numeric, txt text, b bool, "
+            "i2 int2, i4 int4, f4 real, f8 double precision, nan float8, ts timestamptz, "
+            "lts timestamp, d date, u uuid, j json, jb jsonb, arr int[], tarr text[], "
+            "by bytea, mood %s_mood, nul text)" % (t, t))
+        row = ("(9007199254740993, 12.50, 123456789012345678901234.5, E'tab\\there \"q\"', true, "
+               "-2, 40000, 1.5, 0.1, 'NaN', '2026-01-02 03:04:05.123456+02', "
+               "'2026-01-02 03:04:05', '2026-01-02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
+               "'{\"a\": [1, 2]}', '{\"k\": {\"x\": null}}', '{1,NULL,3}', "
+               "'{\"a b\",c}', '\\x0001ff', 'happy', NULL)")
+        for fmt in ("plain", "dynamodb"):
+            name = t + "_" + fmt
+            self.pg.psql("CREATE TABLE %s (LIKE %s INCLUDING ALL)" % (name, t))
+            self.pg.psql("INSERT INTO %s VALUES %s" % (name, row))  # the snapshot's copy
+            self.create(name, [name], image_format=fmt)
+            self.wait_streaming(name)
+            self.pg.psql("INSERT INTO %s SELECT id + 1, n, big, txt, b, i2, i4, f4, f8, nan, ts, "
+                         "lts, d, u, j, jb, arr, tarr, by, mood, nul FROM %s" % (name, name))
+            recs = self.wait_records(name + "-changes", 2)
+            snap, change = recs[0]["dynamodb"]["NewImage"], recs[1]["dynamodb"]["NewImage"]
+            del snap["id"], change["id"]
+            self.assertEqual(snap, change)  # COPY and pgoutput give the same record
+            if fmt == "plain":
+                self.assertEqual(snap, {
+                    "n": 12.5, "big": "123456789012345678901234.5", "txt": 'tab\there "q"',
+                    "b": True, "i2": -2, "i4": 40000, "f4": 1.5, "f8": 0.1, "nan": "NaN",
+                    "ts": "2026-01-02T01:04:05.123456Z", "lts": "2026-01-02T03:04:05",
+                    "d": "2026-01-02", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                    "j": {"a": [1, 2]}, "jb": {"k": {"x": None}}, "arr": [1, None, 3],
+                    "tarr": ["a b", "c"], "by": "AAH/", "mood": "happy", "nul": None})
+                self.assertEqual(recs[0]["dynamodb"]["Keys"], {"id": 9007199254740993})
+            else:
+                self.assertEqual(snap, {
+                    "n": {"N": "12.50"}, "big": {"N": "123456789012345678901234.5"},
+                    "txt": {"S": 'tab\there "q"'}, "b": {"BOOL": True}, "i2": {"N": "-2"},
+                    "i4": {"N": "40000"}, "f4": {"N": "1.5"}, "f8": {"N": "0.1"},
+                    "nan": {"S": "NaN"}, "ts": {"S": "2026-01-02T01:04:05.123456Z"},
+                    "lts": {"S": "2026-01-02T03:04:05"}, "d": {"S": "2026-01-02"},
+                    "u": {"S": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
+                    "j": {"M": {"a": {"L": [{"N": "1"}, {"N": "2"}]}}},
+                    "jb": {"M": {"k": {"M": {"x": {"NULL": True}}}}},
+                    "arr": {"L": [{"N": "1"}, {"NULL": True}, {"N": "3"}]},
+                    "tarr": {"L": [{"S": "a b"}, {"S": "c"}]}, "by": {"B": "AAH/"},
+                    "mood": {"S": "happy"}, "nul": {"NULL": True}})
+                self.assertEqual(recs[0]["dynamodb"]["Keys"], {"id": {"N": "9007199254740993"}})
+
+
+class CreateErrorsTest(ChangeStreamCase):
+    def error(self, body_changes, status=409):
+        name = unique_name("bad").replace("-", "_")
+        doc = self.create(name, body_changes.pop("tables", ["public.exists_t"]), expect=status,
+                          **body_changes)
+        return doc["error"]["message"]
+
+    def test_each_mistake_is_named_at_create_time(self):
+        self.pg.psql("CREATE TABLE IF NOT EXISTS exists_t (id int PRIMARY KEY)")
+        self.pg.psql("CREATE TABLE IF NOT EXISTS nopk_t (id int)")
+        self.pg.psql("DO $$BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object "
+                     "THEN NULL; END$$")
+        msg = self.error({"dsn": "host=127.0.0.1 port=1 dbname=postgres user=postgres"})
+        self.assertIn("cannot connect to PostgreSQL", msg)
+        msg = self.error({"dsn": self.pg.dsn(user="plain_user")})
+        self.assertIn("REPLICATION", msg)
+        self.assertIn("plain_user", msg)
+        msg = self.error({"tables": ["public.missing_t"]})
+        self.assertIn("public.missing_t does not exist", msg)
+        msg = self.error({"tables": ["nopk_t"]})
+        self.assertIn("no primary key", msg)
+        self.assertIn("REPLICA IDENTITY FULL", msg)
+        msg = self.error({"source": {"publication": "nopub"}, "snapshot": "never"})
+        self.assertIn("publication nopub does not exist", msg)
+        msg = self.error({"source": {"slot": "noslot"}, "snapshot": "never"})
+        self.assertIn("slot noslot does not exist", msg)
+        msg = self.error({"image_format": "xml"}, status=400)
+        self.assertIn("image_format", msg)
+        msg = self.error({"source": {"type": "mysql"}}, status=400)
+        self.assertIn("source.type", msg)
+        msg = self.error({"bogus": 1}, status=400)
+        self.assertIn("bogus: unknown field", msg)
+
+    def test_wal_level_not_logical(self):
+        plain = Postgres(tcp=True).start()
+        try:
+            msg = self.error({"dsn": plain.dsn()})
+            self.assertIn("wal_level", msg)
+            self.assertIn("logical", msg)
+        finally:
+            plain.stop()
+
+    def test_table_without_key_captured_with_replica_identity_full(self):
+        t = unique_name("nopk").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (a int, b text)" % t)
+        self.pg.psql("ALTER TABLE %s REPLICA IDENTITY FULL" % t)
+        self.create(t, [t], snapshot="never")
+        self.wait_streaming(t)
+        self.pg.psql("INSERT INTO %s VALUES (1, 'x'); UPDATE %s SET b = 'y'; DELETE FROM %s"
+                     % (t, t, t))
+        recs = self.wait_records(t + "-changes", 3)
+        self.assertEqual([r["eventName"] for r in recs], ["INSERT", "MODIFY", "REMOVE"])
+        self.assertEqual(recs[1]["dynamodb"]["OldImage"], {"a": 1, "b": "x"})
+        self.assertEqual(recs[2]["dynamodb"]["OldImage"], {"a": 1, "b": "y"})
+        self.assertEqual(recs[0]["dynamodb"]["Keys"], {})
+
+
+class LifecycleTest(ChangeStreamCase):
+    def slot_exists(self, slot):
+        return bool(self.pg.psql("SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s'" % slot))
+
+    def test_delete_drops_its_own_slot_and_publication_only(self):
+        t = unique_name("life").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY)" % t)
+        self.pg.psql("SELECT pg_create_logical_replication_slot('someone_elses', 'pgoutput')")
+        doc = self.create(t, [t])
+        self.wait_streaming(t)
+        slot = doc["source"]["slot"]
+        self.assertTrue(self.slot_exists(slot))
+        status, _ = self.api.call("DELETE", "/api/v1/change-streams/" + t)
+        self.assertEqual(status, 200)
+        self.assertFalse(self.slot_exists(slot))
+        self.assertTrue(self.slot_exists("someone_elses"))
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM pg_publication WHERE pubname = '%s'"
+                                      % doc["source"]["publication"]), [["0"]])
+        status, _ = self.api.call("GET", "/api/v1/change-streams/" + t)
+        self.assertEqual(status, 404)
+        self.pg.psql("SELECT pg_drop_replication_slot('someone_elses')")
+
+    def test_pause_resume_and_an_idle_database_lets_the_slot_advance(self):
+        t = unique_name("idle").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY)" % t)
+        self.pg.psql("CREATE TABLE %s_other (id int)" % t)
+        doc = self.create(t, [t])
+        self.wait_streaming(t)
+        slot = doc["source"]["slot"]
+        before = self.pg.psql("SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                              "WHERE slot_name = '%s'" % slot)[0][0]
+        # WAL that is not ours (another table): the slot must still move on (heartbeats).
+        self.pg.psql("INSERT INTO %s_other SELECT generate_series(1, 1000)" % t)
+        end = self.pg.psql("SELECT pg_current_wal_lsn()")[0][0]
+        wait_for(lambda: self.pg.psql(
+            "SELECT confirmed_flush_lsn >= '%s' FROM pg_replication_slots WHERE slot_name = '%s'"
+            % (end, slot))[0][0] == "t", 30, "slot %s to pass %s (was %s)" % (slot, end, before))
+        status, d = self.api.call("POST", "/api/v1/change-streams/%s/pause" % t)
+        self.assertEqual((status, d["state"]), (200, "PAUSED"))
+        self.pg.psql("INSERT INTO %s VALUES (1)" % t)
+        time.sleep(1)
+        self.assertEqual(records(self.server, t + "-changes"), [])
+        status, d = self.api.call("POST", "/api/v1/change-streams/%s/resume" % t)
+        self.assertEqual(status, 200)
+        recs = self.wait_records(t + "-changes", 1)
+        self.assertEqual(recs[0]["dynamodb"]["Keys"], {"id": 1})
+
 
 if __name__ == "__main__":
     unittest.main()
