@@ -276,14 +276,33 @@ Outcome UpdateChangeStream(const Env& env, const std::string& name, std::string_
     std::string_view dsn;
     auto redacted = cdc::RedactDsn(old.dsn);
     if (parser.parse(patch.data(), patch.size()).get(doc) == simdjson::SUCCESS &&
-        doc["source"]["dsn"].get(dsn) == simdjson::SUCCESS && redacted.ok() && dsn == *redacted) {
+        doc["source"].type() == simdjson::dom::element_type::OBJECT) {
+      // So do the slot and publication names it shows when they are Millrace's own.
+      std::string_view pub, slot;
+      const bool same_dsn =
+          doc["source"]["dsn"].get(dsn) == simdjson::SUCCESS && redacted.ok() && dsn == *redacted;
+      const bool own_pub = old.OwnsPublication() &&
+                           doc["source"]["publication"].get(pub) == simdjson::SUCCESS &&
+                           pub == old.PublicationName();
+      const bool own_slot = old.OwnsSlot() && doc["source"]["slot"].get(slot) == simdjson::SUCCESS &&
+                            slot == old.SlotName();
       std::string keep;
       JsonWriter w(&keep);
       w.BeginObject();
       w.Key("source");
       w.BeginObject();
-      w.Key("dsn");
-      w.String(old.dsn);
+      if (same_dsn) {
+        w.Key("dsn");
+        w.String(old.dsn);
+      }
+      if (own_pub) {
+        w.Key("publication");
+        w.Null();
+      }
+      if (own_slot) {
+        w.Key("slot");
+        w.Null();
+      }
       w.EndObject();
       w.EndObject();
       auto kept = MergePatch(patch, keep);

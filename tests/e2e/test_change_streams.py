@@ -268,5 +268,159 @@ class LifecycleTest(ChangeStreamCase):
         self.assertEqual(recs[0]["dynamodb"]["Keys"], {"id": 1})
 
 
+class Writer(threading.Thread):
+    """Commits iteration after iteration in PostgreSQL until stopped, starting again after
+    PostgreSQL restarts. Iteration i, one transaction: INSERT row i (v = 0); UPDATE row i-1
+    (v = 1); every 7th, DELETE row i-3; and notes i in `done` (not captured), so that the
+    committed iterations are exactly 1..max(done)."""
+
+    def __init__(self, pg, table):
+        super().__init__(daemon=True)
+        self.pg, self.t = pg, table
+        self.stop_event = threading.Event()
+        self.runs = 0
+
+    def run(self):
+        t = self.t
+        while not self.stop_event.is_set():
+            try:
+                start = int(self.pg.psql("SELECT coalesce(max(i), 0) + 1 FROM %s_done" % t)[0][0])
+                self.runs += 1
+                self.pg.psql(
+                    "DO $$BEGIN FOR i IN %d..%d LOOP "
+                    "INSERT INTO %s VALUES (i, 0); UPDATE %s SET v = 1 WHERE id = i - 1; "
+                    "IF i %% 7 = 0 THEN DELETE FROM %s WHERE id = i - 3; END IF; "
+                    "INSERT INTO %s_done VALUES (i); COMMIT; PERFORM pg_sleep(0.002); "
+                    "END LOOP; END$$" % (start, start + 299, t, t, t, t))
+            except AssertionError:
+                time.sleep(0.2)  # PostgreSQL is restarting
+
+    def finish(self):
+        self.stop_event.set()
+        self.join(120)
+
+
+class ExactlyOnceTest(ChangeStreamCase):
+    def test_kill9_and_postgres_restarts_lose_and_double_nothing(self):
+        t = unique_name("eo").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, v int)" % t)
+        self.pg.psql("CREATE TABLE %s_done (i int)" % t)
+        self.pg.psql("INSERT INTO %s SELECT g, 1 FROM generate_series(-50, -1) g" % t)
+        self.create(t, [t])
+        self.wait_streaming(t)
+        writer = Writer(self.pg, t)
+        writer.start()
+        try:
+            chaos = ["kill9", "pg-fast", "kill9", "pg-immediate", "kill9", "kill9"]
+            for step in chaos:
+                time.sleep(1.5)
+                if step == "kill9":
+                    self.server.kill9()
+                    self.server.start()
+                else:
+                    self.pg.restart(step.split("-")[1])
+        finally:
+            time.sleep(1)
+            writer.finish()
+        n = int(self.pg.psql("SELECT max(i) FROM %s_done" % t)[0][0])
+        self.assertGreater(n, 100, "the writer hardly ran")
+        expected = {r: ["INSERT"] for r in range(-50, 0)}
+        for i in range(1, n + 1):
+            expected[i] = ["INSERT"]
+            if i - 1 >= 1:
+                expected[i - 1].append("MODIFY")
+            if i % 7 == 0 and i - 3 >= 1:
+                expected[i - 3].append("REMOVE")
+        total = sum(len(v) for v in expected.values())
+        recs = self.wait_records(t + "-changes", total, timeout=60)
+        got = {}
+        for r in recs:
+            got.setdefault(r["dynamodb"]["Keys"]["id"], []).append(r["eventName"])
+        self.assertEqual(got, expected)
+        self.assertEqual(len({r["eventID"] for r in recs}), total)
+        # In each shard, records are in commit order (the order consumers read them in).
+        client = self.server.client()
+        for sh in client.list_shards(StreamName=t + "-changes")["Shards"]:
+            it = client.get_shard_iterator(StreamName=t + "-changes", ShardId=sh["ShardId"],
+                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            keys = []
+            while it:
+                r = client.get_records(ShardIterator=it, Limit=10000)
+                for x in r["Records"]:
+                    s = json.loads(x["Data"])["source"]
+                    lsn = s["lsn"].split("/")
+                    keys.append((not s["snapshot"], int(lsn[0], 16) << 32 | int(lsn[1], 16),
+                                 s["seq"]))
+                if not r["Records"]:
+                    break
+                it = r.get("NextShardIterator")
+            self.assertEqual(keys, sorted(keys))
+        print("exactly once: %d iterations, %d records, writer runs %d, skipped %s" % (
+            n, total, writer.runs, self.describe(t)["counters"]), flush=True)
+
+
+class SchemaTest(ChangeStreamCase):
+    def test_unchanged_toast_is_never_passed_off_as_a_value(self):
+        t = unique_name("toast").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, n int, doc text)" % t)
+        self.pg.psql("ALTER TABLE %s ALTER COLUMN doc SET STORAGE EXTERNAL" % t)
+        self.create(t, [t], snapshot="never")
+        self.wait_streaming(t)
+        big = "x" * 100000
+        self.pg.psql("INSERT INTO %s VALUES (1, 0, '%s')" % (t, big))
+        self.pg.psql("UPDATE %s SET n = 1 WHERE id = 1" % t)  # doc unchanged: TOASTed, not sent
+        self.pg.psql("ALTER TABLE %s REPLICA IDENTITY FULL" % t)
+        self.pg.psql("UPDATE %s SET n = 2 WHERE id = 1" % t)  # the old row carries doc
+        recs = self.wait_records(t + "-changes", 3)
+        self.assertEqual(recs[0]["dynamodb"]["NewImage"]["doc"], big)
+        self.assertEqual(recs[1]["dynamodb"]["NewImage"], {"id": 1, "n": 1})
+        self.assertEqual(recs[1]["source"]["unchangedToastColumns"], ["doc"])
+        self.assertEqual(recs[1]["source"]["oldImage"], "none")
+        self.assertNotIn("OldImage", recs[1]["dynamodb"])
+        self.assertEqual(recs[2]["dynamodb"]["NewImage"]["doc"], big)
+        self.assertNotIn("unchangedToastColumns", recs[2]["source"])
+
+    def test_alter_table_while_capturing(self):
+        t = unique_name("alter").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, a int, b text)" % t)
+        self.create(t, [t], snapshot="never")
+        self.wait_streaming(t)
+        self.pg.psql("INSERT INTO %s VALUES (1, 1, 'one')" % t)
+        self.pg.psql("ALTER TABLE %s ADD COLUMN c jsonb DEFAULT '{}'" % t)
+        self.pg.psql("INSERT INTO %s VALUES (2, 2, 'two', '{\"k\": 1}')" % t)
+        self.pg.psql("ALTER TABLE %s DROP COLUMN b" % t)
+        self.pg.psql("ALTER TABLE %s RENAME COLUMN a TO amount" % t)
+        self.pg.psql("INSERT INTO %s VALUES (3, 3)" % t)
+        self.pg.psql("ALTER TABLE %s ALTER COLUMN amount TYPE numeric USING amount * 1.5" % t)
+        self.pg.psql("INSERT INTO %s VALUES (4, 4.25)" % t)
+        recs = self.wait_records(t + "-changes", 4)
+        self.assertEqual([r["dynamodb"]["NewImage"] for r in recs], [
+            {"id": 1, "a": 1, "b": "one"},
+            {"id": 2, "a": 2, "b": "two", "c": {"k": 1}},
+            {"id": 3, "amount": 3, "c": {}},
+            {"id": 4, "amount": 4.25, "c": {}}])
+
+    def test_a_table_added_later_is_captured_from_then_on(self):
+        t = unique_name("added").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s_a (id int PRIMARY KEY)" % t)
+        self.pg.psql("CREATE TABLE %s_b (id int PRIMARY KEY)" % t)
+        self.create(t, [t + "_a"])
+        self.wait_streaming(t)
+        self.pg.psql("INSERT INTO %s_a VALUES (1); INSERT INTO %s_b VALUES (1)" % (t, t))
+        status, doc = self.api.call("PATCH", "/api/v1/change-streams/" + t,
+                                    {"source": {"tables": ["public.%s_a" % t, "public.%s_b" % t]}})
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(doc["version"], 2)
+        self.wait_streaming(t)
+        self.pg.psql("INSERT INTO %s_b VALUES (2)" % t)
+        recs = self.wait_records(t + "-changes", 2)
+        self.assertEqual([(r["tableName"], r["dynamodb"]["Keys"]["id"]) for r in recs],
+                         [(t + "_a", 1), (t + "_b", 2)])
+        # The answer echoed back (the connection string without a password) changes nothing.
+        status, again = self.api.call("PUT", "/api/v1/change-streams/" + t, doc)
+        self.assertEqual(status, 200, again)
+        self.assertEqual(again["version"], 2)
+
+
 if __name__ == "__main__":
     unittest.main()
