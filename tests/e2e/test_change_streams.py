@@ -422,5 +422,61 @@ class SchemaTest(ChangeStreamCase):
         self.assertEqual(again["version"], 2)
 
 
+class SeedStoryTest(ChangeStreamCase):
+    """The seed's whole story: a shipment table in PostgreSQL, changes for three tenants,
+    one consumer per tenant (PROD_<TENANT>_Shipment, a filter, JSON lines), and each
+    tenant's files hold exactly that tenant's change records, in the seed's naming."""
+
+    def test_each_tenant_gets_exactly_its_changes(self):
+        from test_consumers import dataset_files, read_lines
+        tenants = ["ACME", "GLOBEX", "INITECH"]
+        self.pg.psql("CREATE TABLE shipment (id int PRIMARY KEY, tenant text NOT NULL, "
+                     "status text, weight_kg numeric(8,2), updated_at timestamptz DEFAULT now())")
+        self.pg.psql("ALTER TABLE shipment REPLICA IDENTITY FULL")  # deletes carry the tenant
+        self.pg.psql("INSERT INTO shipment (id, tenant, status) SELECT g, (ARRAY['ACME', "
+                     "'GLOBEX', 'INITECH'])[g % 3 + 1], 'created' FROM generate_series(1, 30) g")
+        self.create("shipments-cdc", ["public.shipment"], stream="shipment-changes")
+        for t in tenants:
+            st, doc = self.api.call("POST", "/api/v1/consumers", {
+                "name": "PROD_%s_Shipment" % t, "stream": "shipment-changes",
+                # The seed delivers every 5 minutes (300 s); a test waits 1 s.
+                "buffer_size_mib": 1, "buffer_interval_seconds": 1,
+                "dataset": {"name": "tenant-%s" % t.lower(), "file_type": "jsonl"},
+                "filter": '.dynamodb.NewImage.tenant == "%s" or .dynamodb.OldImage.tenant == "%s"'
+                          % (t, t)})
+            self.assertEqual(st, 201, doc)
+        self.wait_streaming("shipments-cdc")
+        self.pg.psql("UPDATE shipment SET status = 'shipped', weight_kg = id * 1.5 WHERE id % 2 = 0")
+        self.pg.psql("DELETE FROM shipment WHERE id % 5 = 0")
+        self.pg.psql("INSERT INTO shipment (id, tenant, status) SELECT g, (ARRAY['ACME', "
+                     "'GLOBEX', 'INITECH'])[g % 3 + 1], 'created' FROM generate_series(31, 45) g")
+        # What each tenant must get: from PostgreSQL's own arithmetic.
+        expect = {}
+        for t_i, t in enumerate(tenants):
+            ids = [g for g in range(1, 46) if g % 3 == t_i]
+            expect[t] = (len(ids)  # snapshot rows and later inserts
+                         + len([g for g in ids if g <= 30 and g % 2 == 0])
+                         + len([g for g in ids if g <= 30 and g % 5 == 0]))
+        for t in tenants:
+            ds = "tenant-%s" % t.lower()
+            wait_for(lambda: len(read_lines(self.server, ds)) >= expect[t], 60, ds)
+        time.sleep(1.5)
+        all_ids = set()
+        for t in tenants:
+            ds = "tenant-%s" % t.lower()
+            lines = [json.loads(x) for x in read_lines(self.server, ds)]
+            self.assertEqual(len(lines), expect[t], t)
+            for r in lines:
+                image = r["dynamodb"].get("NewImage") or r["dynamodb"]["OldImage"]
+                self.assertEqual(image["tenant"], t)
+                self.assertEqual(r["tableName"], "shipment")
+                all_ids.add(r["eventID"])
+            for f in dataset_files(self.server, ds):
+                self.assertRegex(
+                    f, r"^\d{4}/\d{2}/\d{2}/\d{2}/PROD_%s_Shipment-\d+-\d{4}-\d{2}-\d{2}-\d{2}-"
+                       r"\d{2}-\d{2}-[0-9a-f-]{36}(\.jsonl)?$" % t)
+        self.assertEqual(len(all_ids), sum(expect.values()))
+
+
 if __name__ == "__main__":
     unittest.main()
