@@ -211,8 +211,7 @@ class CaptureRunner::Session {
     }
     {
       std::lock_guard<std::mutex> l(r_->mu_);
-      r_->status_.snapshot_done = true;
-      r_->status_.snapshot.clear();
+      r_->status_.snapshot_done = true;  // its per-table progress stays shown
     }
     MILLRACE_RETURN_IF_ERROR(LoadWatermarks());
     MILLRACE_RETURN_IF_ERROR(repl_->StartCopyBoth(

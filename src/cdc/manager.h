@@ -56,7 +56,7 @@ struct ChangeStreamStatus {
   uint64_t skipped = 0;        // changes already in the log, skipped after a restart
   uint64_t transactions = 0;
   double changes_per_second = 0;                // over the last few seconds
-  std::vector<SnapshotTableProgress> snapshot;  // empty once done (or never)
+  std::vector<SnapshotTableProgress> snapshot;  // of the snapshot taken since the start
   bool snapshot_done = false;
 };
 

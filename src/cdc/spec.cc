@@ -111,12 +111,11 @@ Result<ChangeStreamSpec> ParseChangeStreamSpec(std::string_view json) {
   if (doc.type() != element_type::OBJECT)
     return Status::InvalidArgument("the body must be a JSON object");
   ChangeStreamSpec s;
-  MILLRACE_RETURN_IF_ERROR(
-      CheckMembers(doc, "", {"name", "source", "stream", "image_format", "snapshot", "paused"},
-                   {"version", "created_at", "updated_at", "state", "status", "last_error",
-                    "last_error_at", "slot", "publication", "lag", "snapshot_progress", "counters",
-                    "stream_arn", "confirmed_lsn", "created_stream", "consecutive_failures",
-                    "changes_per_second"}));
+  MILLRACE_RETURN_IF_ERROR(CheckMembers(
+      doc, "", {"name", "source", "stream", "image_format", "snapshot", "paused"},
+      {"version", "created_at", "updated_at", "state", "status", "last_error", "last_error_at",
+       "slot", "publication", "lag", "snapshot_progress", "counters", "stream_arn", "confirmed_lsn",
+       "created_stream", "consecutive_failures", "changes_per_second"}));
   MILLRACE_RETURN_IF_ERROR(GetString(doc, "name", "name", &s.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", s.name));
   MILLRACE_RETURN_IF_ERROR(GetString(doc, "stream", "stream", &s.stream, true));

@@ -27,6 +27,7 @@ Usage:
   millrace consumers ...          consumers, over the control API (`millrace consumers --help`)
   millrace transformations ...    transformations, over the control API
                                   (`millrace transformations --help`)
+  millrace change-streams ...     PostgreSQL change capture (`millrace change-streams --help`)
   millrace streams ...            read-only stream views (`millrace streams --help`)
   millrace version                print the version
   millrace --help                 this text
@@ -96,7 +97,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "serve") return Serve(rest);
   if (cmd == "keys") return Keys(rest);
-  if (cmd == "datasets" || cmd == "consumers" || cmd == "transformations" || cmd == "streams")
+  if (cmd == "datasets" || cmd == "consumers" || cmd == "transformations" || cmd == "streams" ||
+      cmd == "change-streams")
     return Resources(cmd, rest);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "millrace " << kVersion << "\n";

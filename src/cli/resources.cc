@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "cli/http_client.h"
+#include "cli/watch.h"
 #include "common/encoding.h"
 #include "common/json_writer.h"
 #include "control/json_util.h"
@@ -105,6 +106,27 @@ until interrupted.
 --json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
 )";
 
+constexpr const char* kChangeStreamsHelp = R"(Usage:
+  millrace change-streams create NAME --dsn DSN --tables T1,T2 [--stream S]
+                                      [--image-format plain|dynamodb]
+                                      [--snapshot initial|never]
+                                      [--publication P] [--slot SLOT]
+  millrace change-streams list
+  millrace change-streams describe NAME [--watch]
+  millrace change-streams update NAME [--dsn DSN] [--tables T1,T2,...] [--image-format F]
+  millrace change-streams pause NAME | resume NAME
+  millrace change-streams delete NAME     (drops its replication slot and publication)
+
+A change stream captures every change to PostgreSQL tables (logical replication) into a
+Millrace stream, one change record per row change (docs/change-streams.md). --dsn is a libpq
+connection string ("host=db port=5432 dbname=shop user=cdc password=..."); the role needs
+the REPLICATION attribute and to own the tables (or give --publication). --tables lists
+schema.table names (public. when left out). --stream (default NAME) is created if missing.
+--snapshot initial (the default) first writes every existing row, then the changes.
+--watch redraws the state, lag and the snapshot's progress every second, until it is done.
+--json BODY sends a raw JSON body instead (BODY may be @FILE or -); flags given with it win.
+)";
+
 constexpr const char* kStreamsHelp = R"(Usage:
   millrace streams list              the streams, with status, mode, shards and retention
   millrace streams describe NAME     one stream with its shards and consumers
@@ -155,7 +177,7 @@ struct Node {
   }
 };
 
-enum class Kind { kString, kNumber, kCompression, kCode, kJson, kBool };
+enum class Kind { kString, kNumber, kCompression, kCode, kJson, kBool, kList };
 
 struct FieldFlag {
   const char* flag;
@@ -190,6 +212,16 @@ constexpr FieldFlag kConsumerFlags[] = {
     {"--filter", "filter", Kind::kString},
 };
 
+constexpr FieldFlag kChangeStreamFlags[] = {
+    {"--dsn", "source.dsn", Kind::kString},
+    {"--tables", "source.tables", Kind::kList},
+    {"--publication", "source.publication", Kind::kString},
+    {"--slot", "source.slot", Kind::kString},
+    {"--stream", "stream", Kind::kString},
+    {"--image-format", "image_format", Kind::kString},
+    {"--snapshot", "snapshot", Kind::kString},
+};
+
 constexpr FieldFlag kTransformationFlags[] = {
     {"--runtime", "runtime", Kind::kString},
     {"--handler", "handler", Kind::kString},
@@ -209,6 +241,19 @@ std::string Quoted(const std::string& s) {
 std::string ValueJson(Kind kind, const std::string& v) {
   if (kind == Kind::kCompression && (v == "none" || v.empty())) return "null";
   if (kind == Kind::kBool && (v == "true" || v == "false")) return v;
+  if (kind == Kind::kList) {  // "a,b" -> ["a","b"]
+    std::string out = "[";
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      std::string item =
+          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out += (out.size() > 1 ? "," : "") + Quoted(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return out + "]";
+  }
   if (kind == Kind::kNumber && !v.empty() &&
       v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos && v != "-")
     return v;
@@ -230,6 +275,7 @@ struct Invocation {
   std::vector<std::pair<const FieldFlag*, std::string>> dataset_fields, consumer_fields;
   std::optional<std::string> since, limit;  // transformations logs
   bool follow = false;                      // transformations logs --follow
+  bool watch = false;                       // change-streams describe --watch
   bool help = false;
 };
 
@@ -257,6 +303,10 @@ Result<Invocation> Parse(const std::string& resource, const std::vector<std::str
     }
     if (resource == "transformations" && (a == "--follow" || a == "-f")) {
       inv.follow = true;
+      continue;
+    }
+    if (resource == "change-streams" && (a == "--watch" || a == "-w")) {
+      inv.watch = true;
       continue;
     }
     if (a.rfind("--", 0) != 0) {
@@ -289,8 +339,14 @@ Result<Invocation> Parse(const std::string& resource, const std::vector<std::str
                                                    std::end(kTransformationFlags), a)
                                         : nullptr) {
       inv.consumer_fields.emplace_back(t, *v);
+    } else if (const FieldFlag* c =
+                   resource == "change-streams"
+                       ? FindFlag(std::begin(kChangeStreamFlags), std::end(kChangeStreamFlags), a)
+                       : nullptr) {
+      inv.consumer_fields.emplace_back(c, *v);
     } else if (const FieldFlag* f =
-                   resource == "streams" || resource == "transformations"
+                   resource == "streams" || resource == "transformations" ||
+                           resource == "change-streams"
                        ? nullptr
                        : FindFlag(std::begin(kDatasetFlags), std::end(kDatasetFlags), a)) {
       inv.dataset_fields.emplace_back(f, *v);
@@ -353,7 +409,16 @@ Result<std::string> DatasetFieldJson(const FieldFlag& f, const std::string& v) {
 Result<std::string> BuildBody(const Invocation& inv, bool create) {
   Node body;
   if (create && !inv.positional.empty()) body.Set("name", Quoted(inv.positional[0]));
-  if (inv.resource == "transformations") {
+  if (inv.resource == "change-streams") {
+    for (const auto& [f, v] : inv.consumer_fields) body.Set(f->path, ValueJson(f->kind, v));
+    // The only source type there is; and the stream defaults to the change stream's name.
+    if (create && !body.members.empty()) {
+      body.Set("source.type", Quoted("postgresql"));
+      bool has_stream = false;
+      for (const auto& [k, v] : body.members) has_stream = has_stream || k == "stream";
+      if (!has_stream && !inv.positional.empty()) body.Set("stream", Quoted(inv.positional[0]));
+    }
+  } else if (inv.resource == "transformations") {
     for (const auto& [f, v] : inv.consumer_fields) {
       if (f->kind != Kind::kCode) {
         body.Set(f->path, ValueJson(f->kind, v));
@@ -504,6 +569,7 @@ const char* HelpOf(const std::string& resource) {
   if (resource == "datasets") return kDatasetsHelp;
   if (resource == "consumers") return kConsumersHelp;
   if (resource == "transformations") return kTransformationsHelp;
+  if (resource == "change-streams") return kChangeStreamsHelp;
   return kStreamsHelp;
 }
 
@@ -601,6 +667,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
     return usage("field flags and --json go with create or update");
   if (sub != "logs" && (inv->since || inv->limit || inv->follow))
     return usage("--since, --limit and --follow go with logs");
+  if (sub != "describe" && inv->watch) return usage("--watch goes with describe");
 
   std::string method = "GET", path = "/api/v1/" + resource, query, body;
   size_t want_names = 1;  // positional arguments after the subcommand
@@ -617,6 +684,8 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   } else if (resource == "datasets" && sub == "pin-schema") {
     method = "PUT";
     body = R"({"schema": {"inferred": false}})";
+  } else if (resource == "change-streams" && (sub == "pause" || sub == "resume")) {
+    method = "POST";
   } else if (!docs && sub == "datasets") {
     query = "request_type=get_datasets";
   } else if (resource == "transformations" && sub == "logs") {
@@ -633,6 +702,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
     return usage(want_names ? "`" + sub + "` takes one NAME" : "`" + sub + "` takes no NAME");
   if (want_names && sub != "create") path += "/" + auth::UriEncode(inv->positional[0], false);
   if (sub == "logs") path += "/logs";
+  if (sub == "pause" || sub == "resume") path += "/" + sub;
   if (writes) {
     auto b = BuildBody(*inv, sub == "create");
     if (!b.ok()) return usage(b.status().message());
@@ -647,6 +717,7 @@ int Resources(const std::string& resource, const std::vector<std::string>& args)
   HttpClient client(inv->endpoint, *creds,
                     inv->signing_region.empty() ? "us-east-1" : inv->signing_region);
   if (sub == "logs" && inv->follow) return FollowLogs(client, path, inv->since, prog);
+  if (sub == "describe" && inv->watch) return WatchChangeStream(client, path, prog);
   auto answer = client.Send(method, path, query, body);
   if (!answer.ok()) {
     std::cerr << prog << " " << sub << ": " << answer.status().message() << "\n";

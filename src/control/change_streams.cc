@@ -284,7 +284,8 @@ Outcome UpdateChangeStream(const Env& env, const std::string& name, std::string_
       const bool own_pub = old.OwnsPublication() &&
                            doc["source"]["publication"].get(pub) == simdjson::SUCCESS &&
                            pub == old.PublicationName();
-      const bool own_slot = old.OwnsSlot() && doc["source"]["slot"].get(slot) == simdjson::SUCCESS &&
+      const bool own_slot = old.OwnsSlot() &&
+                            doc["source"]["slot"].get(slot) == simdjson::SUCCESS &&
                             slot == old.SlotName();
       std::string keep;
       JsonWriter w(&keep);

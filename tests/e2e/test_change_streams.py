@@ -478,5 +478,52 @@ class SeedStoryTest(ChangeStreamCase):
         self.assertEqual(len(all_ids), sum(expect.values()))
 
 
+class CliTest(ChangeStreamCase):
+    def test_cli_create_watch_pause_resume_delete(self):
+        import subprocess
+        t = unique_name("cli").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, payload text)" % t)
+        self.pg.psql("INSERT INTO %s SELECT g, repeat('p', 200) FROM generate_series(1, 50000) g"
+                     % t)
+        self.pg.psql("ANALYZE %s" % t)
+        env = dict(os.environ, MILLRACE_ENDPOINT=self.server.endpoint,
+                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.server.data_dir, "credentials"))
+
+        def run(*a):
+            return subprocess.run([self.server.binary, "change-streams"] + list(a),
+                                  capture_output=True, text=True, env=env, timeout=120)
+        out = run("create", t, "--dsn", self.pg.dsn(), "--tables", t, "--image-format", "dynamodb")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        doc = json.loads(out.stdout)
+        self.assertEqual((doc["stream"], doc["image_format"], doc["source"]["tables"]),
+                         (t, "dynamodb", ["public." + t]))
+        out = run("describe", t, "--watch")  # returns once the snapshot is done
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("[##############################]  100%  50,000 rows  done", out.stdout)
+        self.assertIn("snapshot done", out.stdout)
+        self.assertIn("STREAMING", out.stdout.splitlines()[-3])
+        out = run("list")
+        self.assertIn(t, [c["name"] for c in json.loads(out.stdout)["change_streams"]])
+        out = run("pause", t)
+        self.assertEqual((out.returncode, json.loads(out.stdout)["state"]), (0, "PAUSED"))
+        out = run("resume", t)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.wait_streaming(t)
+        d = self.describe(t)
+        self.assertEqual(d["counters"]["snapshot_rows"], 0)  # counted since the restart
+        metrics = self.server.raw().request(b"", method="GET", path="/metrics").body.decode()
+        self.assertIn('millrace_change_stream_state{change_stream="%s",state="STREAMING"} 1' % t,
+                      metrics)
+        self.assertIn('millrace_change_stream_slot_lag_bytes{change_stream="%s"}' % t, metrics)
+        out = run("delete", t)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = run("describe", t)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("change stream %s does not exist" % t, out.stderr)
+        out = run("create", "x", "--dsn", self.pg.dsn())
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("source.tables", out.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
