@@ -166,6 +166,7 @@ class CaptureRunner::Session {
     auto sql = PgConn::Connect(spec_.dsn, false);
     if (!sql.ok()) return sql.status();
     sql_ = std::move(*sql);
+    MILLRACE_RETURN_IF_ERROR(CheckEncoding(*sql_));
     MILLRACE_RETURN_IF_ERROR(LoadTypes(*sql_, &types_));
     auto db = sql_->Query("SELECT current_database()");
     if (!db.ok()) return db.status();

@@ -162,17 +162,18 @@ void AppendJsonAsAttribute(simdjson::dom::element e, std::string* out) {
 }
 
 void AppendJson(std::string_view text, ImageFormat f, std::string* out) {
-  if (f == ImageFormat::kPlain) {
-    out->append(text);  // json and jsonb output is JSON
-    return;
-  }
+  // json and jsonb output is JSON; checked all the same, so that a record is always JSON
+  // (text that does not parse is kept as a string).
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element e;
   if (parser.parse(text.data(), text.size()).get(e) != simdjson::SUCCESS) {
-    Tagged("S", text, out);
+    AppendString(text, f, out);
     return;
   }
-  AppendJsonAsAttribute(e, out);
+  if (f == ImageFormat::kPlain)
+    out->append(text);
+  else
+    AppendJsonAsAttribute(e, out);
 }
 
 // Parses a PostgreSQL array literal ('{1,2,NULL}', '{{"a b",c},{d,e}}', '[0:1]={x,y}') and

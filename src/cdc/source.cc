@@ -25,6 +25,19 @@ std::string Value(const PgRows& r, size_t row, size_t col) {
 
 }  // namespace
 
+Status CheckEncoding(PgConn& conn) {
+  auto enc = conn.Query(
+      "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()");
+  if (!enc.ok()) return enc.status();
+  const std::string encoding = Value(*enc, 0, 0);
+  if (encoding != "UTF8")
+    return Status::FailedPrecondition(
+        "the database's encoding is " + encoding +
+        "; change records are JSON (UTF-8) and pgoutput sends text in the database's own "
+        "encoding, so change streams capture UTF8 databases only");
+  return Status::Ok();
+}
+
 Status LoadTypes(PgConn& conn, TypeMap* types) {
   auto rows = conn.Query(
       "SELECT oid, typname, typcategory, typelem, typdelim, "
@@ -115,6 +128,7 @@ Status CheckSource(const ChangeStreamSpec& spec) {
         "'; logical replication needs wal_level = logical (set it in postgresql.conf, or ALTER "
         "SYSTEM SET wal_level = logical, and restart PostgreSQL)");
   const std::string user = Value(*facts, 0, 2);
+  MILLRACE_RETURN_IF_ERROR(CheckEncoding(c));
   if (Value(*facts, 0, 1) != "t")
     return Status::FailedPrecondition("the role " + user +
                                       " may not start replication; give it the attribute: ALTER "

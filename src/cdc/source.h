@@ -20,6 +20,10 @@ namespace millrace::cdc {
 // FailedPrecondition (the database).
 Status CheckSource(const ChangeStreamSpec& spec);
 
+// FailedPrecondition unless the database's encoding is UTF8 (pgoutput sends text in the
+// database's encoding; records are UTF-8 JSON).
+Status CheckEncoding(PgConn& conn);
+
 // Loads every type of the database (pg_type) into `types`.
 Status LoadTypes(PgConn& conn, TypeMap* types);
 
