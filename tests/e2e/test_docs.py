@@ -19,7 +19,8 @@ from harness import MillraceServer, millrace_only
 REPO = harness.REPO
 RUNNABLE = re.compile(r"<!-- runnable -->[ \t]*\n```(sh|python)\n(.*?)\n```", re.S)
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-COMMANDS = ("serve", "keys", "datasets", "consumers", "transformations", "streams")
+COMMANDS = ("serve", "keys", "datasets", "consumers", "transformations", "change-streams",
+            "streams")
 
 
 def doc_files():
