@@ -24,7 +24,8 @@ void CollectMessage(void* data, jv msg) {
 
 }  // namespace
 
-Result<std::unique_ptr<RecordFilter>> RecordFilter::Compile(std::string_view expression) {
+Result<std::unique_ptr<RecordFilter>> RecordFilter::Compile(std::string_view expression,
+                                                            bool fast) {
   if (expression.size() > kMaxExpressionBytes)
     return Status::InvalidArgument("is longer than " + std::to_string(kMaxExpressionBytes) +
                                    " bytes");
@@ -39,6 +40,7 @@ Result<std::unique_ptr<RecordFilter>> RecordFilter::Compile(std::string_view exp
     std::string why = f->messages_.empty() ? "does not compile" : f->messages_;
     return Status::InvalidArgument("is not a valid jq expression: " + why);
   }
+  if (fast) f->fast_ = FastFilter::Compile(expression);
   return f;
 }
 
@@ -48,6 +50,10 @@ RecordFilter::~RecordFilter() {
 
 bool RecordFilter::Keep(std::string_view record, std::string* error) {
   if (error) error->clear();
+  if (fast_) {
+    FastFilter::Result r = fast_->Evaluate(record, error);
+    if (r != FastFilter::Result::kUndecided) return r == FastFilter::Result::kKeep;
+  }
   if (record.size() > static_cast<size_t>(INT_MAX)) {
     if (error) *error = "the record is too large to evaluate";
     return false;

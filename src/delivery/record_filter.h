@@ -8,6 +8,8 @@
 // null, as jq's `select` has it). A record that is not one JSON value, an expression that
 // errs on it, or one that outputs nothing, rejects it. jq rather than an expression
 // language of our own: packaged, documented, and what our users already write for JSON.
+// Comparisons of fields with constants joined by and/or, the filters most consumers have,
+// are evaluated without libjq, with the same answers and ~20 times faster (fast_filter.h).
 //
 // Not thread-safe (a jq_state is not); one per consumer runner thread.
 #pragma once
@@ -17,6 +19,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "delivery/fast_filter.h"
 
 struct jq_state;
 
@@ -26,7 +29,9 @@ class RecordFilter {
  public:
   static constexpr size_t kMaxExpressionBytes = 4096;
   // InvalidArgument with jq's own message for an expression that does not compile.
-  static Result<std::unique_ptr<RecordFilter>> Compile(std::string_view expression);
+  // `fast` = false always runs libjq (the tests compare the two).
+  static Result<std::unique_ptr<RecordFilter>> Compile(std::string_view expression,
+                                                       bool fast = true);
   ~RecordFilter();
   RecordFilter(const RecordFilter&) = delete;
   RecordFilter& operator=(const RecordFilter&) = delete;
@@ -38,7 +43,8 @@ class RecordFilter {
  private:
   RecordFilter() = default;
   jq_state* jq_ = nullptr;
-  std::string messages_;  // what jq reported while compiling
+  std::unique_ptr<FastFilter> fast_;  // the common subset without libjq (fast_filter.h)
+  std::string messages_;              // what jq reported while compiling
 };
 
 }  // namespace millrace::delivery

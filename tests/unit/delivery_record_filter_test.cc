@@ -82,5 +82,96 @@ TEST(RecordFilter, TheConsumerSpecCarriesAndChecksIt) {
   EXPECT_EQ(st.message().rfind("filter: is not a valid jq expression", 0), 0u) << st.message();
 }
 
+// The fast path (fast_filter.h) must answer exactly as libjq does: every expression of the
+// subset, and some outside it, on records that hit each rule (missing members, null, type
+// errors, duplicate keys, 1 vs 1.0, arrays and objects, escapes, not JSON).
+TEST(RecordFilter, TheFastPathAnswersAsJqDoes) {
+  const char* expressions[] = {
+      R"(.dynamodb.NewImage.tenant == "ACME")",
+      R"(.dynamodb.NewImage.tenant == "ACME" or .dynamodb.OldImage.tenant == "ACME")",
+      R"(.a == 1)",
+      R"(.a != 1)",
+      R"(.a < 2)",
+      R"(.a <= 1.0)",
+      R"(.a > "x")",
+      R"(.a >= null)",
+      R"(.a == true)",
+      R"(.a == false)",
+      R"(.a == null)",
+      R"(.a)",
+      R"(.a.b)",
+      R"(.)",
+      R"(.a and .b)",
+      R"(.a or .b)",
+      R"((.a == 1 or .b == 2) and .c != "z")",
+      R"(.a == "q\"x\\")",
+      R"(.a == -1.5)",
+      R"(.a == .b)",
+      R"(1 == 1)",
+      R"("a" < "b")",
+      R"(.a == [1])",
+      R"(.a.b == "x" | not)",
+      R"(.a == "\u0041")",
+      R"(.a[0] == 1)",
+      R"(false and .a.b.c)",
+      R"(true or .a.b.c)",
+      R"(.tenant=="ACME"and.n>1)",
+  };
+  const char* records[] = {
+      R"({"dynamodb":{"NewImage":{"tenant":"ACME"},"OldImage":null}})",
+      R"({"dynamodb":{"NewImage":{"tenant":"GLOBEX"},"OldImage":{"tenant":"ACME"}}})",
+      R"({"dynamodb":{"OldImage":{"tenant":"ACME"}}})",
+      R"({"dynamodb":5})",
+      R"({})",
+      R"({"a":1})",
+      R"({"a":1.0,"b":1})",
+      R"({"a":2,"b":null})",
+      R"({"a":"x","b":"y"})",
+      R"({"a":"y","c":"z"})",
+      R"({"a":true,"b":false})",
+      R"({"a":false})",
+      R"({"a":null})",
+      R"({"a":[1],"b":[1]})",
+      R"({"a":{"b":"x"},"b":{"b":"x"}})",
+      R"({"a":"q\"x\\"})",
+      R"({"a":-1.5})",
+      R"({"a":1,"a":2})",
+      R"({"a":{"b":1}})",
+      R"({"a":"str"})",
+      R"([1,2])",
+      R"("just a string")",
+      R"(42)",
+      R"(null)",
+      R"({"a": A})",
+      R"(not json)",
+      R"({"a":1} {"a":2})",
+      R"({"tenant":"ACME","n":2})",
+      R"({"a":12345678901234567890})",
+      R"({"a":"A"})",
+  };
+  int fast_decided = 0;
+  for (const char* e : expressions) {
+    auto jq = RecordFilter::Compile(e, /*fast=*/false);
+    auto fast = RecordFilter::Compile(e, /*fast=*/true);
+    ASSERT_TRUE(jq.ok()) << e << ": " << jq.status().message();
+    ASSERT_TRUE(fast.ok()) << e;
+    for (const char* r : records) {
+      std::string why_jq, why_fast;
+      bool keep_jq = (*jq)->Keep(r, &why_jq);
+      bool keep_fast = (*fast)->Keep(r, &why_fast);
+      EXPECT_EQ(keep_fast, keep_jq) << e << " on " << r;
+      EXPECT_EQ(why_fast.empty(), why_jq.empty())
+          << e << " on " << r << ": jq '" << why_jq << "', fast '" << why_fast << "'";
+      if (why_jq.find("Cannot index") != std::string::npos)
+        EXPECT_EQ(why_fast, why_jq) << e << " on " << r;
+    }
+    if (FastFilter::Compile(e)) ++fast_decided;
+  }
+  EXPECT_GE(fast_decided, 24);  // most of them take the fast path
+  EXPECT_TRUE(FastFilter::Compile(R"(.dynamodb.NewImage.tenant == "ACME")"));
+  EXPECT_FALSE(FastFilter::Compile(R"(.a | not)"));
+  EXPECT_FALSE(FastFilter::Compile(R"(.a[0])"));
+}
+
 }  // namespace
 }  // namespace millrace::delivery
