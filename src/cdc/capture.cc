@@ -154,10 +154,15 @@ class CaptureRunner::Session {
 
   Status Run() {
     auto stream = r_->streams_->Get(spec_.stream);
-    if (!stream.ok() || ((*stream)->status != streams::StreamStatus::kActive &&
-                         (*stream)->status != streams::StreamStatus::kUpdating)) {
+    if (!stream.ok()) {
       r_->SetState("WAITING");
-      return Status::Unavailable("stream " + spec_.stream + " is not ACTIVE yet");
+      return Status::Unavailable("stream " + spec_.stream + " does not exist");
+    }
+    if ((*stream)->status != streams::StreamStatus::kActive &&
+        (*stream)->status != streams::StreamStatus::kUpdating) {
+      // Being created (or updated): not a failure, just a moment.
+      r_->SetState("WAITING");
+      return Status::ResourceExhausted("stream " + spec_.stream + " is not ACTIVE yet");
     }
     stream_ = *stream;
     writer_ = std::make_unique<Writer>(r_->streams_, stream_);
@@ -592,6 +597,11 @@ void CaptureRunner::Loop() {
     }  // connections closed before the wait
     if (stopping()) break;
     if (st.ok()) continue;
+    if (st.code() == Code::kResourceExhausted) {  // its stream is becoming ACTIVE
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(50), [this] { return stopping(); });
+      continue;
+    }
     NoteError(st);
     uint64_t failures;
     {

@@ -42,11 +42,11 @@ Status DecodeSegmentHeader(std::string_view in, uint64_t expected_segment) {
   return Status::Ok();
 }
 
-void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* out) {
+size_t BeginFrame(const FrameHeader& h, std::string* out) {
   size_t start = out->size();
   PutFixed32(out, kFrameMagic);
-  PutFixed32(out, 0);  // CRC, filled below
-  PutFixed32(out, static_cast<uint32_t>(payload.size()));
+  PutFixed32(out, 0);  // CRC, filled by FinishFrame
+  PutFixed32(out, 0);  // payload length, filled by FinishFrame
   PutFixed32(out, h.record_count);
   PutFixed64(out, h.stream_id);
   PutFixed32(out, h.shard_index);
@@ -56,10 +56,21 @@ void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* ou
   out->append(tf, 4);
   PutFixed64(out, h.first_counter);
   PutFixed64(out, static_cast<uint64_t>(h.base_timestamp_ms));
-  out->append(payload);
+  return start;
+}
+
+void FinishFrame(size_t start, std::string* out) {
+  uint32_t len = static_cast<uint32_t>(out->size() - start - kFrameHeaderSize);
+  std::memcpy(out->data() + start + 8, &len, 4);  // little-endian, as PutFixed32
   uint32_t crc = crc32c::Value(out->data() + start + 8, out->size() - start - 8);
   uint32_t masked = crc32c::Mask(crc);
   std::memcpy(out->data() + start + 4, &masked, 4);
+}
+
+void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* out) {
+  size_t start = BeginFrame(h, out);
+  out->append(payload);
+  FinishFrame(start, out);
 }
 
 Status DecodeFrameHeader(std::string_view in, FrameHeader* h) {

@@ -81,6 +81,11 @@ Status DecodeSegmentHeader(std::string_view in, uint64_t expected_segment);
 
 // Appends header + payload of a frame to `out`.
 void EncodeFrame(const FrameHeader& h, std::string_view payload, std::string* out);
+// EncodeFrame in place, without a copy of the payload: BeginFrame appends the header of
+// `h` (with h.record_count) and returns where the frame starts; the caller appends the
+// payload (AppendRecordPayload); FinishFrame fills in the payload's length and the CRC.
+size_t BeginFrame(const FrameHeader& h, std::string* out);
+void FinishFrame(size_t start, std::string* out);
 // Decodes and checks the header at `in` (at least kFrameHeaderSize bytes). Checks the magic
 // only; the CRC needs the payload (VerifyFrame).
 Status DecodeFrameHeader(std::string_view in, FrameHeader* h);

@@ -415,21 +415,26 @@ void Journal::CompletionLoop() {
 // Writes one group commit: for each shard, its records in this batch as one frame (split
 // at kMaxFramePayload), all frames with one write and one sync.
 Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
+  // First which records go in which frame, then each frame written in place into
+  // write_buf_ (whose capacity stays from one commit to the next): the records are copied
+  // once, into memory already mapped. (Building each frame's payload in a string of its
+  // own cost a fresh mapping, its page faults and a second copy per commit: 2/3 of the
+  // commit thread's time on 1 KB records.)
   struct Building {
     FrameHeader h;
-    std::string payload;
+    size_t payload_bytes = 0;
     int64_t last_ts = 0;
+    std::vector<const AppendItem*> items;
   };
   std::vector<Building> frames;
   std::unordered_map<ShardLog*, size_t> open;  // shard -> index in frames of its open frame
-  size_t total_items = 0;
+  size_t total_items = 0, total_bytes = 0;
   for (auto& op : ops) {
     for (AppendItem& it : op->items) {
       ++total_items;
+      const size_t bytes = it.data.size() + it.partition_key.size() + 32;  // + varints
       auto f = open.find(it.shard);
-      if (f == open.end() ||
-          frames[f->second].payload.size() + it.data.size() + it.partition_key.size() + 32 >
-              kMaxFramePayload) {
+      if (f == open.end() || frames[f->second].payload_bytes + bytes > kMaxFramePayload) {
         Building b;
         b.h.stream_id = it.shard->stream_id();
         b.h.shard_index = it.shard->shard_index();
@@ -440,8 +445,9 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
         f = open.find(it.shard);
       }
       Building& b = frames[f->second];
-      AppendRecordPayload(&b.payload, b.h.base_timestamp_ms, it.arrival_ms, it.partition_key,
-                          it.data);
+      b.items.push_back(&it);
+      b.payload_bytes += bytes;
+      total_bytes += bytes;
       b.h.record_count++;
       b.last_ts = it.arrival_ms;
     }
@@ -449,12 +455,15 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
   if (total_items == 0) return Status::Ok();
 
   write_buf_.clear();
+  write_buf_.reserve(total_bytes + frames.size() * kFrameHeaderSize);
   std::vector<FrameEntry> entries;
   entries.reserve(frames.size());
   for (Building& b : frames) {
-    size_t offset = write_buf_.size();
-    b.h.payload_len = static_cast<uint32_t>(b.payload.size());
-    EncodeFrame(b.h, b.payload, &write_buf_);
+    size_t offset = BeginFrame(b.h, &write_buf_);
+    for (const AppendItem* it : b.items)
+      AppendRecordPayload(&write_buf_, b.h.base_timestamp_ms, it->arrival_ms, it->partition_key,
+                          it->data);
+    FinishFrame(offset, &write_buf_);
     FrameEntry e;
     e.stream_id = b.h.stream_id;
     e.shard_index = b.h.shard_index;
