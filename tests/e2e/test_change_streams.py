@@ -525,5 +525,71 @@ class CliTest(ChangeStreamCase):
         self.assertIn("source.tables", out.stderr)
 
 
+class LargeTest(ChangeStreamCase):
+    @slow
+    def test_a_million_row_transaction_in_bounded_memory(self):
+        t = unique_name("big").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, tenant text, pad text)" % t)
+        self.create(t, [t], snapshot="never")
+        self.wait_streaming(t)
+        self.api.call("POST", "/api/v1/change-streams/%s/pause" % t)
+        self.pg.psql("INSERT INTO %s SELECT g, 'ACME', repeat('x', 100) "
+                     "FROM generate_series(1, 1000000) g" % t)
+        peak = [0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                with open("/proc/%d/status" % self.server.proc.pid) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            peak[0] = max(peak[0], int(line.split()[1]))
+                time.sleep(0.05)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        self.api.call("POST", "/api/v1/change-streams/%s/resume" % t)
+        wait_for(lambda: self.describe(t)["counters"]["changes"] >= 1000000, 180,
+                 "a million changes")
+        done.set()
+        sampler.join()
+        d = self.describe(t)
+        self.assertEqual((d["counters"]["changes"], d["counters"]["transactions"]), (1000000, 1))
+        # The transaction is ~250 MB of records: it must not be held whole.
+        self.assertLess(peak[0] / 1024, 200, "peak RSS %d MiB" % (peak[0] // 1024))
+        metrics = self.server.raw().request(b"", method="GET", path="/metrics").body.decode()
+        self.assertIn('millrace_stream_records_in_total{stream="%s-changes"} 1000000' % t, metrics)
+
+    def test_kill9_during_the_initial_snapshot_starts_it_over(self):
+        t = unique_name("snapkill").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, pad text)" % t)
+        self.pg.psql("INSERT INTO %s SELECT g, repeat('y', 500) FROM generate_series(1, 200000) g"
+                     % t)
+        self.create(t, [t])
+        wait_for(lambda: sum(x["rows_copied"] for x in
+                             self.describe(t)["snapshot_progress"]["tables"]) > 0, 30, "copying")
+        self.server.kill9()
+        self.server.start()
+        self.wait_streaming(t, timeout=60)
+        self.pg.psql("UPDATE %s SET pad = 'z' WHERE id <= 10" % t)
+        recs = []
+
+        def ten_changes():
+            recs[:] = records(self.server, t + "-changes")
+            return len([r for r in recs if not r["source"]["snapshot"]]) >= 10
+        wait_for(ten_changes, 60, "the changes after the snapshot")
+        snap = [r for r in recs if r["source"]["snapshot"]]
+        changes = [r for r in recs if not r["source"]["snapshot"]]
+        # The second snapshot is whole; rows of the interrupted one may come before it.
+        last_lsn = max(r["source"]["lsn"] for r in snap)
+        second = [r for r in snap if r["source"]["lsn"] == last_lsn]
+        self.assertEqual(sorted(r["dynamodb"]["Keys"]["id"] for r in second),
+                         list(range(1, 200001)))
+        self.assertEqual(sorted(r["dynamodb"]["Keys"]["id"] for r in changes), list(range(1, 11)))
+        # The slot of the first attempt was dropped: one slot for this change stream.
+        slots = self.pg.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '%s'"
+                             % self.describe(t)["source"]["slot"])
+        self.assertEqual(slots, [["1"]])
+
+
 if __name__ == "__main__":
     unittest.main()
