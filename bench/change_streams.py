@@ -8,7 +8,9 @@ Millrace server (durable: --sync on, the default) are started on loopback.
   `pg_recvlogical` (pgoutput, the same publication) takes to stream the same WAL to
   /dev/null. Peak RSS of the server while capturing.
 - one transaction of BIG_TXN rows: capture time and the server's peak RSS (bounded memory).
-- snapshot: the initial snapshot of a ROWS-row table, against `COPY table TO STDOUT` > /dev/null.
+- snapshot: the initial snapshot of a ROWS-row table, against `COPY table TO STDOUT` > /dev/null
+  (rows per second), and the bytes it wrote per second against `dd ... conv=fdatasync` of as
+  many bytes on the same file system (the disk's ceiling).
 - latency: commit to readable record (GetRecords polled continuously), at about 5,000
   changes/s for LATENCY_SECONDS; p50 and p99.
 
@@ -171,10 +173,24 @@ class Bench:
         self.wait(lambda: self.describe(t)["snapshot_progress"]["done"])
         ours_s = time.monotonic() - t0
         self.call("DELETE", "/api/v1/change-streams/" + t)
+        metrics = self.server.raw().request(b"", method="GET", path="/metrics").body.decode()
+        written = next(float(line.split()[-1]) for line in metrics.splitlines()
+                       if line.startswith('millrace_stream_bytes_in_total{stream="%s"}' % t))
+        # The disk's own rate for as many bytes, on the data directory's file system.
+        probe = os.path.join(self.server.root, "dd.probe")
+        t0 = time.monotonic()
+        subprocess.run(["dd", "if=/dev/zero", "of=" + probe, "bs=1M",
+                        "count=%d" % max(1, written // (1 << 20)), "conv=fdatasync"],
+                       check=True, capture_output=True)
+        dd_s = time.monotonic() - t0
+        os.unlink(probe)
         return emit({"bench": "snapshot", "round": r, "rows": ROWS,
                      "copy_rows_per_s": round(ROWS / copy_s),
                      "millrace_rows_per_s": round(ROWS / ours_s),
-                     "ratio": round(copy_s / ours_s, 3)})
+                     "ratio": round(copy_s / ours_s, 3),
+                     "record_bytes": round(written / ROWS),
+                     "millrace_mb_per_s": round(written / ours_s / 1e6),
+                     "dd_fdatasync_mb_per_s": round(written / dd_s / 1e6)})
 
     def latency(self):
         t = "lat"

@@ -437,10 +437,12 @@ class CaptureRunner::Session {
       auto got = repl_->ReadCopyData(0, &buf);
       if (!got.ok()) return got.status();
       if (!*got) {
-        // Nothing more buffered: what we have goes to the log now.
-        if (writer_->batch_records() > 0 || commit_to_confirm) {
-          writer_->Flush(in_txn ? std::nullopt : commit_to_confirm, commit_time_to_confirm);
-          if (!in_txn) commit_to_confirm.reset();
+        // Nothing more buffered: what we have goes to the log now, unless a transaction is
+        // half received (its changes go to the log together, in one append, up to the
+        // batch limits).
+        if (!in_txn && (writer_->batch_records() > 0 || commit_to_confirm)) {
+          writer_->Flush(commit_to_confirm, commit_time_to_confirm);
+          commit_to_confirm.reset();
         }
         got = repl_->ReadCopyData(kPollMs, &buf);
         if (!got.ok()) return got.status();

@@ -301,7 +301,7 @@ class Writer(threading.Thread):
 
 
 class ExactlyOnceTest(ChangeStreamCase):
-    def test_kill9_and_postgres_restarts_lose_and_double_nothing(self):
+    def test_kill9_postgres_restarts_and_dropped_connections_lose_and_double_nothing(self):
         t = unique_name("eo").replace("-", "_")
         self.pg.psql("CREATE TABLE %s (id int PRIMARY KEY, v int)" % t)
         self.pg.psql("CREATE TABLE %s_done (i int)" % t)
@@ -311,12 +311,16 @@ class ExactlyOnceTest(ChangeStreamCase):
         writer = Writer(self.pg, t)
         writer.start()
         try:
-            chaos = ["kill9", "pg-fast", "kill9", "pg-immediate", "kill9", "kill9"]
+            chaos = ["kill9", "pg-fast", "kill9", "drop", "pg-immediate", "kill9", "drop", "kill9"]
+            slot = self.describe(t)["source"]["slot"]
             for step in chaos:
                 time.sleep(1.5)
                 if step == "kill9":
                     self.server.kill9()
                     self.server.start()
+                elif step == "drop":  # the replication connection dropped under it
+                    self.pg.psql("SELECT pg_terminate_backend(active_pid) FROM "
+                                 "pg_replication_slots WHERE slot_name = '%s' AND active" % slot)
                 else:
                     self.pg.restart(step.split("-")[1])
         finally:
