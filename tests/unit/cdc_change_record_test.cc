@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "cdc/change_record.h"
+#include "cdc/pg_conn.h"
 #include "cdc/spec.h"
 
 namespace millrace::cdc {
@@ -116,6 +117,20 @@ TEST(ChangeRecord, PositionsOrderSnapshotBeforeChanges) {
   EXPECT_LT((Position{0x5000, 1, 7}), (Position{0x5001, 1, 0}));
   EXPECT_FALSE(ParseRecordOrigin("{\"eventSource\":\"aws:dynamodb\"}"));
   EXPECT_FALSE(ParseRecordOrigin("not json \"millrace:postgresql\""));
+}
+
+TEST(Spec, TheConnectionStringIsShownWithoutItsPassword) {
+  for (const char* dsn : {"postgresql://cdc:s3cret@db.internal:5433/shop?sslmode=require",
+                          "host=db.internal port=5433 dbname=shop user=cdc password=s3cret"}) {
+    auto r = RedactDsn(dsn);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->find("s3cret"), std::string::npos) << *r;
+    EXPECT_NE(r->find("host='db.internal'"), std::string::npos) << *r;
+    EXPECT_NE(r->find("dbname='shop'"), std::string::npos) << *r;
+  }
+  EXPECT_FALSE(RedactDsn("host='unterminated").ok());
+  EXPECT_EQ(QuoteIdent("we\"ird"), "\"we\"\"ird\"");
+  EXPECT_EQ(QuoteLiteral("it's"), "'it''s'");
 }
 
 TEST(Spec, ChecksAndNames) {
