@@ -288,12 +288,8 @@ http::Response ControlApi::Serve(const http::Request& req) {
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
   if (prefixed) path.remove_prefix(kPrefix.size());
   std::vector<std::string> seg = Segments(path);
-  Env env{catalog_,
-          streams_,
-          delivery_,
-          streams_->clock(),
-          logs_,
-          streams_->options().data_dir,
+  Env env{catalog_,          streams_, delivery_,
+          streams_->clock(), logs_,    streams_->options().data_dir,
           change_streams_};
   if (!seg.empty() && seg.size() <= 2) {
     if (seg[0] == "streams") return RouteStreams(env, req, seg);

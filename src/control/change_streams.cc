@@ -161,27 +161,6 @@ Outcome ChangeStreamAnswer(const Env& env, const std::string& name, int http_sta
   return Answer{http_status, std::move(body)};
 }
 
-// "stream" given as an ARN is stored as the stream's name.
-Result<std::string> WithStreamName(const Env& env, std::string_view body) {
-  MILLRACE_RETURN_IF_ERROR(CheckObject(body));
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
-    return Status::InvalidArgument("the body is not valid JSON");
-  std::string_view stream;
-  if (doc["stream"].get(stream) != simdjson::SUCCESS || !stream.starts_with("arn:"))
-    return std::string(body);
-  auto name = StreamNameOf(env, std::string(stream));
-  if (!name.ok()) return Status::InvalidArgument("stream: " + name.status().message());
-  std::string patch;
-  JsonWriter w(&patch);
-  w.BeginObject();
-  w.Key("stream");
-  w.String(*name);
-  w.EndObject();
-  return MergePatch(body, patch);
-}
-
 Outcome SetPaused(const Env& env, const std::string& name, bool paused) {
   auto existing = FindChangeStream(env, name);
   if (!existing.ok()) return existing.status();
@@ -218,7 +197,7 @@ Outcome ListChangeStreams(const Env& env) {
 }
 
 Outcome CreateChangeStream(const Env& env, std::string_view body) {
-  auto named = WithStreamName(env, body);
+  auto named = BodyWithStreamName(env, body);
   if (!named.ok()) return named.status();
   auto spec = cdc::ParseChangeStreamSpec(*named);
   if (!spec.ok()) return spec.status();
@@ -264,7 +243,7 @@ Outcome UpdateChangeStream(const Env& env, const std::string& name, std::string_
   if (!*existing) return NoChangeStream(name);
   auto named = BodyWithName(body, name);
   if (!named.ok()) return named.status();
-  auto with_stream = WithStreamName(env, *named);
+  auto with_stream = BodyWithStreamName(env, *named);
   if (!with_stream.ok()) return with_stream.status();
   const cdc::ChangeStreamSpec& old = (*existing)->spec;
   // An answer sent back as it was shows the connection string without its password: that

@@ -17,27 +17,13 @@ struct SplitBody {
 };
 
 Result<SplitBody> SplitDataset(const Env& env, std::string_view body) {
-  MILLRACE_RETURN_IF_ERROR(CheckObject(body));
+  auto with_name = BodyWithStreamName(env, body);
+  if (!with_name.ok()) return with_name.status();
+  SplitBody out{std::move(*with_name), std::nullopt};
   simdjson::dom::parser parser;
   simdjson::dom::element doc, dataset;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+  if (parser.parse(out.body.data(), out.body.size()).get(doc) != simdjson::SUCCESS)
     return Status::InvalidArgument("the body is not valid JSON");
-  SplitBody out{std::string(body), std::nullopt};
-  // "stream" may be the stream's ARN, as every answer prints it: stored as its name.
-  std::string_view stream;
-  if (doc["stream"].get(stream) == simdjson::SUCCESS && stream.starts_with("arn:")) {
-    auto name = StreamNameOf(env, std::string(stream));
-    if (!name.ok()) return Status::InvalidArgument("stream: " + name.status().message());
-    std::string patch;
-    JsonWriter w(&patch);
-    w.BeginObject();
-    w.Key("stream");
-    w.String(*name);
-    w.EndObject();
-    auto replaced = MergePatch(out.body, patch);
-    if (!replaced.ok()) return replaced.status();
-    out.body = std::move(*replaced);
-  }
   if (doc["dataset"].get(dataset) != simdjson::SUCCESS ||
       dataset.type() != simdjson::dom::element_type::OBJECT)
     return out;  // a name (or absent, or wrong: ParseConsumer says which)

@@ -95,6 +95,26 @@ Status NoStream(const std::string& name) {
                           "e.g. `aws kinesis create-stream`)");
 }
 
+Result<std::string> BodyWithStreamName(const Env& env, std::string_view body) {
+  MILLRACE_RETURN_IF_ERROR(CheckObject(body));
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+    return Status::InvalidArgument("the body is not valid JSON");
+  std::string_view stream;
+  if (doc["stream"].get(stream) != simdjson::SUCCESS || !stream.starts_with("arn:"))
+    return std::string(body);
+  auto name = StreamNameOf(env, std::string(stream));
+  if (!name.ok()) return Status::InvalidArgument("stream: " + name.status().message());
+  std::string patch;
+  JsonWriter w(&patch);
+  w.BeginObject();
+  w.Key("stream");
+  w.String(*name);
+  w.EndObject();
+  return MergePatch(body, patch);
+}
+
 Result<std::string> BodyWithName(std::string_view body, const std::string& name) {
   MILLRACE_RETURN_IF_ERROR(CheckObject(body));
   simdjson::dom::parser parser;

@@ -118,6 +118,10 @@ Status NoDataset(const std::string& name);
 Status NoConsumer(const std::string& name);
 Status NoStream(const std::string& name);
 
+// The body with a "stream" given as an ARN (as every answer prints it) replaced by the
+// stream's name; InvalidArgument for an ARN of another account or not of a stream.
+Result<std::string> BodyWithStreamName(const Env& env, std::string_view body);
+
 // A path names the document; a body may repeat the name but not change it.
 // Returns the body with "name" set (InvalidArgument if it names another).
 Result<std::string> BodyWithName(std::string_view body, const std::string& name);
