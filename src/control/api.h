@@ -26,8 +26,8 @@
 
 #include "auth/keystore.h"
 #include "catalog/catalog.h"
-#include "common/thread_annotations.h"
 #include "cdc/manager.h"
+#include "common/thread_annotations.h"
 #include "delivery/manager.h"
 #include "http/message.h"
 #include "streams/manager.h"

@@ -163,7 +163,7 @@ void App::Stop() {
   http_.reset();
   control_.reset();
   change_streams_.reset();  // captures stop before the streams they write
-  delivery_.reset();  // consumers stop before the streams they read
+  delivery_.reset();        // consumers stop before the streams they read
   transform_logs_.reset();
   kinesis_.reset();
   streams_.reset();  // the journal finishes queued appends

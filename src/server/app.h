@@ -11,10 +11,10 @@
 
 #include "auth/keystore.h"
 #include "catalog/catalog.h"
+#include "cdc/manager.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "control/api.h"
-#include "cdc/manager.h"
 #include "delivery/manager.h"
 #include "http/server.h"
 #include "kinesis/service.h"

@@ -247,8 +247,7 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream " + stream->name +
                             " under account " + options_.account_id + " does not exist");
 
-  const bool throttle =
-      options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
   const int64_t now_ns = clock_->MonotonicNanos();
   if (throttle) {
     std::lock_guard<std::mutex> t(shard->throttle_mu);
