@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/crypto.h"
 #include "common/json_writer.h"
 #include "delivery/record_filter.h"
 
@@ -95,6 +96,26 @@ Status CheckName(std::string_view field, std::string_view name) {
   return Status::Ok();
 }
 
+std::string BucketOf(std::string_view name) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  bool valid = name.size() >= 3 && name.size() <= 63 && alnum(name.front()) && alnum(name.back());
+  for (char c : name) valid = valid && (alnum(c) || c == '.' || c == '-');
+  valid =
+      valid && name.find("..") == std::string_view::npos &&
+      !std::all_of(name.begin(), name.end(), [](char c) { return c == '.' || std::isdigit(c); });
+  if (valid) return std::string(name);
+  std::string b;
+  for (char c : name) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    b.push_back(alnum(l) ? l : '-');
+  }
+  while (!b.empty() && b.front() == '-') b.erase(b.begin());
+  if (b.size() > 54) b.resize(54);
+  while (!b.empty() && b.back() == '-') b.pop_back();
+  if (b.empty()) b = "dataset";
+  return b + "-" + crypto::Sha256Hex(name).substr(0, 8);
+}
+
 Result<DatasetSpec> ParseDataset(std::string_view json) {
   simdjson::dom::parser parser;
   auto doc = ParseObject(parser, json);
@@ -102,9 +123,24 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   DatasetSpec d;
   MILLRACE_RETURN_IF_ERROR(
       CheckMembers(*doc, "", {"name", "file_type", "compression", "target", "schema", "csv"},
-                   {"version", "created_at", "updated_at", "consumers"}));
+                   {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
+  {
+    // "bucket" and "prefix" are what an answer shows; a local dataset's bucket is its own
+    // (naming another is not supported yet, so it is refused rather than ignored).
+    std::string bucket, prefix;
+    MILLRACE_RETURN_IF_ERROR(OptString(*doc, "bucket", "bucket", &bucket));
+    MILLRACE_RETURN_IF_ERROR(OptString(*doc, "prefix", "prefix", &prefix));
+    simdjson::dom::element target;
+    std::string_view type = "local";
+    if ((*doc)["target"].get(target) == simdjson::SUCCESS && target["type"].get(type))
+      type = "local";
+    if (type == "local" && ((!bucket.empty() && bucket != BucketOf(d.name)) || !prefix.empty()))
+      return Bad(bucket.empty() ? "prefix" : "bucket",
+                 "a local dataset's files are in a bucket of its own (" + BucketOf(d.name) +
+                     ", prefix \"\"); naming another bucket or a prefix is not supported yet");
+  }
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_type", "file_type", &d.file_type, true));
   if (d.file_type != "jsonl" && d.file_type != "other" && d.file_type != "csv" &&
       d.file_type != "parquet")

@@ -55,6 +55,13 @@ struct ConsumerSpec {
   std::string filter;
 };
 
+// The S3 API's bucket of a local dataset (src/s3/): the dataset's name when it is a valid
+// bucket name (3-63 of [a-z0-9.-], starting and ending with a letter or digit, not an IP
+// address), else the name in lower case with other characters as '-', shortened, and "-"
+// plus 8 hex digits of the name's SHA-256 ("PROD_ACME_Shipment" -> "prod-acme-shipment-
+// 1a2b3c4d"): distinct datasets get distinct buckets.
+std::string BucketOf(std::string_view dataset_name);
+
 // Names of datasets, consumers and transformations: 1-128 of [a-zA-Z0-9_.-].
 Status CheckName(std::string_view field, std::string_view name);
 

@@ -534,6 +534,7 @@ void EventLoop::StartResponse(Connection* c, Response& r) {
   const bool more_pipelined = c->pending_off < c->pending.size();
   framing.close = r.close_connection || !c->keep_alive || (c->peer_eof && !more_pipelined);
   framing.http10_keep_alive = c->http10;
+  framing.send_body = !c->head_request;
   AppendResponseHead(r, framing, &c->out);
   if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) c->body = std::move(r.body);
   r = Response();

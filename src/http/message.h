@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,9 @@ struct Response {
   std::vector<Header> headers;  // Content-Length and Connection are added by the server
   std::string body;
   bool close_connection = false;  // close after sending
+  // For an answer to HEAD (sent without a body): the Content-Length the GET would have,
+  // when it is not body.size() (HeadObject does not read the object).
+  std::optional<uint64_t> head_content_length;
 
   void SetHeader(std::string name, std::string value) {
     headers.push_back({std::move(name), std::move(value)});

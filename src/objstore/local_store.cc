@@ -17,6 +17,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include <system_error>
 
 #include "common/crypto.h"
+#include "common/encoding.h"
 #include "objstore/keys.h"
 #include "objstore/object_store.h"
 
@@ -213,6 +215,12 @@ Status LocalStore::Put(const std::string& key, std::string_view data,
                  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return Error(errno, "Put", key, "create", tmp);
   Status s = WriteAll(fd.get(), data, key, tmp);
+  if (s.ok()) {  // best effort: without them the S3 API computes the MD5 when asked
+    const std::string md5 = HexEncode(crypto::Md5(data).data(), 16);
+    (void)::fsetxattr(fd.get(), kMd5Xattr, md5.data(), md5.size(), 0);
+    if (!content_type.empty())
+      (void)::fsetxattr(fd.get(), kContentTypeXattr, content_type.data(), content_type.size(), 0);
+  }
   if (s.ok() && ::fsync(fd.get()) != 0) s = Error(errno, "Put", key, "fsync", tmp);
   if (int err = fd.Close(); s.ok() && err != 0) s = Error(err, "Put", key, "close", tmp);
   if (s.ok() && ::renameat(staging_fd_, tmp_name.c_str(), dir_fd.get(), base.c_str()) != 0) {

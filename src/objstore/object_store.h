@@ -25,6 +25,12 @@
 
 namespace millrace::objstore {
 
+// A local store's objects carry their MD5 (hex) and content type as extended attributes,
+// written with the object: the S3 API's ETag and Content-Type (src/s3/). An object without
+// them (older, or on a file system without user xattrs) has its MD5 computed when asked.
+inline constexpr char kMd5Xattr[] = "user.millrace.md5";
+inline constexpr char kContentTypeXattr[] = "user.millrace.content-type";
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;

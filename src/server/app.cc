@@ -125,6 +125,12 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   app->control_->SetChangeStreams(app->change_streams_.get());
   if (Status st = app->change_streams_->Reload(); !st.ok())
     LOG(kWarn) << "change streams: " << st.ToString();
+  s3::ServiceOptions s3o;
+  s3o.data_dir = config.data_dir;
+  s3o.region = config.region;
+  s3o.auth = so.auth;
+  app->s3_ = std::make_unique<s3::S3Service>(app->catalog_.get(), app->keys_.get(),
+                                             SystemClock::Default(), s3o);
 
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
@@ -144,6 +150,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   App* raw = app.get();
   // A large body is read only after its head passed every check that needs no body.
   ho.head_check = [raw](const http::Request& head) -> std::optional<http::Response> {
+    if (s3::S3Service::Handles(head)) return raw->s3_->CheckHead(head);
     if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
     return raw->kinesis_->CheckHead(head);
   };
@@ -161,6 +168,7 @@ App::~App() { Stop(); }
 void App::Stop() {
   if (http_) http_->Stop();
   http_.reset();
+  s3_.reset();
   control_.reset();
   change_streams_.reset();  // captures stop before the streams they write
   delivery_.reset();        // consumers stop before the streams they read
@@ -191,6 +199,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
     r.SetHeader("Content-Type", "text/plain; version=0.0.4");
     return responder.Send(std::move(r));
   }
+  // Signed for "s3": the S3 API, whatever the path (a bucket may be called "api").
+  if (s3::S3Service::Handles(req)) return s3_->Handle(std::move(req), std::move(responder));
   if (control_->Handles(req)) return control_->Handle(std::move(req), std::move(responder));
   if (req.FindHeader("x-amz-target") || (req.method == "POST" && req.path == "/")) {
     return kinesis_->Handle(std::move(req), std::move(responder));

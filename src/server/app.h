@@ -18,6 +18,7 @@
 #include "delivery/manager.h"
 #include "http/server.h"
 #include "kinesis/service.h"
+#include "s3/service.h"
 #include "server/data_dir.h"
 #include "streams/manager.h"
 #include "transform/log_store.h"
@@ -53,6 +54,7 @@ class App {
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;
   std::unique_ptr<cdc::ChangeStreamManager> change_streams_;
+  std::unique_ptr<s3::S3Service> s3_;
   std::unique_ptr<control::ControlApi> control_;
   std::unique_ptr<http::HttpServer> http_;
 };

@@ -1,0 +1,614 @@
+#include "s3/service.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "auth/sigv4.h"
+#include "common/crypto.h"
+#include "common/encoding.h"
+#include "common/logging.h"
+#include "delivery/spec.h"
+#include "objstore/object_store.h"
+#include "s3/listing.h"
+#include "s3/xml.h"
+
+namespace millrace::s3 {
+
+namespace {
+
+constexpr std::string_view kService = "s3";
+constexpr size_t kMaxQueued = 1024;
+constexpr size_t kMaxKeyBytes = 1024;  // S3's limit on a key's UTF-8 bytes
+
+std::string RequestId() {
+  unsigned char bytes[8];
+  crypto::RandomBytes(bytes, sizeof bytes);
+  return HexEncode(bytes, sizeof bytes);
+}
+
+std::string HttpDate(int64_t ms) {
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm;
+  gmtime_r(&s, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string IsoMs(int64_t ms) {
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm;
+  gmtime_r(&s, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// The value of `name` in a query string, decoded; nullopt if absent.
+std::optional<std::string> Query(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (auth::UriDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : auth::UriDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+// A local dataset as a bucket.
+struct Bucket {
+  std::string name;     // the bucket's
+  std::string dataset;  // the dataset's
+  int64_t created_ms = 0;
+};
+
+class Handler {
+ public:
+  Handler(catalog::Catalog* catalog, const ServiceOptions& options, const http::Request& req)
+      : catalog_(catalog), options_(options), req_(req), request_id_(RequestId()) {}
+
+  http::Response Serve() {
+    // Path-style: "/", "/bucket", "/bucket/", "/bucket/key".
+    std::string_view path = req_.path;
+    if (path.empty() || path[0] != '/')
+      return Error(400, "InvalidURI", "Couldn't parse the specified URI.");
+    path.remove_prefix(1);
+    size_t slash = path.find('/');
+    const std::string bucket = auth::UriDecode(path.substr(0, slash));
+    const bool has_key = slash != std::string_view::npos && slash + 1 < path.size();
+    const std::string key = has_key ? auth::UriDecode(path.substr(slash + 1)) : "";
+    const std::string& m = req_.method;
+    if (bucket.empty()) {
+      if (m == "GET") return ListBuckets();
+      return NotImplemented(m + " /");
+    }
+    auto found = FindBucket(bucket);
+    if (!found.ok()) return Internal(found.status());
+    if (!has_key) {
+      if (m == "HEAD")
+        return *found ? Ok()
+                      : Error(404, "NoSuchBucket", "The specified bucket does not exist.",
+                              "BucketName", bucket);
+      if (m != "GET")
+        return NotImplemented(m == "PUT"      ? "CreateBucket"
+                              : m == "DELETE" ? "DeleteBucket"
+                                              : m + " on a bucket");
+      if (!*found)
+        return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
+                     bucket);
+      if (Query(req_.query, "location")) return Location();
+      for (const char* sub :
+           {"uploads", "versions", "lifecycle", "policy", "acl", "cors", "tagging", "versioning",
+            "encryption", "website", "logging", "notification"})
+        if (Query(req_.query, sub)) return NotImplemented(std::string("GET ?") + sub);
+      return List(**found, Query(req_.query, "list-type").value_or("") == "2");
+    }
+    if (m != "GET" && m != "HEAD")
+      return NotImplemented(
+          m == "PUT"      ? (req_.FindHeader("x-amz-copy-source") ? "CopyObject" : "PutObject")
+          : m == "DELETE" ? "DeleteObject"
+                          : m + " on an object");
+    if (!*found)
+      return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
+                   bucket);
+    return GetObject(**found, key, m == "HEAD");
+  }
+
+ private:
+  http::Response Ok() {
+    http::Response r;
+    r.SetHeader("x-amz-request-id", request_id_);
+    return r;
+  }
+
+  http::Response Xml(int status, std::string body) {
+    http::Response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.SetHeader("Content-Type", "application/xml");
+    r.SetHeader("x-amz-request-id", request_id_);
+    return r;
+  }
+
+ public:
+  http::Response Error(int status, std::string_view code, std::string_view message,
+                       std::string_view extra_name = {}, std::string_view extra_value = {}) {
+    return Xml(status, ErrorXml(code, message, extra_name, extra_value, request_id_));
+  }
+
+ private:
+  http::Response NotImplemented(const std::string& what) {
+    return Error(501, "NotImplemented",
+                 "A header or operation you provided implies functionality that is not "
+                 "implemented (" +
+                     what.substr(0, 64) + " is not supported by Millrace yet)");
+  }
+
+  http::Response Internal(const Status& st) {
+    LOG(kWarn) << "s3: " << st.ToString();
+    return Error(500, "InternalError", "We encountered an internal error. Please try again.");
+  }
+
+  Result<std::vector<Bucket>> Buckets() {
+    auto rows = catalog_->ListDocs(catalog::DocKind::kDataset);
+    if (!rows.ok()) return rows.status();
+    std::vector<Bucket> out;
+    for (const auto& row : *rows) {
+      auto spec = delivery::ParseDataset(row.spec);
+      if (!spec.ok() || spec->target.type != "local") continue;
+      out.push_back({delivery::BucketOf(spec->name), spec->name, row.created_ms});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Bucket& a, const Bucket& b) { return a.name < b.name; });
+    return out;
+  }
+
+  Result<std::optional<Bucket>> FindBucket(const std::string& name) {
+    auto all = Buckets();
+    if (!all.ok()) return all.status();
+    for (auto& b : *all)
+      if (b.name == name) return std::optional<Bucket>(std::move(b));
+    return std::optional<Bucket>();
+  }
+
+  std::string Root(const Bucket& b) const { return options_.data_dir + "/datasets/" + b.dataset; }
+
+  http::Response ListBuckets() {
+    auto all = Buckets();
+    if (!all.ok()) return Internal(all.status());
+    XmlWriter x("ListAllMyBucketsResult");
+    x.Open("Owner");
+    x.Element("ID", "millrace");
+    x.Element("DisplayName", "millrace");
+    x.Close("Owner");
+    x.Open("Buckets");
+    for (const auto& b : *all) {
+      x.Open("Bucket");
+      x.Element("Name", b.name);
+      x.Element("CreationDate", IsoMs(b.created_ms));
+      x.Close("Bucket");
+    }
+    x.Close("Buckets");
+    return Xml(200, x.Finish());
+  }
+
+  http::Response Location() {
+    // us-east-1 is answered as an empty constraint, as AWS does.
+    XmlWriter x("LocationConstraint");
+    if (options_.region != "us-east-1") x.Text(options_.region);
+    return Xml(200, x.Finish());
+  }
+
+  http::Response List(const Bucket& b, bool v2) {
+    ListRequest lr;
+    lr.prefix = Query(req_.query, "prefix").value_or("");
+    lr.delimiter = Query(req_.query, "delimiter").value_or("");
+    const std::string max_keys_text = Query(req_.query, "max-keys").value_or("1000");
+    char* end = nullptr;
+    long mk = std::strtol(max_keys_text.c_str(), &end, 10);
+    if (max_keys_text.empty() || *end != '\0' || mk < 0)
+      return Error(400, "InvalidArgument",
+                   "Provided max-keys not an integer or within integer range", "ArgumentName",
+                   "max-keys");
+    lr.max_keys = static_cast<int>(std::min<long>(mk, 1000));
+    const std::optional<std::string> encoding = Query(req_.query, "encoding-type");
+    if (encoding && *encoding != "url")
+      return Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request",
+                   "ArgumentName", "encoding-type");
+    std::optional<std::string> token, start_after, marker;
+    if (v2) {
+      token = Query(req_.query, "continuation-token");
+      start_after = Query(req_.query, "start-after");
+      if (token) {
+        std::string raw;
+        if (!Base64Decode(*token, &raw) || raw.size() < 2 || (raw[0] != 'k' && raw[0] != 'p'))
+          return Error(400, "InvalidArgument", "The continuation token provided is incorrect",
+                       "ArgumentName", "continuation-token");
+        lr.after = raw.substr(1);
+        lr.after_is_prefix = raw[0] == 'p';
+      } else if (start_after) {
+        lr.after = *start_after;
+      }
+    } else {
+      marker = Query(req_.query, "marker");
+      if (marker) {
+        lr.after = *marker;
+        lr.after_is_prefix = !lr.delimiter.empty() && marker->ends_with(lr.delimiter);
+      }
+    }
+    ListResult res;
+    if (lr.max_keys > 0) {
+      auto listed = ListDirectory(Root(b), lr);
+      if (!listed.ok()) return Internal(listed.status());
+      res = std::move(*listed);
+    }
+    const bool url = encoding.has_value();
+    auto enc = [url](const std::string& s) { return url ? auth::UriEncode(s, true) : s; };
+    XmlWriter x("ListBucketResult");
+    x.Element("Name", b.name);
+    x.Element("Prefix", enc(lr.prefix));
+    if (v2) {
+      if (token) x.Element("ContinuationToken", *token);
+      if (start_after) x.Element("StartAfter", enc(*start_after));
+      x.Element("KeyCount", std::to_string(res.objects.size() + res.common_prefixes.size()));
+    } else {
+      x.Element("Marker", enc(marker.value_or("")));
+    }
+    x.Element("MaxKeys", std::to_string(lr.max_keys));
+    if (!lr.delimiter.empty()) x.Element("Delimiter", enc(lr.delimiter));
+    if (url) x.Element("EncodingType", "url");
+    x.Element("IsTruncated", res.truncated ? "true" : "false");
+    if (res.truncated) {
+      if (v2)
+        x.Element("NextContinuationToken",
+                  Base64Encode(std::string(res.last_is_prefix ? "p" : "k") + res.last));
+      else if (!lr.delimiter.empty())
+        x.Element("NextMarker", enc(res.last));
+    }
+    const bool owner = !v2 || Query(req_.query, "fetch-owner").value_or("") == "true";
+    for (const auto& o : res.objects) {
+      x.Open("Contents");
+      x.Element("Key", enc(o.key));
+      x.Element("LastModified", IsoMs(o.mtime_ms));
+      auto etag = ETagOf(Root(b), o.key);
+      x.Element("ETag", "\"" + (etag.ok() ? *etag : std::string()) + "\"");
+      x.Element("Size", std::to_string(o.size));
+      if (owner) {
+        x.Open("Owner");
+        x.Element("ID", "millrace");
+        x.Element("DisplayName", "millrace");
+        x.Close("Owner");
+      }
+      x.Element("StorageClass", "STANDARD");
+      x.Close("Contents");
+    }
+    for (const auto& p : res.common_prefixes) {
+      x.Open("CommonPrefixes");
+      x.Element("Prefix", enc(p));
+      x.Close("CommonPrefixes");
+    }
+    return Xml(200, x.Finish());
+  }
+
+  // Opens `key` beneath `root`: no "..", no symbolic link, nothing outside it.
+  static int OpenBeneath(const std::string& root, const std::string& key) {
+    int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, dir, key.c_str(), &how, sizeof how));
+    int err = errno;
+    ::close(dir);
+    errno = err;
+    return fd;
+  }
+
+  // The object's MD5 (hex): from its xattr, else computed now (and kept in the xattr).
+  static Result<std::string> ETagOfFd(int fd) {
+    char buf[64];
+    ssize_t n = ::fgetxattr(fd, objstore::kMd5Xattr, buf, sizeof buf);
+    if (n == 32) return std::string(buf, 32);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat");
+    std::string data(static_cast<size_t>(st.st_size), '\0');
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t r = ::pread(fd, data.data() + off, data.size() - off, static_cast<off_t>(off));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return Status::FromErrno(r < 0 ? errno : EIO, "pread");
+      off += static_cast<size_t>(r);
+    }
+    std::string md5 = HexEncode(crypto::Md5(data).data(), 16);
+    (void)::fsetxattr(fd, objstore::kMd5Xattr, md5.data(), md5.size(), 0);
+    return md5;
+  }
+
+  static Result<std::string> ETagOf(const std::string& root, const std::string& key) {
+    int fd = OpenBeneath(root, key);
+    if (fd < 0) return Status::FromErrno(errno, "open " + key);
+    auto e = ETagOfFd(fd);
+    ::close(fd);
+    return e;
+  }
+
+  http::Response GetObject(const Bucket& b, const std::string& key, bool head) {
+    if (key.size() > kMaxKeyBytes) return Error(400, "KeyTooLongError", "Your key is too long");
+    int fd = key.find('\0') == std::string::npos ? OpenBeneath(Root(b), key) : -1;
+    struct stat st;
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || key.ends_with(".tmp") ||
+        key.find("/.tmp-") != std::string::npos) {
+      if (fd >= 0) ::close(fd);
+      return Error(404, "NoSuchKey", "The specified key does not exist.", "Key", key);
+    }
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    auto md5 = ETagOfFd(fd);
+    if (!md5.ok()) return Internal(md5.status());
+    const std::string etag = "\"" + *md5 + "\"";
+    const int64_t mtime_ms = st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000;
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+
+    // Conditions, in AWS's order of precedence.
+    auto matches = [&](const std::string& list) {
+      if (list == "*") return true;
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        std::string item =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (item == etag || item == *md5) return true;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      return false;
+    };
+    const std::string* if_match = req_.FindHeader("if-match");
+    const std::string* if_none = req_.FindHeader("if-none-match");
+    const std::string* if_mod = req_.FindHeader("if-modified-since");
+    const std::string* if_unmod = req_.FindHeader("if-unmodified-since");
+    const int64_t mtime_s = mtime_ms / 1000;
+    if (if_match && !matches(*if_match))
+      return Error(412, "PreconditionFailed",
+                   "At least one of the pre-conditions you specified did not hold", "Condition",
+                   "If-Match");
+    if (!if_match && if_unmod) {
+      auto t = auth::ParseHttpDate(*if_unmod);
+      if (t && mtime_s > *t)
+        return Error(412, "PreconditionFailed",
+                     "At least one of the pre-conditions you specified did not hold", "Condition",
+                     "If-Unmodified-Since");
+    }
+    auto not_modified = [&] {
+      http::Response r = Ok();
+      r.status = 304;
+      r.SetHeader("ETag", etag);
+      r.SetHeader("Last-Modified", HttpDate(mtime_ms));
+      return r;
+    };
+    if (if_none && matches(*if_none)) return not_modified();
+    if (!if_none && if_mod) {
+      auto t = auth::ParseHttpDate(*if_mod);
+      if (t && mtime_s <= *t) return not_modified();
+    }
+
+    // Range: one "bytes=a-b", "bytes=a-" or "bytes=-n"; anything else serves the whole.
+    uint64_t first = 0, last = size == 0 ? 0 : size - 1;
+    bool partial = false;
+    if (const std::string* range = req_.FindHeader("range");
+        range && range->starts_with("bytes=") && range->find(',') == std::string::npos) {
+      std::string spec = range->substr(6);
+      size_t dash = spec.find('-');
+      auto num = [](const std::string& s, uint64_t* out) {
+        if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
+          return false;
+        *out = std::stoull(s);
+        return true;
+      };
+      uint64_t a = 0, z = 0;
+      if (dash != std::string::npos) {
+        std::string lo = spec.substr(0, dash), hi = spec.substr(dash + 1);
+        bool ok = true;
+        if (lo.empty()) {  // the last n bytes
+          ok = num(hi, &z) && z > 0;
+          if (ok && size == 0) ok = false;
+          if (ok) {
+            first = z >= size ? 0 : size - z;
+            partial = true;
+          }
+        } else if (num(lo, &a) && (hi.empty() || (num(hi, &z) && z >= a))) {
+          if (a >= size)
+            ok = false;
+          else {
+            first = a;
+            if (!hi.empty()) last = std::min(z, size - 1);
+            partial = true;
+          }
+        }
+        if (!ok)
+          return Error(416, "InvalidRange", "The requested range is not satisfiable",
+                       "ActualObjectSize", std::to_string(size));
+      }
+    }
+    const uint64_t length = size == 0 ? 0 : last - first + 1;
+    if (length > options_.max_read_bytes && !head)
+      return Error(400, "InvalidRequest",
+                   "this object (or range) is " + std::to_string(length) +
+                       " bytes; Millrace serves at most " +
+                       std::to_string(options_.max_read_bytes) +
+                       " bytes per GetObject yet: ask for a Range");
+    http::Response r = Ok();
+    r.status = partial ? 206 : 200;
+    r.SetHeader("ETag", etag);
+    r.SetHeader("Last-Modified", HttpDate(mtime_ms));
+    r.SetHeader("Accept-Ranges", "bytes");
+    char ct[256];
+    ssize_t ctn = ::fgetxattr(fd, objstore::kContentTypeXattr, ct, sizeof ct);
+    r.SetHeader("Content-Type",
+                ctn > 0 ? std::string(ct, static_cast<size_t>(ctn)) : "binary/octet-stream");
+    if (partial)
+      r.SetHeader("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) +
+                                       "/" + std::to_string(size));
+    if (head) {
+      r.head_content_length = length;
+      return r;
+    }
+    r.body.resize(length);
+    size_t off = 0;
+    while (off < length) {
+      ssize_t n = ::pread(fd, r.body.data() + off, length - off, static_cast<off_t>(first + off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Internal(Status::FromErrno(n < 0 ? errno : EIO, "read " + key));
+      off += static_cast<size_t>(n);
+    }
+    return r;
+  }
+
+  catalog::Catalog* const catalog_;
+  const ServiceOptions& options_;
+  const http::Request& req_;
+  const std::string request_id_;
+};
+
+http::Response AuthFailure(const auth::AuthError& e, const std::string& request_id) {
+  std::string code;
+  int status = 403;
+  switch (e.kind) {
+    case auth::AuthErrorKind::kMissingAuthenticationToken:
+      code = "AccessDenied";
+      break;
+    case auth::AuthErrorKind::kIncompleteSignature:
+      code = "AuthorizationHeaderMalformed";
+      status = 400;
+      break;
+    case auth::AuthErrorKind::kUnrecognizedClient:
+      code = "InvalidAccessKeyId";
+      break;
+    case auth::AuthErrorKind::kInvalidSignature:
+      code = e.message.starts_with("Signature expired") ||
+                     e.message.find("is now later than") != std::string::npos
+                 ? "RequestTimeTooSkewed"
+                 : "SignatureDoesNotMatch";
+      break;
+    case auth::AuthErrorKind::kRequestExpired:
+      code = "AccessDenied";
+      break;
+    case auth::AuthErrorKind::kContentSha256Mismatch:
+      code = "XAmzContentSHA256Mismatch";
+      status = 400;
+      break;
+  }
+  http::Response r;
+  r.status = status;
+  r.body = ErrorXml(code, e.message, {}, {}, request_id);
+  r.SetHeader("Content-Type", "application/xml");
+  r.SetHeader("x-amz-request-id", request_id);
+  return r;
+}
+
+}  // namespace
+
+S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
+                     ServiceOptions options)
+    : catalog_(catalog), keys_(keys), clock_(clock), options_(std::move(options)) {
+  for (int i = 0; i < std::max(1, options_.workers); ++i)
+    workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+S3Service::~S3Service() {
+  std::deque<Job> left;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+    left.swap(queue_);
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  for (auto& job : left) {
+    http::Response r;
+    r.status = 503;
+    r.body = ErrorXml("ServiceUnavailable", "the server is stopping", {}, {}, RequestId());
+    job.responder.Send(std::move(r));
+  }
+}
+
+bool S3Service::Handles(const http::Request& req) {
+  if (const std::string* a = req.FindHeader("authorization"))
+    return a->find("/s3/aws4_request") != std::string::npos;
+  std::string_view q = req.query;
+  return q.find("X-Amz-Credential=") != std::string_view::npos &&
+         (q.find("%2Fs3%2Faws4_request") != std::string_view::npos ||
+          q.find("/s3/aws4_request") != std::string_view::npos);
+}
+
+std::optional<http::Response> S3Service::CheckHead(const http::Request& head) const {
+  if (!options_.auth) return std::nullopt;
+  auth::VerifyOptions vo;
+  vo.service = std::string(kService);
+  std::optional<auth::AuthError> e =
+      auth::VerifyHead(head, keys_->Lookup(), clock_->NowMillis(), vo);
+  if (!e) return std::nullopt;
+  return AuthFailure(*e, RequestId());
+}
+
+void S3Service::Handle(http::Request&& request, http::Responder responder) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (stopping_ || queue_.size() >= kMaxQueued) {
+    l.unlock();
+    http::Response r;
+    r.status = 503;
+    r.body = ErrorXml("SlowDown", "Please reduce your request rate.", {}, {}, RequestId());
+    r.SetHeader("Content-Type", "application/xml");
+    return responder.Send(std::move(r));
+  }
+  queue_.push_back(Job{std::move(request), std::move(responder)});
+  l.unlock();
+  cv_.notify_one();
+}
+
+void S3Service::WorkerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job.responder.Send(Serve(job.request));
+  }
+}
+
+http::Response S3Service::Serve(const http::Request& req) {
+  Handler h(catalog_, options_, req);
+  if (options_.auth) {
+    std::optional<auth::AccessKey> key;
+    auth::VerifyOptions vo;
+    vo.service = std::string(kService);
+    auth::VerifyResult vr = auth::Verify(req, keys_->Lookup(&key), clock_->NowMillis(), vo);
+    if (!vr.ok()) return AuthFailure(vr.error(), RequestId());
+    if (!key || key->scope != "admin")
+      return h.Error(403, "AccessDenied",
+                     "Access Denied (the access key " + vr.identity().access_key_id +
+                         " has scope " + (key ? key->scope : "unknown") +
+                         "; the S3 API needs an admin key for now)");
+  }
+  return h.Serve();
+}
+
+}  // namespace millrace::s3

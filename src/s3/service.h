@@ -1,0 +1,77 @@
+// S3Service: the S3 API on the server's port (docs/s3-api.md), for requests signed for the
+// SigV4 service "s3". A local dataset is a bucket (delivery::BucketOf names it); its files
+// are the bucket's objects. Path-style addressing ("/bucket/key").
+//
+// What is served today: ListBuckets, HeadBucket, GetBucketLocation, ListObjects (v1),
+// ListObjectsV2, HeadObject and GetObject (Range; If-Match, If-None-Match,
+// If-Modified-Since, If-Unmodified-Since). Everything else answers AWS's NotImplemented,
+// naming the operation. Access: an admin key reads every bucket; other keys get
+// AccessDenied (per-bucket scopes come with the access issue).
+//
+// Requests are authenticated before anything else (CheckHead, before a body is read;
+// Verify on the whole request), then served on the service's own worker threads: object
+// reads do not stall the event loops. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/keystore.h"
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "http/message.h"
+
+namespace millrace::s3 {
+
+struct ServiceOptions {
+  std::string data_dir;  // local datasets are under <data_dir>/datasets/<name>/
+  std::string region = "us-east-1";
+  bool auth = true;
+  int workers = 2;
+  // GetObject reads what it sends into memory (streaming bodies are to come): a larger
+  // object or range is refused with a clear error.
+  uint64_t max_read_bytes = 1ull << 30;
+};
+
+class S3Service {
+ public:
+  S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
+            ServiceOptions options);
+  ~S3Service();  // answers what is still queued with 503
+  S3Service(const S3Service&) = delete;
+  S3Service& operator=(const S3Service&) = delete;
+
+  // Whether the request is signed for service "s3" (Authorization header or presigned
+  // X-Amz-Credential).
+  static bool Handles(const http::Request& req);
+  // Authentication of a request's head, before its body is read.
+  std::optional<http::Response> CheckHead(const http::Request& head) const;
+  void Handle(http::Request&& request, http::Responder responder);
+
+  // The serving itself, on the calling thread (for tests).
+  http::Response Serve(const http::Request& request);
+
+ private:
+  struct Job {
+    http::Request request;
+    http::Responder responder;
+  };
+  void WorkerLoop();
+
+  catalog::Catalog* const catalog_;
+  auth::KeyStore* const keys_;
+  const Clock* const clock_;
+  const ServiceOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace millrace::s3
