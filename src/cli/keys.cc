@@ -15,11 +15,14 @@ namespace {
 constexpr const char* kHelp = R"(Usage:
   millrace keys create [--data-dir DIR] --scope admin|producer|consumer [--stream NAME]...
                        [--description TEXT]
+  millrace keys create [--data-dir DIR] --scope bucket-read --bucket NAME... [--description TEXT]
       Creates a key and prints it once, as JSON: {"AccessKeyId", "SecretAccessKey",
-      "Scope", "Streams"}. A producer key may only write to its streams (PutRecord,
-      PutRecords) and describe them (DescribeStream, DescribeStreamSummary, ListShards); a
-      consumer key may only read its streams (the same three, GetShardIterator,
-      GetRecords); an admin key may do everything.
+      "Scope", "Streams"} ("Buckets" for a bucket-read key). A producer key may only write
+      to its streams (PutRecord, PutRecords) and describe them (DescribeStream,
+      DescribeStreamSummary, ListShards); a consumer key may only read its streams (the
+      same three, GetShardIterator, GetRecords); a bucket-read key may only list and
+      download the objects of its buckets through the S3 API (a dataset's bucket is in
+      `GET /api/v1/datasets/NAME`); an admin key may do everything.
   millrace keys list [--data-dir DIR]
       Lists keys as a JSON array (no secrets), revoked ones with RevokedAt.
   millrace keys revoke [--data-dir DIR] KEY_ID
@@ -45,7 +48,9 @@ int Keys(const std::vector<std::string>& args) {
   std::string data_dir =
       std::getenv("MILLRACE_DATA_DIR") ? std::getenv("MILLRACE_DATA_DIR") : "./data";
   std::string scope, description;
+  // The resources a key may use: streams, or buckets for a bucket-read key (one column).
   std::vector<std::string> streams, positional;
+  bool saw_stream = false, saw_bucket = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) -> bool {
@@ -63,10 +68,11 @@ int Keys(const std::vector<std::string>& args) {
       if (!value(&data_dir)) return 2;
     } else if (a == "--scope") {
       if (!value(&scope)) return 2;
-    } else if (a == "--stream") {
+    } else if (a == "--stream" || a == "--bucket") {
       std::string s;
       if (!value(&s)) return 2;
       streams.push_back(s);
+      (a == "--stream" ? saw_stream : saw_bucket) = true;
     } else if (a == "--description") {
       if (!value(&description)) return 2;
     } else if (a.rfind("--", 0) == 0) {
@@ -90,12 +96,20 @@ int Keys(const std::vector<std::string>& args) {
     return 1;
   }
   if (sub == "create") {
-    if (scope != "admin" && scope != "producer" && scope != "consumer") {
-      std::cerr << "millrace keys create: --scope must be admin, producer or consumer\n";
+    if (scope != "admin" && scope != "producer" && scope != "consumer" && scope != "bucket-read") {
+      std::cerr << "millrace keys create: --scope must be admin, producer, consumer or "
+                   "bucket-read\n";
+      return 2;
+    }
+    const bool buckets = scope == "bucket-read";
+    if ((buckets && saw_stream) || (!buckets && saw_bucket)) {
+      std::cerr << "millrace keys create: " << (buckets ? "--stream" : "--bucket")
+                << " does not go with --scope " << scope << "\n";
       return 2;
     }
     if (scope != "admin" && streams.empty()) {
-      std::cerr << "millrace keys create: a " << scope << " key needs at least one --stream\n";
+      std::cerr << "millrace keys create: a " << scope << " key needs at least one "
+                << (buckets ? "--bucket" : "--stream") << "\n";
       return 2;
     }
     if (scope == "admin" && !streams.empty()) {
@@ -117,7 +131,7 @@ int Keys(const std::vector<std::string>& args) {
     }
     std::cout << "{\"AccessKeyId\": " << Quote(k.access_key_id)
               << ", \"SecretAccessKey\": " << Quote(k.secret) << ", \"Scope\": " << Quote(scope)
-              << ", \"Streams\": [";
+              << (buckets ? ", \"Buckets\": [" : ", \"Streams\": [");
     for (size_t i = 0; i < streams.size(); ++i) std::cout << (i ? ", " : "") << Quote(streams[i]);
     std::cout << "]}\n";
     return 0;
@@ -132,7 +146,8 @@ int Keys(const std::vector<std::string>& args) {
     bool first = true;
     for (const auto& k : *keys) {
       std::cout << (first ? "\n" : ",\n") << "  {\"AccessKeyId\": " << Quote(k.access_key_id)
-                << ", \"Scope\": " << Quote(k.scope) << ", \"Streams\": [";
+                << ", \"Scope\": " << Quote(k.scope)
+                << (k.scope == "bucket-read" ? ", \"Buckets\": [" : ", \"Streams\": [");
       for (size_t i = 0; i < k.streams.size(); ++i)
         std::cout << (i ? ", " : "") << Quote(k.streams[i]);
       std::cout << "], \"CreatedAt\": " << k.created_ms / 1000

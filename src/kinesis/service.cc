@@ -113,7 +113,8 @@ bool MayCall(const Caller& c, Access access) {
   if (access == Access::kAdmin) return false;
   if (access == Access::kWrite && c.scope != "producer") return false;
   if (access == Access::kRead && c.scope != "consumer") return false;
-  return true;  // kDescribe: producers and consumers alike
+  // kDescribe: producers and consumers alike (a bucket-read key's names are buckets).
+  return c.scope == "producer" || c.scope == "consumer";
 }
 
 bool MayAccess(const Caller& c, Access access, const std::string& stream) {

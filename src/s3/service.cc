@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -77,6 +78,9 @@ class Handler {
   Handler(catalog::Catalog* catalog, const ServiceOptions& options, const http::Request& req)
       : catalog_(catalog), options_(options), req_(req), request_id_(RequestId()) {}
 
+  // A bucket-read key: only these buckets, only reads (every operation served today reads).
+  void LimitTo(std::vector<std::string> buckets) { allowed_ = std::move(buckets); }
+
   http::Response Serve() {
     // Path-style: "/", "/bucket", "/bucket/", "/bucket/key".
     std::string_view path = req_.path;
@@ -92,6 +96,9 @@ class Handler {
       if (m == "GET") return ListBuckets();
       return NotImplemented(m + " /");
     }
+    if (allowed_ && (std::find(allowed_->begin(), allowed_->end(), bucket) == allowed_->end() ||
+                     (m != "GET" && m != "HEAD")))
+      return Error(403, "AccessDenied", "Access Denied");
     auto found = FindBucket(bucket);
     if (!found.ok()) return Internal(found.status());
     if (!has_key) {
@@ -193,6 +200,8 @@ class Handler {
     x.Close("Owner");
     x.Open("Buckets");
     for (const auto& b : *all) {
+      if (allowed_ && std::find(allowed_->begin(), allowed_->end(), b.name) == allowed_->end())
+        continue;  // a bucket-read key sees its own buckets only
       x.Open("Bucket");
       x.Element("Name", b.name);
       x.Element("CreationDate", IsoMs(b.created_ms));
@@ -482,6 +491,7 @@ class Handler {
   const ServiceOptions& options_;
   const http::Request& req_;
   const std::string request_id_;
+  std::optional<std::vector<std::string>> allowed_;  // nullopt: every bucket (admin)
 };
 
 http::Response AuthFailure(const auth::AuthError& e, const std::string& request_id) {
@@ -602,11 +612,12 @@ http::Response S3Service::Serve(const http::Request& req) {
     vo.service = std::string(kService);
     auth::VerifyResult vr = auth::Verify(req, keys_->Lookup(&key), clock_->NowMillis(), vo);
     if (!vr.ok()) return AuthFailure(vr.error(), RequestId());
-    if (!key || key->scope != "admin")
+    if (!key || (key->scope != "admin" && key->scope != "bucket-read"))
       return h.Error(403, "AccessDenied",
                      "Access Denied (the access key " + vr.identity().access_key_id +
                          " has scope " + (key ? key->scope : "unknown") +
-                         "; the S3 API needs an admin key for now)");
+                         "; the S3 API needs an admin or a bucket-read key)");
+    if (key->scope == "bucket-read") h.LimitTo(key->streams);
   }
   return h.Serve();
 }

@@ -5,8 +5,10 @@
 // What is served today: ListBuckets, HeadBucket, GetBucketLocation, ListObjects (v1),
 // ListObjectsV2, HeadObject and GetObject (Range; If-Match, If-None-Match,
 // If-Modified-Since, If-Unmodified-Since). Everything else answers AWS's NotImplemented,
-// naming the operation. Access: an admin key reads every bucket; other keys get
-// AccessDenied (per-bucket scopes come with the access issue).
+// naming the operation. Access: an admin key reads every bucket; a bucket-read key
+// (`millrace keys create --scope bucket-read --bucket B`) lists and reads its buckets only
+// and sees only them in ListBuckets; other keys get AccessDenied. (Policies come with the
+// access issue, #14.)
 //
 // Requests are authenticated before anything else (CheckHead, before a body is read;
 // Verify on the whole request), then served on the service's own worker threads: object

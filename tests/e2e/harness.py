@@ -521,10 +521,12 @@ class MillraceServer(_Server):
                                  % (" ".join(cmd), p.returncode, p.stdout, p.stderr))
         return p
 
-    def create_key(self, scope, streams=()):
+    def create_key(self, scope, streams=(), buckets=()):
         args = ["create", "--scope", scope]
         for s in streams:
             args += ["--stream", s]
+        for b in buckets:
+            args += ["--bucket", b]
         out = self.keys(*args).stdout.strip()
         try:
             return json.loads(out)

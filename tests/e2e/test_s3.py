@@ -171,6 +171,41 @@ class S3ReadTest(unittest.TestCase):
         self.assertEqual(resp["Error"]["Code"], "NotImplemented")
         self.assertIn("PutObject", resp["Error"]["Message"])
 
+    def test_a_bucket_read_key_reads_its_buckets_and_nothing_else(self):
+        k = self.server.create_key("bucket-read", buckets=["orders-lake"])
+        self.assertEqual(set(k), {"AccessKeyId", "SecretAccessKey", "Scope", "Buckets"})
+        creds = (k["AccessKeyId"], k["SecretAccessKey"])
+        reader = self.server.session(creds).client(
+            "s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0}))
+        wait_for(lambda: self._known(reader), 10, "the new key to be known")
+        self.assertEqual([b["Name"] for b in reader.list_buckets()["Buckets"]], ["orders-lake"])
+        key = self.files[0]
+        self.assertEqual(reader.get_object(Bucket="orders-lake", Key=key)["Body"].read(),
+                         self.bytes_of(key))
+        st, odd = self.api.call("GET", "/api/v1/datasets/PROD_ACME_Shipment")
+        for call, kw in ((reader.list_objects_v2, {"Bucket": odd["bucket"]}),
+                         (reader.head_bucket, {"Bucket": odd["bucket"]}),
+                         (reader.put_object, {"Bucket": "orders-lake", "Key": "x", "Body": b"y"})):
+            resp = self.error(call, **kw)
+            self.assertIn(resp["Error"]["Code"], ("AccessDenied", "403"), call)
+        # Its names are buckets: a stream of the same name stays out of its reach.
+        kinesis = self.server.client()
+        kinesis.create_stream(StreamName="orders-lake", ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(StreamName="orders-lake",
+                                                 WaiterConfig={"Delay": 0.2})
+        as_reader = self.server.client(credentials=creds)
+        with self.assertRaises(ClientError) as cm:
+            as_reader.describe_stream_summary(StreamName="orders-lake")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDeniedException")
+
+    def _known(self, client):
+        try:
+            client.list_buckets()
+            return True
+        except ClientError as e:
+            return e.response["Error"]["Code"] != "InvalidAccessKeyId"
+
     def test_aws_cli_ls_cp_and_sync(self):
         env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=self.server.credentials_file,
                    AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null")
