@@ -480,6 +480,37 @@ class SeedStoryTest(ChangeStreamCase):
                     f, r"^\d{4}/\d{2}/\d{2}/\d{2}/PROD_%s_Shipment-\d+-\d{4}-\d{2}-\d{2}-\d{2}-"
                        r"\d{2}-\d{2}-[0-9a-f-]{36}(\.jsonl)?$" % t)
         self.assertEqual(len(all_ids), sum(expect.values()))
+        # And each customer pulls its files through the S3 API with a key of its own, which
+        # reads its bucket and no other.
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+        buckets = {t: self.api.call("GET", "/api/v1/datasets/tenant-%s" % t.lower())[1]["bucket"]
+                   for t in tenants}
+        for t in tenants:
+            k = self.server.create_key("bucket-read", buckets=[buckets[t]])
+            s3 = self.server.session((k["AccessKeyId"], k["SecretAccessKey"])).client(
+                "s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
+                config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0}))
+
+            def known():
+                try:
+                    s3.list_buckets()
+                    return True
+                except ClientError as e:
+                    return e.response["Error"]["Code"] != "InvalidAccessKeyId"
+            wait_for(known, 10, "the new key")
+            pulled = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=buckets[t]):
+                for o in page.get("Contents", []):
+                    body = s3.get_object(Bucket=buckets[t], Key=o["Key"])["Body"].read()
+                    pulled += [json.loads(line) for line in body.splitlines()]
+            self.assertEqual(sorted(r["eventID"] for r in pulled),
+                             sorted(json.loads(x)["eventID"] for x in
+                                    read_lines(self.server, "tenant-%s" % t.lower())))
+            other = buckets[tenants[(tenants.index(t) + 1) % 3]]
+            with self.assertRaises(ClientError) as cm:
+                s3.list_objects_v2(Bucket=other)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
 
 class CliTest(ChangeStreamCase):
