@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -203,6 +204,8 @@ class Connection {
   size_t out_off = 0;
   std::string body;  // the response body, sent after `out`
   size_t body_off = 0;
+  std::shared_ptr<FileBody> file;  // or the body from a file, after `out` (sendfile)
+  uint64_t file_sent = 0;
 
   Response response;  // an answer that arrived while its handler was still running
   bool has_response = false;
@@ -536,7 +539,11 @@ void EventLoop::StartResponse(Connection* c, Response& r) {
   framing.http10_keep_alive = c->http10;
   framing.send_body = !c->head_request;
   AppendResponseHead(r, framing, &c->out);
-  if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) c->body = std::move(r.body);
+  if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) {
+    c->body = std::move(r.body);
+    c->file = std::move(r.file);
+    c->file_sent = 0;
+  }
   r = Response();
   c->close_after_write = framing.close;
   c->state = Connection::State::kWriting;
@@ -583,6 +590,29 @@ bool EventLoop::Flush(Connection* c) {
     c->out_off += from_out;
     c->body_off += written - from_out;
   }
+  // A file body: sendfile(2) from the page cache, a MiB at a time (other connections of
+  // the loop get their turn between writes that would block).
+  while (c->file && c->file_sent < c->file->length) {
+    off_t off = static_cast<off_t>(c->file->offset + c->file_sent);
+    size_t want = static_cast<size_t>(std::min<uint64_t>(c->file->length - c->file_sent, 1u << 20));
+    ssize_t n = ::sendfile(c->fd, c->file->fd, &off, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        Rearm(c, &idle_timers_);
+        return false;
+      }
+      Close(c);
+      return false;
+    }
+    if (n == 0) {  // the file shrank under us: the promised length cannot be sent
+      Close(c);
+      return false;
+    }
+    c->file_sent += static_cast<uint64_t>(n);
+  }
+  c->file.reset();
+  c->file_sent = 0;
   c->out.clear();
   c->out_off = 0;
   FreeIfLarge(&c->out);

@@ -1,8 +1,14 @@
 #include "http/message.h"
 
+#include <unistd.h>
+
 #include <cctype>
 
 namespace millrace::http {
+
+FileBody::~FileBody() {
+  if (fd >= 0) ::close(fd);
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

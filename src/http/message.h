@@ -34,6 +34,17 @@ struct Request {
   }
 };
 
+// A response body sent from a file (sendfile(2)), without reading it into memory: `length`
+// bytes from `offset`. Owns the descriptor, closed when the last holder lets go.
+struct FileBody {
+  FileBody(int fd, uint64_t offset, uint64_t length) : fd(fd), offset(offset), length(length) {}
+  ~FileBody();
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  const int fd;
+  const uint64_t offset, length;
+};
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Length and Connection are added by the server
@@ -42,6 +53,8 @@ struct Response {
   // For an answer to HEAD (sent without a body): the Content-Length the GET would have,
   // when it is not body.size() (HeadObject does not read the object).
   std::optional<uint64_t> head_content_length;
+  // Set: the body is these bytes of a file (and `body` is empty).
+  std::shared_ptr<FileBody> file;
 
   void SetHeader(std::string name, std::string value) {
     headers.push_back({std::move(name), std::move(value)});

@@ -126,8 +126,9 @@ void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::
   out->append("\r\n");
   if (StatusHasBody(status)) {
     out->append("Content-Length: ");
-    AppendNumber(
-        out, !framing.send_body && r.head_content_length ? *r.head_content_length : r.body.size());
+    AppendNumber(out, !framing.send_body && r.head_content_length ? *r.head_content_length
+                      : r.file                                    ? r.file->length
+                                                                  : r.body.size());
     out->append("\r\n");
   }
   if (framing.close) {

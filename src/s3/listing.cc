@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+
+#include "objstore/object_store.h"
 
 namespace millrace::s3 {
 
@@ -105,16 +108,26 @@ class Walker {
         AddPrefix(*cp);
         continue;
       }
-      struct stat st;
-      if (::fstatat(fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-        continue;
       if (Full()) {
         out_->truncated = true;
         stopped_ = true;
         return Status::Ok();
       }
+      // One open for the size, the time and the MD5 attribute.
+      int file = ::openat(fd, e.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (file < 0) continue;
+      struct stat st;
+      char md5[64];
+      ssize_t md5_len = -1;
+      if (::fstat(file, &st) == 0 && S_ISREG(st.st_mode))
+        md5_len = ::fgetxattr(file, objstore::kMd5Xattr, md5, sizeof md5);
+      else
+        st.st_mode = 0;
+      ::close(file);
+      if (!S_ISREG(st.st_mode)) continue;
       out_->objects.push_back({key, static_cast<uint64_t>(st.st_size),
-                               st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000});
+                               st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000,
+                               md5_len == 32 ? std::string(md5, 32) : std::string()});
       out_->last = key;
       out_->last_is_prefix = false;
     }

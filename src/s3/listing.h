@@ -27,6 +27,7 @@ struct ObjectEntry {
   std::string key;
   uint64_t size = 0;
   int64_t mtime_ms = 0;
+  std::string md5;  // from the file's user.millrace.md5 attribute; empty without one
 };
 
 struct ListResult {

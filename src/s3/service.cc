@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -289,8 +290,12 @@ class Handler {
       x.Open("Contents");
       x.Element("Key", enc(o.key));
       x.Element("LastModified", IsoMs(o.mtime_ms));
-      auto etag = ETagOf(Root(b), o.key);
-      x.Element("ETag", "\"" + (etag.ok() ? *etag : std::string()) + "\"");
+      std::string md5 = o.md5;
+      if (md5.empty()) {  // a file without its MD5 attribute: computed once, then kept
+        auto etag = ETagOf(Root(b), o.key);
+        if (etag.ok()) md5 = *etag;
+      }
+      x.Element("ETag", "\"" + md5 + "\"");
       x.Element("Size", std::to_string(o.size));
       if (owner) {
         x.Open("Owner");
@@ -325,20 +330,33 @@ class Handler {
 
   // The object's MD5 (hex): from its xattr, else computed now (and kept in the xattr).
   static Result<std::string> ETagOfFd(int fd) {
-    char buf[64];
-    ssize_t n = ::fgetxattr(fd, objstore::kMd5Xattr, buf, sizeof buf);
-    if (n == 32) return std::string(buf, 32);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat");
-    std::string data(static_cast<size_t>(st.st_size), '\0');
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t r = ::pread(fd, data.data() + off, data.size() - off, static_cast<off_t>(off));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return Status::FromErrno(r < 0 ? errno : EIO, "pread");
-      off += static_cast<size_t>(r);
+    char xattr[64];
+    ssize_t n = ::fgetxattr(fd, objstore::kMd5Xattr, xattr, sizeof xattr);
+    if (n == 32) return std::string(xattr, 32);
+    // Read a MiB at a time: an object of any size costs no more memory than that.
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) != 1) {
+      EVP_MD_CTX_free(ctx);
+      return Status::Internal("MD5 unavailable");
     }
-    std::string md5 = HexEncode(crypto::Md5(data).data(), 16);
+    std::string buf(1 << 20, '\0');
+    off_t off = 0;
+    for (;;) {
+      ssize_t r = ::pread(fd, buf.data(), buf.size(), off);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        EVP_MD_CTX_free(ctx);
+        return Status::FromErrno(errno, "pread");
+      }
+      if (r == 0) break;
+      EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(r));
+      off += r;
+    }
+    unsigned char digest[16];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, digest, &len);
+    EVP_MD_CTX_free(ctx);
+    std::string md5 = HexEncode(digest, 16);
     (void)::fsetxattr(fd, objstore::kMd5Xattr, md5.data(), md5.size(), 0);
     return md5;
   }
@@ -362,7 +380,9 @@ class Handler {
     }
     struct Closer {
       int fd;
-      ~Closer() { ::close(fd); }
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
     } closer{fd};
     auto md5 = ETagOfFd(fd);
     if (!md5.ok()) return Internal(md5.status());
@@ -454,12 +474,6 @@ class Handler {
       }
     }
     const uint64_t length = size == 0 ? 0 : last - first + 1;
-    if (length > options_.max_read_bytes && !head)
-      return Error(400, "InvalidRequest",
-                   "this object (or range) is " + std::to_string(length) +
-                       " bytes; Millrace serves at most " +
-                       std::to_string(options_.max_read_bytes) +
-                       " bytes per GetObject yet: ask for a Range");
     http::Response r = Ok();
     r.status = partial ? 206 : 200;
     r.SetHeader("ETag", etag);
@@ -476,14 +490,10 @@ class Handler {
       r.head_content_length = length;
       return r;
     }
-    r.body.resize(length);
-    size_t off = 0;
-    while (off < length) {
-      ssize_t n = ::pread(fd, r.body.data() + off, length - off, static_cast<off_t>(first + off));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Internal(Status::FromErrno(n < 0 ? errno : EIO, "read " + key));
-      off += static_cast<size_t>(n);
-    }
+    // The bytes go from the page cache to the socket (sendfile): nothing is read into
+    // memory, whatever the object's size.
+    r.file = std::make_shared<http::FileBody>(fd, first, length);
+    closer.fd = -1;  // the body owns it now
     return r;
   }
 

@@ -35,9 +35,6 @@ struct ServiceOptions {
   std::string region = "us-east-1";
   bool auth = true;
   int workers = 2;
-  // GetObject reads what it sends into memory (streaming bodies are to come): a larger
-  // object or range is refused with a clear error.
-  uint64_t max_read_bytes = 1ull << 30;
 };
 
 class S3Service {

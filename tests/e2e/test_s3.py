@@ -129,6 +129,16 @@ class S3ReadTest(unittest.TestCase):
         resp = self.error(self.s3.get_object, Bucket="orders-lake", Key=key, IfNoneMatch=etag)
         self.assertEqual(resp["ResponseMetadata"]["HTTPStatusCode"], 304)
         self.s3.get_object(Bucket="orders-lake", Key=key, IfMatch=etag)
+        # A file the local store did not write (no MD5 attribute): its MD5 is computed.
+        plain = os.path.join(self.root, "zz-added-by-hand")
+        with open(plain, "wb") as f:
+            f.write(b"hello" * 100000)
+        try:
+            got = self.s3.get_object(Bucket="orders-lake", Key="zz-added-by-hand")
+            self.assertEqual(got["ETag"], '"%s"' % hashlib.md5(b"hello" * 100000).hexdigest())
+            self.assertEqual(got["Body"].read(), b"hello" * 100000)
+        finally:
+            os.unlink(plain)
         resp = self.error(self.s3.get_object, Bucket="orders-lake", Key="no/such/key")
         self.assertEqual(resp["Error"]["Code"], "NoSuchKey")
         for bad in ("../orders-lake/" + key, "a/../../catalog.db", "/etc/passwd"):

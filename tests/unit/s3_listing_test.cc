@@ -1,6 +1,4 @@
 // Listing a local bucket in S3's order with prefix, delimiter, pages (s3/listing.h).
-#include "s3/listing.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include "s3/listing.h"
 
 namespace millrace::s3 {
 namespace {
