@@ -1,6 +1,7 @@
 // HttpServer over real loopback sockets (port 0): framing, keep-alive, pipelining, answers
 // from other threads, limits and timeouts.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -246,6 +247,43 @@ TEST(HttpServerTest, KeepAliveSeveralRequests) {
   auto r = c.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->body, "GET /q ");
+}
+
+// A body from a file goes out with sendfile: a part of it, a large one (more than one
+// write), keep-alive after it, and HEAD with the GET's length but no body.
+TEST(HttpServerTest, FileBodiesAreSentFromTheFile) {
+  char path[] = "/tmp/millrace-filebody-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string content;
+  for (int i = 0; content.size() < (3u << 20); ++i) content += std::to_string(i) + ",";
+  ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::close(fd);
+  auto server = StartServer([&](Request&& req, Responder responder) {
+    Response r;
+    int f = ::open(path, O_RDONLY);
+    bool part = req.path == "/part";
+    uint64_t off = part ? 10 : 0, len = part ? 20 : content.size();
+    r.file = std::make_shared<FileBody>(f, off, len);
+    r.head_content_length = len;
+    responder.Send(std::move(r));
+  });
+  Client c(server->port());
+  ASSERT_TRUE(c.Send("GET /part HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, content.substr(10, 20));
+  ASSERT_TRUE(c.Send("GET /all HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body.size(), content.size());
+  EXPECT_TRUE(r->body == content);
+  ASSERT_TRUE(c.Send("HEAD /all HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.Read(5000, /*head_only=*/true);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->Header("content-length"), std::to_string(content.size()));
+  EXPECT_TRUE(r->body.empty());
+  ::unlink(path);
 }
 
 TEST(HttpServerTest, RemoteAddressAndHeadersReachTheHandler) {
