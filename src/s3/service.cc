@@ -115,11 +115,12 @@ class Handler {
         return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
                      bucket);
       if (Query(req_.query, "location")) return Location();
-      for (const char* sub :
-           {"uploads", "versions", "lifecycle", "policy", "acl", "cors", "tagging", "versioning",
-            "encryption", "website", "logging", "notification"})
+      for (const char* sub : {"uploads", "lifecycle", "policy", "acl", "cors", "tagging",
+                              "versioning", "encryption", "website", "logging", "notification"})
         if (Query(req_.query, sub)) return NotImplemented(std::string("GET ?") + sub);
-      return List(**found, Query(req_.query, "list-type").value_or("") == "2");
+      // ListObjectVersions of an unversioned bucket: every object once, version "null".
+      if (Query(req_.query, "versions")) return List(**found, kVersions);
+      return List(**found, Query(req_.query, "list-type").value_or("") == "2" ? kV2 : kV1);
     }
     if (m != "GET" && m != "HEAD")
       return NotImplemented(
@@ -219,7 +220,9 @@ class Handler {
     return Xml(200, x.Finish());
   }
 
-  http::Response List(const Bucket& b, bool v2) {
+  enum ListKind { kV1, kV2, kVersions };
+  http::Response List(const Bucket& b, ListKind kind) {
+    const bool v2 = kind == kV2, versions = kind == kVersions;
     ListRequest lr;
     lr.prefix = Query(req_.query, "prefix").value_or("");
     lr.delimiter = Query(req_.query, "delimiter").value_or("");
@@ -250,7 +253,7 @@ class Handler {
         lr.after = *start_after;
       }
     } else {
-      marker = Query(req_.query, "marker");
+      marker = Query(req_.query, versions ? "key-marker" : "marker");
       if (marker) {
         lr.after = *marker;
         lr.after_is_prefix = !lr.delimiter.empty() && marker->ends_with(lr.delimiter);
@@ -264,10 +267,13 @@ class Handler {
     }
     const bool url = encoding.has_value();
     auto enc = [url](const std::string& s) { return url ? auth::UriEncode(s, true) : s; };
-    XmlWriter x("ListBucketResult");
+    XmlWriter x(versions ? "ListVersionsResult" : "ListBucketResult");
     x.Element("Name", b.name);
     x.Element("Prefix", enc(lr.prefix));
-    if (v2) {
+    if (versions) {
+      x.Element("KeyMarker", enc(marker.value_or("")));
+      x.Element("VersionIdMarker", "");
+    } else if (v2) {
       if (token) x.Element("ContinuationToken", *token);
       if (start_after) x.Element("StartAfter", enc(*start_after));
       x.Element("KeyCount", std::to_string(res.objects.size() + res.common_prefixes.size()));
@@ -279,16 +285,24 @@ class Handler {
     if (url) x.Element("EncodingType", "url");
     x.Element("IsTruncated", res.truncated ? "true" : "false");
     if (res.truncated) {
-      if (v2)
+      if (v2) {
         x.Element("NextContinuationToken",
                   Base64Encode(std::string(res.last_is_prefix ? "p" : "k") + res.last));
-      else if (!lr.delimiter.empty())
+      } else if (versions) {
+        x.Element("NextKeyMarker", enc(res.last));
+        x.Element("NextVersionIdMarker", "null");
+      } else if (!lr.delimiter.empty()) {
         x.Element("NextMarker", enc(res.last));
+      }
     }
     const bool owner = !v2 || Query(req_.query, "fetch-owner").value_or("") == "true";
     for (const auto& o : res.objects) {
-      x.Open("Contents");
+      x.Open(versions ? "Version" : "Contents");
       x.Element("Key", enc(o.key));
+      if (versions) {
+        x.Element("VersionId", "null");
+        x.Element("IsLatest", "true");
+      }
       x.Element("LastModified", IsoMs(o.mtime_ms));
       std::string md5 = o.md5;
       if (md5.empty()) {  // a file without its MD5 attribute: computed once, then kept
@@ -304,7 +318,7 @@ class Handler {
         x.Close("Owner");
       }
       x.Element("StorageClass", "STANDARD");
-      x.Close("Contents");
+      x.Close(versions ? "Version" : "Contents");
     }
     for (const auto& p : res.common_prefixes) {
       x.Open("CommonPrefixes");

@@ -3,9 +3,9 @@
 // are the bucket's objects. Path-style addressing ("/bucket/key").
 //
 // What is served today: ListBuckets, HeadBucket, GetBucketLocation, ListObjects (v1),
-// ListObjectsV2, HeadObject and GetObject (Range; If-Match, If-None-Match,
-// If-Modified-Since, If-Unmodified-Since). Everything else answers AWS's NotImplemented,
-// naming the operation. Access: an admin key reads every bucket; a bucket-read key
+// ListObjectsV2, ListObjectVersions (unversioned), HeadObject and GetObject (Range; If-Match,
+// If-None-Match, If-Modified-Since, If-Unmodified-Since). Everything else answers AWS's
+// NotImplemented, naming the operation. Access: an admin key reads every bucket; a bucket-read key
 // (`millrace keys create --scope bucket-read --bucket B`) lists and reads its buckets only
 // and sees only them in ListBuckets; other keys get AccessDenied. (Policies come with the
 // access issue, #14.)

@@ -101,6 +101,11 @@ class S3ReadTest(unittest.TestCase):
         v1 = self.s3.get_paginator("list_objects").paginate(
             Bucket="orders-lake", PaginationConfig={"PageSize": 1})
         self.assertEqual([o["Key"] for p in v1 for o in p.get("Contents", [])], self.files)
+        versions = self.s3.get_paginator("list_object_versions").paginate(
+            Bucket="orders-lake", PaginationConfig={"PageSize": 1})
+        seen = [v for p in versions for v in p.get("Versions", [])]
+        self.assertEqual([v["Key"] for v in seen], self.files)
+        self.assertEqual({(v["VersionId"], v["IsLatest"]) for v in seen}, {("null", True)})
         resp = self.error(self.s3.list_objects_v2, Bucket="orders-lake", ContinuationToken="bad!")
         self.assertEqual(resp["Error"]["Code"], "InvalidArgument")
         self.assertEqual(self.error(self.s3.list_objects_v2, Bucket="nope")["Error"]["Code"],
