@@ -581,6 +581,9 @@ S3Service::~S3Service() {
 }
 
 bool S3Service::Handles(const http::Request& req) {
+  // A Kinesis call (X-Amz-Target, which S3 never sends) stays Kinesis's, whatever its
+  // signature says: it answers a scope of another service with its own error.
+  if (req.FindHeader("x-amz-target")) return false;
   if (const std::string* a = req.FindHeader("authorization"))
     return a->find("/s3/aws4_request") != std::string::npos;
   std::string_view q = req.query;

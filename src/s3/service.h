@@ -46,7 +46,7 @@ class S3Service {
   S3Service& operator=(const S3Service&) = delete;
 
   // Whether the request is signed for service "s3" (Authorization header or presigned
-  // X-Amz-Credential).
+  // X-Amz-Credential) and is no Kinesis call (no X-Amz-Target).
   static bool Handles(const http::Request& req);
   // Authentication of a request's head, before its body is read.
   std::optional<http::Response> CheckHead(const http::Request& head) const;
