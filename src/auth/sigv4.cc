@@ -410,6 +410,18 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
   return out;
 }
 
+std::optional<std::string> QueryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (UriDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : UriDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
 std::string UriDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

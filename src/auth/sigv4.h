@@ -74,6 +74,9 @@ struct CanonicalOptions {
 std::string UriEncode(std::string_view s, bool keep_slash);
 // Decodes %XX escapes; a '%' not followed by two hex digits is kept literally.
 std::string UriDecode(std::string_view s);
+// The value of `name` in a query string ("a=1&list-type=2"), percent-decoded (the name
+// too); an empty string for "a" or "a="; nullopt if absent.
+std::optional<std::string> QueryValue(std::string_view query, std::string_view name);
 
 // The canonical URI (line 2) for `path` as received (still percent-encoded). An empty
 // path is "/".

@@ -110,19 +110,6 @@ http::Response AuthFailure(const auth::AuthError& e) {
   return ErrorResponse(401, code, e.message);
 }
 
-// The value of `name` in a query string ("a=1&request_type=get_datasets"), decoded.
-std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (auth::UriDecode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string() : auth::UriDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 // "/datasets/x" -> {"datasets", "x"}; one trailing slash is ignored.
 std::vector<std::string> Segments(std::string_view path) {
   std::vector<std::string> out;
@@ -174,7 +161,7 @@ http::Response RouteStreams(const Env& env, const http::Request& req,
                             const std::vector<std::string>& seg) {
   if (req.method != "GET") return MethodNotAllowed(req, "GET");
   if (seg.size() == 1) return AnswerResponse(ListStreams(env));
-  auto request_type = QueryParam(req.query, "request_type");
+  auto request_type = auth::QueryValue(req.query, "request_type");
   if (!request_type) return AnswerResponse(DescribeStream(env, seg[1]));
   if (*request_type == "get_datasets") return AnswerResponse(StreamDatasets(env, seg[1]));
   return ErrorResponse(
@@ -186,8 +173,8 @@ http::Response RouteStreams(const Env& env, const http::Request& req,
 http::Response RouteTransformationLogs(const Env& env, const http::Request& req,
                                        const std::vector<std::string>& seg) {
   if (req.method != "GET") return MethodNotAllowed(req, "GET");
-  return AnswerResponse(TransformationLogs(env, seg[1], QueryParam(req.query, "since"),
-                                           QueryParam(req.query, "limit")));
+  return AnswerResponse(TransformationLogs(env, seg[1], auth::QueryValue(req.query, "since"),
+                                           auth::QueryValue(req.query, "limit")));
 }
 
 }  // namespace
@@ -201,24 +188,16 @@ ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* stream
       keys_(keys),
       auth_enabled_(auth_enabled),
       logs_(logs) {
-  worker_ = std::thread([this] { WorkerLoop(); });
+  queue_ = std::make_unique<http::WorkQueue>(
+      /*workers=*/1, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
+      [](bool stopping) {
+        return ErrorResponse(
+            503, "ServiceUnavailable",
+            stopping ? "the server is stopping" : "too many control requests waiting; retry later");
+      });
 }
 
-ControlApi::~ControlApi() {
-  std::deque<Job> left;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  worker_.join();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    left.swap(queue_);
-  }
-  for (auto& job : left)
-    job.responder.Send(ErrorResponse(503, "ServiceUnavailable", "the server is stopping"));
-}
+ControlApi::~ControlApi() { queue_.reset(); }
 
 bool ControlApi::Handles(const http::Request& req) const {
   std::string_view p = req.path;
@@ -227,31 +206,7 @@ bool ControlApi::Handles(const http::Request& req) const {
 }
 
 void ControlApi::Handle(http::Request&& request, http::Responder responder) {
-  std::unique_lock<std::mutex> l(mu_);
-  if (stopping_ || queue_.size() >= kMaxQueued) {
-    bool stopping = stopping_;
-    l.unlock();
-    return responder.Send(ErrorResponse(
-        503, "ServiceUnavailable",
-        stopping ? "the server is stopping" : "too many control requests waiting; retry later"));
-  }
-  queue_.push_back(Job{std::move(request), std::move(responder)});
-  l.unlock();
-  cv_.notify_one();
-}
-
-void ControlApi::WorkerLoop() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    job.responder.Send(Serve(job.request));
-  }
+  queue_->Submit(std::move(request), std::move(responder));
 }
 
 std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) const {

@@ -30,6 +30,7 @@
 #include "common/thread_annotations.h"
 #include "delivery/manager.h"
 #include "http/message.h"
+#include "http/work_queue.h"
 #include "streams/manager.h"
 #include "transform/log_store.h"
 
@@ -65,11 +66,6 @@ class ControlApi {
   std::optional<http::Response> Authenticate(const http::Request& request) const;
 
  private:
-  struct Job {
-    http::Request request;
-    http::Responder responder;
-  };
-  void WorkerLoop();
   http::Response Serve(const http::Request& request);
 
   catalog::Catalog* const catalog_;
@@ -80,11 +76,7 @@ class ControlApi {
   transform::LogStore* const logs_;
   cdc::ChangeStreamManager* change_streams_ = nullptr;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_ GUARDED_BY(mu_);
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::thread worker_;  // started last in the constructor
+  std::unique_ptr<http::WorkQueue> queue_;  // one worker; made last in the constructor
 };
 
 }  // namespace millrace::control

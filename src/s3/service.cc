@@ -54,19 +54,6 @@ std::string IsoMs(int64_t ms) {
   return buf;
 }
 
-// The value of `name` in a query string, decoded; nullopt if absent.
-std::optional<std::string> Query(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (auth::UriDecode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string() : auth::UriDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
-}
-
 // A local dataset as a bucket.
 struct Bucket {
   std::string name;     // the bucket's
@@ -114,13 +101,14 @@ class Handler {
       if (!*found)
         return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
                      bucket);
-      if (Query(req_.query, "location")) return Location();
+      if (auth::QueryValue(req_.query, "location")) return Location();
       for (const char* sub : {"uploads", "lifecycle", "policy", "acl", "cors", "tagging",
                               "versioning", "encryption", "website", "logging", "notification"})
-        if (Query(req_.query, sub)) return NotImplemented(std::string("GET ?") + sub);
+        if (auth::QueryValue(req_.query, sub)) return NotImplemented(std::string("GET ?") + sub);
       // ListObjectVersions of an unversioned bucket: every object once, version "null".
-      if (Query(req_.query, "versions")) return List(**found, kVersions);
-      return List(**found, Query(req_.query, "list-type").value_or("") == "2" ? kV2 : kV1);
+      if (auth::QueryValue(req_.query, "versions")) return List(**found, kVersions);
+      return List(**found,
+                  auth::QueryValue(req_.query, "list-type").value_or("") == "2" ? kV2 : kV1);
     }
     if (m != "GET" && m != "HEAD")
       return NotImplemented(
@@ -224,9 +212,9 @@ class Handler {
   http::Response List(const Bucket& b, ListKind kind) {
     const bool v2 = kind == kV2, versions = kind == kVersions;
     ListRequest lr;
-    lr.prefix = Query(req_.query, "prefix").value_or("");
-    lr.delimiter = Query(req_.query, "delimiter").value_or("");
-    const std::string max_keys_text = Query(req_.query, "max-keys").value_or("1000");
+    lr.prefix = auth::QueryValue(req_.query, "prefix").value_or("");
+    lr.delimiter = auth::QueryValue(req_.query, "delimiter").value_or("");
+    const std::string max_keys_text = auth::QueryValue(req_.query, "max-keys").value_or("1000");
     char* end = nullptr;
     long mk = std::strtol(max_keys_text.c_str(), &end, 10);
     if (max_keys_text.empty() || *end != '\0' || mk < 0)
@@ -234,14 +222,14 @@ class Handler {
                    "Provided max-keys not an integer or within integer range", "ArgumentName",
                    "max-keys");
     lr.max_keys = static_cast<int>(std::min<long>(mk, 1000));
-    const std::optional<std::string> encoding = Query(req_.query, "encoding-type");
+    const std::optional<std::string> encoding = auth::QueryValue(req_.query, "encoding-type");
     if (encoding && *encoding != "url")
       return Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request",
                    "ArgumentName", "encoding-type");
     std::optional<std::string> token, start_after, marker;
     if (v2) {
-      token = Query(req_.query, "continuation-token");
-      start_after = Query(req_.query, "start-after");
+      token = auth::QueryValue(req_.query, "continuation-token");
+      start_after = auth::QueryValue(req_.query, "start-after");
       if (token) {
         std::string raw;
         if (!Base64Decode(*token, &raw) || raw.size() < 2 || (raw[0] != 'k' && raw[0] != 'p'))
@@ -253,7 +241,7 @@ class Handler {
         lr.after = *start_after;
       }
     } else {
-      marker = Query(req_.query, versions ? "key-marker" : "marker");
+      marker = auth::QueryValue(req_.query, versions ? "key-marker" : "marker");
       if (marker) {
         lr.after = *marker;
         lr.after_is_prefix = !lr.delimiter.empty() && marker->ends_with(lr.delimiter);
@@ -295,7 +283,7 @@ class Handler {
         x.Element("NextMarker", enc(res.last));
       }
     }
-    const bool owner = !v2 || Query(req_.query, "fetch-owner").value_or("") == "true";
+    const bool owner = !v2 || auth::QueryValue(req_.query, "fetch-owner").value_or("") == "true";
     for (const auto& o : res.objects) {
       x.Open(versions ? "Version" : "Contents");
       x.Element("Key", enc(o.key));
@@ -559,26 +547,21 @@ http::Response AuthFailure(const auth::AuthError& e, const std::string& request_
 S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
                      ServiceOptions options)
     : catalog_(catalog), keys_(keys), clock_(clock), options_(std::move(options)) {
-  for (int i = 0; i < std::max(1, options_.workers); ++i)
-    workers_.emplace_back([this] { WorkerLoop(); });
+  queue_ = std::make_unique<http::WorkQueue>(
+      options_.workers, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
+      [](bool stopping) {
+        http::Response r;
+        r.status = 503;
+        r.body =
+            stopping
+                ? ErrorXml("ServiceUnavailable", "the server is stopping", {}, {}, RequestId())
+                : ErrorXml("SlowDown", "Please reduce your request rate.", {}, {}, RequestId());
+        r.SetHeader("Content-Type", "application/xml");
+        return r;
+      });
 }
 
-S3Service::~S3Service() {
-  std::deque<Job> left;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stopping_ = true;
-    left.swap(queue_);
-  }
-  cv_.notify_all();
-  for (auto& t : workers_) t.join();
-  for (auto& job : left) {
-    http::Response r;
-    r.status = 503;
-    r.body = ErrorXml("ServiceUnavailable", "the server is stopping", {}, {}, RequestId());
-    job.responder.Send(std::move(r));
-  }
-}
+S3Service::~S3Service() { queue_.reset(); }
 
 bool S3Service::Handles(const http::Request& req) {
   // A Kinesis call (X-Amz-Target, which S3 never sends) stays Kinesis's, whatever its
@@ -603,32 +586,7 @@ std::optional<http::Response> S3Service::CheckHead(const http::Request& head) co
 }
 
 void S3Service::Handle(http::Request&& request, http::Responder responder) {
-  std::unique_lock<std::mutex> l(mu_);
-  if (stopping_ || queue_.size() >= kMaxQueued) {
-    l.unlock();
-    http::Response r;
-    r.status = 503;
-    r.body = ErrorXml("SlowDown", "Please reduce your request rate.", {}, {}, RequestId());
-    r.SetHeader("Content-Type", "application/xml");
-    return responder.Send(std::move(r));
-  }
-  queue_.push_back(Job{std::move(request), std::move(responder)});
-  l.unlock();
-  cv_.notify_one();
-}
-
-void S3Service::WorkerLoop() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    job.responder.Send(Serve(job.request));
-  }
+  queue_->Submit(std::move(request), std::move(responder));
 }
 
 http::Response S3Service::Serve(const http::Request& req) {

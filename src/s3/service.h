@@ -15,18 +15,16 @@
 // reads do not stall the event loops. Thread-safe.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "auth/keystore.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "http/message.h"
+#include "http/work_queue.h"
 
 namespace millrace::s3 {
 
@@ -56,21 +54,11 @@ class S3Service {
   http::Response Serve(const http::Request& request);
 
  private:
-  struct Job {
-    http::Request request;
-    http::Responder responder;
-  };
-  void WorkerLoop();
-
   catalog::Catalog* const catalog_;
   auth::KeyStore* const keys_;
   const Clock* const clock_;
   const ServiceOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  std::vector<std::thread> workers_;
+  std::unique_ptr<http::WorkQueue> queue_;  // made last in the constructor
 };
 
 }  // namespace millrace::s3
