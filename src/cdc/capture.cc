@@ -294,7 +294,6 @@ class CaptureRunner::Session {
                       &types_};
     BuildChangeRecord(ctx, t, ev, &rec);
     if (AlreadyWritten(ev.position, rec.partition_key)) {
-      skipped_.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard<std::mutex> l(r_->mu_);
       ++r_->status_.skipped;
       return Status::Ok();
@@ -541,7 +540,6 @@ class CaptureRunner::Session {
   std::map<uint32_t, TableInfo> relations_;
   std::map<uint32_t, Position> watermarks_;
   Position max_watermark_;
-  std::atomic<uint64_t> skipped_{0};
   Lsn server_lsn_ = 0;
   Lsn txn_lsn_ = 0;
   uint32_t txn_xid_ = 0;

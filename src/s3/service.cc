@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 #include "auth/sigv4.h"
 #include "common/crypto.h"
@@ -61,10 +63,57 @@ struct Bucket {
   int64_t created_ms = 0;
 };
 
+}  // namespace
+
+// The local datasets as buckets. Every request reads the catalog's dataset rows (so a new
+// or deleted dataset counts at once), but a row's spec is parsed only when its version is
+// new: a GetObject among a thousand datasets does not parse a thousand documents.
+class BucketCache {
+ public:
+  explicit BucketCache(catalog::Catalog* catalog) : catalog_(catalog) {}
+
+  Result<std::vector<Bucket>> All() {
+    auto rows = catalog_->ListDocs(catalog::DocKind::kDataset);
+    if (!rows.ok()) return rows.status();
+    std::lock_guard<std::mutex> l(mu_);
+    std::map<std::string, Entry> next;
+    std::vector<Bucket> out;
+    for (const auto& row : *rows) {
+      auto it = parsed_.find(row.name);
+      Entry e;
+      if (it != parsed_.end() && it->second.version == row.version) {
+        e = std::move(it->second);
+      } else {
+        e.version = row.version;
+        auto spec = delivery::ParseDataset(row.spec);
+        if (spec.ok() && spec->target.type == "local")
+          e.bucket = Bucket{delivery::BucketOf(spec->name), spec->name, row.created_ms};
+      }
+      if (e.bucket) out.push_back(*e.bucket);
+      next[row.name] = std::move(e);
+    }
+    parsed_.swap(next);
+    std::sort(out.begin(), out.end(),
+              [](const Bucket& a, const Bucket& b) { return a.name < b.name; });
+    return out;
+  }
+
+ private:
+  struct Entry {
+    int64_t version = 0;
+    std::optional<Bucket> bucket;  // none: not a local dataset
+  };
+  catalog::Catalog* const catalog_;
+  std::mutex mu_;
+  std::map<std::string, Entry> parsed_;  // GUARDED_BY(mu_), by dataset name
+};
+
+namespace {
+
 class Handler {
  public:
-  Handler(catalog::Catalog* catalog, const ServiceOptions& options, const http::Request& req)
-      : catalog_(catalog), options_(options), req_(req), request_id_(RequestId()) {}
+  Handler(BucketCache* buckets, const ServiceOptions& options, const http::Request& req)
+      : buckets_(buckets), options_(options), req_(req), request_id_(RequestId()) {}
 
   // A bucket-read key: only these buckets, only reads (every operation served today reads).
   void LimitTo(std::vector<std::string> buckets) { allowed_ = std::move(buckets); }
@@ -76,6 +125,8 @@ class Handler {
       return Error(400, "InvalidURI", "Couldn't parse the specified URI.");
     path.remove_prefix(1);
     size_t slash = path.find('/');
+    // Echoed in errors only abbreviated (a bucket name is at most 63 bytes; a path can be
+    // much longer).
     const std::string bucket = auth::UriDecode(path.substr(0, slash));
     const bool has_key = slash != std::string_view::npos && slash + 1 < path.size();
     const std::string key = has_key ? auth::UriDecode(path.substr(slash + 1)) : "";
@@ -93,14 +144,14 @@ class Handler {
       if (m == "HEAD")
         return *found ? Ok()
                       : Error(404, "NoSuchBucket", "The specified bucket does not exist.",
-                              "BucketName", bucket);
+                              "BucketName", Abbreviate(bucket, 64));
       if (m != "GET")
         return NotImplemented(m == "PUT"      ? "CreateBucket"
                               : m == "DELETE" ? "DeleteBucket"
                                               : m + " on a bucket");
       if (!*found)
         return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
-                     bucket);
+                     Abbreviate(bucket, 64));
       if (auth::QueryValue(req_.query, "location")) return Location();
       for (const char* sub : {"uploads", "lifecycle", "policy", "acl", "cors", "tagging",
                               "versioning", "encryption", "website", "logging", "notification"})
@@ -117,7 +168,7 @@ class Handler {
                           : m + " on an object");
     if (!*found)
       return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
-                   bucket);
+                   Abbreviate(bucket, 64));
     return GetObject(**found, key, m == "HEAD");
   }
 
@@ -156,19 +207,7 @@ class Handler {
     return Error(500, "InternalError", "We encountered an internal error. Please try again.");
   }
 
-  Result<std::vector<Bucket>> Buckets() {
-    auto rows = catalog_->ListDocs(catalog::DocKind::kDataset);
-    if (!rows.ok()) return rows.status();
-    std::vector<Bucket> out;
-    for (const auto& row : *rows) {
-      auto spec = delivery::ParseDataset(row.spec);
-      if (!spec.ok() || spec->target.type != "local") continue;
-      out.push_back({delivery::BucketOf(spec->name), spec->name, row.created_ms});
-    }
-    std::sort(out.begin(), out.end(),
-              [](const Bucket& a, const Bucket& b) { return a.name < b.name; });
-    return out;
-  }
+  Result<std::vector<Bucket>> Buckets() { return buckets_->All(); }
 
   Result<std::optional<Bucket>> FindBucket(const std::string& name) {
     auto all = Buckets();
@@ -499,7 +538,7 @@ class Handler {
     return r;
   }
 
-  catalog::Catalog* const catalog_;
+  BucketCache* const buckets_;
   const ServiceOptions& options_;
   const http::Request& req_;
   const std::string request_id_;
@@ -546,7 +585,11 @@ http::Response AuthFailure(const auth::AuthError& e, const std::string& request_
 
 S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
                      ServiceOptions options)
-    : catalog_(catalog), keys_(keys), clock_(clock), options_(std::move(options)) {
+    : catalog_(catalog),
+      keys_(keys),
+      clock_(clock),
+      options_(std::move(options)),
+      buckets_(std::make_unique<BucketCache>(catalog)) {
   queue_ = std::make_unique<http::WorkQueue>(
       options_.workers, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
       [](bool stopping) {
@@ -590,7 +633,7 @@ void S3Service::Handle(http::Request&& request, http::Responder responder) {
 }
 
 http::Response S3Service::Serve(const http::Request& req) {
-  Handler h(catalog_, options_, req);
+  Handler h(buckets_.get(), options_, req);
   if (options_.auth) {
     std::optional<auth::AccessKey> key;
     auth::VerifyOptions vo;

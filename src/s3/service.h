@@ -35,6 +35,8 @@ struct ServiceOptions {
   int workers = 2;
 };
 
+class BucketCache;  // service.cc
+
 class S3Service {
  public:
   S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
@@ -58,6 +60,7 @@ class S3Service {
   auth::KeyStore* const keys_;
   const Clock* const clock_;
   const ServiceOptions options_;
+  std::unique_ptr<BucketCache> buckets_;
   std::unique_ptr<http::WorkQueue> queue_;  // made last in the constructor
 };
 

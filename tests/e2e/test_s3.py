@@ -110,6 +110,10 @@ class S3ReadTest(unittest.TestCase):
         self.assertEqual(resp["Error"]["Code"], "InvalidArgument")
         self.assertEqual(self.error(self.s3.list_objects_v2, Bucket="nope")["Error"]["Code"],
                          "NoSuchBucket")
+        # A long name is echoed abbreviated, not whole.
+        resp = self.error(self.s3.list_objects_v2, Bucket="b" * 255)  # botocore allows up to 255
+        self.assertEqual(resp["Error"]["Code"], "NoSuchBucket")
+        self.assertLess(len(resp["Error"].get("BucketName", "")), 100)
 
     def test_get_and_head_object_with_ranges_and_conditions(self):
         key = self.files[0]
