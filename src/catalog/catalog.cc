@@ -470,6 +470,10 @@ const char* DocKindName(DocKind kind) {
       return "change stream";
     case DocKind::kChangeStreamState:
       return "change stream state";
+    case DocKind::kBucket:
+      return "bucket";
+    case DocKind::kBucketLifecycle:
+      return "bucket lifecycle";
   }
   return "document";
 }

@@ -60,8 +60,17 @@ struct TagRow {
 // stream), stored as JSON. `version` starts at 1 and grows with every update. A change
 // stream's capture state (kChangeStreamState: whether its slot and snapshot are done) is
 // a document of its own, so that it does not change the configuration's version.
-enum class DocKind { kDataset, kConsumer, kTransformation, kChangeStream, kChangeStreamState };
-// "dataset", "consumer", "transformation", "change stream", "change stream state"
+enum class DocKind {
+  kDataset,
+  kConsumer,
+  kTransformation,
+  kChangeStream,
+  kChangeStreamState,
+  kBucket,           // a bucket made through the S3 API (not a dataset's)
+  kBucketLifecycle,  // a bucket's lifecycle rules, by bucket name
+};
+// "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
+// "bucket lifecycle"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

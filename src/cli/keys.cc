@@ -15,14 +15,17 @@ namespace {
 constexpr const char* kHelp = R"(Usage:
   millrace keys create [--data-dir DIR] --scope admin|producer|consumer [--stream NAME]...
                        [--description TEXT]
-  millrace keys create [--data-dir DIR] --scope bucket-read --bucket NAME... [--description TEXT]
+  millrace keys create [--data-dir DIR] --scope bucket-read|bucket-write --bucket NAME...
+                       [--description TEXT]
       Creates a key and prints it once, as JSON: {"AccessKeyId", "SecretAccessKey",
-      "Scope", "Streams"} ("Buckets" for a bucket-read key). A producer key may only write
+      "Scope", "Streams"} ("Buckets" for a bucket key). A producer key may only write
       to its streams (PutRecord, PutRecords) and describe them (DescribeStream,
       DescribeStreamSummary, ListShards); a consumer key may only read its streams (the
       same three, GetShardIterator, GetRecords); a bucket-read key may only list and
       download the objects of its buckets through the S3 API (a dataset's bucket is in
-      `GET /api/v1/datasets/NAME`); an admin key may do everything.
+      `GET /api/v1/datasets/NAME`); a bucket-write key may also upload, copy and delete
+      objects there (not create or delete buckets, or set their lifecycle); an admin key
+      may do everything.
   millrace keys list [--data-dir DIR]
       Lists keys as a JSON array (no secrets), revoked ones with RevokedAt.
   millrace keys revoke [--data-dir DIR] KEY_ID
@@ -96,12 +99,13 @@ int Keys(const std::vector<std::string>& args) {
     return 1;
   }
   if (sub == "create") {
-    if (scope != "admin" && scope != "producer" && scope != "consumer" && scope != "bucket-read") {
-      std::cerr << "millrace keys create: --scope must be admin, producer, consumer or "
-                   "bucket-read\n";
+    if (scope != "admin" && scope != "producer" && scope != "consumer" && scope != "bucket-read" &&
+        scope != "bucket-write") {
+      std::cerr << "millrace keys create: --scope must be admin, producer, consumer, "
+                   "bucket-read or bucket-write\n";
       return 2;
     }
-    const bool buckets = scope == "bucket-read";
+    const bool buckets = scope == "bucket-read" || scope == "bucket-write";
     if ((buckets && saw_stream) || (!buckets && saw_bucket)) {
       std::cerr << "millrace keys create: " << (buckets ? "--stream" : "--bucket")
                 << " does not go with --scope " << scope << "\n";
@@ -147,7 +151,7 @@ int Keys(const std::vector<std::string>& args) {
     for (const auto& k : *keys) {
       std::cout << (first ? "\n" : ",\n") << "  {\"AccessKeyId\": " << Quote(k.access_key_id)
                 << ", \"Scope\": " << Quote(k.scope)
-                << (k.scope == "bucket-read" ? ", \"Buckets\": [" : ", \"Streams\": [");
+                << (k.scope.starts_with("bucket-") ? ", \"Buckets\": [" : ", \"Streams\": [");
       for (size_t i = 0; i < k.streams.size(); ++i)
         std::cout << (i ? ", " : "") << Quote(k.streams[i]);
       std::cout << "], \"CreatedAt\": " << k.created_ms / 1000

@@ -224,6 +224,7 @@ class Connection {
   int64_t request_start_ms = 0;  // its first byte; 0 between requests
   size_t body_mark = 0;          // body bytes at the last rate check
   bool head_checked = false;     // the head check ran for it
+  bool diverted = false;         // its body goes to a sink (ServerOptions::body_diversion)
 
   size_t index = 0;  // in EventLoop::conns_
   TimerList* timer = nullptr;
@@ -244,6 +245,8 @@ EventLoop::EventLoop(LoopShared* shared, int listen_fd) : shared_(shared), liste
   const ServerOptions& o = shared->options;
   limits_.max_header_bytes = o.max_header_bytes;
   limits_.max_body_bytes = o.max_body_bytes;
+  limits_.max_diverted_body_bytes = o.body_diversion ? o.max_diverted_body_bytes : 0;
+  limits_.pause_after_head = static_cast<bool>(o.head_check);
   header_timers_.duration_ms = o.header_timeout_ms;
   body_timers_.duration_ms = std::max(1, o.body_check_ms);
   idle_timers_.duration_ms = o.idle_timeout_ms;
@@ -445,6 +448,11 @@ bool EventLoop::ReadRequest(Connection* c) {
       c->pending.clear();
       c->pending_off = 0;
     }
+    if (status == ParseStatus::kHeadComplete) {
+      if (!Account(c)) return true;
+      if (CheckHead(c)) return true;
+      return ReadRequest(c);  // the body, from what is left of `pending`, then the socket
+    }
     if (status != ParseStatus::kError && !Account(c)) return true;
     if (status != ParseStatus::kNeedMore) return OnParsed(c, status);
     if (CheckHead(c)) return true;
@@ -461,6 +469,15 @@ bool EventLoop::ReadRequest(Connection* c) {
       if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof) c->readable = false;
       size_t used = 0;
       ParseStatus status = c->parser.Feed(std::string_view(scratch_.get(), n), &used);
+      if (status == ParseStatus::kHeadComplete) {
+        // The rest of this read is body (or more): checked and diverted first, then fed.
+        if (!Account(c)) return true;
+        if (CheckHead(c)) return true;
+        size_t more = 0;
+        status = c->parser.Feed(std::string_view(scratch_.get() + used, n - used), &more);
+        used += more;
+        if (status == ParseStatus::kHeadComplete) status = ParseStatus::kNeedMore;  // cannot be
+      }
       if (status == ParseStatus::kComplete && used < static_cast<size_t>(n))
         c->pending.append(scratch_.get() + used, n - used);
       if (status != ParseStatus::kError && !Account(c)) return true;
@@ -517,6 +534,7 @@ void EventLoop::Dispatch(Connection* c) {
   Release(c);  // the handler holds the request now, and authenticates it first
   c->request_start_ms = 0;
   c->head_checked = false;
+  c->diverted = false;
   c->state = Connection::State::kWaiting;
   Disarm(c);  // the handler has no deadline here; its Responder guarantees an answer
   c->in_dispatch = true;
@@ -631,6 +649,7 @@ void EventLoop::FinishResponse(Connection* c) {
   c->continue_sent = false;
   c->request_start_ms = 0;
   c->head_checked = false;
+  c->diverted = false;
   if (c->pending.empty()) {
     FreeIfLarge(&c->pending);
     Rearm(c, &idle_timers_);
@@ -735,7 +754,16 @@ bool EventLoop::CheckHead(Connection* c) {
                      c->parser.head().FindHeader("transfer-encoding") != nullptr;
   if (!large) return false;
   std::optional<Response> refusal = o.head_check(c->parser.head());
-  if (!refusal) return false;
+  if (!refusal) {
+    // Let through: its handler may take the body as it comes (to disk), rather than whole.
+    if (o.body_diversion)
+      if (std::shared_ptr<BodyConsumer> sink = o.body_diversion(c->parser.head())) {
+        c->parser.DivertBody(std::move(sink));
+        c->diverted = true;
+        Account(c);  // what was buffered went to the sink
+      }
+    return false;
+  }
   Release(c);
   c->keep_alive = false;
   c->head_request = false;
@@ -812,7 +840,10 @@ void EventLoop::OnTimeout(Connection* c, TimerList* list) {
     size_t need = o.min_body_bytes_per_s * static_cast<size_t>(o.body_check_ms) / 1000;
     if (announced > got) need = std::min<uint64_t>(need, announced - got);
     const bool too_slow = got - c->body_mark < need;
-    const bool too_long = now_ms_ - c->request_start_ms > o.request_timeout_ms;
+    // A diverted body (an object upload of up to gigabytes) has no overall deadline; the
+    // minimum rate still holds.
+    const bool too_long =
+        !c->diverted && now_ms_ - c->request_start_ms > o.request_timeout_ms;
     if (!too_slow && !too_long) {
       c->body_mark = got;
       Rearm(c, &body_timers_);

@@ -17,6 +17,16 @@ struct Header {
   std::string value;  // leading and trailing whitespace removed
 };
 
+// Takes a request's body as it arrives instead of the request holding it (a diverted body:
+// ServerOptions::body_diversion), a piece at a time, in order, chunked framing removed. It
+// cannot refuse: one that fails keeps its error and drops the rest, for its handler to
+// answer.
+class BodyConsumer {
+ public:
+  virtual ~BodyConsumer() = default;
+  virtual void Consume(std::string_view piece) = 0;
+};
+
 struct Request {
   std::string method;           // "GET", "POST", ...
   std::string target;           // the request-target as received: path plus "?query"
@@ -25,6 +35,8 @@ struct Request {
   std::vector<Header> headers;  // in arrival order, duplicates kept
   std::string body;
   std::string remote_address;  // "ip:port" of the peer
+  // Set: the body went here as it arrived, and `body` is empty.
+  std::shared_ptr<BodyConsumer> diverted_body;
 
   // The first header with this name (case-insensitive), or nullptr.
   const std::string* FindHeader(std::string_view name) const;

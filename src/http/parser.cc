@@ -89,9 +89,19 @@ ParseStatus RequestParser::Feed(std::string_view data, size_t* consumed) {
           *consumed = n;
           return ParseStatus::kNeedMore;
         }
+        BodyConsumer* sink = request_.diverted_body.get();
+        if (!sink && content_length_ > limits_.max_body_bytes) {
+          Fail(413, "request body too large");
+          break;
+        }
         uint64_t& left = state_ == State::kBody ? body_left_ : chunk_left_;
         size_t take = static_cast<size_t>(std::min<uint64_t>(left, n - pos));
-        request_.body.append(p + pos, take);
+        if (sink) {
+          sink->Consume(std::string_view(p + pos, take));
+        } else {
+          request_.body.append(p + pos, take);
+        }
+        body_received_ += take;
         pos += take;
         left -= take;
         if (left == 0) state_ = state_ == State::kBody ? State::kComplete : State::kChunkDataEnd;
@@ -133,8 +143,14 @@ ParseStatus RequestParser::Feed(std::string_view data, size_t* consumed) {
         }
         pos += take;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        const bool in_head = state_ == State::kHeaders;
         OnLine(line);
         line_.clear();
+        if (in_head && limits_.pause_after_head &&
+            (state_ == State::kBody || state_ == State::kChunkSize)) {
+          *consumed = pos;
+          return ParseStatus::kHeadComplete;
+        }
         break;
       }
     }
@@ -321,12 +337,16 @@ bool RequestParser::FinishHead() {
     if (has_content_length_) return Fail(400, "both Content-Length and Transfer-Encoding");
     state_ = State::kChunkSize;
   } else if (has_content_length_) {
-    if (content_length_ > limits_.max_body_bytes) return Fail(413, "request body too large");
+    // Over max_body_bytes: refused when the body starts, unless it was diverted by then.
+    if (content_length_ > std::max<uint64_t>(limits_.max_body_bytes,
+                                             limits_.max_diverted_body_bytes))
+      return Fail(413, "request body too large");
     if (content_length_ == 0) {
       state_ = State::kComplete;
       return true;
     }
-    request_.body.reserve(std::min<size_t>(content_length_, kMaxReserveBytes));
+    if (content_length_ <= limits_.max_body_bytes)
+      request_.body.reserve(std::min<size_t>(content_length_, kMaxReserveBytes));
     body_left_ = content_length_;
     state_ = State::kBody;
   } else {
@@ -342,26 +362,32 @@ bool RequestParser::OnChunkSize(std::string_view line) {
   // chunk-size [ chunk-ext ]; the extensions are ignored.
   size_t i = 0;
   uint64_t size = 0;
+  const uint64_t max_body = request_.diverted_body ? limits_.max_diverted_body_bytes : limits_.max_body_bytes;
   while (i < line.size() && HexValue(line[i]) >= 0) {
     size = size * 16 + static_cast<uint64_t>(HexValue(line[i]));
-    if (size > limits_.max_body_bytes) return Fail(413, "request body too large");
+    if (size > max_body) return Fail(413, "request body too large");
     ++i;
   }
   if (i == 0) return Fail(400, "malformed chunk size");
   std::string_view rest = TrimOws(line.substr(i));
   if (!rest.empty() && (rest.front() != ';' || !IsFieldValue(rest)))
     return Fail(400, "malformed chunk extension");
-  if (size > limits_.max_body_bytes - request_.body.size())
-    return Fail(413, "request body too large");
+  if (size > max_body - body_received_) return Fail(413, "request body too large");
   if (size == 0) {
     state_ = State::kTrailers;
     return true;
   }
-  if (request_.body.capacity() < kMaxReserveBytes)
+  if (!request_.diverted_body && request_.body.capacity() < kMaxReserveBytes)
     request_.body.reserve(std::min<size_t>(request_.body.size() + size, kMaxReserveBytes));
   chunk_left_ = size;
   state_ = State::kChunkData;
   return true;
+}
+
+void RequestParser::DivertBody(std::shared_ptr<BodyConsumer> sink) {
+  if (!request_.body.empty()) sink->Consume(request_.body);
+  std::string().swap(request_.body);
+  request_.diverted_body = std::move(sink);
 }
 
 bool RequestParser::Fail(int status, std::string reason) {
@@ -392,6 +418,7 @@ void RequestParser::Reset() {
   has_content_length_ = false;
   chunked_ = false;
   content_length_ = 0;
+  body_received_ = 0;
   // Move-assigning a fresh Request would keep the body's buffer: libstdc++'s string move
   // assignment from a short (inline) string copies into the existing allocation. So the
   // body is released explicitly, or a lingering connection keeps its refused 12 MiB.

@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -40,10 +41,19 @@ namespace millrace::http {
 
 struct ParserLimits {
   size_t max_header_bytes = 64 * 1024;       // request line + headers, CRLFs included
-  size_t max_body_bytes = 12 * 1024 * 1024;  // decoded body
+  size_t max_body_bytes = 12 * 1024 * 1024;  // decoded body, held in the request
+  // A body diverted to a sink (DivertBody) may be this large; a Content-Length over
+  // max_body_bytes is then refused only if the body is not diverted. 0: no diversion.
+  uint64_t max_diverted_body_bytes = 0;
+  // Feed stops with kHeadComplete at the end of a head that a body follows, so that the
+  // caller can check the head and divert the body before any of it is taken.
+  bool pause_after_head = false;
 };
 
-enum class ParseStatus { kNeedMore, kComplete, kError };
+// kHeadComplete only with ParserLimits::pause_after_head.
+enum class ParseStatus { kNeedMore, kComplete, kError, kHeadComplete };
+
+
 
 class RequestParser {
  public:
@@ -56,6 +66,12 @@ class RequestParser {
   // consumed. kError: the stream cannot be parsed further; after kComplete or kError,
   // Feed consumes nothing and returns the same status until Reset().
   ParseStatus Feed(std::string_view data, size_t* consumed);
+
+  // From now on the body goes to `sink` (the bytes already taken first; it becomes the
+  // request's diverted_body) instead of into the request, and may be up to
+  // max_diverted_body_bytes. Once head_complete(), before the request is complete.
+  void DivertBody(std::shared_ptr<BodyConsumer> sink);
+  bool diverted() const { return request_.diverted_body != nullptr; }
 
   // Ready for the next request on the same connection. Frees buffers grown past a few KB.
   void Reset();
@@ -82,8 +98,8 @@ class RequestParser {
   // The body length the head announced (Content-Length), or 0 (chunked bodies announce
   // none). Valid once head_complete().
   uint64_t announced_body_bytes() const { return content_length_; }
-  // Body bytes received so far for the current request.
-  size_t body_bytes() const { return request_.body.size(); }
+  // Body bytes received so far for the current request (diverted or not).
+  uint64_t body_bytes() const { return body_received_; }
   // Memory this parser holds for the current request (head and body buffers), for the
   // server's bound on what unauthenticated clients may hold.
   size_t buffered_bytes() const { return head_bytes_ + trailer_bytes_ + request_.body.capacity(); }
@@ -132,6 +148,7 @@ class RequestParser {
   bool has_content_length_ = false;
   bool chunked_ = false;
   uint64_t content_length_ = 0;
+  uint64_t body_received_ = 0;
   Request request_;
   int error_status_ = 0;
   std::string error_;

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "http/parser.h"
 
 namespace millrace::http {
 
@@ -47,6 +48,12 @@ struct ServerOptions {
   // Bodies larger than this are read only after `head_check` let the head through.
   size_t head_check_bytes = 64 * 1024;
   HeadCheck head_check;  // unset: no check
+  // For a large body (as above) whose head passed the check: a sink to take the body as it
+  // arrives (an S3 upload, to disk), or an empty one to buffer it as usual. A diverted body
+  // may be up to max_diverted_body_bytes, has no overall deadline (the minimum rate holds)
+  // and arrives with an empty Request::body; the sink is the handler's business.
+  std::function<std::shared_ptr<BodyConsumer>(const Request& head)> body_diversion;
+  uint64_t max_diverted_body_bytes = 0;
 };
 
 class HttpServer {

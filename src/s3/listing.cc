@@ -125,9 +125,13 @@ class Walker {
         st.st_mode = 0;
       ::close(file);
       if (!S_ISREG(st.st_mode)) continue;
-      out_->objects.push_back({key, static_cast<uint64_t>(st.st_size),
-                               st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000,
-                               md5_len == 32 ? std::string(md5, 32) : std::string()});
+      const int64_t mtime_ms = st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000;
+      if (req_.hidden && req_.hidden(key, mtime_ms)) continue;
+      // An MD5 (32 hex digits), or a multipart ETag ("<hex>-<parts>").
+      out_->objects.push_back({key, static_cast<uint64_t>(st.st_size), mtime_ms,
+                               md5_len >= 32 && md5_len <= 48
+                                   ? std::string(md5, static_cast<size_t>(md5_len))
+                                   : std::string()});
       out_->last = key;
       out_->last_is_prefix = false;
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,13 +22,15 @@ struct ListRequest {
   // A common prefix given as `after` (a continuation after it): its keys are left out too.
   bool after_is_prefix = false;
   int max_keys = 1000;
+  // Set: objects for which it answers true are left out (expired by a lifecycle rule).
+  std::function<bool(const std::string& key, int64_t mtime_ms)> hidden;
 };
 
 struct ObjectEntry {
   std::string key;
   uint64_t size = 0;
   int64_t mtime_ms = 0;
-  std::string md5;  // from the file's user.millrace.md5 attribute; empty without one
+  std::string md5;  // the ETag from the file's user.millrace.md5 attribute; empty without one
 };
 
 struct ListResult {

@@ -15,7 +15,10 @@
 // reads do not stall the event loops. Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,9 +36,14 @@ struct ServiceOptions {
   std::string region = "us-east-1";
   bool auth = true;
   int workers = 2;
+  // How often lifecycle rules are carried out (expired objects deleted); 0: never. Expired
+  // objects are invisible at once either way.
+  int64_t lifecycle_interval_ms = 60000;
 };
 
-class BucketCache;  // service.cc
+class BucketCache;     // service.cc
+class MultipartStore;  // store.h
+struct Context;        // service.cc
 
 class S3Service {
  public:
@@ -51,6 +59,12 @@ class S3Service {
   // Authentication of a request's head, before its body is read.
   std::optional<http::Response> CheckHead(const http::Request& head) const;
   void Handle(http::Request&& request, http::Responder responder);
+  // For the server's body diversion (http::ServerOptions::body_diversion): the Upload that
+  // takes a PutObject's or UploadPart's body to disk as it arrives, or nullptr to buffer
+  // it. Runs on a loop thread after CheckHead let the head through.
+  std::shared_ptr<http::BodyConsumer> DivertBody(const http::Request& head);
+  // Deletes what lifecycle rules expired; how many objects. (The sweeper thread calls it.)
+  size_t SweepOnce();
 
   // The serving itself, on the calling thread (for tests).
   http::Response Serve(const http::Request& request);
@@ -60,8 +74,16 @@ class S3Service {
   auth::KeyStore* const keys_;
   const Clock* const clock_;
   const ServiceOptions options_;
+  void SweepLoop();
+
   std::unique_ptr<BucketCache> buckets_;
-  std::unique_ptr<http::WorkQueue> queue_;  // made last in the constructor
+  std::unique_ptr<MultipartStore> multipart_;
+  std::unique_ptr<Context> ctx_;
+  std::unique_ptr<http::WorkQueue> queue_;  // made after everything it serves with
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool stopping_ = false;  // GUARDED_BY(sweep_mu_)
+  std::thread sweeper_;
 };
 
 }  // namespace millrace::s3

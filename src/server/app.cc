@@ -11,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "log/file.h"
+#include "s3/upload.h"
 #include "transform/sandbox.h"
 
 namespace millrace::server {
@@ -154,6 +155,11 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
     if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
     return raw->kinesis_->CheckHead(head);
   };
+  // An object upload's body goes to disk as it arrives (up to S3's 5 GiB, framing aside).
+  ho.body_diversion = [raw](const http::Request& head) -> std::shared_ptr<http::BodyConsumer> {
+    return raw->s3_->DivertBody(head);
+  };
+  ho.max_diverted_body_bytes = s3::kMaxObjectBytes + (64u << 20);
   app->http_ = std::make_unique<http::HttpServer>(
       ho,
       [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
