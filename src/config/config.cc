@@ -57,6 +57,13 @@ const std::vector<Setting>& Settings() {
       {"sandbox-user", Kind::kString,
        "the unprivileged user transformations run as, when the server runs as root",
        [](ServerConfig& c) -> void* { return &c.sandbox_user; }},
+      {"lifecycle-interval-s", Kind::kInt,
+       "how often S3 lifecycle rules delete expired objects, in seconds (expired objects are "
+       "invisible at once)",
+       [](ServerConfig& c) -> void* { return &c.lifecycle_interval_s; }},
+      {"s3-domain", Kind::kString,
+       "serve virtual-hosted S3 requests (Host <bucket>.<domain>) besides path-style ones",
+       [](ServerConfig& c) -> void* { return &c.s3_domain; }},
   };
   return s;
 }

@@ -30,6 +30,8 @@ struct ServerConfig {
   int64_t max_unauthenticated_mb = 32;
   std::string metrics_auth = "auto";  // on | off | auto (on unless listening on loopback)
   std::string sandbox_user = "millrace-sandbox";
+  int64_t lifecycle_interval_s = 60;
+  std::string s3_domain;  // set: virtual-hosted S3 requests to <bucket>.<s3_domain>
   std::string config_file;
 
   // host and port of `listen`.

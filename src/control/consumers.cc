@@ -66,6 +66,7 @@ Status CheckDataset(const Env& env, const delivery::ConsumerSpec& c, bool is_new
 }
 
 Status CreateDatasetDoc(const Env& env, const delivery::DatasetSpec& d, int64_t now) {
+  MILLRACE_RETURN_IF_ERROR(CheckBucketFree(env, d));
   catalog::DocRow row;
   row.name = d.name;
   row.spec = delivery::DatasetJson(d, /*with_secrets=*/true);

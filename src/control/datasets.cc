@@ -43,10 +43,23 @@ Outcome ListDatasets(const Env& env) {
   return Answer{200, std::move(body)};
 }
 
+Status CheckBucketFree(const Env& env, const delivery::DatasetSpec& spec) {
+  if (spec.target.type != "local") return Status::Ok();
+  const std::string bucket = delivery::BucketOf(spec.name);
+  auto own = env.catalog->GetDoc(catalog::DocKind::kBucket, bucket);
+  if (!own.ok()) return own.status();
+  if (*own)
+    return Status::AlreadyExists("bucket " + bucket +
+                                 " was made through the S3 API; a local dataset named " +
+                                 spec.name + " would deliver into it: choose another name");
+  return Status::Ok();
+}
+
 Outcome CreateDataset(const Env& env, std::string_view body) {
   MILLRACE_RETURN_IF_ERROR(CheckObject(body));
   auto spec = delivery::ParseDataset(body);
   if (!spec.ok()) return spec.status();
+  MILLRACE_RETURN_IF_ERROR(CheckBucketFree(env, *spec));
   catalog::DocRow row;
   row.name = spec->name;
   row.spec = delivery::DatasetJson(*spec, /*with_secrets=*/true);

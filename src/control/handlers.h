@@ -48,6 +48,8 @@ struct Env {
 // datasets.cc
 Outcome ListDatasets(const Env& env);
 Outcome CreateDataset(const Env& env, std::string_view body);
+// AlreadyExists when a new local dataset's bucket is one made through the S3 API.
+Status CheckBucketFree(const Env& env, const delivery::DatasetSpec& spec);
 Outcome DescribeDataset(const Env& env, const std::string& name);
 Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view body);
 Outcome DeleteDataset(const Env& env, const std::string& name);

@@ -208,6 +208,37 @@ constexpr uint64_t kMaxCopyBytes = 5ull << 30;  // S3: CopyObject up to 5 GiB
 
 std::string BucketsDir(const ServiceOptions& o) { return o.data_dir + "/buckets"; }
 
+struct Target {
+  std::string bucket;  // "" for the service (ListBuckets)
+  std::string key;     // "" for the bucket itself
+};
+
+// Virtual-hosted ("Host: bucket.<domain>", path = key) when the Host names a bucket under
+// the configured domain; path-style ("/bucket/key") otherwise. nullopt: not a path.
+std::optional<Target> ParseTarget(const http::Request& req, const std::string& domain) {
+  std::string_view path = req.path;
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  path.remove_prefix(1);
+  Target t;
+  if (!domain.empty()) {
+    std::string_view host = req.HeaderOr("host", "");
+    if (size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+      host = host.substr(0, colon);
+    const std::string suffix = "." + domain;
+    if (host.size() > suffix.size() && host.ends_with(suffix)) {
+      t.bucket = std::string(host.substr(0, host.size() - suffix.size()));
+      t.key = auth::UriDecode(path);
+      return t;
+    }
+  }
+  size_t slash = path.find('/');
+  t.bucket = auth::UriDecode(path.substr(0, slash));
+  if (slash != std::string_view::npos && slash + 1 < path.size())
+    t.key = auth::UriDecode(path.substr(slash + 1));
+  return t;
+}
+
 class Handler {
  public:
   Handler(Context* ctx, const http::Request& req, std::optional<auth::VerifiedIdentity> id)
@@ -220,17 +251,13 @@ class Handler {
   void Restrict(Access access) { access_ = std::move(access); }
 
   http::Response Serve() {
-    // Path-style: "/", "/bucket", "/bucket/", "/bucket/key".
-    std::string_view path = req_.path;
-    if (path.empty() || path[0] != '/')
-      return Error(400, "InvalidURI", "Couldn't parse the specified URI.");
-    path.remove_prefix(1);
-    size_t slash = path.find('/');
-    // Echoed in errors only abbreviated (a bucket name is at most 63 bytes; a path can be
-    // much longer).
-    const std::string bucket = auth::UriDecode(path.substr(0, slash));
-    const bool has_key = slash != std::string_view::npos && slash + 1 < path.size();
-    const std::string key = has_key ? auth::UriDecode(path.substr(slash + 1)) : "";
+    auto target = ParseTarget(req_, options_.domain);
+    if (!target) return Error(400, "InvalidURI", "Couldn't parse the specified URI.");
+    // The bucket is echoed in errors only abbreviated (a bucket name is at most 63 bytes; a
+    // path can be much longer).
+    const std::string& bucket = target->bucket;
+    const std::string& key = target->key;
+    const bool has_key = !key.empty();
     const std::string& m = req_.method;
     auto q = [this](const char* name) { return auth::QueryValue(req_.query, name); };
     if (bucket.empty()) {
@@ -1612,10 +1639,8 @@ std::shared_ptr<http::BodyConsumer> S3Service::DivertBody(const http::Request& h
   // Only object uploads (PutObject, UploadPart) are large; everything else is small XML.
   if (!Handles(head) || head.method != "PUT" || head.FindHeader("x-amz-copy-source"))
     return nullptr;
-  std::string_view path = head.path;
-  if (path.size() < 2) return nullptr;
-  size_t slash = path.find('/', 1);
-  if (slash == std::string_view::npos || slash + 1 >= path.size()) return nullptr;
+  auto target = ParseTarget(head, options_.domain);
+  if (!target || target->bucket.empty() || target->key.empty()) return nullptr;
   // Without x-amz-content-sha256 the signature covers the body's hash: it must be whole.
   if (options_.auth && !head.FindHeader("x-amz-content-sha256") &&
       head.query.find("X-Amz-Credential") == std::string::npos)
@@ -1625,8 +1650,7 @@ std::shared_ptr<http::BodyConsumer> S3Service::DivertBody(const http::Request& h
     // Dropped as it comes; the worker verifies the request again and answers why.
     return Upload::Refused({refused->status, "AccessDenied", "refused"});
   }
-  const std::string bucket = auth::UriDecode(path.substr(1, slash - 1));
-  if (!std::get<Caller>(caller).access.May(bucket, true))
+  if (!std::get<Caller>(caller).access.May(target->bucket, true))
     return Upload::Refused({403, "AccessDenied", "Access Denied"});
   return Upload::Start(head, std::get<Caller>(caller).id, ctx_->staging);
 }

@@ -39,6 +39,9 @@ struct ServiceOptions {
   // How often lifecycle rules are carried out (expired objects deleted); 0: never. Expired
   // objects are invisible at once either way.
   int64_t lifecycle_interval_ms = 60000;
+  // Set ("s3.example.internal"): a request to Host <bucket>.<domain> is virtual-hosted
+  // style (the path is the key). Path-style requests are served either way.
+  std::string domain;
 };
 
 class BucketCache;     // service.cc

@@ -130,6 +130,8 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   s3o.data_dir = config.data_dir;
   s3o.region = config.region;
   s3o.auth = so.auth;
+  s3o.lifecycle_interval_ms = config.lifecycle_interval_s * 1000;
+  s3o.domain = config.s3_domain;
   app->s3_ = std::make_unique<s3::S3Service>(app->catalog_.get(), app->keys_.get(),
                                              SystemClock::Default(), s3o);
 
