@@ -345,4 +345,58 @@ TEST(HttpParserTest, ResetReleasesAPartialBody) {
   EXPECT_LT(p.buffered_bytes(), 4096u);
 }
 
+// A body diverted at the end of its head goes to the sink, may pass max_body_bytes up to
+// max_diverted_body_bytes, and is never held in the request (the S3 upload path).
+class CollectingSink : public BodyConsumer {
+ public:
+  void Consume(std::string_view piece) override { got += piece; }
+  std::string got;
+};
+
+TEST(HttpParserTest, DivertedBodiesGoToTheirSinkAndMayBeLarger) {
+  for (bool chunked : {false, true}) {
+    ParserLimits l;
+    l.max_body_bytes = 16;
+    l.max_diverted_body_bytes = 1000;
+    l.pause_after_head = true;
+    RequestParser p(l);
+    const std::string body(100, 'x');
+    std::string wire = "PUT /b/k HTTP/1.1\r\nHost: h\r\n";
+    if (chunked) {
+      wire += "Transfer-Encoding: chunked\r\n\r\n64\r\n" + body + "\r\n0\r\n\r\n";
+    } else {
+      wire += "Content-Length: 100\r\n\r\n" + body;
+    }
+    size_t used = 0;
+    ASSERT_EQ(p.Feed(wire, &used), ParseStatus::kHeadComplete);
+    ASSERT_TRUE(p.head_complete());
+    auto sink = std::make_shared<CollectingSink>();
+    p.DivertBody(sink);
+    size_t more = 0;
+    ASSERT_EQ(p.Feed(std::string_view(wire).substr(used), &more), ParseStatus::kComplete);
+    EXPECT_EQ(used + more, wire.size());
+    Request r = p.TakeRequest();
+    EXPECT_EQ(sink->got, body);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.diverted_body, sink);
+    EXPECT_LT(p.buffered_bytes(), 1024u);
+  }
+  // Not diverted: the same body is too large.
+  ParserLimits l;
+  l.max_body_bytes = 16;
+  l.max_diverted_body_bytes = 1000;
+  l.pause_after_head = true;
+  RequestParser p(l);
+  const std::string wire = "PUT /b/k HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
+  size_t used = 0;
+  ASSERT_EQ(p.Feed(wire, &used), ParseStatus::kHeadComplete);
+  size_t more = 0;
+  EXPECT_EQ(p.Feed(std::string_view(wire).substr(used), &more), ParseStatus::kError);
+  EXPECT_EQ(p.error_status(), 413);
+  // Past the diverted limit: refused at the head.
+  RequestParser q(l);
+  EXPECT_EQ(q.Feed("PUT /b/k HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", &used), ParseStatus::kError);
+  EXPECT_EQ(q.error_status(), 413);
+}
+
 }  // namespace millrace::http
