@@ -750,7 +750,8 @@ class Handler {
       if (u) return u;
       return Upload::Refused({500, "InternalError", "the body went elsewhere"});
     }
-    auto u = Upload::Start(req_, id_, ctx_->staging);
+    // With authentication on, Verify compared a hex x-amz-content-sha256 with this body.
+    auto u = Upload::Start(req_, id_, ctx_->staging, /*sha256_checked=*/id_.has_value());
     u->Consume(req_.body);
     return u;
   }

@@ -35,7 +35,8 @@ struct ServiceOptions {
   std::string data_dir;  // local datasets are under <data_dir>/datasets/<name>/
   std::string region = "us-east-1";
   bool auth = true;
-  int workers = 2;
+  // Requests served at once: uploads spend most of their time in fsync, so more than cores.
+  int workers = 8;
   // How often lifecycle rules are carried out (expired objects deleted); 0: never. Expired
   // objects are invisible at once either way.
   int64_t lifecycle_interval_ms = 60000;

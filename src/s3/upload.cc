@@ -158,7 +158,7 @@ std::shared_ptr<Upload> Upload::Refused(S3Error error) {
 
 std::shared_ptr<Upload> Upload::Start(const http::Request& head,
                                       const std::optional<auth::VerifiedIdentity>& id,
-                                      const std::string& staging_dir) {
+                                      const std::string& staging_dir, bool sha256_checked) {
   std::shared_ptr<Upload> u(new Upload());
   u->id_ = id;
   u->md5_ = NewDigest(EVP_md5());
@@ -181,7 +181,7 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
     u->Fail(400, "InvalidArgument", "x-amz-content-sha256 " + payload.substr(0, 64) +
                                         " is not a payload signing method Millrace supports");
     return u;
-  } else if (IsHex64(payload)) {
+  } else if (IsHex64(payload) && !sha256_checked) {
     u->content_sha256_ = Lower(payload);
     u->sha256_ = NewDigest(EVP_sha256());
   }

@@ -92,9 +92,12 @@ class Upload : public http::BodyConsumer {
   // server runs without authentication) into a new file in `staging_dir`. An upload that
   // cannot start (a malformed header, a full disk) is returned failed: it drops the body
   // and Finish reports why.
+  // `sha256_checked`: a hex x-amz-content-sha256 was already compared with the whole body
+  // (auth::Verify of a buffered request), so it is not computed again.
   static std::shared_ptr<Upload> Start(const http::Request& head,
                                        const std::optional<auth::VerifiedIdentity>& id,
-                                       const std::string& staging_dir);
+                                       const std::string& staging_dir,
+                                       bool sha256_checked = false);
   // One that refuses the whole request with `error` without writing anything.
   static std::shared_ptr<Upload> Refused(S3Error error);
   ~Upload() override;
