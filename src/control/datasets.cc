@@ -45,6 +45,16 @@ Outcome ListDatasets(const Env& env) {
 
 Status CheckBucketFree(const Env& env, const delivery::DatasetSpec& spec) {
   if (spec.target.type != "local") return Status::Ok();
+  if (!spec.target.bucket.empty()) {  // into a bucket made through the S3 API: it must exist
+    auto made = env.catalog->GetDoc(catalog::DocKind::kBucket, spec.target.bucket);
+    if (!made.ok()) return made.status();
+    if (!*made)
+      return Status::NotFound("bucket " + spec.target.bucket +
+                              " does not exist: create it through the S3 API first (aws s3 mb "
+                              "s3://" +
+                              spec.target.bucket + ")");
+    return Status::Ok();
+  }
   const std::string bucket = delivery::BucketOf(spec.name);
   auto own = env.catalog->GetDoc(catalog::DocKind::kBucket, bucket);
   if (!own.ok()) return own.status();
@@ -107,6 +117,12 @@ Outcome UpdateDataset(const Env& env, const std::string& name, std::string_view 
   if (!merged.ok()) return merged.status();
   auto spec = delivery::ParseDataset(*merged);
   if (!spec.ok()) return spec.status();
+  const delivery::TargetSpec& was = (*existing)->spec.target;
+  if (spec->target.type == "local" && was.type == "local" &&
+      (spec->target.bucket != was.bucket || spec->target.prefix != was.prefix))
+    return Status::InvalidArgument(
+        "bucket: a local dataset's bucket and prefix are set when it is created (its files "
+        "would stay where they are); create another dataset to deliver elsewhere");
   // A schema given here is the user's: pinned, unless the body says "inferred" itself
   // ({"schema": {"inferred": false}} pins the inferred one as it is).
   if (PatchSetsSchemaWithoutInferred(*patch)) spec->schema.inferred = false;

@@ -142,12 +142,14 @@ Result<std::string> BodyWithName(std::string_view body, const std::string& name)
 std::string DatasetObject(const StoredDataset& d, const std::vector<std::string>& consumers) {
   std::string out = delivery::DatasetJson(d.spec, /*with_secrets=*/false);
   AddMembers(&out, [&](JsonWriter& w) {
-    // Where its files are in the S3 API: a local dataset is a bucket of its own (src/s3/).
+    // Where its files are in the S3 API: a local dataset is a bucket of its own, or delivers
+    // into a bucket made through the S3 API (src/s3/).
     const bool local = d.spec.target.type == "local";
     w.Key("bucket");
-    w.String(local ? delivery::BucketOf(d.spec.name) : d.spec.target.bucket);
+    w.String(local && d.spec.target.bucket.empty() ? delivery::BucketOf(d.spec.name)
+                                                   : d.spec.target.bucket);
     w.Key("prefix");
-    w.String(local ? "" : d.spec.target.prefix);
+    w.String(d.spec.target.prefix);
     WriteTimes(w, d.row);
     w.Key("consumers");
     w.BeginArray();

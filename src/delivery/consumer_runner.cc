@@ -217,7 +217,7 @@ bool ConsumerRunner::WaitBackoff() {
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
   } else {
-    auto s = objstore::NewLocalStore(deps_.data_dir + "/datasets/" + dataset_.name,
+    auto s = objstore::NewLocalStore(LocalRoot(deps_.data_dir, dataset_),
                                      deps_.data_dir + "/staging/" + dataset_.name);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);

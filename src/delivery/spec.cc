@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/crypto.h"
+#include "common/encoding.h"
 #include "common/json_writer.h"
 #include "delivery/record_filter.h"
 
@@ -126,21 +127,11 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
                    {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
-  {
-    // "bucket" and "prefix" are what an answer shows; a local dataset's bucket is its own
-    // (naming another is not supported yet, so it is refused rather than ignored).
-    std::string bucket, prefix;
-    MILLRACE_RETURN_IF_ERROR(OptString(*doc, "bucket", "bucket", &bucket));
-    MILLRACE_RETURN_IF_ERROR(OptString(*doc, "prefix", "prefix", &prefix));
-    simdjson::dom::element target;
-    std::string_view type = "local";
-    if ((*doc)["target"].get(target) == simdjson::SUCCESS && target["type"].get(type))
-      type = "local";
-    if (type == "local" && ((!bucket.empty() && bucket != BucketOf(d.name)) || !prefix.empty()))
-      return Bad(bucket.empty() ? "prefix" : "bucket",
-                 "a local dataset's files are in a bucket of its own (" + BucketOf(d.name) +
-                     ", prefix \"\"); naming another bucket or a prefix is not supported yet");
-  }
+  // "bucket" and "prefix" are what an answer shows; for a local dataset they may also be
+  // given, at the top or in "target", to deliver into a bucket made through the S3 API.
+  std::string top_bucket, top_prefix;
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "bucket", "bucket", &top_bucket));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "prefix", "prefix", &top_prefix));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_type", "file_type", &d.file_type, true));
   if (d.file_type != "jsonl" && d.file_type != "other" && d.file_type != "csv" &&
       d.file_type != "parquet")
@@ -209,12 +200,48 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
       MILLRACE_RETURN_IF_ERROR(OptString(target, "secret_access_key", "target.secret_access_key",
                                          &t.secret_access_key, true));
     } else if (d.target.type == "local") {
-      MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.", {"type"}));
+      MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.", {"type", "bucket", "prefix"}));
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "bucket", "target.bucket", &d.target.bucket));
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "prefix", "target.prefix", &d.target.prefix));
     } else {
       return Bad("target.type", "must be local or s3, not '" + d.target.type + "'");
     }
   }
+  if (d.target.type == "local") {
+    TargetSpec& t = d.target;
+    if (!top_bucket.empty() && !t.bucket.empty() && top_bucket != t.bucket)
+      return Bad("bucket", "differs from target.bucket");
+    if (!top_prefix.empty() && !t.prefix.empty() && top_prefix != t.prefix)
+      return Bad("prefix", "differs from target.prefix");
+    if (t.bucket.empty()) t.bucket = top_bucket;
+    if (t.prefix.empty()) t.prefix = top_prefix;
+    if (t.bucket == BucketOf(d.name)) t.bucket.clear();  // its own: the default
+    if (!t.bucket.empty() && BucketOf(t.bucket) != t.bucket)
+      return Bad("bucket", "'" + Abbreviate(t.bucket, 64) + "' is not a valid bucket name");
+    if (!t.prefix.empty()) {
+      bool ok = t.prefix.size() <= 512 && t.prefix.back() == '/' && t.prefix.front() != '/';
+      size_t start = 0;
+      while (ok && start < t.prefix.size()) {
+        size_t slash = t.prefix.find('/', start);
+        std::string_view seg(t.prefix.data() + start, slash - start);
+        ok = !seg.empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp-") &&
+             !seg.ends_with(".tmp") && seg.find('\0') == std::string_view::npos;
+        start = slash + 1;
+      }
+      if (!ok)
+        return Bad("prefix",
+                   "must be folders ending in '/' (\"raw/\", \"acme/orders/\"), without "
+                   "empty, '.' or '..' parts, at most 512 bytes");
+    }
+  }
   return d;
+}
+
+std::string LocalRoot(const std::string& data_dir, const DatasetSpec& d) {
+  std::string root = d.target.bucket.empty() ? data_dir + "/datasets/" + d.name
+                                             : data_dir + "/buckets/" + d.target.bucket;
+  if (!d.target.prefix.empty()) root += "/" + d.target.prefix.substr(0, d.target.prefix.size() - 1);
+  return root;
 }
 
 Result<ConsumerSpec> ParseConsumer(std::string_view json) {
@@ -308,6 +335,11 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
       w.Key("secret_access_key");
       w.String(d.target.secret_access_key);
     }
+  } else if (!d.target.bucket.empty() || !d.target.prefix.empty()) {
+    w.Key("bucket");
+    w.String(d.target.bucket);
+    w.Key("prefix");
+    w.String(d.target.prefix);
   }
   w.EndObject();
   w.EndObject();

@@ -61,6 +61,10 @@ struct ConsumerSpec {
 // plus 8 hex digits of the name's SHA-256 ("PROD_ACME_Shipment" -> "prod-acme-shipment-
 // 1a2b3c4d"): distinct datasets get distinct buckets.
 std::string BucketOf(std::string_view dataset_name);
+// Where a local dataset's files are: <data_dir>/datasets/<name>, or the folder of the bucket
+// made through the S3 API that it names (<data_dir>/buckets/<bucket>), and below that its
+// prefix.
+std::string LocalRoot(const std::string& data_dir, const DatasetSpec& d);
 
 // Names of datasets, consumers and transformations: 1-128 of [a-zA-Z0-9_.-].
 Status CheckName(std::string_view field, std::string_view name);

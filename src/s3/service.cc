@@ -1,23 +1,23 @@
 #include "s3/service.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <simdjson.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <chrono>
-#include <functional>
-#include <variant>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <variant>
 
 #include "auth/sigv4.h"
 #include "common/crypto.h"
@@ -30,8 +30,6 @@
 #include "s3/store.h"
 #include "s3/upload.h"
 #include "s3/xml.h"
-
-#include <simdjson.h>
 
 namespace millrace::s3 {
 
@@ -94,7 +92,9 @@ class BucketCache {
       } else {
         e.version = row.version;
         auto spec = delivery::ParseDataset(row.spec);
-        if (spec.ok() && spec->target.type == "local") {
+        if (spec.ok() && spec->target.type == "local" && !spec->target.bucket.empty()) {
+          e.inside = spec->target.bucket;  // delivers into a made bucket: not one of its own
+        } else if (spec.ok() && spec->target.type == "local") {
           Bucket b;
           b.name = delivery::BucketOf(spec->name);
           b.dataset = spec->name;
@@ -110,6 +110,8 @@ class BucketCache {
     for (const auto& row : *own) {
       Bucket b;
       b.name = row.name;
+      for (const auto& [dataset, e] : parsed_)
+        if (e.inside == row.name) b.datasets_inside.push_back(dataset);
       b.root = data_dir_ + "/buckets/" + row.name;
       b.created_ms = row.created_ms;
       out.push_back(std::move(b));
@@ -172,7 +174,8 @@ class BucketCache {
  private:
   struct Entry {
     int64_t version = 0;
-    std::optional<Bucket> bucket;  // none: not a local dataset
+    std::optional<Bucket> bucket;  // none: not a local dataset's own bucket
+    std::string inside;            // the made bucket a local dataset delivers into
   };
   catalog::Catalog* const catalog_;
   const std::string data_dir_;
@@ -729,9 +732,9 @@ class Handler {
         return S3Error{400, "BadDigest",
                        "The Content-MD5 you specified did not match what we received."};
     }
-    for (ChecksumAlgorithm a : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c,
-                                ChecksumAlgorithm::kCrc64Nvme, ChecksumAlgorithm::kSha1,
-                                ChecksumAlgorithm::kSha256})
+    for (ChecksumAlgorithm a :
+         {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
+          ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256})
       if (const std::string* v = req_.FindHeader(ChecksumHeaderName(a))) {
         Checksum c(a);
         c.Update(req_.body);
@@ -810,8 +813,12 @@ class Handler {
     if (!b.dataset.empty())
       return Error(409, "OperationAborted",
                    "The bucket " + b.name + " holds the files of dataset " + b.dataset +
-                       ": delete the dataset instead (DELETE /api/v1/datasets/" + b.dataset +
-                       ")");
+                       ": delete the dataset instead (DELETE /api/v1/datasets/" + b.dataset + ")");
+    if (!b.datasets_inside.empty())
+      return Error(409, "OperationAborted",
+                   "The bucket " + b.name + " is where dataset " + b.datasets_inside[0] +
+                       " delivers: delete the dataset first (DELETE /api/v1/datasets/" +
+                       b.datasets_inside[0] + ")");
     ListRequest lr;
     lr.max_keys = 1;
     auto listed = ListDirectory(Root(b), lr);
@@ -868,10 +875,11 @@ class Handler {
       } else if (const XmlNode* p = r->Child("Prefix")) {
         rule.prefix = p->text;
       }
-      for (const char* other : {"Transition", "NoncurrentVersionTransition",
-                                "NoncurrentVersionExpiration"})
+      for (const char* other :
+           {"Transition", "NoncurrentVersionTransition", "NoncurrentVersionExpiration"})
         if (r->Child(other))
-          return NotImplemented(std::string("lifecycle ") + other + " (Millrace has one storage "
+          return NotImplemented(std::string("lifecycle ") + other +
+                                " (Millrace has one storage "
                                 "class and no versions)");
       const XmlNode* exp = r->Child("Expiration");
       const XmlNode* abort = r->Child("AbortIncompleteMultipartUpload");
@@ -1045,8 +1053,9 @@ class Handler {
         x.Open("Error");
         x.Element("Key", key);
         x.Element("Code", key.empty() ? "UserKeyMustBeSpecified" : "InternalError");
-        x.Element("Message", key.empty() ? "The key must be specified" : "We encountered an "
-                                                                          "internal error.");
+        x.Element("Message", key.empty() ? "The key must be specified"
+                                         : "We encountered an "
+                                           "internal error.");
         x.Close("Error");
       }
     }
@@ -1070,8 +1079,9 @@ class Handler {
     if (src.starts_with("/")) src.erase(0, 1);
     size_t slash = src.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == src.size())
-      return Error(400, "InvalidArgument", "Copy Source must mention the source bucket and key: "
-                                           "sourcebucket/sourcekey",
+      return Error(400, "InvalidArgument",
+                   "Copy Source must mention the source bucket and key: "
+                   "sourcebucket/sourcekey",
                    "ArgumentName", "x-amz-copy-source");
     Source s;
     const std::string bucket = src.substr(0, slash);
@@ -1122,7 +1132,8 @@ class Handler {
                           static_cast<off_t>(first + done));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        st = r == 0 ? Status::IoError("the source object shrank") : Status::FromErrno(errno, "read");
+        st =
+            r == 0 ? Status::IoError("the source object shrank") : Status::FromErrno(errno, "read");
         break;
       }
       EVP_DigestUpdate(md5, buf.data(), static_cast<size_t>(r));
@@ -1237,13 +1248,15 @@ class Handler {
     x.Element("Key", key);
     x.Element("UploadId", u.id);
     http::Response r = Xml(200, x.Finish());
-    if (!u.checksum_algorithm.empty()) r.SetHeader("x-amz-checksum-algorithm", u.checksum_algorithm);
+    if (!u.checksum_algorithm.empty())
+      r.SetHeader("x-amz-checksum-algorithm", u.checksum_algorithm);
     return r;
   }
 
   std::optional<int> PartNumber() {
     auto n = auth::QueryValue(req_.query, "partNumber");
-    if (!n || n->empty() || n->size() > 5 || n->find_first_not_of("0123456789") != std::string::npos)
+    if (!n || n->empty() || n->size() > 5 ||
+        n->find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
     int v = std::stoi(*n);
     if (v < 1 || v > kMaxParts) return std::nullopt;
@@ -1288,7 +1301,8 @@ class Handler {
         length = z - a + 1;
       }
       if (length > kMaxObjectBytes)
-        return Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+        return Error(400, "EntityTooLarge",
+                     "Your proposed upload exceeds the maximum allowed size");
       Staged staged;
       if (Status st = CopyToStaging(src.fd, first, length, &staged); !st.ok()) return Internal(st);
       ObjectAttrs attrs;
@@ -1341,7 +1355,8 @@ class Handler {
                      "part number.");
       last = n;
       std::string tag = etag->text;
-      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"')
+        tag = tag.substr(1, tag.size() - 2);
       auto it = have.find(n);
       if (it == have.end() || it->second.etag != tag)
         return Error(400, "InvalidPart",
@@ -1366,7 +1381,8 @@ class Handler {
     }
     std::string md5s;
     for (const PartInfo* p : chosen) {
-      const std::string part_path = ctx_->multipart->Dir(id) + "/" + MultipartStore::PartName(p->number);
+      const std::string part_path =
+          ctx_->multipart->Dir(id) + "/" + MultipartStore::PartName(p->number);
       int pfd = ::open(part_path.c_str(), O_RDONLY | O_CLOEXEC);
       if (pfd < 0) return Internal(Status::FromErrno(errno, "open " + part_path));
       uint64_t left = p->size;
@@ -1420,7 +1436,8 @@ class Handler {
     if (auto* r = std::get_if<http::Response>(&found)) return std::move(*r);
     auto parts = ctx_->multipart->Parts(id);
     if (!parts.ok()) return Internal(parts.status());
-    int marker = std::atoi(auth::QueryValue(req_.query, "part-number-marker").value_or("0").c_str());
+    int marker =
+        std::atoi(auth::QueryValue(req_.query, "part-number-marker").value_or("0").c_str());
     int max_parts = std::atoi(auth::QueryValue(req_.query, "max-parts").value_or("1000").c_str());
     max_parts = std::clamp(max_parts, 0, 1000);
     XmlWriter x("ListPartsResult");
@@ -1552,8 +1569,8 @@ S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Cloc
     ::closedir(dir);
   }
   multipart_ = std::make_unique<MultipartStore>(s3_dir + "/uploads");
-  ctx_ = std::make_unique<Context>(Context{buckets_.get(), multipart_.get(), &options_, catalog,
-                                           clock, s3_dir + "/staging"});
+  ctx_ = std::make_unique<Context>(
+      Context{buckets_.get(), multipart_.get(), &options_, catalog, clock, s3_dir + "/staging"});
   queue_ = std::make_unique<http::WorkQueue>(
       options_.workers, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
       [](bool stopping) {
@@ -1693,10 +1710,11 @@ size_t S3Service::SweepOnce() {
         if (!dir.ok()) continue;
         // Checked again on the file itself: a PutObject since the listing made it new.
         struct stat st;
-        bool still = ::fstatat(*dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                     S_ISREG(st.st_mode);
-        auto at = still ? ExpiryMs(b, key, st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000)
-                        : std::nullopt;
+        bool still =
+            ::fstatat(*dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        auto at = still
+                      ? ExpiryMs(b, key, st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000)
+                      : std::nullopt;
         if (at && *at <= now && ::unlinkat(*dir, leaf.c_str(), 0) == 0) {
           ++removed;
           ::close(*dir);

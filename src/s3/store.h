@@ -39,6 +39,7 @@ struct Bucket {
   std::string root;     // its directory
   int64_t created_ms = 0;
   std::vector<LifecycleRule> lifecycle;
+  std::vector<std::string> datasets_inside;  // local datasets delivering into this made bucket
 };
 
 // When `key` (last modified at mtime_ms) expires under the bucket's rules, as S3 counts:
@@ -74,7 +75,7 @@ struct MultipartUpload {
   std::string bucket;
   std::string key;
   std::string content_type;
-  std::string header_lines;  // Upload::StoredHeaders
+  std::string header_lines;        // Upload::StoredHeaders
   std::string checksum_algorithm;  // "CRC32", ... or ""
   int64_t created_ms = 0;
 };

@@ -172,6 +172,48 @@ class S3WriteTest(unittest.TestCase):
         st, doc = api.call("POST", "/api/v1/datasets", {"name": "taken-name", "file_type": "jsonl"})
         self.assertEqual(st, 409, doc)
 
+    def test_a_dataset_delivers_into_a_bucket_and_prefix_it_names(self):
+        api = Api(self.server)
+        kinesis = self.server.client()
+        kinesis.create_stream(StreamName="exports-in", ShardCount=1)
+        kinesis.get_waiter("stream_exists").wait(StreamName="exports-in",
+                                                 WaiterConfig={"Delay": 0.2})
+        st, doc = api.call("POST", "/api/v1/datasets", {
+            "name": "acme-export", "file_type": "jsonl", "bucket": "exports", "prefix": "acme/"})
+        self.assertEqual(st, 404, doc)  # the bucket must exist first
+        self.assertIn("aws s3 mb", doc["error"]["message"])
+        self.bucket("exports")
+        for bad in ("acme", "/acme/", "a/../b/", "a//"):
+            st, doc = api.call("POST", "/api/v1/datasets", {
+                "name": "bad-export", "file_type": "jsonl", "bucket": "exports", "prefix": bad})
+            self.assertEqual(st, 400, (bad, doc))
+        st, doc = api.call("POST", "/api/v1/consumers", {
+            "name": "to-acme", "stream": "exports-in", "buffer_interval_seconds": 1,
+            "dataset": {"name": "acme-export", "file_type": "jsonl", "bucket": "exports",
+                        "prefix": "acme/"}})
+        self.assertEqual(st, 201, doc)
+        st, desc = api.call("GET", "/api/v1/datasets/acme-export")
+        self.assertEqual((desc["bucket"], desc["prefix"]), ("exports", "acme/"))
+        sent = [json.dumps({"n": i}).encode() for i in range(20)]
+        kinesis.put_records(StreamName="exports-in", Records=[
+            {"Data": d, "PartitionKey": str(i)} for i, d in enumerate(sent)])
+
+        def lines():
+            got = []
+            for k in self.keys("exports", Prefix="acme/"):
+                got += self.s3.get_object(Bucket="exports", Key=k)["Body"].read().splitlines()
+            return got
+        wait_for(lambda: len(lines()) >= 20, 30, "delivery into the bucket")
+        self.assertEqual(sorted(lines()), sorted(sent))
+        self.assertTrue(all(k.startswith("acme/") for k in self.keys("exports")))
+        self.assertNotIn("acme-export", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
+        resp = self.error(self.s3.delete_bucket, Bucket="exports")
+        self.assertEqual(resp["Error"]["Code"], "OperationAborted")
+        st, doc = api.call("PUT", "/api/v1/datasets/acme-export", {"prefix": "other/"})
+        self.assertEqual(st, 400, doc)
+        st, doc = api.call("PUT", "/api/v1/datasets/acme-export", desc)  # as described: no change
+        self.assertEqual(st, 200, doc)
+
     def test_put_and_get_keep_bytes_metadata_and_checksums(self):
         b = self.bucket("objects")
         data = os.urandom(300 * 1024)
