@@ -842,8 +842,7 @@ void EventLoop::OnTimeout(Connection* c, TimerList* list) {
     const bool too_slow = got - c->body_mark < need;
     // A diverted body (an object upload of up to gigabytes) has no overall deadline; the
     // minimum rate still holds.
-    const bool too_long =
-        !c->diverted && now_ms_ - c->request_start_ms > o.request_timeout_ms;
+    const bool too_long = !c->diverted && now_ms_ - c->request_start_ms > o.request_timeout_ms;
     if (!too_slow && !too_long) {
       c->body_mark = got;
       Rearm(c, &body_timers_);

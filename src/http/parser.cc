@@ -338,8 +338,8 @@ bool RequestParser::FinishHead() {
     state_ = State::kChunkSize;
   } else if (has_content_length_) {
     // Over max_body_bytes: refused when the body starts, unless it was diverted by then.
-    if (content_length_ > std::max<uint64_t>(limits_.max_body_bytes,
-                                             limits_.max_diverted_body_bytes))
+    if (content_length_ >
+        std::max<uint64_t>(limits_.max_body_bytes, limits_.max_diverted_body_bytes))
       return Fail(413, "request body too large");
     if (content_length_ == 0) {
       state_ = State::kComplete;
@@ -362,7 +362,8 @@ bool RequestParser::OnChunkSize(std::string_view line) {
   // chunk-size [ chunk-ext ]; the extensions are ignored.
   size_t i = 0;
   uint64_t size = 0;
-  const uint64_t max_body = request_.diverted_body ? limits_.max_diverted_body_bytes : limits_.max_body_bytes;
+  const uint64_t max_body =
+      request_.diverted_body ? limits_.max_diverted_body_bytes : limits_.max_body_bytes;
   while (i < line.size() && HexValue(line[i]) >= 0) {
     size = size * 16 + static_cast<uint64_t>(HexValue(line[i]));
     if (size > max_body) return Fail(413, "request body too large");

@@ -53,8 +53,6 @@ struct ParserLimits {
 // kHeadComplete only with ParserLimits::pause_after_head.
 enum class ParseStatus { kNeedMore, kComplete, kError, kHeadComplete };
 
-
-
 class RequestParser {
  public:
   explicit RequestParser(ParserLimits limits) : limits_(limits) {}

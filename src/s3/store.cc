@@ -3,8 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
+#include <simdjson.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 
 #include "common/json_writer.h"
 #include "objstore/object_store.h"
-
-#include <simdjson.h>
 
 namespace millrace::s3 {
 
@@ -63,8 +62,10 @@ bool ValidBucketName(std::string_view name) {
   int dots = 0;
   bool digits = true;
   for (char c : name) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') digits = false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      digits = false;
   }
   return !(digits && dots == 3);
 }
@@ -113,9 +114,9 @@ Result<int> OpenParent(const std::string& root, std::string_view key, bool creat
     ::close(fd);
     if (next < 0) {
       if (err == ENOTDIR || err == ELOOP)
-        return Status::FailedPrecondition(
-            "the key's folder " + name + " is an object (a key cannot be both an object and "
-            "a folder of other keys in Millrace)");
+        return Status::FailedPrecondition("the key's folder " + name +
+                                          " is an object (a key cannot be both an object and "
+                                          "a folder of other keys in Millrace)");
       return Status::FromErrno(err, "open " + name);
     }
     fd = next;
@@ -233,8 +234,7 @@ Result<std::optional<MultipartUpload>> MultipartStore::Get(const std::string& id
     return std::optional<MultipartUpload>();
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS)
-    return Status::IoError("corrupt " + path);
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return Status::IoError("corrupt " + path);
   MultipartUpload u;
   u.id = id;
   std::string_view sv;
@@ -243,7 +243,8 @@ Result<std::optional<MultipartUpload>> MultipartStore::Get(const std::string& id
   if (doc["key"].get(sv) == simdjson::SUCCESS) u.key = std::string(sv);
   if (doc["content_type"].get(sv) == simdjson::SUCCESS) u.content_type = std::string(sv);
   if (doc["headers"].get(sv) == simdjson::SUCCESS) u.header_lines = std::string(sv);
-  if (doc["checksum_algorithm"].get(sv) == simdjson::SUCCESS) u.checksum_algorithm = std::string(sv);
+  if (doc["checksum_algorithm"].get(sv) == simdjson::SUCCESS)
+    u.checksum_algorithm = std::string(sv);
   if (doc["created_ms"].get(n) == simdjson::SUCCESS) u.created_ms = n;
   return std::optional<MultipartUpload>(std::move(u));
 }

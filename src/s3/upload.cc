@@ -118,9 +118,8 @@ void Checksum::Update(std::string_view data) {
       // zlib's crc32 takes a uInt length: feed large pieces in parts.
       for (size_t off = 0; off < data.size(); off += 1u << 30) {
         size_t n = std::min<size_t>(data.size() - off, 1u << 30);
-        crc32_ = static_cast<uint32_t>(
-            ::crc32(crc32_, reinterpret_cast<const Bytef*>(data.data() + off),
-                    static_cast<uInt>(n)));
+        crc32_ = static_cast<uint32_t>(::crc32(
+            crc32_, reinterpret_cast<const Bytef*>(data.data() + off), static_cast<uInt>(n)));
       }
       break;
     case ChecksumAlgorithm::kCrc32c:
@@ -178,8 +177,9 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
     u->framing_ = Framing::kChunkedUnsigned;
     u->trailer_expected_ = true;
   } else if (payload.starts_with("STREAMING-")) {
-    u->Fail(400, "InvalidArgument", "x-amz-content-sha256 " + payload.substr(0, 64) +
-                                        " is not a payload signing method Millrace supports");
+    u->Fail(400, "InvalidArgument",
+            "x-amz-content-sha256 " + payload.substr(0, 64) +
+                " is not a payload signing method Millrace supports");
     return u;
   } else if (IsHex64(payload) && !sha256_checked) {
     u->content_sha256_ = Lower(payload);
@@ -222,8 +222,8 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
     std::string name = Lower(*t);
     if (!name.starts_with("x-amz-checksum-") ||
         !ParseChecksumAlgorithm(name.substr(15)).has_value()) {
-      u->Fail(400, "InvalidRequest", "x-amz-trailer names no checksum Millrace knows: " +
-                                         Abbreviate(*t, 64));
+      u->Fail(400, "InvalidRequest",
+              "x-amz-trailer names no checksum Millrace knows: " + Abbreviate(*t, 64));
       return u;
     }
     alg_name = name.substr(15);
@@ -231,9 +231,9 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
     u->Fail(400, "InvalidRequest", "a STREAMING-...-TRAILER body needs an x-amz-trailer header");
     return u;
   }
-  for (ChecksumAlgorithm a : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c,
-                              ChecksumAlgorithm::kCrc64Nvme, ChecksumAlgorithm::kSha1,
-                              ChecksumAlgorithm::kSha256})
+  for (ChecksumAlgorithm a :
+       {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
+        ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256})
     if (const std::string* v = head.FindHeader(ChecksumHeaderName(a))) {
       if (u->algorithm_ != ChecksumAlgorithm::kNone) {
         u->Fail(400, "InvalidRequest", "Expecting a single x-amz-checksum- header");
@@ -250,8 +250,7 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
       return u;
     }
     if (u->algorithm_ != ChecksumAlgorithm::kNone && u->algorithm_ != *a) {
-      u->Fail(400, "InvalidRequest",
-              "Value for x-amz-sdk-checksum-algorithm header is invalid.");
+      u->Fail(400, "InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.");
       return u;
     }
     u->algorithm_ = *a;
@@ -431,7 +430,8 @@ bool Upload::TrailerLine(std::string_view line) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) {
-    Fail(400, "MalformedTrailerError", "The request contained trailing data that was not well-formed");
+    Fail(400, "MalformedTrailerError",
+         "The request contained trailing data that was not well-formed");
     return false;
   }
   std::string name = Lower(line.substr(0, colon));

@@ -47,7 +47,7 @@ enum class ChecksumAlgorithm { kNone, kCrc32, kCrc32c, kCrc64Nvme, kSha1, kSha25
 
 // "CRC32" (any case) -> kCrc32; nullopt when unknown.
 std::optional<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name);
-std::string_view ChecksumName(ChecksumAlgorithm a);    // "CRC32"
+std::string_view ChecksumName(ChecksumAlgorithm a);   // "CRC32"
 std::string ChecksumHeaderName(ChecksumAlgorithm a);  // "x-amz-checksum-crc32"
 
 // An incremental checksum; Final gives the big-endian digest, base64-encoded as S3 sends it.
@@ -96,8 +96,7 @@ class Upload : public http::BodyConsumer {
   // (auth::Verify of a buffered request), so it is not computed again.
   static std::shared_ptr<Upload> Start(const http::Request& head,
                                        const std::optional<auth::VerifiedIdentity>& id,
-                                       const std::string& staging_dir,
-                                       bool sha256_checked = false);
+                                       const std::string& staging_dir, bool sha256_checked = false);
   // One that refuses the whole request with `error` without writing anything.
   static std::shared_ptr<Upload> Refused(S3Error error);
   ~Upload() override;
@@ -107,9 +106,9 @@ class Upload : public http::BodyConsumer {
   std::optional<S3Error> Finish();
 
   uint64_t size() const { return size_; }
-  const std::string& md5_hex() const { return md5_hex_; }       // after Finish
+  const std::string& md5_hex() const { return md5_hex_; }  // after Finish
   ChecksumAlgorithm checksum_algorithm() const { return algorithm_; }
-  const std::string& checksum() const { return checksum_; }     // base64, after Finish
+  const std::string& checksum() const { return checksum_; }  // base64, after Finish
   // The user metadata and stored headers the request set (x-amz-meta-*, Content-Disposition,
   // ...), as "name:value\n" lines, and its Content-Type ("" when none).
   static std::optional<S3Error> StoredHeaders(const http::Request& head, std::string* lines);
@@ -136,7 +135,7 @@ class Upload : public http::BodyConsumer {
   State state_ = State::kSizeLine;
   bool trailer_expected_ = false;
   bool trailer_signed_ = false;
-  std::string line_;          // a chunk-size or trailer line in progress
+  std::string line_;  // a chunk-size or trailer line in progress
   uint64_t chunk_left_ = 0;
   std::string chunk_signature_;  // the current chunk's, as sent
   void* chunk_sha_ = nullptr;    // EVP_MD_CTX over the current chunk's data
@@ -156,7 +155,7 @@ class Upload : public http::BodyConsumer {
 
   std::string path_;  // the staging file
   int fd_ = -1;
-  std::string buf_;   // payload not yet written
+  std::string buf_;  // payload not yet written
   uint64_t size_ = 0;
   bool finished_ = false;
   bool committed_ = false;

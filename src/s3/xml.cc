@@ -148,8 +148,8 @@ std::optional<XmlNode> ParseXml(std::string_view body, size_t max_bytes) {
   XML_SetElementHandler(st.parser, OnStart, OnEnd);
   XML_SetCharacterDataHandler(st.parser, OnText);
   XML_SetStartDoctypeDeclHandler(st.parser, OnDoctype);
-  const bool ok = XML_Parse(st.parser, body.data(), static_cast<int>(body.size()), XML_TRUE) ==
-                  XML_STATUS_OK;
+  const bool ok =
+      XML_Parse(st.parser, body.data(), static_cast<int>(body.size()), XML_TRUE) == XML_STATUS_OK;
   XML_ParserFree(st.parser);
   if (!ok || st.failed || st.stack.size() != 1 || st.stack[0].children.size() != 1)
     return std::nullopt;

@@ -387,7 +387,8 @@ TEST(HttpParserTest, DivertedBodiesGoToTheirSinkAndMayBeLarger) {
   l.max_diverted_body_bytes = 1000;
   l.pause_after_head = true;
   RequestParser p(l);
-  const std::string wire = "PUT /b/k HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
+  const std::string wire =
+      "PUT /b/k HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
   size_t used = 0;
   ASSERT_EQ(p.Feed(wire, &used), ParseStatus::kHeadComplete);
   size_t more = 0;
@@ -395,7 +396,8 @@ TEST(HttpParserTest, DivertedBodiesGoToTheirSinkAndMayBeLarger) {
   EXPECT_EQ(p.error_status(), 413);
   // Past the diverted limit: refused at the head.
   RequestParser q(l);
-  EXPECT_EQ(q.Feed("PUT /b/k HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", &used), ParseStatus::kError);
+  EXPECT_EQ(q.Feed("PUT /b/k HTTP/1.1\r\nContent-Length: 1001\r\n\r\n", &used),
+            ParseStatus::kError);
   EXPECT_EQ(q.error_status(), 413);
 }
 

@@ -1,8 +1,8 @@
 // The upload path of the S3 API (s3/upload.h, s3/store.h, s3/xml.h): aws-chunked decoding
 // with AWS's own published streaming example, the checksums' known values, key checks and
 // request XML.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -116,9 +116,9 @@ TEST_F(UploadTest, ChecksumsMatchTheirKnownValues) {
     c.Update("56789");
     return c.FinalBase64();
   };
-  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc32), "y/Q5Jg==");           // 0xcbf43926
-  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc32c), "4waSgw==");          // 0xe3069283
-  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc64Nvme), "rosUhgp5mIg=");   // 0xae8b14860a799888
+  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc32), "y/Q5Jg==");          // 0xcbf43926
+  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc32c), "4waSgw==");         // 0xe3069283
+  EXPECT_EQ(crc(ChecksumAlgorithm::kCrc64Nvme), "rosUhgp5mIg=");  // 0xae8b14860a799888
   EXPECT_EQ(crc(ChecksumAlgorithm::kSha1), "98O8HYCOBHMq32eZZczDTKeuNEE=");
   EXPECT_EQ(crc(ChecksumAlgorithm::kSha256), "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=");
 }
@@ -185,7 +185,7 @@ TEST(S3StoreTest, LifecycleExpiryRoundsUpToMidnight) {
   const int64_t noon = 1764979200000 + 12 * 3600 * 1000;  // 2025-12-06T12:00Z
   auto at = ExpiryMs(b, "logs/x", noon);
   ASSERT_TRUE(at.has_value());
-  EXPECT_EQ(*at, 1764979200000 + 2 * 86400000LL);  // midnight after a day has passed
+  EXPECT_EQ(*at, 1764979200000 + 2 * 86400000LL);          // midnight after a day has passed
   EXPECT_FALSE(ExpiryMs(b, "other/x", noon).has_value());  // the disabled rule counts not
 }
 
