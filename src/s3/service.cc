@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <variant>
 
 #include "auth/sigv4.h"
@@ -732,9 +733,7 @@ class Handler {
         return S3Error{400, "BadDigest",
                        "The Content-MD5 you specified did not match what we received."};
     }
-    for (ChecksumAlgorithm a :
-         {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
-          ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256})
+    for (ChecksumAlgorithm a : kChecksumAlgorithms)
       if (const std::string* v = req_.FindHeader(ChecksumHeaderName(a))) {
         Checksum c(a);
         c.Update(req_.body);
@@ -1026,9 +1025,10 @@ class Handler {
   }
 
   http::Response DeleteObjects(const Bucket& b) {
-    if (!req_.FindHeader("content-md5") && !req_.FindHeader("x-amz-checksum-crc32") &&
-        !req_.FindHeader("x-amz-checksum-crc32c") && !req_.FindHeader("x-amz-checksum-sha1") &&
-        !req_.FindHeader("x-amz-checksum-sha256") && !req_.FindHeader("x-amz-checksum-crc64nvme"))
+    bool digest = req_.FindHeader("content-md5") != nullptr;
+    for (ChecksumAlgorithm a : kChecksumAlgorithms)
+      digest = digest || req_.FindHeader(ChecksumHeaderName(a)) != nullptr;
+    if (!digest)
       return Error(400, "InvalidRequest",
                    "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
     if (auto e = CheckBodyDigests()) return Error(*e);
@@ -1063,7 +1063,18 @@ class Handler {
   }
 
   // The source of a CopyObject or UploadPartCopy: "bucket/key" or "/bucket/key", URL-encoded.
+  // Owns the source object's descriptor (closed with it).
   struct Source {
+    Source() = default;
+    Source(Source&& o) noexcept
+        : bucket(std::move(o.bucket)),
+          key(std::move(o.key)),
+          fd(std::exchange(o.fd, -1)),
+          st(o.st) {}
+    Source& operator=(Source&&) = delete;
+    ~Source() {
+      if (fd >= 0) ::close(fd);
+    }
     Bucket bucket;
     std::string key;
     int fd = -1;
@@ -1096,7 +1107,6 @@ class Handler {
     s.fd = OpenObject(Root(s.bucket), s.key);
     if (s.fd < 0 || ::fstat(s.fd, &s.st) != 0 || !S_ISREG(s.st.st_mode) ||
         Expired(s.bucket, s.key, s.st.st_mtim.tv_sec * 1000LL + s.st.st_mtim.tv_nsec / 1000000)) {
-      if (s.fd >= 0) ::close(s.fd);
       return Error(404, "NoSuchKey", "The specified key does not exist.", "Key",
                    Abbreviate(s.key, 1024));
     }
@@ -1169,10 +1179,6 @@ class Handler {
     auto opened = OpenSource();
     if (auto* r = std::get_if<http::Response>(&opened)) return std::move(*r);
     Source& src = std::get<Source>(opened);
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{src.fd};
     const uint64_t size = static_cast<uint64_t>(src.st.st_size);
     if (size > kMaxCopyBytes)
       return Error(400, "InvalidRequest",
@@ -1284,10 +1290,6 @@ class Handler {
       auto opened = OpenSource();
       if (auto* r = std::get_if<http::Response>(&opened)) return std::move(*r);
       Source& src = std::get<Source>(opened);
-      struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-      } closer{src.fd};
       const uint64_t size = static_cast<uint64_t>(src.st.st_size);
       uint64_t first = 0, length = size;
       if (const std::string* range = req_.FindHeader("x-amz-copy-source-range")) {

@@ -93,6 +93,13 @@ Result<int> OpenParent(const std::string& root, std::string_view key, bool creat
   std::vector<std::string_view> segs = Segments(key);
   *leaf = std::string(segs.back());
   segs.pop_back();
+  // A dataset's folder appears with its first delivery: a write before that makes it.
+  if (create) {
+    const std::string parent = root.substr(0, root.rfind('/'));  // <data-dir>/datasets
+    for (const std::string& d : {parent, root})
+      if (!d.empty() && ::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
+        return Status::FromErrno(errno, "mkdir " + d);
+  }
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "open bucket directory " + root);
   for (std::string_view seg : segs) {

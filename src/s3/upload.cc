@@ -231,9 +231,7 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
     u->Fail(400, "InvalidRequest", "a STREAMING-...-TRAILER body needs an x-amz-trailer header");
     return u;
   }
-  for (ChecksumAlgorithm a :
-       {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
-        ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256})
+  for (ChecksumAlgorithm a : kChecksumAlgorithms)
     if (const std::string* v = head.FindHeader(ChecksumHeaderName(a))) {
       if (u->algorithm_ != ChecksumAlgorithm::kNone) {
         u->Fail(400, "InvalidRequest", "Expecting a single x-amz-checksum- header");

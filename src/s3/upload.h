@@ -44,6 +44,9 @@ inline constexpr char kHeadersXattr[] = "user.millrace.headers";    // "name:val
 inline constexpr char kChecksumXattr[] = "user.millrace.checksum";  // "CRC32 <base64>"
 
 enum class ChecksumAlgorithm { kNone, kCrc32, kCrc32c, kCrc64Nvme, kSha1, kSha256 };
+inline constexpr ChecksumAlgorithm kChecksumAlgorithms[] = {
+    ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
+    ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256};
 
 // "CRC32" (any case) -> kCrc32; nullopt when unknown.
 std::optional<ChecksumAlgorithm> ParseChecksumAlgorithm(std::string_view name);

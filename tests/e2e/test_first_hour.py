@@ -62,8 +62,8 @@ class FirstHourTest(harness.KinesisTestCase):
              "compresion: unknown field (the fields are name, file_type, compression, target, "
              "schema, csv)"),
             ("/api/v1/datasets", {"name": "fh-u2", "file_type": "jsonl",
-                                  "target": {"type": "local", "bucket": "b"}},
-             "target.bucket: unknown field (the fields are type)"),
+                                  "target": {"type": "local", "path": "/tmp/b"}},
+             "target.path: unknown field (the fields are type, bucket, prefix)"),
             ("/api/v1/consumers", {"name": "fh-u3", "stream": "fh-unknown", "dataset": "x",
                                    "buffer_interval_second": 5},
              "buffer_interval_second: unknown field"),

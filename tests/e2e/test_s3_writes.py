@@ -43,10 +43,11 @@ class RawS3:
             k = hmac.new(k, part.encode(), hashlib.sha256).digest()
         return k
 
-    def request(self, method, path, body=b"", headers=None, payload_hash=None, query=""):
+    def request(self, method, path, body=b"", headers=None, payload_hash=None, query="",
+                host=None):
         now = datetime.datetime.now(datetime.timezone.utc)
         amz_date, date = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-        h = {"host": "%s:%d" % (self.host, self.port), "x-amz-date": amz_date,
+        h = {"host": host or "%s:%d" % (self.host, self.port), "x-amz-date": amz_date,
              "x-amz-content-sha256": payload_hash or hashlib.sha256(body).hexdigest()}
         h.update({k.lower(): v for k, v in (headers or {}).items()})
         signed = sorted(h)
@@ -124,7 +125,8 @@ def crc32_b64(data):
 class S3WriteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = MillraceServer(extra_args=["--lifecycle-interval-s", "1"]).start()
+        cls.server = MillraceServer(extra_args=["--lifecycle-interval-s", "1",
+                                                "--s3-domain", "s3.test"]).start()
         cls.s3 = s3_client(cls.server)
         cls.raw = RawS3(cls.server, cls.server.credentials())
 
@@ -164,6 +166,9 @@ class S3WriteTest(unittest.TestCase):
         api = Api(self.server)
         st, doc = api.call("POST", "/api/v1/datasets", {"name": "a-dataset", "file_type": "jsonl"})
         self.assertEqual(st, 201, doc)
+        # A dataset's bucket takes writes before its first delivery made its folder.
+        self.s3.put_object(Bucket="a-dataset", Key="README.txt", Body=b"uploaded by hand")
+        self.assertEqual(self.keys("a-dataset"), ["README.txt"])
         resp = self.error(self.s3.delete_bucket, Bucket="a-dataset")
         self.assertEqual(resp["Error"]["Code"], "OperationAborted")
         self.assertIn("DELETE /api/v1/datasets/a-dataset", resp["Error"]["Message"])
@@ -213,6 +218,23 @@ class S3WriteTest(unittest.TestCase):
         self.assertEqual(st, 400, doc)
         st, doc = api.call("PUT", "/api/v1/datasets/acme-export", desc)  # as described: no change
         self.assertEqual(st, 200, doc)
+
+    def test_virtual_hosted_requests_under_the_configured_domain(self):
+        self.bucket("virt")
+        host = "virt.s3.test:%d" % self.server.port
+        h, *_ = self.raw.request("PUT", "/a/b.txt", body=b"virtual", host=host)
+        status, headers, body = self.raw.send("PUT", "/a/b.txt", h, b"virtual")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.s3.get_object(Bucket="virt", Key="a/b.txt")["Body"].read(), b"virtual")
+        h, *_ = self.raw.request("GET", "/", query="list-type=2", host=host)
+        status, _, body = self.raw.send("GET", "/", h, b"", query="list-type=2")
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"<Key>a/b.txt</Key>", body)
+        # Another host is path-style: "/a/b.txt" is bucket "a".
+        h, *_ = self.raw.request("GET", "/a/b.txt")
+        status, _, body = self.raw.send("GET", "/a/b.txt", h, b"")
+        self.assertEqual(status, 404, body)
+        self.assertIn(b"NoSuchBucket", body)
 
     def test_put_and_get_keep_bytes_metadata_and_checksums(self):
         b = self.bucket("objects")
