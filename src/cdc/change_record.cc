@@ -6,6 +6,7 @@
 
 #include "common/crypto.h"
 #include "common/json_writer.h"
+#include "common/time_format.h"
 #include "formats/naming.h"
 
 namespace millrace::cdc {
@@ -16,15 +17,7 @@ constexpr size_t kMaxPartitionKey = 256;  // Kinesis's limit, in characters
 
 void Quote(std::string_view s, std::string* out) { JsonWriter::Quote(s, out); }
 
-std::string IsoMicros(int64_t us) {
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(us % 1000000));
-  return buf;
-}
+std::string IsoMicros(int64_t us) { return Iso8601(us, 6); }
 
 // The value of column i for the new image: the new tuple's, or the old row's when the new
 // one says "unchanged TOAST" and the whole old row is known. nullptr: unknown.

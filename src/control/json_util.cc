@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/time_format.h"
+
 namespace millrace::control {
 namespace {
 
@@ -102,19 +104,6 @@ void AddMembers(std::string* object, const std::function<void(JsonWriter&)>& wri
   object->append(extra, 1);
 }
 
-std::string IsoTime(int64_t unix_ms) {
-  int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
+std::string IsoTime(int64_t unix_ms) { return Iso8601(unix_ms, 3); }
 
 }  // namespace millrace::control

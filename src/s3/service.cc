@@ -25,6 +25,7 @@
 #include "common/encoding.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "common/time_format.h"
 #include "delivery/spec.h"
 #include "objstore/object_store.h"
 #include "s3/listing.h"
@@ -45,24 +46,9 @@ std::string RequestId() {
   return HexEncode(bytes, sizeof bytes);
 }
 
-std::string HttpDate(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&s, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
+std::string HttpDate(int64_t ms) { return FormatUtc(ms / 1000, "%a, %d %b %Y %H:%M:%S GMT"); }
 
-std::string IsoMs(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&s, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string IsoMs(int64_t ms) { return Iso8601(ms, 3); }
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "common/logging.h"
+#include "common/time_format.h"
 #include "streams/iterator.h"
 #include "streams/manager.h"
 #include "streams/sequence.h"
@@ -39,14 +40,7 @@ class PutOp final : public log::AppendOp {
 };
 
 // "Thu Jan 22 01:22:02 UTC 2015", as AWS prints times in iterator messages.
-std::string AmzUtcString(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
-  return buf;
-}
+std::string AmzUtcString(int64_t ms) { return FormatUtc(ms / 1000, "%a %b %d %H:%M:%S UTC %Y"); }
 
 }  // namespace
 
