@@ -269,7 +269,6 @@ std::shared_ptr<Upload> Upload::Start(const http::Request& head,
             std::string("cannot stage the upload: ") + std::strerror(err));
     return u;
   }
-  u->buf_.reserve(kWriteBufferBytes);
   return u;
 }
 
