@@ -486,6 +486,22 @@ class S3WriteTest(unittest.TestCase):
         self.s3.delete_bucket_lifecycle(Bucket=b)
         self.assertEqual(self.code(self.s3.get_bucket_lifecycle_configuration, Bucket=b),
                          "NoSuchLifecycleConfiguration")
+        # A dataset's rules go with the dataset: one made later with its name starts without.
+        api = Api(self.server)
+        for attempt in range(2):
+            st, doc = api.call("POST", "/api/v1/datasets", {"name": "kept-a-day",
+                                                            "file_type": "jsonl"})
+            self.assertEqual(st, 201, doc)
+            if attempt == 0:
+                self.s3.put_bucket_lifecycle_configuration(
+                    Bucket="kept-a-day", LifecycleConfiguration={"Rules": [
+                        {"ID": "day", "Filter": {"Prefix": ""}, "Status": "Enabled",
+                         "Expiration": {"Days": 1}}]})
+                self.assertEqual(len(self.s3.get_bucket_lifecycle_configuration(
+                    Bucket="kept-a-day")["Rules"]), 1)
+                self.assertEqual(api.call("DELETE", "/api/v1/datasets/kept-a-day")[0], 200)
+        self.assertEqual(self.code(self.s3.get_bucket_lifecycle_configuration,
+                                   Bucket="kept-a-day"), "NoSuchLifecycleConfiguration")
 
     def test_bucket_keys_write_only_their_buckets(self):
         mine, other = self.bucket("writer-own"), self.bucket("writer-other")
