@@ -1654,7 +1654,8 @@ std::shared_ptr<http::BodyConsumer> S3Service::DivertBody(const http::Request& h
   auto caller = Authorize(head, keys_, clock_, options_.auth, false);
   if (auto* refused = std::get_if<http::Response>(&caller)) {
     // Dropped as it comes; the worker verifies the request again and answers why.
-    return Upload::Refused({refused->status, "AccessDenied", "refused"});
+    return Upload::Refused(
+        {refused->status, "AccessDenied", "The request was refused when its head arrived."});
   }
   if (!std::get<Caller>(caller).access.May(target->bucket, true))
     return Upload::Refused({403, "AccessDenied", "Access Denied"});

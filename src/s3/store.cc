@@ -299,7 +299,11 @@ Result<std::vector<PartInfo>> MultipartStore::Parts(const std::string& id) const
       p.mtime_ms = st.st_mtim.tv_sec * 1000LL + st.st_mtim.tv_nsec / 1000000;
     }
     ::close(fd);
-    if (n == 32) p.etag.assign(etag, 32);
+    // Only an MD5 as Millrace wrote it (32 hex digits): anything else leaves the part without
+    // an ETag, so no CompleteMultipartUpload can name it (InvalidPart).
+    if (n == 32 &&
+        std::string_view(etag, 32).find_first_not_of("0123456789abcdef") == std::string_view::npos)
+      p.etag.assign(etag, 32);
     out.push_back(std::move(p));
   }
   ::closedir(d);
