@@ -666,6 +666,10 @@ std::string_view AuthErrorName(AuthErrorKind kind) {
       return "AccessDeniedException";
     case AuthErrorKind::kContentSha256Mismatch:
       return "XAmzContentSHA256Mismatch";
+    case AuthErrorKind::kInvalidToken:
+      return "UnrecognizedClientException";
+    case AuthErrorKind::kExpiredToken:
+      return "ExpiredTokenException";
   }
   return "InvalidSignatureException";
 }

@@ -201,11 +201,15 @@ enum class AuthErrorKind {
                                 // more than the allowed skew away from now
   kRequestExpired,              // a presigned request past its X-Amz-Expires
   kContentSha256Mismatch,       // x-amz-content-sha256 is a hash and not the body's
+  kInvalidToken,                // X-Amz-Security-Token is missing, malformed, not this key's,
+                                // or sent with a long-term key
+  kExpiredToken,                // temporary credentials past their expiration
 };
 
 // "MissingAuthenticationTokenException", "IncompleteSignatureException",
 // "UnrecognizedClientException", "InvalidSignatureException", "AccessDeniedException",
-// "XAmzContentSHA256Mismatch".
+// "XAmzContentSHA256Mismatch", "UnrecognizedClientException" (an invalid token, as Kinesis
+// answers it), "ExpiredTokenException".
 std::string_view AuthErrorName(AuthErrorKind kind);
 
 struct AuthError {

@@ -458,6 +458,15 @@ Status Catalog::RemoveTags(uint64_t stream_id, const std::vector<std::string>& k
   });
 }
 
+std::string Catalog::SealSecret(std::string_view plaintext, std::string_view aad) const {
+  return crypto::Seal(secret_key_, plaintext, aad);
+}
+
+bool Catalog::UnsealSecret(std::string_view sealed, std::string_view aad,
+                           std::string* plaintext) const {
+  return crypto::Open(secret_key_, sealed, aad, plaintext);
+}
+
 const char* DocKindName(DocKind kind) {
   switch (kind) {
     case DocKind::kDataset:
@@ -474,6 +483,18 @@ const char* DocKindName(DocKind kind) {
       return "bucket";
     case DocKind::kBucketLifecycle:
       return "bucket lifecycle";
+    case DocKind::kAccount:
+      return "account";
+    case DocKind::kIamUser:
+      return "user";
+    case DocKind::kIamRole:
+      return "role";
+    case DocKind::kIamPolicy:
+      return "policy";
+    case DocKind::kBucketPolicy:
+      return "bucket policy";
+    case DocKind::kStreamPolicy:
+      return "stream policy";
   }
   return "document";
 }

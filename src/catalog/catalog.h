@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -68,9 +69,15 @@ enum class DocKind {
   kChangeStreamState,
   kBucket,           // a bucket made through the S3 API (not a dataset's)
   kBucketLifecycle,  // a bucket's lifecycle rules, by bucket name
+  kAccount,          // an account (12-digit id) other than the operator's
+  kIamUser,          // by "<account>/<user name>"
+  kIamRole,          // by "<account>/<role name>"
+  kIamPolicy,        // a managed policy, by "<account>/<policy name>"
+  kBucketPolicy,     // a bucket's policy, by bucket name
+  kStreamPolicy,     // a stream's resource policy, by stream ARN
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
-// "bucket lifecycle"
+// "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {
@@ -148,6 +155,11 @@ class Catalog {
   Result<std::vector<KeyRow>> ListKeys();
   Result<std::optional<KeyRow>> FindKey(const std::string& access_key_id);
   Status RevokeKey(const std::string& access_key_id, int64_t now_ms);  // NotFound if unknown
+  // Seals a secret under this catalog's key file (crypto::Seal), for secrets kept outside
+  // the keys table (STS session tokens); Unseal fails on a value sealed elsewhere.
+  std::string SealSecret(std::string_view plaintext, std::string_view aad) const;
+  bool UnsealSecret(std::string_view sealed, std::string_view aad, std::string* plaintext) const;
+
   // Changes whenever any connection (this process or another) commits a change; cheap.
   Result<int64_t> DataVersion();
 

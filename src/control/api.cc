@@ -1,5 +1,6 @@
 #include "control/api.h"
 
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -106,6 +107,12 @@ http::Response AuthFailure(const auth::AuthError& e) {
     case auth::AuthErrorKind::kContentSha256Mismatch:
       // The signature is fine; the body is not the one signed.
       return ErrorResponse(400, "XAmzContentSHA256Mismatch", e.message);
+    case auth::AuthErrorKind::kInvalidToken:
+      code = "InvalidToken";
+      break;
+    case auth::AuthErrorKind::kExpiredToken:
+      code = "ExpiredToken";
+      break;
   }
   return ErrorResponse(401, code, e.message);
 }
@@ -180,12 +187,12 @@ http::Response RouteTransformationLogs(const Env& env, const http::Request& req,
 }  // namespace
 
 ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
-                       delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled,
-                       transform::LogStore* logs)
+                       delivery::DeliveryManager* delivery, iam::Directory* directory,
+                       bool auth_enabled, transform::LogStore* logs)
     : catalog_(catalog),
       streams_(streams),
       delivery_(delivery),
-      keys_(keys),
+      directory_(directory),
       auth_enabled_(auth_enabled),
       logs_(logs) {
   queue_ = std::make_unique<http::WorkQueue>(
@@ -213,36 +220,73 @@ std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) c
   if (!auth_enabled_) return std::nullopt;
   auth::VerifyOptions vo;
   vo.service = std::string(kService);
-  std::optional<auth::AuthError> e =
-      auth::VerifyHead(head, keys_->Lookup(), streams_->clock()->NowMillis(), vo);
+  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
   if (!e) return std::nullopt;
   return AuthFailure(*e);
 }
 
-std::optional<http::Response> ControlApi::Authenticate(const http::Request& req) const {
+std::optional<http::Response> ControlApi::Authenticate(const http::Request& req,
+                                                       const std::string& action,
+                                                       const std::string& resource) const {
   if (!auth_enabled_) return std::nullopt;
-  std::optional<auth::AccessKey> key;
   auth::VerifyOptions vo;
   vo.service = std::string(kService);  // any region: the server has only one
-  auth::VerifyResult vr =
-      auth::Verify(req, keys_->Lookup(&key), streams_->clock()->NowMillis(), vo);
-  if (!vr.ok()) return AuthFailure(vr.error());
-  if (!key || key->scope != "admin")
+  auto result = directory_->Authenticate(req, vo);
+  if (auto* e = std::get_if<auth::AuthError>(&result)) return AuthFailure(*e);
+  const iam::Principal& p = *std::get<iam::Authenticated>(result).principal;
+  iam::RequestContext rc = directory_->NewContext(p, req, action, resource);
+  if (directory_->Authorize(p, rc, nullptr, streams_->options().account_id) !=
+      iam::Decision::kAllow)
     return ErrorResponse(403, "AccessDenied",
-                         "the access key " + vr.identity().access_key_id + " has scope " +
-                             (key ? key->scope : "unknown") +
-                             "; the control API needs an admin key "
-                             "(millrace keys create --scope admin)");
+                         "User: " + p.ref.arn + " is not authorized to perform: " + action +
+                             " on resource: " + Abbreviate(resource, 256) +
+                             " (the control API's actions are millrace:*; an admin key or "
+                             "the AdministratorAccess policy allows them)");
   return std::nullopt;
 }
 
-http::Response ControlApi::Serve(const http::Request& req) {
-  if (std::optional<http::Response> refused = Authenticate(req)) return std::move(*refused);
+// The IAM action and resource of a control API request: millrace:ListDatasets,
+// millrace:GetDataset, millrace:CreateDataset, millrace:UpdateDataset,
+// millrace:DeleteDataset (and so for consumers, transformations, change streams and
+// streams), millrace:PauseChangeStream, millrace:ResumeChangeStream,
+// millrace:GetTransformationLogs; on arn:aws:millrace:<region>:<account>:<kind>/<name>.
+std::pair<std::string, std::string> ControlApi::ActionOf(
+    const http::Request& req, const std::vector<std::string>& seg) const {
+  static const std::map<std::string, std::pair<std::string, std::string>> kKinds = {
+      {"streams", {"Stream", "stream"}},
+      {"datasets", {"Dataset", "dataset"}},
+      {"consumers", {"Consumer", "consumer"}},
+      {"transformations", {"Transformation", "transformation"}},
+      {"change-streams", {"ChangeStream", "change-stream"}}};
+  const std::string base =
+      "arn:aws:millrace:" + streams_->options().region + ":" + streams_->options().account_id + ":";
+  auto kind = seg.empty() ? kKinds.end() : kKinds.find(seg[0]);
+  if (kind == kKinds.end()) return {"millrace:Unknown", base + "*"};
+  const auto& [noun, resource_kind] = kind->second;
+  const std::string resource = base + resource_kind + "/" + (seg.size() > 1 ? seg[1] : "*");
+  if (seg.size() == 3) {
+    if (seg[2] == "pause") return {"millrace:PauseChangeStream", resource};
+    if (seg[2] == "resume") return {"millrace:ResumeChangeStream", resource};
+    return {"millrace:GetTransformationLogs", resource};
+  }
+  const std::string& m = req.method;
+  std::string verb = m == "POST"       ? "Create"
+                     : m == "PUT"      ? "Update"
+                     : m == "DELETE"   ? "Delete"
+                     : seg.size() == 1 ? "List"
+                                       : "Get";
+  return {"millrace:" + verb + noun + (verb == "List" ? "s" : ""), resource};
+}
 
+http::Response ControlApi::Serve(const http::Request& req) {
   std::string_view path = req.path;
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
   if (prefixed) path.remove_prefix(kPrefix.size());
   std::vector<std::string> seg = Segments(path);
+  auto [action, resource] = ActionOf(req, seg);
+  if (std::optional<http::Response> refused = Authenticate(req, action, resource))
+    return std::move(*refused);
+
   Env env{catalog_,          streams_, delivery_,
           streams_->clock(), logs_,    streams_->options().data_dir,
           change_streams_};

@@ -23,14 +23,15 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
-#include "auth/keystore.h"
 #include "catalog/catalog.h"
 #include "cdc/manager.h"
 #include "common/thread_annotations.h"
 #include "delivery/manager.h"
 #include "http/message.h"
 #include "http/work_queue.h"
+#include "iam/directory.h"
 #include "streams/manager.h"
 #include "transform/log_store.h"
 
@@ -42,7 +43,7 @@ class ControlApi {
   static constexpr size_t kMaxQueued = 1024;
 
   ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
-             delivery::DeliveryManager* delivery, auth::KeyStore* keys, bool auth_enabled,
+             delivery::DeliveryManager* delivery, iam::Directory* directory, bool auth_enabled,
              transform::LogStore* logs = nullptr);
   // Finishes the request being run; requests still queued are answered 503.
   ~ControlApi();
@@ -61,17 +62,22 @@ class ControlApi {
   // For a request whose body is not read yet (http::ServerOptions::head_check): the
   // authentication error it will get whatever its body, or nullopt. Any thread.
   std::optional<http::Response> CheckHead(const http::Request& head) const;
-  // Verifies a whole request as the control API does (SigV4, service "millrace", an admin
-  // key): the refusal, or nullopt when it may go on. Also guards GET /metrics when asked.
-  std::optional<http::Response> Authenticate(const http::Request& request) const;
+  // Verifies a whole request as the control API does (SigV4, service "millrace") and
+  // authorizes `action` on `resource` (millrace:GetMetrics on "*" for GET /metrics): the
+  // refusal, or nullopt when it may go on.
+  std::optional<http::Response> Authenticate(const http::Request& request,
+                                             const std::string& action,
+                                             const std::string& resource) const;
 
  private:
+  std::pair<std::string, std::string> ActionOf(const http::Request& req,
+                                               const std::vector<std::string>& seg) const;
   http::Response Serve(const http::Request& request);
 
   catalog::Catalog* const catalog_;
   streams::StreamManager* const streams_;
   delivery::DeliveryManager* const delivery_;
-  auth::KeyStore* const keys_;
+  iam::Directory* const directory_;
   const bool auth_enabled_;
   transform::LogStore* const logs_;
   cdc::ChangeStreamManager* change_streams_ = nullptr;

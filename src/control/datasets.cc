@@ -160,13 +160,15 @@ Outcome DeleteDataset(const Env& env, const std::string& name) {
                                       " or point " + them + " at another dataset first");
   }
   MILLRACE_RETURN_IF_ERROR(env.catalog->DeleteDoc(catalog::DocKind::kDataset, name));
-  // Its own bucket goes with it, lifecycle rules included: a later dataset of the same name
-  // must not inherit an expiry nobody set for it.
+  // Its own bucket goes with it, lifecycle rules and bucket policy included: a later dataset
+  // of the same name must not inherit an expiry nobody set for it, nor its readers.
   const delivery::DatasetSpec& spec = (*existing)->spec;
   if (spec.target.type == "local" && spec.target.bucket.empty()) {
-    Status st =
-        env.catalog->DeleteDoc(catalog::DocKind::kBucketLifecycle, delivery::BucketOf(spec.name));
-    if (!st.ok() && st.code() != Code::kNotFound) return st;
+    for (catalog::DocKind kind :
+         {catalog::DocKind::kBucketLifecycle, catalog::DocKind::kBucketPolicy}) {
+      Status st = env.catalog->DeleteDoc(kind, delivery::BucketOf(spec.name));
+      if (!st.ok() && st.code() != Code::kNotFound) return st;
+    }
   }
   ReloadDelivery(env);
   return DeletedAnswer(name);

@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "common/json_writer.h"
 #include "common/status.h"
 #include "http/message.h"
+#include "iam/directory.h"
+#include "iam/store.h"
 #include "kinesis/schema.h"
 #include "streams/manager.h"
 
@@ -22,9 +25,8 @@ namespace millrace::kinesis {
 
 // Who is calling, as the access key says.
 struct Caller {
-  std::string access_key_id;  // empty when authentication is off
-  std::string scope;          // "admin", "producer", "consumer"
-  std::vector<std::string> streams;
+  std::string access_key_id;                        // empty when authentication is off
+  std::shared_ptr<const iam::Principal> principal;  // null when authentication is off
 };
 
 // The answer to one request; thread-safe, callable once, from any thread.
@@ -47,15 +49,18 @@ struct Context {
   streams::StreamManager* streams = nullptr;
   const Caller* caller = nullptr;
   simdjson::dom::element body;
-  std::string stream_name;  // resolved from StreamName or StreamARN (when the action has one)
-  std::string region;       // the region the client signed for (for ARNs)
+  std::string stream_name;       // resolved from StreamName or StreamARN (when the action has one)
+  std::string region;            // the region the client signed for (for ARNs)
+  std::string stream_arn;        // the resolved stream's ARN (when the action names one)
+  iam::IamStore* iam = nullptr;  // resource policies
+  std::function<void()> invalidate;  // after a resource policy changed
 };
 
 // How an action names the stream it acts on, for resolution and access checks.
 // kNameArnOrToken: as kNameOrArn, or from a ListShards NextToken (see list_shards.cc).
 enum class StreamRef { kNone, kNameOrArn, kArnOnly, kResourceArn, kIterator, kNameArnOrToken };
-// What an action does, for scoped keys: producers may write, consumers read their streams,
-// and both may describe them (the KPL and the KCL list shards before they write or read).
+// What an action does (informational since policies decide: a scoped key's policy is built
+// from its scope, iam::ScopePolicy).
 enum class Access { kAdmin, kWrite, kRead, kDescribe };
 
 struct Action {

@@ -105,26 +105,6 @@ const std::unordered_map<std::string_view, const Action*>& ActionTable() {
   return *table;
 }
 
-// Whether the caller's scope allows the kind of action at all, on some stream. Checked
-// before the body is validated, so that a caller without the right learns nothing from
-// the validation and costs nothing for it.
-bool MayCall(const Caller& c, Access access) {
-  if (c.scope == "admin") return true;
-  if (access == Access::kAdmin) return false;
-  if (access == Access::kWrite && c.scope != "producer") return false;
-  if (access == Access::kRead && c.scope != "consumer") return false;
-  // kDescribe: producers and consumers alike (a bucket-read key's names are buckets).
-  return c.scope == "producer" || c.scope == "consumer";
-}
-
-bool MayAccess(const Caller& c, Access access, const std::string& stream) {
-  if (c.scope == "admin") return true;
-  if (!MayCall(c, access)) return false;
-  for (const auto& s : c.streams)
-    if (s == stream) return true;
-  return false;
-}
-
 }  // namespace
 
 void Reply::Json(std::string body) {
@@ -156,8 +136,7 @@ auth::VerifyOptions KinesisService::VerifyOptionsForKinesis() const {
 
 std::optional<http::Response> KinesisService::CheckHead(const http::Request& head) const {
   if (!options_.auth) return std::nullopt;
-  std::optional<auth::AuthError> e = auth::VerifyHead(
-      head, keys_->Lookup(), streams_->clock()->NowMillis(), VerifyOptionsForKinesis());
+  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, VerifyOptionsForKinesis());
   if (!e) return std::nullopt;
   return JsonResponse(AuthErrorStatus(*e),
                       ErrorBody(std::string(auth::AuthErrorName(e->kind)), e->message),
@@ -211,30 +190,14 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   Caller caller;
   std::string region = streams_->options().region;
   if (options_.auth) {
-    std::optional<auth::AccessKey> found;
-    auth::VerifyResult vr = auth::Verify(req, keys_->Lookup(&found), streams_->clock()->NowMillis(),
-                                         VerifyOptionsForKinesis());
-    if (!vr.ok()) {
-      const auth::AuthError& e = vr.error();
-      return reply.Error(AuthErrorStatus(e), std::string(auth::AuthErrorName(e.kind)), e.message);
-    }
-    const auth::AccessKey& key = *found;  // Verify succeeded: the key was found
-    caller.access_key_id = key.access_key_id;
-    caller.scope = key.scope;
-    caller.streams = key.streams;
-  } else {
-    caller.scope = "admin";
+    auto result = directory_->Authenticate(req, VerifyOptionsForKinesis());
+    if (auto* e = std::get_if<auth::AuthError>(&result))
+      return reply.Error(AuthErrorStatus(*e), std::string(auth::AuthErrorName(e->kind)),
+                         e->message);
+    caller.principal = std::get<iam::Authenticated>(result).principal;
+    caller.access_key_id = caller.principal->access_key_id;
   }
   const std::string& account = streams_->options().account_id;
-  auto access_denied = [&](const std::string& resource) {
-    return reply.Error(
-        400, "AccessDeniedException",
-        "User: arn:aws:iam::" + account + ":user/" + caller.access_key_id +
-            " is not authorized to perform: kinesis:" + action->name + " on resource: " + resource +
-            " because no identity-based policy allows the kinesis:" + action->name + " action");
-  };
-  if (!MayCall(caller, action->access))
-    return access_denied("arn:aws:kinesis:" + region + ":" + account + ":*");
 
   // Validation.
   if (auto failure = Validate(doc, *action->schema)) {
@@ -313,10 +276,29 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       break;
   }
 
-  if (!MayAccess(caller, action->access, ctx.stream_name))
-    return access_denied(ctx.stream_name.empty()
-                             ? "arn:aws:kinesis:" + region + ":" + account + ":*"
-                             : streams_->StreamArn(ctx.stream_name, region));
+  // Authorization: the caller's policies and the stream's own, as AWS evaluates them.
+  if (!ctx.stream_name.empty()) ctx.stream_arn = streams_->StreamArn(ctx.stream_name, region);
+  if (caller.principal) {
+    const std::string resource = ctx.stream_arn.empty()
+                                     ? "arn:aws:kinesis:" + region + ":" + account + ":*"
+                                     : ctx.stream_arn;
+    iam::RequestContext rc = directory_->NewContext(
+        *caller.principal, req, std::string("kinesis:") + action->name, resource);
+    iam::PolicyPtr stream_policy =
+        ctx.stream_arn.empty() ? nullptr : directory_->StreamPolicy(ctx.stream_arn);
+    iam::Decision d = directory_->Authorize(*caller.principal, rc, stream_policy.get(), account);
+    if (d != iam::Decision::kAllow)
+      return reply.Error(400, "AccessDeniedException",
+                         "User: " + caller.principal->ref.arn +
+                             " is not authorized to perform: kinesis:" + action->name +
+                             " on resource: " + resource +
+                             (d == iam::Decision::kExplicitDeny
+                                  ? " with an explicit deny"
+                                  : " because no identity-based policy allows the kinesis:" +
+                                        std::string(action->name) + " action"));
+  }
+  ctx.iam = iam_store_;
+  ctx.invalidate = [this] { directory_->Invalidate(); };
   action->handle(ctx, std::move(reply));
 }
 

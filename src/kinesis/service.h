@@ -10,7 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "auth/keystore.h"
+#include "iam/directory.h"
+#include "iam/store.h"
 #include "auth/sigv4.h"
 #include "http/message.h"
 #include "streams/manager.h"
@@ -23,8 +24,9 @@ struct ServiceOptions {
 
 class KinesisService {
  public:
-  KinesisService(streams::StreamManager* streams, auth::KeyStore* keys, ServiceOptions options)
-      : streams_(streams), keys_(keys), options_(options) {}
+  KinesisService(streams::StreamManager* streams, iam::Directory* directory, iam::IamStore* iam_store,
+                 ServiceOptions options)
+      : streams_(streams), directory_(directory), iam_store_(iam_store), options_(options) {}
 
   void Handle(http::Request&& request, http::Responder responder);
 
@@ -36,7 +38,8 @@ class KinesisService {
   auth::VerifyOptions VerifyOptionsForKinesis() const;
 
   streams::StreamManager* const streams_;
-  auth::KeyStore* const keys_;
+  iam::Directory* const directory_;
+  iam::IamStore* const iam_store_;
   const ServiceOptions options_;
 };
 

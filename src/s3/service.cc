@@ -170,17 +170,58 @@ class BucketCache {
   std::map<std::string, Entry> parsed_;  // GUARDED_BY(mu_), by dataset name
 };
 
-// What the signing key may do: everything (admin), or read (and write) some buckets.
+// Who signed the request, and the evaluator that decides what they may do. No principal
+// (--auth none): everything is allowed.
 struct Access {
-  bool admin = true;
-  bool write = false;  // a bucket-write key
-  std::vector<std::string> buckets;
-  bool May(const std::string& bucket, bool writing) const {
-    if (admin) return true;
-    if (writing && !write) return false;
-    return std::find(buckets.begin(), buckets.end(), bucket) != buckets.end();
+  iam::Directory* directory = nullptr;
+  std::shared_ptr<const iam::Principal> principal;
+  const http::Request* req = nullptr;
+
+  // Whether `action` is allowed on the bucket (key empty) or the object, with the bucket's
+  // policy and any extra condition keys (s3:prefix, ...).
+  iam::Decision Check(const std::string& action, const std::string& bucket, std::string_view key,
+                      const std::map<std::string, std::string>& keys = {}) const {
+    if (!principal) return iam::Decision::kAllow;
+    std::string resource = "arn:aws:s3:::" + bucket;
+    if (!key.empty()) resource.append("/").append(key);
+    iam::RequestContext rc = directory->NewContext(*principal, *req, action, std::move(resource));
+    for (const auto& [k, v] : keys) rc.keys[k] = v;
+    iam::PolicyPtr policy = bucket.empty() ? nullptr : directory->BucketPolicy(bucket);
+    return directory->Authorize(*principal, rc, policy.get(), directory->options().account_id);
+  }
+  bool May(const std::string& action, const std::string& bucket, std::string_view key = {},
+           const std::map<std::string, std::string>& keys = {}) const {
+    return Check(action, bucket, key, keys) == iam::Decision::kAllow;
   }
 };
+
+// The IAM action an S3 request is (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+// using-with-s3-policy-actions.html); "" for DeleteObjects, authorized key by key.
+std::string S3Action(const http::Request& req, bool has_key) {
+  const std::string& m = req.method;
+  auto q = [&](const char* name) { return auth::QueryValue(req.query, name).has_value(); };
+  if (!has_key) {
+    if (q("policy"))
+      return m == "PUT"      ? "s3:PutBucketPolicy"
+             : m == "DELETE" ? "s3:DeleteBucketPolicy"
+                             : "s3:GetBucketPolicy";
+    if (q("lifecycle"))
+      return m == "GET" ? "s3:GetLifecycleConfiguration" : "s3:PutLifecycleConfiguration";
+    if (m == "PUT") return "s3:CreateBucket";
+    if (m == "DELETE") return "s3:DeleteBucket";
+    if (m == "POST") return "";
+    if (q("location")) return "s3:GetBucketLocation";
+    if (q("uploads")) return "s3:ListBucketMultipartUploads";
+    if (q("versioning")) return "s3:GetBucketVersioning";
+    if (q("versions")) return "s3:ListBucketVersions";
+    return "s3:ListBucket";  // GET (list) and HEAD
+  }
+  const bool upload = q("uploadId");
+  if (m == "DELETE") return upload ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
+  if (m == "GET" && upload) return "s3:ListMultipartUploadParts";
+  if (m == "GET" || m == "HEAD") return "s3:GetObject";
+  return "s3:PutObject";  // PUT, copies, parts, POST ?uploads and completion
+}
 
 // What a request handler shares with the service.
 struct Context {
@@ -190,6 +231,8 @@ struct Context {
   catalog::Catalog* catalog;
   const Clock* clock;
   std::string staging;  // <data_dir>/s3/staging
+  iam::Directory* directory;
+  iam::IamStore* iam;
 };
 
 namespace {
@@ -255,14 +298,17 @@ class Handler {
       return NotImplemented(m + " /");
     }
     const bool reading = m == "GET" || m == "HEAD";
-    if (!has_key && !reading && !access_.admin)  // CreateBucket, DeleteBucket, lifecycle
-      return Error(403, "AccessDenied", "Access Denied (managing a bucket needs an admin key)");
-    if (has_key && !access_.May(bucket, !reading))
-      return Error(403, "AccessDenied", "Access Denied");
-    if (!has_key && reading && !access_.May(bucket, false))
-      return Error(403, "AccessDenied", "Access Denied");
-    if (!has_key && m == "POST" && !access_.May(bucket, true))
-      return Error(403, "AccessDenied", "Access Denied");
+    // Authorization first: a caller without the right learns nothing, not even whether the
+    // bucket exists.
+    if (const std::string action = S3Action(req_, has_key); !action.empty()) {
+      std::map<std::string, std::string> keys;
+      if (action == "s3:ListBucket" || action == "s3:ListBucketVersions") {
+        for (const char* name : {"prefix", "delimiter", "max-keys"})
+          if (auto v = q(name)) keys[std::string("s3:") + name] = *v;
+      }
+      if (!access_.May(action, bucket, key, keys))
+        return Error(403, "AccessDenied", "Access Denied");
+    }
     auto found = FindBucket(bucket);
     if (!found.ok()) return Internal(found.status());
     if (!has_key && m == "PUT" && !q("lifecycle")) return CreateBucket(bucket, *found);
@@ -272,6 +318,11 @@ class Handler {
     const Bucket& b = **found;
     if (!has_key) {
       if (m == "HEAD") return Ok();
+      if (q("policy")) {
+        if (m == "PUT") return PutPolicy(b);
+        if (m == "DELETE") return DeletePolicy(b);
+        if (m == "GET") return GetPolicy(b);
+      }
       if (q("lifecycle")) {
         if (m == "PUT") return PutLifecycle(b);
         if (m == "DELETE") return SetLifecycle(b, {}, 204);
@@ -286,8 +337,8 @@ class Handler {
         XmlWriter x("VersioningConfiguration");
         return Xml(200, x.Finish());
       }
-      for (const char* sub : {"policy", "acl", "cors", "tagging", "encryption", "website",
-                              "logging", "notification", "replication", "object-lock"})
+      for (const char* sub : {"acl", "cors", "tagging", "encryption", "website", "logging",
+                              "notification", "replication", "object-lock"})
         if (q(sub)) return NotImplemented(std::string("GET ?") + sub);
       // ListObjectVersions of an unversioned bucket: every object once, version "null".
       if (q("versions")) return List(b, kVersions);
@@ -376,6 +427,7 @@ class Handler {
   http::Response ListBuckets() {
     auto all = Buckets();
     if (!all.ok()) return Internal(all.status());
+    const bool all_buckets = access_.May("s3:ListAllMyBuckets", "");
     XmlWriter x("ListAllMyBucketsResult");
     x.Open("Owner");
     x.Element("ID", "millrace");
@@ -383,7 +435,9 @@ class Handler {
     x.Close("Owner");
     x.Open("Buckets");
     for (const auto& b : *all) {
-      if (!access_.May(b.name, false)) continue;  // a bucket key sees its own buckets only
+      // With s3:ListAllMyBuckets every bucket; otherwise those the caller may list (a
+      // customer's key sees its own buckets, not an AccessDenied).
+      if (!all_buckets && !access_.May("s3:ListBucket", b.name)) continue;
       x.Open("Bucket");
       x.Element("Name", b.name);
       x.Element("CreationDate", IsoMs(b.created_ms));
@@ -815,6 +869,9 @@ class Handler {
     Status st = ctx_->catalog->DeleteDoc(catalog::DocKind::kBucket, b.name);
     if (!st.ok() && st.code() != Code::kNotFound) return Internal(st);
     (void)ctx_->catalog->DeleteDoc(catalog::DocKind::kBucketLifecycle, b.name);
+    // A bucket made later with this name must not inherit who may read it.
+    (void)ctx_->catalog->DeleteDoc(catalog::DocKind::kBucketPolicy, b.name);
+    ctx_->directory->Invalidate();
     // The root holds at most empty folders now.
     std::function<void(const std::string&)> rm = [&rm](const std::string& dir) {
       if (DIR* d = ::opendir(dir.c_str())) {
@@ -909,6 +966,39 @@ class Handler {
     }
     if (!st.ok()) return Internal(st);
     return Ok(status);
+  }
+
+  // Bucket policies (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html):
+  // a resource policy in IAM's language, evaluated with the caller's own on every request.
+  http::Response PutPolicy(const Bucket& b) {
+    if (req_.body.size() > 20 * 1024)
+      return Error(400, "MalformedPolicy", "Policies must be at most 20 KB");
+    if (req_.body.empty() || req_.body[0] != '{')
+      return Error(400, "MalformedPolicy",
+                   "Policies must be valid JSON and the first byte must be '{'");
+    if (auto e = ctx_->iam->PutResourcePolicy(catalog::DocKind::kBucketPolicy, b.name, req_.body))
+      return e->status >= 500 ? Internal(Status::Internal(e->message))
+                              : Error(400, "MalformedPolicy", e->message);
+    ctx_->directory->Invalidate();
+    return Ok(204);
+  }
+
+  http::Response GetPolicy(const Bucket& b) {
+    auto doc = ctx_->iam->GetResourcePolicy(catalog::DocKind::kBucketPolicy, b.name);
+    if (!doc)
+      return Error(404, "NoSuchBucketPolicy", "The bucket policy does not exist", "BucketName",
+                   b.name);
+    http::Response r = Ok();
+    r.body = *doc;
+    r.SetHeader("Content-Type", "application/json");
+    return r;
+  }
+
+  http::Response DeletePolicy(const Bucket& b) {
+    if (auto e = ctx_->iam->PutResourcePolicy(catalog::DocKind::kBucketPolicy, b.name, ""))
+      return Internal(Status::Internal(e->message));
+    ctx_->directory->Invalidate();
+    return Ok(204);
   }
 
   http::Response GetLifecycle(const Bucket& b) {
@@ -1029,6 +1119,14 @@ class Handler {
     for (const XmlNode* o : doc->Children("Object")) {
       const XmlNode* k = o->Child("Key");
       const std::string key = k ? k->text : "";
+      if (!key.empty() && !access_.May("s3:DeleteObject", b.name, key)) {
+        x.Open("Error");
+        x.Element("Key", key);
+        x.Element("Code", "AccessDenied");
+        x.Element("Message", "Access Denied");
+        x.Close("Error");
+        continue;
+      }
       auto removed = key.empty() ? Result<bool>(Status::InvalidArgument("no key")) : Remove(b, key);
       if (removed.ok()) {
         if (quiet) continue;
@@ -1083,7 +1181,8 @@ class Handler {
     Source s;
     const std::string bucket = src.substr(0, slash);
     s.key = src.substr(slash + 1);
-    if (!access_.May(bucket, false)) return Error(403, "AccessDenied", "Access Denied");
+    if (!access_.May("s3:GetObject", bucket, s.key))
+      return Error(403, "AccessDenied", "Access Denied");
     auto found = FindBucket(bucket);
     if (!found.ok()) return Internal(found.status());
     if (!*found)
@@ -1518,6 +1617,23 @@ http::Response AuthFailure(const auth::AuthError& e, const std::string& request_
       code = "XAmzContentSHA256Mismatch";
       status = 400;
       break;
+    case auth::AuthErrorKind::kInvalidToken: {
+      http::Response r;
+      r.status = 403;
+      r.body = ErrorXml("InvalidToken", "The provided token is malformed or otherwise invalid.", {},
+                        {}, request_id);
+      r.SetHeader("Content-Type", "application/xml");
+      r.SetHeader("x-amz-request-id", request_id);
+      return r;
+    }
+    case auth::AuthErrorKind::kExpiredToken: {
+      http::Response r;
+      r.status = 400;
+      r.body = ErrorXml("ExpiredToken", "The provided token has expired.", {}, {}, request_id);
+      r.SetHeader("Content-Type", "application/xml");
+      r.SetHeader("x-amz-request-id", request_id);
+      return r;
+    }
   }
   http::Response r;
   r.status = status;
@@ -1539,10 +1655,10 @@ struct Caller {
 
 }  // namespace
 
-S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
-                     ServiceOptions options)
+S3Service::S3Service(catalog::Catalog* catalog, iam::Directory* directory, iam::IamStore* iam,
+                     const Clock* clock, ServiceOptions options)
     : catalog_(catalog),
-      keys_(keys),
+      directory_(directory),
       clock_(clock),
       options_(std::move(options)),
       buckets_(std::make_unique<BucketCache>(catalog, options_.data_dir)) {
@@ -1557,8 +1673,8 @@ S3Service::S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Cloc
     ::closedir(dir);
   }
   multipart_ = std::make_unique<MultipartStore>(s3_dir + "/uploads");
-  ctx_ = std::make_unique<Context>(
-      Context{buckets_.get(), multipart_.get(), &options_, catalog, clock, s3_dir + "/staging"});
+  ctx_ = std::make_unique<Context>(Context{buckets_.get(), multipart_.get(), &options_, catalog,
+                                           clock, s3_dir + "/staging", directory, iam});
   queue_ = std::make_unique<http::WorkQueue>(
       options_.workers, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
       [](bool stopping) {
@@ -1600,44 +1716,29 @@ std::optional<http::Response> S3Service::CheckHead(const http::Request& head) co
   if (!options_.auth) return std::nullopt;
   auth::VerifyOptions vo;
   vo.service = std::string(kService);
-  std::optional<auth::AuthError> e =
-      auth::VerifyHead(head, keys_->Lookup(), clock_->NowMillis(), vo);
+  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
   if (!e) return std::nullopt;
   return AuthFailure(*e, RequestId());
 }
 
-// Verifies the request and finds what its key may do: an S3 error response otherwise.
+// Verifies the request and finds who signed it: an S3 error response otherwise.
 // `whole_body`: the body is in the request (not diverted, and not still to come).
-static std::variant<Caller, http::Response> Authorize(const http::Request& req,
-                                                      auth::KeyStore* keys, const Clock* clock,
-                                                      bool auth, bool whole_body) {
+static std::variant<Caller, http::Response> Authenticate(const http::Request& req,
+                                                         iam::Directory* directory, bool auth,
+                                                         bool whole_body) {
   Caller c;
+  c.access.directory = directory;
+  c.access.req = &req;
   if (!auth) return c;
-  std::optional<auth::AccessKey> key;
   auth::VerifyOptions vo;
   vo.service = std::string(kService);
   // A diverted body is checked against x-amz-content-sha256 by its Upload, as it arrives.
   vo.check_content_sha256 = whole_body;
-  auth::VerifyResult vr = auth::Verify(req, keys->Lookup(&key), clock->NowMillis(), vo);
-  if (!vr.ok()) return AuthFailure(vr.error(), RequestId());
-  const bool bucket_key = key && (key->scope == "bucket-read" || key->scope == "bucket-write");
-  if (!key || (key->scope != "admin" && !bucket_key)) {
-    http::Response r;
-    r.status = 403;
-    r.body = ErrorXml("AccessDenied",
-                      "Access Denied (the access key " + vr.identity().access_key_id +
-                          " has scope " + (key ? key->scope : "unknown") +
-                          "; the S3 API needs an admin, bucket-read or bucket-write key)",
-                      {}, {}, RequestId());
-    r.SetHeader("Content-Type", "application/xml");
-    return r;
-  }
-  if (bucket_key) {
-    c.access.admin = false;
-    c.access.write = key->scope == "bucket-write";
-    c.access.buckets = key->streams;
-  }
-  c.id = vr.identity();
+  auto result = directory->Authenticate(req, vo);
+  if (auto* e = std::get_if<auth::AuthError>(&result)) return AuthFailure(*e, RequestId());
+  auto& ok = std::get<iam::Authenticated>(result);
+  c.id = std::move(ok.id);
+  c.access.principal = std::move(ok.principal);
   return c;
 }
 
@@ -1651,13 +1752,13 @@ std::shared_ptr<http::BodyConsumer> S3Service::DivertBody(const http::Request& h
   if (options_.auth && !head.FindHeader("x-amz-content-sha256") &&
       head.query.find("X-Amz-Credential") == std::string::npos)
     return nullptr;
-  auto caller = Authorize(head, keys_, clock_, options_.auth, false);
+  auto caller = Authenticate(head, directory_, options_.auth, false);
   if (auto* refused = std::get_if<http::Response>(&caller)) {
     // Dropped as it comes; the worker verifies the request again and answers why.
     return Upload::Refused(
         {refused->status, "AccessDenied", "The request was refused when its head arrived."});
   }
-  if (!std::get<Caller>(caller).access.May(target->bucket, true))
+  if (!std::get<Caller>(caller).access.May("s3:PutObject", target->bucket, target->key))
     return Upload::Refused({403, "AccessDenied", "Access Denied"});
   return Upload::Start(head, std::get<Caller>(caller).id, ctx_->staging);
 }
@@ -1667,7 +1768,7 @@ void S3Service::Handle(http::Request&& request, http::Responder responder) {
 }
 
 http::Response S3Service::Serve(const http::Request& req) {
-  auto caller = Authorize(req, keys_, clock_, options_.auth, req.diverted_body == nullptr);
+  auto caller = Authenticate(req, directory_, options_.auth, req.diverted_body == nullptr);
   if (auto* refused = std::get_if<http::Response>(&caller)) return std::move(*refused);
   Handler h(ctx_.get(), req, std::get<Caller>(caller).id);
   h.Restrict(std::get<Caller>(caller).access);

@@ -23,11 +23,12 @@
 #include <thread>
 #include <vector>
 
-#include "auth/keystore.h"
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "http/message.h"
 #include "http/work_queue.h"
+#include "iam/directory.h"
+#include "iam/store.h"
 
 namespace millrace::s3 {
 
@@ -51,8 +52,8 @@ struct Context;        // service.cc
 
 class S3Service {
  public:
-  S3Service(catalog::Catalog* catalog, auth::KeyStore* keys, const Clock* clock,
-            ServiceOptions options);
+  S3Service(catalog::Catalog* catalog, iam::Directory* directory, iam::IamStore* iam,
+            const Clock* clock, ServiceOptions options);
   ~S3Service();  // answers what is still queued with 503
   S3Service(const S3Service&) = delete;
   S3Service& operator=(const S3Service&) = delete;
@@ -75,7 +76,7 @@ class S3Service {
 
  private:
   catalog::Catalog* const catalog_;
-  auth::KeyStore* const keys_;
+  iam::Directory* const directory_;
   const Clock* const clock_;
   const ServiceOptions options_;
   void SweepLoop();

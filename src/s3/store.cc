@@ -147,8 +147,10 @@ int OpenObject(const std::string& root, std::string_view key) {
     errno = ENOENT;
     return -1;
   }
+  // No key with a ".", ".." or empty segment was ever stored (CheckKeyForWrite); and
+  // "a/../b" must not read "b", which a policy on "a/*" does not cover.
   for (std::string_view seg : Segments(key))
-    if (LooksStaged(seg)) {
+    if (LooksStaged(seg) || seg.empty() || seg == "." || seg == "..") {
       errno = ENOENT;
       return -1;
     }

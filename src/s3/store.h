@@ -65,7 +65,8 @@ Result<int> OpenParent(const std::string& root, std::string_view key, bool creat
 // Removes `key`'s now empty directories, deepest first, up to (not including) the root.
 void RemoveEmptyParents(const std::string& root, std::string_view key);
 
-// Opens an object's file for reading (no links, nothing outside root); -1 and errno if none.
+// Opens an object's file for reading (no links, nothing outside root, no ".", ".." or
+// empty segment: a key names one file, the one its policy covers); -1 and errno if none.
 int OpenObject(const std::string& root, std::string_view key);
 
 // ---- Multipart uploads -------------------------------------------------------------

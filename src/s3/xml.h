@@ -8,25 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include "common/xml_writer.h"
+
 namespace millrace::s3 {
 
-class XmlWriter {
+using millrace::AppendEscaped;
+
+// An answer in S3's namespace.
+class XmlWriter : public millrace::XmlWriter {
  public:
-  // Starts the document with its root element (xmlns of S3's 2006-03-01 API).
-  explicit XmlWriter(std::string_view root);
-  void Open(std::string_view name);
-  void Close(std::string_view name);
-  void Element(std::string_view name, std::string_view text);
-  void Text(std::string_view text);
-  std::string Finish();  // closes the root
-
- private:
-  std::string root_;
-  std::string out_;
+  explicit XmlWriter(std::string_view root)
+      : millrace::XmlWriter(root, "http://s3.amazonaws.com/doc/2006-03-01/") {}
 };
-
-// Appends `s` with &, <, >, " and ' escaped.
-void AppendEscaped(std::string_view s, std::string* out);
 
 // <Error><Code/><Message/>[<extra_name>extra_value</extra_name>]<RequestId/></Error>
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view extra_name,

@@ -100,11 +100,18 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   auto keys_catalog = catalog::Catalog::Open(config.data_dir + "/catalog.db");
   if (!keys_catalog.ok()) return keys_catalog.status();
   app->keys_catalog_ = std::move(*keys_catalog);
-  app->keys_ = std::make_unique<auth::KeyStore>(app->keys_catalog_.get(), SystemClock::Default());
+  // The identity directory reads through its own connection (it sees what this process and
+  // `millrace keys` / `millrace share` commit); the IAM store writes through the main one.
+  app->directory_ =
+      std::make_unique<iam::Directory>(app->keys_catalog_.get(), SystemClock::Default(),
+                                       iam::DirectoryOptions{config.account_id, config.region});
+  app->iam_store_ = std::make_unique<iam::IamStore>(app->catalog_.get(), config.account_id);
   kinesis::ServiceOptions so;
   so.auth = config.auth != "none";
-  app->kinesis_ =
-      std::make_unique<kinesis::KinesisService>(app->streams_.get(), app->keys_.get(), so);
+  app->kinesis_ = std::make_unique<kinesis::KinesisService>(
+      app->streams_.get(), app->directory_.get(), app->iam_store_.get(), so);
+  app->query_ = std::make_unique<iam::QueryService>(app->directory_.get(), app->iam_store_.get(),
+                                                    SystemClock::Default(), so.auth);
   if (!so.auth)
     LOG(kWarn) << "auth: --auth none: requests are NOT verified; anyone who can reach "
                << config.listen << " can read and write every stream";
@@ -119,7 +126,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   app->delivery_->SetLogSinks([logs](const std::string& name) { return logs->SinkFor(name); });
   MILLRACE_RETURN_IF_ERROR(app->delivery_->Reload());
   app->control_ = std::make_unique<control::ControlApi>(app->catalog_.get(), app->streams_.get(),
-                                                        app->delivery_.get(), app->keys_.get(),
+                                                        app->delivery_.get(), app->directory_.get(),
                                                         so.auth, app->transform_logs_.get());
   app->change_streams_ = std::make_unique<cdc::ChangeStreamManager>(
       app->catalog_.get(), app->streams_.get(), SystemClock::Default());
@@ -132,8 +139,8 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   s3o.auth = so.auth;
   s3o.lifecycle_interval_ms = config.lifecycle_interval_s * 1000;
   s3o.domain = config.s3_domain;
-  app->s3_ = std::make_unique<s3::S3Service>(app->catalog_.get(), app->keys_.get(),
-                                             SystemClock::Default(), s3o);
+  app->s3_ = std::make_unique<s3::S3Service>(app->catalog_.get(), app->directory_.get(),
+                                             app->iam_store_.get(), SystemClock::Default(), s3o);
 
   http::ServerOptions ho;
   MILLRACE_RETURN_IF_ERROR(config.SplitListen(&ho.host, &ho.port));
@@ -155,6 +162,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   ho.head_check = [raw](const http::Request& head) -> std::optional<http::Response> {
     if (s3::S3Service::Handles(head)) return raw->s3_->CheckHead(head);
     if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
+    if (iam::QueryService::Handles(head)) return raw->query_->CheckHead(head);
     return raw->kinesis_->CheckHead(head);
   };
   // An object upload's body goes to disk as it arrives (up to S3's 5 GiB, framing aside).
@@ -177,13 +185,15 @@ void App::Stop() {
   if (http_) http_->Stop();
   http_.reset();
   s3_.reset();
+  query_.reset();
   control_.reset();
   change_streams_.reset();  // captures stop before the streams they write
   delivery_.reset();        // consumers stop before the streams they read
   transform_logs_.reset();
   kinesis_.reset();
   streams_.reset();  // the journal finishes queued appends
-  keys_.reset();
+  iam_store_.reset();
+  directory_.reset();
   keys_catalog_.reset();
   catalog_.reset();
 }
@@ -200,7 +210,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
   if (req.method == "GET" && req.path == "/metrics") {
     // Metrics name every stream and consumer: signed by an admin key when asked for.
     if (metrics_auth_)
-      if (std::optional<http::Response> refused = control_->Authenticate(req))
+      if (std::optional<http::Response> refused =
+              control_->Authenticate(req, "millrace:GetMetrics", "*"))
         return responder.Send(std::move(*refused));
     http::Response r;
     r.body = streams_->Metrics() + delivery_->Metrics() + change_streams_->Metrics();
@@ -210,6 +221,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
   // Signed for "s3": the S3 API, whatever the path (a bucket may be called "api").
   if (s3::S3Service::Handles(req)) return s3_->Handle(std::move(req), std::move(responder));
   if (control_->Handles(req)) return control_->Handle(std::move(req), std::move(responder));
+  // STS and IAM: signed for "sts" or "iam", or a form-encoded POST (the query protocol).
+  if (iam::QueryService::Handles(req)) return query_->Handle(std::move(req), std::move(responder));
   if (req.FindHeader("x-amz-target") || (req.method == "POST" && req.path == "/")) {
     return kinesis_->Handle(std::move(req), std::move(responder));
   }

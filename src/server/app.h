@@ -17,6 +17,9 @@
 #include "control/api.h"
 #include "delivery/manager.h"
 #include "http/server.h"
+#include "iam/directory.h"
+#include "iam/query_service.h"
+#include "iam/store.h"
 #include "kinesis/service.h"
 #include "s3/service.h"
 #include "server/data_dir.h"
@@ -49,7 +52,9 @@ class App {
   // path must not wait behind the main connection's writes (consumer checkpoints fsync).
   std::unique_ptr<catalog::Catalog> keys_catalog_;
   std::unique_ptr<streams::StreamManager> streams_;
-  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<iam::Directory> directory_;
+  std::unique_ptr<iam::IamStore> iam_store_;
+  std::unique_ptr<iam::QueryService> query_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;

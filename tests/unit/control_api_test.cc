@@ -46,7 +46,7 @@ class ControlApiTest : public ::testing::Test {
     streams_ = std::move(*m);
     delivery_ =
         std::make_unique<delivery::DeliveryManager>(catalog_.get(), streams_.get(), dir_, &clock_);
-    keys_ = std::make_unique<auth::KeyStore>(catalog_.get(), &clock_);
+    keys_ = std::make_unique<iam::Directory>(catalog_.get(), &clock_, iam::DirectoryOptions{});
     api_ = std::make_unique<ControlApi>(catalog_.get(), streams_.get(), delivery_.get(),
                                         keys_.get(), /*auth_enabled=*/false);
   }
@@ -101,7 +101,7 @@ class ControlApiTest : public ::testing::Test {
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<streams::StreamManager> streams_;
   std::unique_ptr<delivery::DeliveryManager> delivery_;
-  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<iam::Directory> keys_;
   std::unique_ptr<ControlApi> api_;
 };
 

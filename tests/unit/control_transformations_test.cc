@@ -95,7 +95,7 @@ class TransformationsTest : public ::testing::Test {
     auto m = streams::StreamManager::Open(o);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     streams_ = std::move(*m);
-    keys_ = std::make_unique<auth::KeyStore>(catalog_.get(), &clock_);
+    keys_ = std::make_unique<iam::Directory>(catalog_.get(), &clock_, iam::DirectoryOptions{});
     logs_ = std::make_unique<transform::LogStore>(&clock_);
     api_ = std::make_unique<ControlApi>(catalog_.get(), streams_.get(), /*delivery=*/nullptr,
                                         keys_.get(), /*auth_enabled=*/false, logs_.get());
@@ -148,7 +148,7 @@ class TransformationsTest : public ::testing::Test {
   ManualClock clock_{1'700'000'000'000};
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<streams::StreamManager> streams_;
-  std::unique_ptr<auth::KeyStore> keys_;
+  std::unique_ptr<iam::Directory> keys_;
   std::unique_ptr<transform::LogStore> logs_;
   std::unique_ptr<ControlApi> api_;
 };

@@ -4,7 +4,7 @@
 namespace millrace::kinesis {
 
 extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPeriod, kDeleteStream,
-    kDescribeLimits, kDescribeStream, kDescribeStreamSummary, kGetRecords, kGetShardIterator,
+    kDeleteResourcePolicy, kDescribeLimits, kDescribeStream, kGetResourcePolicy, kPutResourcePolicy, kDescribeStreamSummary, kGetRecords, kGetShardIterator,
     kIncreaseStreamRetentionPeriod, kListShards, kListStreams, kListTagsForResource,
     kListTagsForStream, kMergeShards, kPutRecord, kPutRecords, kRemoveTagsFromStream, kSplitShard,
     kTagResource, kUntagResource, kUpdateShardCount, kUpdateStreamMode;
@@ -15,6 +15,9 @@ const std::vector<const Action*>& AllActions() {
       &kCreateStream,
       &kDecreaseStreamRetentionPeriod,
       &kDeleteStream,
+      &kDeleteResourcePolicy,
+      &kGetResourcePolicy,
+      &kPutResourcePolicy,
       &kDescribeLimits,
       &kDescribeStream,
       &kDescribeStreamSummary,
