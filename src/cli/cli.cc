@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/keys.h"
+#include "cli/share.h"
 #include "cli/resources.h"
 #include "common/logging.h"
 #include "config/config.h"
@@ -23,6 +24,9 @@ constexpr const char* kUsage = R"(millrace: a self-hosted, Kinesis-compatible st
 Usage:
   millrace serve [flags]          run the server (see `millrace serve --help`)
   millrace keys create|list|revoke  manage access keys (see `millrace keys --help`)
+  millrace share                    give a customer read-only access to their data, by
+                                    access keys or by a role with an ExternalId (see
+                                    `millrace share --help`)
   millrace datasets ...           datasets, over the control API (`millrace datasets --help`)
   millrace consumers ...          consumers, over the control API (`millrace consumers --help`)
   millrace transformations ...    transformations, over the control API
@@ -97,6 +101,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "serve") return Serve(rest);
   if (cmd == "keys") return Keys(rest);
+  if (cmd == "share") return Share(rest);
   if (cmd == "datasets" || cmd == "consumers" || cmd == "transformations" || cmd == "streams" ||
       cmd == "change-streams")
     return Resources(cmd, rest);

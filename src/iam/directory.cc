@@ -235,7 +235,8 @@ std::shared_ptr<const Directory::Snapshot> Directory::Current() {
     }
     return std::move(*rows);
   };
-  for (const auto& row : docs(catalog::DocKind::kAccount)) s->accounts.insert(row.name);
+  for (const auto& row : docs(catalog::DocKind::kAccount))
+    if (row.name.size() == 12) s->accounts.insert(row.name);  // not the "operator" record
   std::map<std::string, PolicyPtr> managed;  // by ARN
   for (const auto& row : docs(catalog::DocKind::kIamPolicy)) {
     simdjson::dom::element spec;

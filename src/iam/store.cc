@@ -128,6 +128,7 @@ std::vector<std::pair<std::string, std::string>> IamStore::ListAccounts() {
   if (!rows.ok()) return out;
   simdjson::dom::parser parser;
   for (const auto& r : *rows) {
+    if (r.name.size() != 12) continue;  // the server's own "operator" record
     simdjson::dom::element spec;
     std::string name;
     if (parser.parse(r.spec).get(spec) == simdjson::SUCCESS) name = Text(spec, "Name");

@@ -63,6 +63,19 @@ Status EnsureRootKey(catalog::Catalog* catalog, const std::string& data_dir) {
   return Status::Ok();
 }
 
+// The server's account id, for `millrace share` (which runs without the server's flags).
+Status RecordAccount(catalog::Catalog* catalog, const std::string& account_id) {
+  auto existing = catalog->GetDoc(catalog::DocKind::kAccount, "operator");
+  if (!existing.ok()) return existing.status();
+  const int64_t now = SystemClock::Default()->NowMillis();
+  if (!*existing)
+    return catalog->CreateDoc(catalog::DocKind::kAccount,
+                              catalog::DocRow{"operator", account_id, 1, now, now});
+  if ((*existing)->spec == account_id) return Status::Ok();
+  int64_t version;
+  return catalog->UpdateDoc(catalog::DocKind::kAccount, "operator", account_id, now, &version);
+}
+
 Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   UsePrivateUmask();
   // A fixed mmap threshold (which also stops glibc's dynamic one from climbing to 32 MiB
@@ -83,6 +96,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   if (!catalog.ok()) return catalog.status();
   app->catalog_ = std::move(*catalog);
   MILLRACE_RETURN_IF_ERROR(EnsureRootKey(app->catalog_.get(), config.data_dir));
+  MILLRACE_RETURN_IF_ERROR(RecordAccount(app->catalog_.get(), config.account_id));
 
   streams::ManagerOptions mo;
   mo.data_dir = config.data_dir;
