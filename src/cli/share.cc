@@ -47,9 +47,10 @@ std::string Quote(const std::string& s) {
 }
 
 std::string ReadPolicy(const std::string& bucket, const std::string& prefix) {
-  std::string list = "{\"Sid\":\"ListTheirFolder\",\"Effect\":\"Allow\",\"Action\":\"s3:ListBucket\","
-                     "\"Resource\":" +
-                     Quote("arn:aws:s3:::" + bucket);
+  std::string list =
+      "{\"Sid\":\"ListTheirFolder\",\"Effect\":\"Allow\",\"Action\":\"s3:ListBucket\","
+      "\"Resource\":" +
+      Quote("arn:aws:s3:::" + bucket);
   if (!prefix.empty())
     list += ",\"Condition\":{\"StringLike\":{\"s3:prefix\":[" + Quote(prefix + "*") + "]}}";
   list += "}";
@@ -234,12 +235,13 @@ int Share(const std::vector<std::string>& args) {
   r.account = account;
   r.name = name;
   r.description = "read-only access for " + customer;
-  r.trust = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
-            "{\"AWS\":" +
-            Quote("arn:aws:iam::" + customer_account + ":root") +
-            "},\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":"
-            "{\"sts:ExternalId\":" +
-            Quote(external_id) + "}}}]}";
+  r.trust =
+      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+      "{\"AWS\":" +
+      Quote("arn:aws:iam::" + customer_account + ":root") +
+      "},\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":"
+      "{\"sts:ExternalId\":" +
+      Quote(external_id) + "}}}]}";
   auto made = store.CreateRole(r);
   if (auto* e = std::get_if<iam::IamError>(&made)) return Fail(*e);
   if (auto e = store.PutInline(true, account, name, "read", policy)) return Fail(*e);
@@ -252,9 +254,10 @@ int Share(const std::vector<std::string>& args) {
     if (auto e = store.CreateAccount(customer_account, customer)) return Fail(*e);
     auto user = store.CreateUser(customer_account, customer, "/");
     if (auto* e = std::get_if<iam::IamError>(&user)) return Fail(*e);
-    std::string assume = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
-                         "\"Action\":\"sts:AssumeRole\",\"Resource\":\"arn:aws:iam::*:role/share-" +
-                         customer + "\"}]}";
+    std::string assume =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+        "\"Action\":\"sts:AssumeRole\",\"Resource\":\"arn:aws:iam::*:role/share-" +
+        customer + "\"}]}";
     if (auto e = store.PutInline(false, customer_account, customer, "assume", assume))
       return Fail(*e);
     auto key = store.CreateAccessKey(customer_account, customer);

@@ -237,7 +237,7 @@ std::shared_ptr<const Directory::Snapshot> Directory::Current() {
   };
   for (const auto& row : docs(catalog::DocKind::kAccount))
     if (row.name.size() == 12) s->accounts.insert(row.name);  // not the "operator" record
-  std::map<std::string, PolicyPtr> managed;  // by ARN
+  std::map<std::string, PolicyPtr> managed;                   // by ARN
   for (const auto& row : docs(catalog::DocKind::kIamPolicy)) {
     simdjson::dom::element spec;
     if (parser.parse(row.spec).get(spec) != simdjson::SUCCESS) continue;
@@ -501,14 +501,15 @@ RequestContext Directory::NewContext(const Principal& p, const http::Request& re
 }
 
 Decision Directory::Authorize(const Principal& p, const RequestContext& request,
-                              const Policy* resource_policy,
-                              const std::string& resource_account) const {
+                              const Policy* resource_policy, const std::string& resource_account,
+                              bool trust) const {
   PolicySet set;
   set.identity.reserve(p.policies.size());
   for (const auto& policy : p.policies) set.identity.push_back(policy.get());
   set.session = p.session_policy.get();
   set.resource = resource_policy;
   set.resource_account = resource_account;
+  set.resource_required = trust;
   return Evaluate(set, request);
 }
 

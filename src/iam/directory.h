@@ -97,8 +97,10 @@ class Directory {
 
   // Whether `principal` may do what `request` says, given the resource's own policy (if
   // any) and the account that owns the resource.
+  // `trust`: the resource policy is a role's trust policy, which must allow.
   Decision Authorize(const Principal& principal, const RequestContext& request,
-                     const Policy* resource_policy, const std::string& resource_account) const;
+                     const Policy* resource_policy, const std::string& resource_account,
+                     bool trust = false) const;
 
   // Resource policies (null when the resource has none).
   PolicyPtr BucketPolicy(const std::string& bucket);

@@ -624,6 +624,7 @@ Decision Evaluate(const PolicySet& set, const RequestContext& r) {
     if (resource.deny) return Decision::kExplicitDeny;
   }
   if (set.session && !session.allow) return Decision::kImplicitDeny;
+  if (set.resource_required && !resource.allow) return Decision::kImplicitDeny;
   const bool same_account = !r.principal.anonymous && r.principal.account == set.resource_account;
   bool allowed;
   if (same_account) {

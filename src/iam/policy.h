@@ -106,6 +106,9 @@ struct PolicySet {
   const Policy* resource = nullptr;     // the bucket, stream or trust policy, if any
   std::string resource_account;         // whose the resource is
   bool identity_allows_all = false;     // an account root, within its own account
+  // A role's trust policy: it must allow, whatever the identity's policies say (AWS's rule
+  // for sts:AssumeRole; naming only the account still needs the identity's allow).
+  bool resource_required = false;
 };
 
 enum class Decision { kAllow, kImplicitDeny, kExplicitDeny };

@@ -325,7 +325,8 @@ http::Response AssumeRole(Call& c, Directory* dir, IamStore*, int64_t now) {
   RequestContext ctx = dir->NewContext(caller, c.req, "sts:AssumeRole", role->arn);
   if (external_id) ctx.keys["sts:externalid"] = *external_id;
   ctx.keys["sts:rolesessionname"] = session;
-  if (dir->Authorize(caller, ctx, role->trust.get(), role->account) != Decision::kAllow)
+  if (dir->Authorize(caller, ctx, role->trust.get(), role->account, /*trust=*/true) !=
+      Decision::kAllow)
     return IamFailure(c, denied);
   // Role chaining (a role session assuming a role) is limited to one hour, as AWS limits it.
   const int64_t max = caller.role_key.empty() ? role->max_session_s : 3600;

@@ -311,7 +311,8 @@ class Handler {
     }
     auto found = FindBucket(bucket);
     if (!found.ok()) return Internal(found.status());
-    if (!has_key && m == "PUT" && !q("lifecycle")) return CreateBucket(bucket, *found);
+    if (!has_key && m == "PUT" && !q("lifecycle") && !q("policy"))
+      return CreateBucket(bucket, *found);
     if (!*found)
       return Error(404, "NoSuchBucket", "The specified bucket does not exist.", "BucketName",
                    Abbreviate(bucket, 64));
@@ -435,9 +436,11 @@ class Handler {
     x.Close("Owner");
     x.Open("Buckets");
     for (const auto& b : *all) {
-      // With s3:ListAllMyBuckets every bucket; otherwise those the caller may list (a
-      // customer's key sees its own buckets, not an AccessDenied).
-      if (!all_buckets && !access_.May("s3:ListBucket", b.name)) continue;
+      // With s3:ListAllMyBuckets every bucket; otherwise those the caller may list or
+      // locate (a customer's key sees its own buckets, not an AccessDenied).
+      if (!all_buckets && !access_.May("s3:ListBucket", b.name) &&
+          !access_.May("s3:GetBucketLocation", b.name))
+        continue;
       x.Open("Bucket");
       x.Element("Name", b.name);
       x.Element("CreationDate", IsoMs(b.created_ms));
@@ -1700,10 +1703,20 @@ S3Service::~S3Service() {
   queue_.reset();
 }
 
+// Signature Version 2 (what boto3 presigns S3 URLs with unless told s3v4, and s3cmd's
+// signature_v2 = True): "Authorization: AWS id:sig", or AWSAccessKeyId & Signature.
+static bool SignedV2(const http::Request& req) {
+  if (const std::string* a = req.FindHeader("authorization")) return a->starts_with("AWS ");
+  std::string_view q = req.query;
+  return q.find("AWSAccessKeyId=") != std::string_view::npos &&
+         q.find("Signature=") != std::string_view::npos;
+}
+
 bool S3Service::Handles(const http::Request& req) {
   // A Kinesis call (X-Amz-Target, which S3 never sends) stays Kinesis's, whatever its
   // signature says: it answers a scope of another service with its own error.
   if (req.FindHeader("x-amz-target")) return false;
+  if (SignedV2(req)) return true;
   if (const std::string* a = req.FindHeader("authorization"))
     return a->find("/s3/aws4_request") != std::string::npos;
   std::string_view q = req.query;
@@ -1730,6 +1743,17 @@ static std::variant<Caller, http::Response> Authenticate(const http::Request& re
   c.access.directory = directory;
   c.access.req = &req;
   if (!auth) return c;
+  if (SignedV2(req)) {
+    // As AWS answers SigV2 in the regions that only take SigV4.
+    http::Response r;
+    r.status = 400;
+    r.body = ErrorXml("InvalidRequest",
+                      "The authorization mechanism you have provided is not supported. Please "
+                      "use AWS4-HMAC-SHA256.",
+                      {}, {}, RequestId());
+    r.SetHeader("Content-Type", "application/xml");
+    return r;
+  }
   auth::VerifyOptions vo;
   vo.service = std::string(kService);
   // A diverted body is checked against x-amz-content-sha256 by its Upload, as it arrives.

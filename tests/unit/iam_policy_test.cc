@@ -247,6 +247,23 @@ TEST(ResourcePolicies, TrustPolicyWithExternalId) {
   EXPECT_EQ(Decide({may_assume}, r, trust), Decision::kImplicitDeny);
   r.keys["sts:externalid"] = "Unique-7f3a";
   EXPECT_EQ(Decide({may_assume}, r, trust), Decision::kAllow);
+  // A trust policy must allow, even in the role's own account and for an administrator
+  // (AWS's rule for sts:AssumeRole); naming the principal itself is enough on its own.
+  auto admin = Identity(R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*",
+      "Resource":"*"}})");
+  PolicySet set;
+  set.identity = {admin.get()};
+  set.resource = trust.get();
+  set.resource_account = "111122223333";
+  set.resource_required = true;
+  auto local = Req("sts:AssumeRole", "arn:aws:iam::111122223333:role/reader");
+  local.keys["sts:externalid"] = "Unique-7f3a";
+  EXPECT_EQ(Evaluate(set, local), Decision::kImplicitDeny);
+  auto names_alice = Resource(R"({"Version":"2012-10-17","Statement":{"Effect":"Allow",
+      "Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}})");
+  set.identity = {};
+  set.resource = names_alice.get();
+  EXPECT_EQ(Evaluate(set, local), Decision::kAllow);
   // Another account with the right ExternalId is not trusted.
   auto other = Req("sts:AssumeRole", "arn:aws:iam::111122223333:role/reader", "777788889999", "c");
   other.keys["sts:externalid"] = "Unique-7f3a";
