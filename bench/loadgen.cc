@@ -58,6 +58,8 @@ modes:
   get-records        one consumer reading the stream's first shard from TRIM_HORIZON
                      (starts again at TRIM_HORIZON when it reaches the end)
   create-stream      CreateStream --shards N (an existing stream is fine), waits for ACTIVE
+  assume-role        STS AssumeRole --role-arn ARN [--external-id X], a new session name
+                     each time (the credentials' identity must be allowed to assume it)
 
 flags:
   --endpoint URL        http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:4580]
@@ -130,6 +132,10 @@ Status ParseOptions(int argc, char** argv, LoadOptions* o) {
       o->region = v;
     else if (a == "--stream")
       o->stream = v;
+    else if (a == "--role-arn")
+      o->role_arn = v;
+    else if (a == "--external-id")
+      o->external_id = v;
     else if (a == "--label")
       o->label = v;
     else if (a == "--json-out")
@@ -422,7 +428,8 @@ int Main(int argc, char** argv) {
   RequestSigner signer(*creds, o.region, ep->host_header, o.full_signer);
   s = signer.SelfCheck();
   if (s.ok()) {
-    if (o.mode == "put-record" || o.mode == "put-record-shards" || o.mode == "put-records")
+    if (o.mode == "put-record" || o.mode == "put-record-shards" || o.mode == "put-records" ||
+        o.mode == "assume-role")
       s = RunWriters(o, *ep, signer);
     else if (o.mode == "get-records")
       s = GetRecords(o, *ep, &signer);

@@ -176,6 +176,21 @@ void RequestSigner::AppendRequest(std::string_view action, std::string_view body
   out->append("\r\n\r\n").append(body);
 }
 
+void RequestSigner::AppendFormRequest(std::string_view service, std::string_view body,
+                                      int64_t now_ms, std::string* out) {
+  http::Request r;
+  r.method = "POST";
+  r.target = r.path = "/";
+  r.headers = {{"Host", host_header_},
+               {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+  r.body = std::string(body);
+  auth::Signer(signer_.credentials(), signer_.region(), std::string(service)).Sign(&r, now_ms);
+  out->append("POST / HTTP/1.1");
+  for (const auto& h : r.headers) out->append("\r\n").append(h.name).append(": ").append(h.value);
+  out->append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+  out->append(body);
+}
+
 Status RequestSigner::SelfCheck() {
   const int64_t now_ms = WallMillis();
   const std::string body = R"({"StreamName":"self-check","PartitionKey":"k","Data":"AA=="})";

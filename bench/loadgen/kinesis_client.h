@@ -59,6 +59,11 @@ class RequestSigner {
   void AppendRequest(std::string_view action, std::string_view body, int64_t now_ms,
                      std::string* out);
 
+  // Appends a query-protocol request (POST / with a form-encoded body, as STS and IAM take
+  // it) signed for `service` with the full signer, to *out.
+  void AppendFormRequest(std::string_view service, std::string_view body, int64_t now_ms,
+                         std::string* out);
+
   // Signs a sample request both ways and compares the Authorization headers.
   Status SelfCheck();
 

@@ -19,6 +19,7 @@ struct LoadOptions {
   std::string access_key_id, secret_access_key;
   std::string region = "us-east-1";
   std::string stream = "bench";
+  std::string role_arn, external_id;  // assume-role
   std::string label;
   std::string json_out;
   int shards = 1;

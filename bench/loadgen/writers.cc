@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/sigv4.h"
 #include "common/json_writer.h"
 #include "common/uint128.h"
 #include "loadgen/report.h"
@@ -49,6 +50,8 @@ class BodyMaker {
     if (o.mode == "put-records") {
       action_ = "PutRecords";
       records_ = o.batch;
+    } else if (o.mode == "assume-role") {
+      action_ = "AssumeRole";
     }
   }
   std::string_view action() const { return action_; }
@@ -56,6 +59,15 @@ class BodyMaker {
 
   void Make(std::string* body) {
     body->clear();
+    if (action_ == "AssumeRole") {  // STS's query protocol, a fresh session name each time
+      body->append("Action=AssumeRole&Version=2011-06-15&RoleArn=")
+          .append(auth::UriEncode(o_.role_arn, false))
+          .append("&RoleSessionName=bench-")
+          .append(std::to_string(rng_.Next() % 1000000000));
+      if (!o_.external_id.empty())
+        body->append("&ExternalId=").append(auth::UriEncode(o_.external_id, false));
+      return;
+    }
     JsonWriter w(body);
     w.BeginObject();
     w.Key("StreamName");
@@ -244,7 +256,10 @@ void Writer::Send(Conn* c, int64_t due, int64_t now) {
   maker_.Make(&body_);
   c->out.clear();
   c->out_off = 0;
-  signer_.AppendRequest(maker_.action(), body_, WallMillis(), &c->out);
+  if (o_.mode == "assume-role")
+    signer_.AppendFormRequest("sts", body_, WallMillis(), &c->out);
+  else
+    signer_.AppendRequest(maker_.action(), body_, WallMillis(), &c->out);
   c->parser.Reset();
   c->due_ns = due ? due : MonoNanos();
   c->state = State::kBusy;

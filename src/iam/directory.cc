@@ -215,10 +215,13 @@ void Directory::Invalidate() {
   stale_ = true;
 }
 
-std::shared_ptr<const Directory::Snapshot> Directory::Current() {
+std::shared_ptr<const Directory::Snapshot> Directory::Current(bool force) {
   std::lock_guard<std::mutex> l(mu_);
   const int64_t now = clock_->MonotonicNanos();
-  if (snapshot_ && !stale_ && now - last_check_ns_ < 500'000'000) return snapshot_;
+  // Forced (an unknown key: perhaps just made by `millrace keys` or `share` in another
+  // process) at most every 10 ms, so that a flood of unknown keys costs little.
+  const int64_t interval = force ? 10'000'000 : 500'000'000;
+  if (snapshot_ && !stale_ && now - last_check_ns_ < interval) return snapshot_;
   last_check_ns_ = now;
   auto version = catalog_->DataVersion();
   if (snapshot_ && !stale_ && version.ok() && *version == data_version_) return snapshot_;
@@ -319,6 +322,17 @@ std::optional<Role> Directory::FindRole(const std::string& account, const std::s
   return it->second;
 }
 
+bool Directory::MayEverAllow(const Principal& p, std::string_view action, bool streams) {
+  if (p.session_policy && !p.session_policy->MayAllowAction(action)) return false;
+  for (const auto& policy : p.policies)
+    if (policy->MayAllowAction(action)) return true;
+  if (!streams) return false;
+  auto s = Current();
+  for (const auto& [arn, policy] : s->stream_policies)
+    if (policy->MayAllowAction(action)) return true;
+  return false;
+}
+
 PolicyPtr Directory::BucketPolicy(const std::string& bucket) {
   auto s = Current();
   auto it = s->bucket_policies.find(bucket);
@@ -379,6 +393,10 @@ std::variant<Directory::Found, auth::AuthError, std::monostate> Directory::Resol
   auto snap = Current();
   if (!id.starts_with("ASIA")) {
     auto it = snap->keys.find(id);
+    if (it == snap->keys.end()) {
+      snap = Current(/*force=*/true);
+      it = snap->keys.find(id);
+    }
     if (it == snap->keys.end()) return std::monostate{};
     // A long-term key with a session token is refused, as AWS refuses it.
     if (token && !token->empty()) return InvalidToken();
@@ -436,6 +454,17 @@ std::variant<Directory::Found, auth::AuthError, std::monostate> Directory::Resol
   return f;
 }
 
+// A token's refusal, unless the request is refused earlier in the verifier's order (an
+// unsigned x-amz-* header, a malformed scope, a stale time...): those come first, as they
+// would for any key.
+static auth::AuthError StructuralOr(const http::Request& req, const auth::VerifyOptions& options,
+                                    int64_t now, const auth::AuthError& token_error) {
+  auth::SecretLookup none = [](std::string_view) { return std::optional<std::string>(); };
+  std::optional<auth::AuthError> e = auth::VerifyHead(req, none, now, options);
+  if (e && e->kind != auth::AuthErrorKind::kUnrecognizedClient) return *e;
+  return token_error;
+}
+
 std::variant<Authenticated, auth::AuthError> Directory::Authenticate(
     const http::Request& req, const auth::VerifyOptions& options) {
   const int64_t now = clock_->NowMillis();
@@ -444,7 +473,7 @@ std::variant<Authenticated, auth::AuthError> Directory::Authenticate(
   std::optional<Found> found;
   if (!id.empty()) {
     auto r = Resolve(id, token ? &*token : nullptr, now);
-    if (auto* e = std::get_if<auth::AuthError>(&r)) return *e;
+    if (auto* e = std::get_if<auth::AuthError>(&r)) return StructuralOr(req, options, now, *e);
     if (auto* f = std::get_if<Found>(&r)) found = std::move(*f);
   }
   auth::SecretLookup lookup = [&](std::string_view asked) -> std::optional<std::string> {
@@ -464,7 +493,7 @@ std::optional<auth::AuthError> Directory::AuthenticateHead(const http::Request& 
   std::optional<std::string> secret;
   if (!id.empty()) {
     auto r = Resolve(id, token ? &*token : nullptr, now);
-    if (auto* e = std::get_if<auth::AuthError>(&r)) return *e;
+    if (auto* e = std::get_if<auth::AuthError>(&r)) return StructuralOr(head, options, now, *e);
     if (auto* f = std::get_if<Found>(&r)) secret = f->secret;
   }
   auth::SecretLookup lookup = [&](std::string_view asked) -> std::optional<std::string> {

@@ -6,7 +6,9 @@
 //
 // The directory reads the catalog (users, roles, managed policies, keys, bucket and stream
 // policies) into an immutable snapshot, rebuilt when the catalog's data version changes
-// (checked at most every 500 ms, or at once after Invalidate()). A request holds the
+// (checked at most every 500 ms, or at once after Invalidate(), and at most every 10 ms
+// when a request names a key the snapshot lacks: one `millrace keys` or `millrace share`
+// just made works at once). A request holds the
 // snapshot's principal by shared_ptr, so a reload never pulls policies from under it.
 //
 // Temporary credentials need no storage: the session token is the session itself (key
@@ -102,6 +104,12 @@ class Directory {
                      const Policy* resource_policy, const std::string& resource_account,
                      bool trust = false) const;
 
+  // A cheap first check, before a request's body is even validated: false when nothing
+  // could allow `principal` the action on any resource of the kind (its policies and
+  // session policy name no such action, and no stream policy does: `streams`). A caller
+  // without the right then learns nothing from validation, and costs nothing for it.
+  bool MayEverAllow(const Principal& principal, std::string_view action, bool streams);
+
   // Resource policies (null when the resource has none).
   PolicyPtr BucketPolicy(const std::string& bucket);
   PolicyPtr StreamPolicy(const std::string& stream_arn);
@@ -123,7 +131,7 @@ class Directory {
   struct Snapshot;
 
  private:
-  std::shared_ptr<const Snapshot> Current();
+  std::shared_ptr<const Snapshot> Current(bool force = false);
   struct Found {
     std::string secret;
     std::shared_ptr<const Principal> principal;

@@ -198,7 +198,7 @@ Policy::~Policy() = default;
 size_t Policy::statement_count() const { return statements_.size(); }
 
 const std::string* RequestContext::Key(std::string_view lower_name) const {
-  auto it = keys.find(std::string(lower_name));
+  auto it = keys.find(lower_name);
   return it == keys.end() ? nullptr : &it->second;
 }
 
@@ -342,6 +342,13 @@ bool ConditionHolds(const Condition& c, const RequestContext& r, bool variables)
   }
   bool any = false;
   for (const std::string& raw : c.values) {
+    if (!variables || raw.find("${") == std::string::npos) {  // no copy on the common path
+      if (ValueMatches(c, raw, *actual)) {
+        any = true;
+        break;
+      }
+      continue;
+    }
     auto v = Expand(raw, r, variables);
     if (v && ValueMatches(c, *v, *actual)) {
       any = true;
@@ -581,6 +588,13 @@ Policy::Match Policy::Evaluate(const RequestContext& r) const {
     if (s.has_resource) {
       bool resource = false;
       for (const std::string& pattern : s.resources) {
+        if (!variables_ || pattern.find("${") == std::string::npos) {
+          if (WildcardMatch(pattern, r.resource, false)) {
+            resource = true;
+            break;
+          }
+          continue;
+        }
         auto p = Expand(pattern, r, variables_);
         if (p && WildcardMatch(*p, r.resource, false)) {
           resource = true;
@@ -604,6 +618,20 @@ Policy::Match Policy::Evaluate(const RequestContext& r) const {
     }
   }
   return m;
+}
+
+bool Policy::MayAllowAction(std::string_view action) const {
+  for (const Statement& s : statements_) {
+    if (s.effect != Effect::kAllow) continue;
+    bool named = false;
+    for (const std::string& a : s.actions)
+      if (WildcardMatch(a, action, true)) {
+        named = true;
+        break;
+      }
+    if (named != s.not_action) return true;
+  }
+  return false;
 }
 
 Decision Evaluate(const PolicySet& set, const RequestContext& r) {

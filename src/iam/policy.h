@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,7 +51,7 @@ struct RequestContext {
   PrincipalRef principal;
   // Condition keys, by lower-case name ("aws:sourceip", "s3:prefix", "sts:externalid").
   // Policy variables (${aws:username}) are looked up here too.
-  std::map<std::string, std::string> keys;
+  std::map<std::string, std::string, std::less<>> keys;
 
   const std::string* Key(std::string_view lower_name) const;
 };
@@ -78,6 +79,10 @@ class Policy {
   // Which statements apply to `request`. Principal elements are checked only for a
   // resource policy.
   Match Evaluate(const RequestContext& request) const;
+
+  // Whether some Allow statement names `action` (resources, principals and conditions
+  // aside): false means no request for the action can be allowed by this policy.
+  bool MayAllowAction(std::string_view action) const;
 
   const std::string& text() const { return text_; }
   size_t statement_count() const;

@@ -198,6 +198,19 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
     caller.access_key_id = caller.principal->access_key_id;
   }
   const std::string& account = streams_->options().account_id;
+  auto access_denied = [&](const std::string& resource, bool explicit_deny) {
+    return reply.Error(400, "AccessDeniedException",
+                       "User: " + caller.principal->ref.arn +
+                           " is not authorized to perform: kinesis:" + action->name +
+                           " on resource: " + resource +
+                           (explicit_deny ? " with an explicit deny"
+                                          : " because no identity-based policy allows the "
+                                            "kinesis:" +
+                                                std::string(action->name) + " action"));
+  };
+  if (caller.principal && action &&
+      !directory_->MayEverAllow(*caller.principal, std::string("kinesis:") + action->name, true))
+    return access_denied("arn:aws:kinesis:" + region + ":" + account + ":*", false);
 
   // Validation.
   if (auto failure = Validate(doc, *action->schema)) {
@@ -288,14 +301,7 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
         ctx.stream_arn.empty() ? nullptr : directory_->StreamPolicy(ctx.stream_arn);
     iam::Decision d = directory_->Authorize(*caller.principal, rc, stream_policy.get(), account);
     if (d != iam::Decision::kAllow)
-      return reply.Error(400, "AccessDeniedException",
-                         "User: " + caller.principal->ref.arn +
-                             " is not authorized to perform: kinesis:" + action->name +
-                             " on resource: " + resource +
-                             (d == iam::Decision::kExplicitDeny
-                                  ? " with an explicit deny"
-                                  : " because no identity-based policy allows the kinesis:" +
-                                        std::string(action->name) + " action"));
+      return access_denied(resource, d == iam::Decision::kExplicitDeny);
   }
   ctx.iam = iam_store_;
   ctx.invalidate = [this] { directory_->Invalidate(); };

@@ -189,6 +189,15 @@ struct Access {
     iam::PolicyPtr policy = bucket.empty() ? nullptr : directory->BucketPolicy(bucket);
     return directory->Authorize(*principal, rc, policy.get(), directory->options().account_id);
   }
+  // Whether any request for `action` in the bucket could be allowed (DeleteObjects, whose
+  // keys are authorized one by one, must not tell a caller without the right whether the
+  // bucket exists).
+  bool MayEver(const std::string& action, const std::string& bucket) const {
+    if (!principal) return true;
+    if (directory->MayEverAllow(*principal, action, false)) return true;
+    iam::PolicyPtr policy = directory->BucketPolicy(bucket);
+    return policy && policy->MayAllowAction(action);
+  }
   bool May(const std::string& action, const std::string& bucket, std::string_view key = {},
            const std::map<std::string, std::string>& keys = {}) const {
     return Check(action, bucket, key, keys) == iam::Decision::kAllow;
@@ -308,6 +317,8 @@ class Handler {
       }
       if (!access_.May(action, bucket, key, keys))
         return Error(403, "AccessDenied", "Access Denied");
+    } else if (!access_.MayEver("s3:DeleteObject", bucket)) {
+      return Error(403, "AccessDenied", "Access Denied");
     }
     auto found = FindBucket(bucket);
     if (!found.ok()) return Internal(found.status());
@@ -1725,15 +1736,6 @@ bool S3Service::Handles(const http::Request& req) {
           q.find("/s3/aws4_request") != std::string_view::npos);
 }
 
-std::optional<http::Response> S3Service::CheckHead(const http::Request& head) const {
-  if (!options_.auth) return std::nullopt;
-  auth::VerifyOptions vo;
-  vo.service = std::string(kService);
-  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
-  if (!e) return std::nullopt;
-  return AuthFailure(*e, RequestId());
-}
-
 // Verifies the request and finds who signed it: an S3 error response otherwise.
 // `whole_body`: the body is in the request (not diverted, and not still to come).
 static std::variant<Caller, http::Response> Authenticate(const http::Request& req,
@@ -1764,6 +1766,33 @@ static std::variant<Caller, http::Response> Authenticate(const http::Request& re
   c.id = std::move(ok.id);
   c.access.principal = std::move(ok.principal);
   return c;
+}
+
+std::optional<http::Response> S3Service::CheckHead(const http::Request& head) const {
+  if (!options_.auth) return std::nullopt;
+  // A head whose payload hash is declared (every S3 client declares it) is verified and
+  // authorized whole, so that a refused upload is answered before its body is read.
+  if (head.FindHeader("x-amz-content-sha256") || SignedV2(head)) {
+    auto caller = Authenticate(head, directory_, options_.auth, false);
+    if (auto* refused = std::get_if<http::Response>(&caller)) return std::move(*refused);
+    auto target = ParseTarget(head, options_.domain);
+    if (!target || target->bucket.empty()) return std::nullopt;
+    const std::string action = S3Action(head, !target->key.empty());
+    const Access& access = std::get<Caller>(caller).access;
+    if (action.empty() ? access.MayEver("s3:DeleteObject", target->bucket)
+                       : access.May(action, target->bucket, target->key))
+      return std::nullopt;
+    http::Response r;
+    r.status = 403;
+    r.body = ErrorXml("AccessDenied", "Access Denied", {}, {}, RequestId());
+    r.SetHeader("Content-Type", "application/xml");
+    return r;
+  }
+  auth::VerifyOptions vo;
+  vo.service = std::string(kService);
+  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
+  if (!e) return std::nullopt;
+  return AuthFailure(*e, RequestId());
 }
 
 std::shared_ptr<http::BodyConsumer> S3Service::DivertBody(const http::Request& head) {

@@ -19,7 +19,7 @@ from harness import MillraceServer, millrace_only
 REPO = harness.REPO
 RUNNABLE = re.compile(r"<!-- runnable -->[ \t]*\n```(sh|python)\n(.*?)\n```", re.S)
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-COMMANDS = ("serve", "keys", "datasets", "consumers", "transformations", "change-streams",
+COMMANDS = ("serve", "keys", "share", "datasets", "consumers", "transformations", "change-streams",
             "streams")
 
 
