@@ -207,17 +207,53 @@ std::optional<std::string> BuiltinPolicy(std::string_view arn) {
   return std::nullopt;
 }
 
+namespace {
+// Each thread's last snapshot, so that the hot path takes no lock: valid while the
+// directory's generation (bumped by every reload and Invalidate) is the one it was taken
+// at, for 500 ms. Generations are unique across directories (one global counter).
+std::atomic<uint64_t> g_generations{1};
+struct ThreadSnapshot {
+  uint64_t generation = 0;
+  int64_t checked_ns = 0;
+  std::shared_ptr<const void> snapshot;
+};
+thread_local ThreadSnapshot t_snapshot;
+}  // namespace
+
 Directory::Directory(catalog::Catalog* catalog, const Clock* clock, DirectoryOptions options)
-    : catalog_(catalog), clock_(clock), options_(std::move(options)) {}
+    : catalog_(catalog),
+      clock_(clock),
+      options_(std::move(options)),
+      generation_(g_generations.fetch_add(1)) {}
 
 void Directory::Invalidate() {
   std::lock_guard<std::mutex> l(mu_);
   stale_ = true;
+  generation_.store(g_generations.fetch_add(1), std::memory_order_release);
 }
 
 std::shared_ptr<const Directory::Snapshot> Directory::Current(bool force) {
-  std::lock_guard<std::mutex> l(mu_);
   const int64_t now = clock_->MonotonicNanos();
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (!force && t_snapshot.generation == generation && now - t_snapshot.checked_ns < 500'000'000)
+    return std::static_pointer_cast<const Snapshot>(t_snapshot.snapshot);
+  uint64_t current_generation = 0;
+  auto snap = CurrentLocked(force, now, &current_generation);
+  t_snapshot.generation = current_generation;
+  t_snapshot.checked_ns = now;
+  t_snapshot.snapshot = snap;
+  return snap;
+}
+
+std::shared_ptr<const Directory::Snapshot> Directory::CurrentLocked(bool force, int64_t now,
+                                                                    uint64_t* generation) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::shared_ptr<const Snapshot> snap = Reload(force, now);
+  *generation = generation_.load(std::memory_order_acquire);  // consistent with snap: both
+  return snap;                                                // change under mu_ only
+}
+
+std::shared_ptr<const Directory::Snapshot> Directory::Reload(bool force, int64_t now) {
   // Forced (an unknown key: perhaps just made by `millrace keys` or `share` in another
   // process) at most every 10 ms, so that a flood of unknown keys costs little.
   const int64_t interval = force ? 10'000'000 : 500'000'000;
@@ -308,6 +344,7 @@ std::shared_ptr<const Directory::Snapshot> Directory::Current(bool force) {
   }
   if (version.ok()) data_version_ = *version;
   snapshot_ = std::move(s);
+  generation_.store(g_generations.fetch_add(1), std::memory_order_release);
   return snapshot_;
 }
 
@@ -509,24 +546,47 @@ RequestContext Directory::NewContext(const Principal& p, const http::Request& re
   r.action = std::move(action);
   r.resource = std::move(resource);
   r.principal = p.ref;
-  r.keys.emplace("aws:principalarn", p.ref.role_arn.empty() ? p.ref.arn : p.ref.role_arn);
-  r.keys.emplace("aws:principalaccount", p.ref.account);
-  r.keys.emplace("aws:userid", p.user_id);
-  r.keys.emplace("aws:principaltype", !p.role_key.empty() ? "AssumedRole" : "User");
-  if (!p.username.empty()) r.keys.emplace("aws:username", p.username);
-  std::string_view peer = req.remote_address;
-  if (peer.starts_with("[")) {
-    peer = peer.substr(1, peer.find(']') - 1);
-  } else if (size_t colon = peer.rfind(':'); colon != std::string_view::npos) {
-    peer = peer.substr(0, colon);
-  }
-  r.keys.emplace("aws:sourceip", std::string(peer));
-  const int64_t now = clock_->NowMillis();
-  r.keys.emplace("aws:currenttime", Iso8601(now / 1000, 0));
-  r.keys.emplace("aws:epochtime", std::to_string(now / 1000));
-  r.keys.emplace("aws:securetransport", "false");  // TLS is not served yet
-  if (p.temporary()) r.keys.emplace("aws:tokenissuetime", Iso8601(p.issued_ms / 1000, 0));
+  r.who = &p;
+  r.request = &req;
+  r.now_ms = clock_->NowMillis();
   return r;
+}
+
+bool GlobalKey(const RequestContext& r, std::string_view name, std::string* value) {
+  const Principal& p = *r.who;
+  if (name == "aws:principalarn") {
+    *value = p.ref.role_arn.empty() ? p.ref.arn : p.ref.role_arn;
+  } else if (name == "aws:principalaccount") {
+    *value = p.ref.account;
+  } else if (name == "aws:userid") {
+    *value = p.user_id;
+  } else if (name == "aws:principaltype") {
+    *value = !p.role_key.empty() ? "AssumedRole" : "User";
+  } else if (name == "aws:username") {
+    if (p.username.empty()) return false;
+    *value = p.username;
+  } else if (name == "aws:sourceip") {
+    if (!r.request) return false;
+    std::string_view peer = r.request->remote_address;
+    if (peer.starts_with("[")) {
+      peer = peer.substr(1, peer.find(']') - 1);
+    } else if (size_t colon = peer.rfind(':'); colon != std::string_view::npos) {
+      peer = peer.substr(0, colon);
+    }
+    *value = std::string(peer);
+  } else if (name == "aws:currenttime") {
+    *value = Iso8601(r.now_ms / 1000, 0);
+  } else if (name == "aws:epochtime") {
+    *value = std::to_string(r.now_ms / 1000);
+  } else if (name == "aws:securetransport") {
+    *value = "false";  // TLS is not served yet
+  } else if (name == "aws:tokenissuetime") {
+    if (!p.temporary()) return false;
+    *value = Iso8601(p.issued_ms / 1000, 0);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 Decision Directory::Authorize(const Principal& p, const RequestContext& request,

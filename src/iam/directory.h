@@ -18,6 +18,7 @@
 // at once, as their policies are read from the live role.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -132,6 +133,8 @@ class Directory {
 
  private:
   std::shared_ptr<const Snapshot> Current(bool force = false);
+  std::shared_ptr<const Snapshot> CurrentLocked(bool force, int64_t now_ns, uint64_t* generation);
+  std::shared_ptr<const Snapshot> Reload(bool force, int64_t now_ns) REQUIRES(mu_);
   struct Found {
     std::string secret;
     std::shared_ptr<const Principal> principal;
@@ -148,6 +151,7 @@ class Directory {
   int64_t data_version_ GUARDED_BY(mu_) = -1;
   int64_t last_check_ns_ GUARDED_BY(mu_) = 0;
   bool stale_ GUARDED_BY(mu_) = true;
+  std::atomic<uint64_t> generation_;  // see Current()
 };
 
 // Names and ids, as IAM makes them.

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <unordered_map>
 
 namespace millrace::iam {
 namespace {
@@ -168,6 +170,8 @@ bool CidrContains(const Cidr& block, const Cidr& addr) {
   return true;
 }
 
+std::atomic<uint64_t> g_policy_ids{1};  // Policy::id_
+
 struct Condition {
   Op op;
   bool negated = false;
@@ -186,6 +190,10 @@ struct Policy::Statement {
   bool has_resource = false;
   bool not_resource = false;
   std::vector<std::string> resources;
+  // How much of each resource pattern is literal (before its first '*', '?' or '$'): a
+  // resource that does not start with it cannot match, and is told so without expanding
+  // variables.
+  std::vector<size_t> literal_prefix;
   bool has_principal = false;
   bool not_principal = false;
   bool any_principal = false;
@@ -198,8 +206,12 @@ Policy::~Policy() = default;
 size_t Policy::statement_count() const { return statements_.size(); }
 
 const std::string* RequestContext::Key(std::string_view lower_name) const {
-  auto it = keys.find(lower_name);
-  return it == keys.end() ? nullptr : &it->second;
+  if (auto it = keys.find(lower_name); it != keys.end()) return &it->second;
+  if (!who) return nullptr;
+  if (auto it = computed_.find(lower_name); it != computed_.end()) return &it->second;
+  std::string value;
+  if (!GlobalKey(*this, lower_name, &value)) return nullptr;
+  return &computed_.emplace(std::string(lower_name), std::move(value)).first->second;
 }
 
 bool WildcardMatch(std::string_view p, std::string_view t, bool ignore_case) {
@@ -415,6 +427,7 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view json, bool 
   if (parser.parse(json.data(), json.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
     return Malformed("This policy contains invalid Json");
   auto policy = std::make_shared<Policy>();
+  policy->id_ = g_policy_ids.fetch_add(1);
   policy->text_ = std::string(json);
   policy->resource_policy_ = resource_policy;
   std::string_view version = "2008-10-17";
@@ -475,6 +488,8 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view json, bool 
     s.not_resource = has_not_resource;
     if (s.has_resource && (!Strings(e, &s.resources) || s.resources.empty()))
       return Malformed("Syntax errors in policy.");
+    for (const std::string& pattern : s.resources)
+      s.literal_prefix.push_back(std::min(pattern.find_first_of("*?$"), pattern.size()));
     if (!s.has_resource && !resource_policy)
       return Malformed("Policy statement must contain resources.");
     const bool has_principal = obj["Principal"].get(e) == simdjson::SUCCESS;
@@ -553,9 +568,61 @@ Result<std::shared_ptr<const Policy>> Policy::Parse(std::string_view json, bool 
   return std::shared_ptr<const Policy>(std::move(policy));
 }
 
+namespace {
+
+// Which statements of a policy name an action (Action or NotAction), per thread, so that a
+// request looks at only those: a policy's statements are scanned once per action a thread
+// sees, not once per request. Keyed by the policy's unique id (never reused) and the
+// action; cleared when it grows past 8,192 entries.
+struct IndexKey {
+  uint64_t policy;
+  std::string action;
+};
+struct IndexProbe {
+  uint64_t policy;
+  std::string_view action;
+};
+struct IndexHash {
+  using is_transparent = void;
+  size_t operator()(const IndexKey& k) const { return Mix(k.policy, k.action); }
+  size_t operator()(const IndexProbe& k) const { return Mix(k.policy, k.action); }
+  static size_t Mix(uint64_t id, std::string_view a) {
+    return std::hash<std::string_view>()(a) ^ (id * 0x9e3779b97f4a7c15ull);
+  }
+};
+struct IndexEq {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.policy == b.policy && std::string_view(a.action) == std::string_view(b.action);
+  }
+};
+thread_local std::unordered_map<IndexKey, std::vector<uint16_t>, IndexHash, IndexEq> t_index;
+
+}  // namespace
+
+const std::vector<uint16_t>& Policy::StatementsFor(std::string_view action) const {
+  auto it = t_index.find(IndexProbe{id_, action});
+  if (it != t_index.end()) return it->second;
+  if (t_index.size() >= 8192) t_index.clear();
+  std::vector<uint16_t> list;
+  for (size_t i = 0; i < statements_.size(); ++i) {
+    const Statement& s = statements_[i];
+    bool named = false;
+    for (const std::string& a : s.actions)
+      if (WildcardMatch(a, action, true)) {
+        named = true;
+        break;
+      }
+    if (named != s.not_action) list.push_back(static_cast<uint16_t>(i));
+  }
+  return t_index.emplace(IndexKey{id_, std::string(action)}, std::move(list)).first->second;
+}
+
 Policy::Match Policy::Evaluate(const RequestContext& r) const {
   Match m;
-  for (const Statement& s : statements_) {
+  for (uint16_t index : StatementsFor(r.action)) {
+    const Statement& s = statements_[index];
     // Already decided both ways this statement could add to: skip it.
     if (s.effect == Effect::kDeny ? m.deny : (m.allow && (m.allow_direct || !resource_policy_)))
       continue;
@@ -578,16 +645,12 @@ Policy::Match Policy::Evaluate(const RequestContext& r) const {
       if (named == s.not_principal) continue;
       if (s.not_principal) direct = true;
     }
-    bool action = false;
-    for (const std::string& a : s.actions)
-      if (WildcardMatch(a, r.action, true)) {
-        action = true;
-        break;
-      }
-    if (action == s.not_action) continue;
     if (s.has_resource) {
       bool resource = false;
-      for (const std::string& pattern : s.resources) {
+      for (size_t i = 0; i < s.resources.size(); ++i) {
+        const std::string& pattern = s.resources[i];
+        const size_t literal = s.literal_prefix[i];
+        if (r.resource.compare(0, literal, pattern, 0, literal) != 0) continue;
         if (!variables_ || pattern.find("${") == std::string::npos) {
           if (WildcardMatch(pattern, r.resource, false)) {
             resource = true;
@@ -621,16 +684,8 @@ Policy::Match Policy::Evaluate(const RequestContext& r) const {
 }
 
 bool Policy::MayAllowAction(std::string_view action) const {
-  for (const Statement& s : statements_) {
-    if (s.effect != Effect::kAllow) continue;
-    bool named = false;
-    for (const std::string& a : s.actions)
-      if (WildcardMatch(a, action, true)) {
-        named = true;
-        break;
-      }
-    if (named != s.not_action) return true;
-  }
+  for (uint16_t index : StatementsFor(action))
+    if (statements_[index].effect == Effect::kAllow) return true;
   return false;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "http/message.h"
 
 namespace millrace::iam {
 
@@ -44,6 +45,8 @@ struct PrincipalRef {
   bool anonymous = false;
 };
 
+struct Principal;  // directory.h
+
 // Everything a policy may look at about one request.
 struct RequestContext {
   std::string action;    // "s3:GetObject"
@@ -52,9 +55,22 @@ struct RequestContext {
   // Condition keys, by lower-case name ("aws:sourceip", "s3:prefix", "sts:externalid").
   // Policy variables (${aws:username}) are looked up here too.
   std::map<std::string, std::string, std::less<>> keys;
+  // The global keys (aws:SourceIp, aws:CurrentTime, aws:username, ...) are computed when a
+  // policy first asks for one (GlobalKey, directory.cc), from these: most requests are
+  // decided by policies that ask for none. Both must outlive the context.
+  const Principal* who = nullptr;
+  const http::Request* request = nullptr;
+  int64_t now_ms = 0;
 
   const std::string* Key(std::string_view lower_name) const;
+
+ private:
+  mutable std::map<std::string, std::string, std::less<>> computed_;
 };
+
+// The global condition key `lower_name` of `r` (its `who`, `request` and `now_ms`), if the
+// request has it.
+bool GlobalKey(const RequestContext& r, std::string_view lower_name, std::string* value);
 
 // Wildcard match: '*' any run (also empty), '?' one character. Case-insensitive when asked.
 bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case);
@@ -92,6 +108,10 @@ class Policy {
   struct Statement;
 
  private:
+  // The statements whose Action/NotAction names `action`, in order (a per-thread cache).
+  const std::vector<uint16_t>& StatementsFor(std::string_view action) const;
+
+  uint64_t id_ = 0;  // unique per parsed policy, for StatementsFor's cache
   std::string text_;
   bool variables_ = true;
   bool resource_policy_ = false;
