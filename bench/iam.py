@@ -11,7 +11,9 @@
   and, with BASE_BIN=<millrace built from the commit before IAM>, the same PutRecord load
   against that binary (no policy evaluation at all): the "without policies" figure.
 - AssumeRole throughput (loadgen assume-role, 16 connections): the admin key assuming a
-  role whose trust policy asks for an ExternalId, a new session name per request.
+  role whose trust policy asks for an ExternalId, a new session name per request; and the
+  same load against moto's STS (../shared/peers, which checks no signature and evaluates
+  no trust policy), interleaved.
 
     python3 bench/iam.py                       # ~3 minutes
     SYNC=off python3 bench/iam.py              # writes not fsynced: CPU-bound
@@ -28,7 +30,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-from harness import MillraceServer  # noqa: E402
+from harness import MillraceServer, free_port  # noqa: E402
+
+PEERS = os.path.join(REPO, "..", "shared", "peers")
 
 BUILD = os.environ.get("BUILD", os.path.join(REPO, "build"))
 LOADGEN = os.path.join(BUILD, "bin", "loadgen")
@@ -80,6 +84,26 @@ def loadgen(mode, port, creds, label, *extra):
         doc = json.loads(f.readline())
     os.remove(out)
     return doc
+
+
+def start_moto():
+    """moto on loopback with a role to assume: (port, pid, role arn), or None."""
+    port = free_port()
+    p = subprocess.run([os.path.join(PEERS, "start.sh"), "moto", str(port)], capture_output=True,
+                       text=True, timeout=120)
+    if p.returncode != 0:
+        print("moto did not start: " + p.stderr[-300:], file=sys.stderr)
+        return None
+    pid = int(p.stdout.split()[-1])
+    import boto3
+    iam = boto3.client("iam", endpoint_url="http://127.0.0.1:%d" % port, region_name="us-east-1",
+                       aws_access_key_id="AKIAMOTO", aws_secret_access_key="moto-secret")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="bench",
+                          AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    return port, pid, arn
 
 
 def start(binary=None):
@@ -135,19 +159,35 @@ def main():
                 emit({"bench": "iam-put-record", "sync": SYNC, "principal": name, "round": r,
                       "requests_per_s": rate, "errors": errors,
                       "p50_ms": doc.get("p50_ms"), "p99_ms": doc.get("p99_ms")})
-        assume = []
+        moto = start_moto()
+        assume, assume_moto = [], []
         for r in range(ROUNDS):
             doc = loadgen("assume-role", server.port, admin, "assume-role", "--role-arn",
                           role_arn, "--external-id", "bench-external-id", "--connections", "16")
             rate = doc["requests_per_s"]
             assume.append(rate)
-            emit({"bench": "iam-assume-role", "round": r, "requests_per_s": rate,
-                  "errors": doc.get("errors") or {}, "p50_ms": doc.get("p50_ms"),
-                  "p99_ms": doc.get("p99_ms")})
+            emit({"bench": "iam-assume-role", "target": "millrace", "round": r,
+                  "requests_per_s": rate, "errors": doc.get("errors") or {},
+                  "p50_ms": doc.get("p50_ms"), "p99_ms": doc.get("p99_ms")})
+            if moto:
+                doc = loadgen("assume-role", moto[0], ("AKIAMOTO", "moto-secret"), "moto",
+                              "--role-arn", moto[2], "--external-id", "bench-external-id",
+                              "--connections", "16")
+                assume_moto.append(doc["requests_per_s"])
+                emit({"bench": "iam-assume-role", "target": "moto", "round": r,
+                      "requests_per_s": doc["requests_per_s"],
+                      "errors": doc.get("errors") or {}, "p50_ms": doc.get("p50_ms"),
+                      "p99_ms": doc.get("p99_ms")})
+        if moto:
+            subprocess.run(["kill", str(moto[1])])
         med = {k: statistics.median(v) for k, v in rates.items()}
         summary = {"bench": "iam-summary", "sync": SYNC, "put_record_median": med,
                    "heavy_over_admin": med["heavy"] / med["admin"],
                    "assume_role_median": statistics.median(assume)}
+        if assume_moto:
+            summary["assume_role_moto_median"] = statistics.median(assume_moto)
+            summary["assume_role_over_moto"] = (statistics.median(assume) /
+                                                statistics.median(assume_moto))
         if base:
             summary["admin_over_base"] = med["admin"] / med["base"]
             summary["heavy_over_base"] = med["heavy"] / med["base"]

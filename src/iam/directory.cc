@@ -76,10 +76,27 @@ int64_t Int(simdjson::dom::element e, const char* key, int64_t fallback) {
   return e[key].get(v) == simdjson::SUCCESS ? v : fallback;
 }
 
+bool NameIs(const std::string& name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if ((name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]) != lower[i]) return false;
+  return true;
+}
+
+// The request's Authorization and X-Amz-Security-Token headers, in one pass (a header
+// whose length differs is passed over without comparing).
+void FindAuthHeaders(const http::Request& req, const std::string** authorization,
+                     const std::string** token) {
+  for (const http::Header& h : req.headers) {
+    if (!*authorization && NameIs(h.name, "authorization")) *authorization = &h.value;
+    if (!*token && NameIs(h.name, "x-amz-security-token")) *token = &h.value;
+  }
+}
+
 // The access key id a request names (Authorization's Credential= or X-Amz-Credential),
 // and its session token; empty when absent.
-std::string CredentialKeyId(const http::Request& req) {
-  if (const std::string* a = req.FindHeader("authorization")) {
+std::string CredentialKeyId(const http::Request& req, const std::string* authorization) {
+  if (const std::string* a = authorization) {
     size_t at = a->find("Credential=");
     if (at == std::string::npos) return {};
     at += 11;
@@ -93,8 +110,9 @@ std::string CredentialKeyId(const http::Request& req) {
   return end == std::string::npos ? std::string() : cred->substr(0, std::min<size_t>(end, 128));
 }
 
-std::optional<std::string> SessionToken(const http::Request& req) {
-  if (const std::string* t = req.FindHeader("x-amz-security-token")) return *t;
+std::optional<std::string> SessionToken(const http::Request& req, const std::string* header) {
+  if (header) return *header;
+  if (req.query.empty()) return std::nullopt;
   return auth::QueryValue(req.query, "X-Amz-Security-Token");
 }
 
@@ -505,8 +523,11 @@ static auth::AuthError StructuralOr(const http::Request& req, const auth::Verify
 std::variant<Authenticated, auth::AuthError> Directory::Authenticate(
     const http::Request& req, const auth::VerifyOptions& options) {
   const int64_t now = clock_->NowMillis();
-  std::string id = CredentialKeyId(req);
-  std::optional<std::string> token = SessionToken(req);
+  const std::string* authorization = nullptr;
+  const std::string* token_header = nullptr;
+  FindAuthHeaders(req, &authorization, &token_header);
+  std::string id = CredentialKeyId(req, authorization);
+  std::optional<std::string> token = SessionToken(req, token_header);
   std::optional<Found> found;
   if (!id.empty()) {
     auto r = Resolve(id, token ? &*token : nullptr, now);
@@ -525,8 +546,11 @@ std::variant<Authenticated, auth::AuthError> Directory::Authenticate(
 std::optional<auth::AuthError> Directory::AuthenticateHead(const http::Request& head,
                                                            const auth::VerifyOptions& options) {
   const int64_t now = clock_->NowMillis();
-  std::string id = CredentialKeyId(head);
-  std::optional<std::string> token = SessionToken(head);
+  const std::string* authorization = nullptr;
+  const std::string* token_header = nullptr;
+  FindAuthHeaders(head, &authorization, &token_header);
+  std::string id = CredentialKeyId(head, authorization);
+  std::optional<std::string> token = SessionToken(head, token_header);
   std::optional<std::string> secret;
   if (!id.empty()) {
     auto r = Resolve(id, token ? &*token : nullptr, now);
@@ -592,8 +616,8 @@ bool GlobalKey(const RequestContext& r, std::string_view name, std::string* valu
 Decision Directory::Authorize(const Principal& p, const RequestContext& request,
                               const Policy* resource_policy, const std::string& resource_account,
                               bool trust) const {
-  PolicySet set;
-  set.identity.reserve(p.policies.size());
+  thread_local PolicySet set;  // reused: no allocation per request
+  set.identity.clear();
   for (const auto& policy : p.policies) set.identity.push_back(policy.get());
   set.session = p.session_policy.get();
   set.resource = resource_policy;

@@ -208,8 +208,8 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
                                             "kinesis:" +
                                                 std::string(action->name) + " action"));
   };
-  if (caller.principal && action &&
-      !directory_->MayEverAllow(*caller.principal, std::string("kinesis:") + action->name, true))
+  const std::string iam_action = std::string("kinesis:") + action->name;
+  if (caller.principal && !directory_->MayEverAllow(*caller.principal, iam_action, true))
     return access_denied("arn:aws:kinesis:" + region + ":" + account + ":*", false);
 
   // Validation.
@@ -295,8 +295,7 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
     const std::string resource = ctx.stream_arn.empty()
                                      ? "arn:aws:kinesis:" + region + ":" + account + ":*"
                                      : ctx.stream_arn;
-    iam::RequestContext rc = directory_->NewContext(
-        *caller.principal, req, std::string("kinesis:") + action->name, resource);
+    iam::RequestContext rc = directory_->NewContext(*caller.principal, req, iam_action, resource);
     iam::PolicyPtr stream_policy =
         ctx.stream_arn.empty() ? nullptr : directory_->StreamPolicy(ctx.stream_arn);
     iam::Decision d = directory_->Authorize(*caller.principal, rc, stream_policy.get(), account);

@@ -219,6 +219,18 @@ class IamTest(unittest.TestCase):
                            aws_session_token=c["SessionToken"],
                            endpoint_url=self.server.endpoint, region_name="us-east-1")
         self.assertEqual(sts.get_caller_identity()["Arn"], out["AssumedRoleUser"]["Arn"])
+        # A presigned URL made with the session carries its token in the query.
+        presigner = s3_client(self.server, (c["AccessKeyId"], c["SecretAccessKey"]),
+                              c["SessionToken"], v4=True)
+        url = presigner.generate_presigned_url("get_object", Params={"Bucket": "exports",
+                                                                     "Key": listed[0]})
+        self.assertIn("X-Amz-Security-Token=", url)
+        self.assertEqual(urllib.request.urlopen(url, timeout=10).read(), FILES[listed[0]])
+        url = presigner.generate_presigned_url("get_object", Params={
+            "Bucket": "exports", "Key": "globex/secret.json"})
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url, timeout=10)
+        self.assertEqual(e.exception.code, 403)
 
     def test_assume_role_refusals(self):
         role_arn = self.shared["acme", "role"]["RoleArn"]
