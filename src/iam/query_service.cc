@@ -4,10 +4,10 @@
 #include <cstring>
 #include <functional>
 #include <map>
-#include <random>
 
 #include "auth/sigv4.h"
 #include "common/logging.h"
+#include "common/request_id.h"
 #include "common/time_format.h"
 #include "common/xml_writer.h"
 
@@ -18,16 +18,7 @@ constexpr std::string_view kStsXmlns = "https://sts.amazonaws.com/doc/2011-06-15
 constexpr std::string_view kIamXmlns = "https://iam.amazonaws.com/doc/2010-05-08/";
 constexpr size_t kMaxQueued = 256;
 
-std::string RequestId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t a = rng(), b = rng();
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffull));
-  return buf;
-}
+std::string RequestId() { return NewRequestId(); }
 
 // application/x-www-form-urlencoded: '+' is a space, %XX a byte.
 std::string FormDecode(std::string_view s) {
@@ -215,6 +206,40 @@ void WritePolicy(XmlWriter& x, const ManagedPolicy& p) {
   x.Element("UpdateDate", IsoSeconds(p.created_ms));
 }
 
+// An answer of one element (<User>...</User>) or of a list (<Users><member>...), the
+// shapes of IAM's Get*/Create* and List* answers.
+template <typename T, typename W>
+http::Response One(const Call& c, const char* element, const T& item, W write) {
+  Answer a(c);
+  a.x().Open(element);
+  write(a.x(), item);
+  a.x().Close(element);
+  return a.Finish();
+}
+
+template <typename T, typename W>
+http::Response Many(const Call& c, const char* element, const std::vector<T>& items, W write) {
+  Answer a(c);
+  a.x().Open(element);
+  for (const T& item : items) {
+    a.x().Open("member");
+    write(a.x(), item);
+    a.x().Close("member");
+  }
+  a.x().Close(element);
+  a.x().Element("IsTruncated", "false");
+  return a.Finish();
+}
+
+void WriteCredentials(XmlWriter& x, const SessionCredentials& creds) {
+  x.Open("Credentials");
+  x.Element("AccessKeyId", creds.access_key_id);
+  x.Element("SecretAccessKey", creds.secret_access_key);
+  x.Element("SessionToken", creds.session_token);
+  x.Element("Expiration", IsoSeconds(creds.expires_ms));
+  x.Close("Credentials");
+}
+
 }  // namespace
 
 QueryService::QueryService(Directory* directory, IamStore* store, const Clock* clock, bool auth)
@@ -337,12 +362,7 @@ http::Response AssumeRole(Call& c, Directory* dir, IamStore*, int64_t now) {
   SessionCredentials creds =
       dir->IssueSession(caller, &*role, session, duration, session_policy, now);
   Answer a(c);
-  a.x().Open("Credentials");
-  a.x().Element("AccessKeyId", creds.access_key_id);
-  a.x().Element("SecretAccessKey", creds.secret_access_key);
-  a.x().Element("SessionToken", creds.session_token);
-  a.x().Element("Expiration", IsoSeconds(creds.expires_ms));
-  a.x().Close("Credentials");
+  WriteCredentials(a.x(), creds);
   a.x().Open("AssumedRoleUser");
   a.x().Element("AssumedRoleId", role->id + ":" + session);
   a.x().Element("Arn",
@@ -378,12 +398,7 @@ http::Response GetSessionToken(Call& c, Directory* dir, IamStore*, int64_t now) 
   }
   SessionCredentials creds = dir->IssueSession(*c.principal, nullptr, "", duration, "", now);
   Answer a(c);
-  a.x().Open("Credentials");
-  a.x().Element("AccessKeyId", creds.access_key_id);
-  a.x().Element("SecretAccessKey", creds.secret_access_key);
-  a.x().Element("SessionToken", creds.session_token);
-  a.x().Element("Expiration", IsoSeconds(creds.expires_ms));
-  a.x().Close("Credentials");
+  WriteCredentials(a.x(), creds);
   return a.Finish();
 }
 
@@ -398,11 +413,7 @@ http::Response CreateUser(Call& c, Directory*, IamStore* s, int64_t) {
   if (auto e = Required(c, "UserName", "userName")) return IamFailure(c, *e);
   auto u = s->CreateUser(c.account, *c.Param("UserName"), c.ParamOr("Path", "/"));
   if (auto* e = ErrorOf(u)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("User");
-  WriteUser(a.x(), std::get<User>(u));
-  a.x().Close("User");
-  return a.Finish();
+  return One(c, "User", std::get<User>(u), WriteUser);
 }
 
 http::Response GetUser(Call& c, Directory*, IamStore* s, int64_t) {
@@ -420,24 +431,11 @@ http::Response GetUser(Call& c, Directory*, IamStore* s, int64_t) {
   }
   auto u = s->GetUser(c.account, name);
   if (auto* e = ErrorOf(u)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("User");
-  WriteUser(a.x(), std::get<User>(u));
-  a.x().Close("User");
-  return a.Finish();
+  return One(c, "User", std::get<User>(u), WriteUser);
 }
 
 http::Response ListUsers(Call& c, Directory*, IamStore* s, int64_t) {
-  Answer a(c);
-  a.x().Open("Users");
-  for (const User& u : s->ListUsers(c.account)) {
-    a.x().Open("member");
-    WriteUser(a.x(), u);
-    a.x().Close("member");
-  }
-  a.x().Close("Users");
-  a.x().Element("IsTruncated", "false");
-  return a.Finish();
+  return Many(c, "Users", s->ListUsers(c.account), WriteUser);
 }
 
 http::Response DeleteUser(Call& c, Directory*, IamStore* s, int64_t) {
@@ -505,35 +503,18 @@ http::Response CreateRole(Call& c, Directory*, IamStore* s, int64_t) {
   r.max_session_s = std::atoll(c.ParamOr("MaxSessionDuration", "3600").c_str());
   auto made = s->CreateRole(std::move(r));
   if (auto* e = ErrorOf(made)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("Role");
-  WriteRole(a.x(), std::get<RoleDoc>(made));
-  a.x().Close("Role");
-  return a.Finish();
+  return One(c, "Role", std::get<RoleDoc>(made), WriteRole);
 }
 
 http::Response GetRole(Call& c, Directory*, IamStore* s, int64_t) {
   if (auto e = Required(c, "RoleName", "roleName")) return IamFailure(c, *e);
   auto r = s->GetRole(c.account, *c.Param("RoleName"));
   if (auto* e = ErrorOf(r)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("Role");
-  WriteRole(a.x(), std::get<RoleDoc>(r));
-  a.x().Close("Role");
-  return a.Finish();
+  return One(c, "Role", std::get<RoleDoc>(r), WriteRole);
 }
 
 http::Response ListRoles(Call& c, Directory*, IamStore* s, int64_t) {
-  Answer a(c);
-  a.x().Open("Roles");
-  for (const RoleDoc& r : s->ListRoles(c.account)) {
-    a.x().Open("member");
-    WriteRole(a.x(), r);
-    a.x().Close("member");
-  }
-  a.x().Close("Roles");
-  a.x().Element("IsTruncated", "false");
-  return a.Finish();
+  return Many(c, "Roles", s->ListRoles(c.account), WriteRole);
 }
 
 http::Response DeleteRole(Call& c, Directory*, IamStore* s, int64_t) {
@@ -599,22 +580,14 @@ http::Response CreatePolicy(Call& c, Directory*, IamStore* s, int64_t) {
   p.description = c.ParamOr("Description", "");
   auto made = s->CreatePolicy(std::move(p));
   if (auto* e = ErrorOf(made)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("Policy");
-  WritePolicy(a.x(), std::get<ManagedPolicy>(made));
-  a.x().Close("Policy");
-  return a.Finish();
+  return One(c, "Policy", std::get<ManagedPolicy>(made), WritePolicy);
 }
 
 http::Response GetPolicy(Call& c, Directory*, IamStore* s, int64_t) {
   if (auto e = Required(c, "PolicyArn", "policyArn")) return IamFailure(c, *e);
   auto p = s->GetPolicy(c.account, *c.Param("PolicyArn"));
   if (auto* e = ErrorOf(p)) return IamFailure(c, *e);
-  Answer a(c);
-  a.x().Open("Policy");
-  WritePolicy(a.x(), std::get<ManagedPolicy>(p));
-  a.x().Close("Policy");
-  return a.Finish();
+  return One(c, "Policy", std::get<ManagedPolicy>(p), WritePolicy);
 }
 
 http::Response GetPolicyVersion(Call& c, Directory*, IamStore* s, int64_t) {
