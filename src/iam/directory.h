@@ -97,6 +97,9 @@ class Directory {
   // aws:TokenIssueTime (temporary credentials).
   RequestContext NewContext(const Principal& principal, const http::Request& req,
                             std::string action, std::string resource) const;
+  // The context keeps a pointer to the request: a temporary would dangle.
+  RequestContext NewContext(const Principal& principal, const http::Request&& req,
+                            std::string action, std::string resource) const = delete;
 
   // Whether `principal` may do what `request` says, given the resource's own policy (if
   // any) and the account that owns the resource.

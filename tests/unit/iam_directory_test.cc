@@ -84,8 +84,9 @@ TEST_F(DirectoryTest, UsersSignAsThemselves) {
   const Principal& p = *std::get<Authenticated>(r).principal;
   EXPECT_EQ(p.ref.arn, "arn:aws:iam::111122223333:user/alice");
   EXPECT_EQ(p.username, "alice");
-  RequestContext rc =
-      dir_obj_->NewContext(p, Signed({id, secret, ""}), "s3:GetObject", "arn:aws:s3:::b/k");
+  // The context refers to the request and the principal: both outlive it.
+  const http::Request request = Signed({id, secret, ""});
+  RequestContext rc = dir_obj_->NewContext(p, request, "s3:GetObject", "arn:aws:s3:::b/k");
   EXPECT_EQ(*rc.Key("aws:username"), "alice");
   EXPECT_EQ(*rc.Key("aws:sourceip"), "127.0.0.1");
   EXPECT_EQ(dir_obj_->Authorize(p, rc, nullptr, kAccount), Decision::kAllow);
