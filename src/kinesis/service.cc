@@ -166,17 +166,8 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   if (content_type != kAmzJson && content_type != "application/json") {
     return reply.Error(404, "UnknownOperationException", "");
   }
-  if (req.body.empty())
-    return reply.Error(400, action ? "SerializationException" : "UnknownOperationException", "");
-
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS ||
-      doc.type() != simdjson::dom::element_type::OBJECT)
-    return reply.Error(400, "SerializationException", "");
-  if (!action) return reply.Error(400, "UnknownOperationException", "");
-
-  // Authentication.
+  // Authentication first: the body is parsed only for a caller whose signature holds (the
+  // signature covers the body's hash, which needs no parsing).
   Caller caller;
   std::string region = streams_->options().region;
   if (options_.auth) {
@@ -187,6 +178,17 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
     caller.principal = std::get<iam::Authenticated>(result).principal;
     caller.access_key_id = caller.principal->access_key_id;
   }
+
+  if (req.body.empty())
+    return reply.Error(400, action ? "SerializationException" : "UnknownOperationException", "");
+
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS ||
+      doc.type() != simdjson::dom::element_type::OBJECT)
+    return reply.Error(400, "SerializationException", "");
+  if (!action) return reply.Error(400, "UnknownOperationException", "");
+
   const std::string& account = streams_->options().account_id;
   auto access_denied = [&](const std::string& resource, bool explicit_deny) {
     return reply.Error(400, "AccessDeniedException",

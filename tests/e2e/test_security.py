@@ -275,6 +275,16 @@ class BoundedErrorsTest(KinesisTestCase):
             time.sleep(0.1)
         self.assertEqual(r.error_type, "AccessDeniedException", r)
 
+    def test_an_unsigned_body_is_not_parsed(self):
+        # Authentication comes before the body is parsed: malformed JSON from a caller
+        # without a valid signature is refused for its signature, not its syntax.
+        for body in (b"{not json", b"[1, 2", b'{"StreamName": "x"}'):
+            r = self.raw.request(body, target="Kinesis_20131202.ListStreams", sign=False)
+            self.assertEqual(r.error_type, "MissingAuthenticationTokenException", r)
+            r = self.raw.request(body, target="Kinesis_20131202.ListStreams",
+                                 credentials=("MRKANOSUCHKEY000000", "x" * 40))
+            self.assertEqual(r.error_type, "UnrecognizedClientException", r)
+
     def test_404_does_not_echo_a_long_url(self):
         path = "/" + "a" * 60000
         out = send_raw(self.server.port, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
