@@ -418,6 +418,9 @@ http::Response CreateUser(Call& c, Directory*, IamStore* s, int64_t) {
 
 http::Response GetUser(Call& c, Directory*, IamStore* s, int64_t) {
   std::string name = c.ParamOr("UserName", c.principal->username);
+  if (name.empty() && !c.principal->role_key.empty())
+    return IamFailure(c, {400, "ValidationError",
+                          "Must specify userName when calling with non-User credentials"});
   if (name.empty()) {  // a scoped key of `millrace keys`: no IAM user behind it
     Answer a(c);
     a.x().Open("User");
@@ -781,8 +784,12 @@ http::Response QueryService::Serve(const http::Request& req) {
               " because no identity-based policy allows the iam:" + call.action + " action",
           call.request_id);
   }
+  if (!info.writes) return info.handle(call, directory_, store_, clock_->NowMillis());
+  // Changes read a document, change it and write it back: one at a time, so that two
+  // workers' PutUserPolicy calls on one user cannot lose either.
+  std::lock_guard<std::mutex> l(write_mu_);
   http::Response r = info.handle(call, directory_, store_, clock_->NowMillis());
-  if (info.writes && r.status == 200) directory_->Invalidate();
+  if (r.status == 200) directory_->Invalidate();
   return r;
 }
 

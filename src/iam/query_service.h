@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "common/clock.h"
@@ -34,6 +35,7 @@ class QueryService {
   IamStore* const store_;
   const Clock* const clock_;
   const bool auth_;
+  std::mutex write_mu_;  // IAM's changes, one at a time
   std::unique_ptr<http::WorkQueue> queue_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "auth/keystore.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
@@ -446,6 +448,7 @@ std::variant<std::vector<std::string>, IamError> IamStore::ListInline(bool role,
     if (auto* e = std::get_if<IamError>(&u)) return *e;
     for (const auto& p : std::get<User>(u).policies) names.push_back(p.name);
   }
+  std::sort(names.begin(), names.end());  // as IAM lists them
   return names;
 }
 

@@ -464,6 +464,24 @@ class IamApiTest(unittest.TestCase):
             self.assertLess(time.time(), deadline, "a deleted user's key still works")
             time.sleep(0.1)
 
+    def test_concurrent_changes_to_one_user_are_all_kept(self):
+        # Two workers serve IAM; each change reads the user's document and writes it back.
+        import concurrent.futures
+        self.iam.create_user(UserName="busy")
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kinesis:ListShards", "Resource": "*"}]})
+
+        def put(i):
+            client = self.server.client("iam")
+            client.put_user_policy(UserName="busy", PolicyName="p%02d" % i, PolicyDocument=doc)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, range(24)))
+        self.assertEqual(sorted(self.iam.list_user_policies(UserName="busy")["PolicyNames"]),
+                         ["p%02d" % i for i in range(24)])
+        for i in range(24):
+            self.iam.delete_user_policy(UserName="busy", PolicyName="p%02d" % i)
+        self.iam.delete_user(UserName="busy")
+
     def test_malformed_policies_are_refused(self):
         self.iam.create_user(UserName="m")
         for doc, message in (
