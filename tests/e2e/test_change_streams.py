@@ -32,7 +32,7 @@ class ChangeStreamCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        cls.server.close()
         cls.pg.stop()
 
     def create(self, name, tables, expect=201, **extra):

@@ -47,7 +47,7 @@ class S3ReadTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        cls.server.close()
 
     def bytes_of(self, key):
         with open(os.path.join(self.root, key), "rb") as f:

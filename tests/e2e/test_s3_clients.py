@@ -58,7 +58,7 @@ class S3ClientsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        cls.server.close()
 
     def tmp(self):
         d = tempfile.mkdtemp(prefix="millrace-s3c-")

@@ -132,7 +132,7 @@ class S3WriteTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
+        cls.server.close()
 
     def bucket(self, name):
         self.s3.create_bucket(Bucket=name)
@@ -538,7 +538,7 @@ class S3WriteTest(unittest.TestCase):
 class S3DurabilityTest(unittest.TestCase):
     def setUp(self):
         self.server = MillraceServer().start()
-        self.addCleanup(self.server.stop)
+        self.addCleanup(self.server.close)
 
     def test_every_acknowledged_put_survives_kill_9(self):
         s3 = s3_client(self.server)
