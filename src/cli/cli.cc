@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cli/keys.h"
-#include "cli/share.h"
 #include "cli/resources.h"
+#include "cli/share.h"
 #include "common/logging.h"
 #include "config/config.h"
 #include "server/app.h"

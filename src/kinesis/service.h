@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "iam/directory.h"
-#include "iam/store.h"
 #include "auth/sigv4.h"
 #include "http/message.h"
+#include "iam/directory.h"
+#include "iam/store.h"
 #include "streams/manager.h"
 
 namespace millrace::kinesis {
@@ -24,8 +24,8 @@ struct ServiceOptions {
 
 class KinesisService {
  public:
-  KinesisService(streams::StreamManager* streams, iam::Directory* directory, iam::IamStore* iam_store,
-                 ServiceOptions options)
+  KinesisService(streams::StreamManager* streams, iam::Directory* directory,
+                 iam::IamStore* iam_store, ServiceOptions options)
       : streams_(streams), directory_(directory), iam_store_(iam_store), options_(options) {}
 
   void Handle(http::Request&& request, http::Responder responder);

@@ -4,10 +4,11 @@
 namespace millrace::kinesis {
 
 extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPeriod, kDeleteStream,
-    kDeleteResourcePolicy, kDescribeLimits, kDescribeStream, kGetResourcePolicy, kPutResourcePolicy, kDescribeStreamSummary, kGetRecords, kGetShardIterator,
-    kIncreaseStreamRetentionPeriod, kListShards, kListStreams, kListTagsForResource,
-    kListTagsForStream, kMergeShards, kPutRecord, kPutRecords, kRemoveTagsFromStream, kSplitShard,
-    kTagResource, kUntagResource, kUpdateShardCount, kUpdateStreamMode;
+    kDeleteResourcePolicy, kDescribeLimits, kDescribeStream, kGetResourcePolicy, kPutResourcePolicy,
+    kDescribeStreamSummary, kGetRecords, kGetShardIterator, kIncreaseStreamRetentionPeriod,
+    kListShards, kListStreams, kListTagsForResource, kListTagsForStream, kMergeShards, kPutRecord,
+    kPutRecords, kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource,
+    kUpdateShardCount, kUpdateStreamMode;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
