@@ -3,8 +3,8 @@
 #include <simdjson.h>
 
 #include <cstring>
-#include <set>
 
+#include "auth/keystore.h"
 #include "common/crypto.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
@@ -13,7 +13,6 @@
 namespace millrace::iam {
 
 struct Directory::Snapshot {
-  std::set<std::string> accounts;
   std::map<std::string, Found> keys;                              // long-term keys, by id
   std::map<std::string, std::shared_ptr<const Principal>> users;  // by "<account>/<name>"
   std::map<std::string, Role> roles;                              // by "<account>/<name>"
@@ -22,8 +21,6 @@ struct Directory::Snapshot {
 };
 
 namespace {
-
-constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 std::string Quoted(std::string_view s) {
   std::string out;
@@ -130,13 +127,7 @@ bool ValidIamName(std::string_view name, size_t max_length) {
   return true;
 }
 
-std::string NewId(std::string_view prefix) {
-  uint8_t raw[17];
-  crypto::RandomBytes(raw, sizeof raw);
-  std::string id(prefix);
-  for (uint8_t b : raw) id.push_back(kBase32[b & 31]);
-  return id;
-}
+std::string NewId(std::string_view prefix) { return auth::RandomId(prefix, 17); }
 
 std::string UserArn(const std::string& account, const std::string& path, const std::string& name) {
   return "arn:aws:iam::" + account + ":user" + (path.empty() ? "/" : path) + name;
@@ -281,7 +272,6 @@ std::shared_ptr<const Directory::Snapshot> Directory::Reload(bool force, int64_t
   if (snapshot_ && !stale_ && version.ok() && *version == data_version_) return snapshot_;
   stale_ = false;
   auto s = std::make_shared<Snapshot>();
-  s->accounts.insert(options_.account_id);
   thread_local simdjson::dom::parser parser;
   auto docs = [&](catalog::DocKind kind) {
     auto rows = catalog_->ListDocs(kind);
@@ -292,9 +282,7 @@ std::shared_ptr<const Directory::Snapshot> Directory::Reload(bool force, int64_t
     }
     return std::move(*rows);
   };
-  for (const auto& row : docs(catalog::DocKind::kAccount))
-    if (row.name.size() == 12) s->accounts.insert(row.name);  // not the "operator" record
-  std::map<std::string, PolicyPtr> managed;                   // by ARN
+  std::map<std::string, PolicyPtr> managed;  // by ARN
   for (const auto& row : docs(catalog::DocKind::kIamPolicy)) {
     simdjson::dom::element spec;
     if (parser.parse(row.spec).get(spec) != simdjson::SUCCESS) continue;
@@ -366,10 +354,6 @@ std::shared_ptr<const Directory::Snapshot> Directory::Reload(bool force, int64_t
   return snapshot_;
 }
 
-bool Directory::AccountExists(const std::string& account) {
-  return Current()->accounts.count(account) > 0;
-}
-
 std::optional<Role> Directory::FindRole(const std::string& account, const std::string& name) {
   auto s = Current();
   auto it = s->roles.find(account + "/" + name);
@@ -404,12 +388,8 @@ SessionCredentials Directory::IssueSession(const Principal& principal, const Rol
                                            const std::string& session_name, int64_t duration_s,
                                            const std::string& session_policy, int64_t now_ms) {
   SessionCredentials c;
-  uint8_t raw[16 + 40];
-  crypto::RandomBytes(raw, sizeof raw);
-  c.access_key_id = "ASIA";
-  for (int i = 0; i < 16; ++i) c.access_key_id.push_back(kBase32[raw[i] & 31]);
-  static const char kSecret[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (int i = 0; i < 40; ++i) c.secret_access_key.push_back(kSecret[raw[16 + i] & 63]);
+  c.access_key_id = auth::RandomId("ASIA", 16);
+  c.secret_access_key = auth::RandomSecret();
   c.expires_ms = now_ms + duration_s * 1000;
   std::string payload;
   JsonWriter w(&payload);

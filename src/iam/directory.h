@@ -130,7 +130,6 @@ class Directory {
   void Invalidate();
 
   const DirectoryOptions& options() const { return options_; }
-  bool AccountExists(const std::string& account);
 
   struct Snapshot;
 

@@ -203,7 +203,6 @@ struct Policy::Statement {
 
 Policy::Policy() = default;
 Policy::~Policy() = default;
-size_t Policy::statement_count() const { return statements_.size(); }
 
 const std::string* RequestContext::Key(std::string_view lower_name) const {
   if (auto it = keys.find(lower_name); it != keys.end()) return &it->second;

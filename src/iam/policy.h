@@ -101,7 +101,6 @@ class Policy {
   bool MayAllowAction(std::string_view action) const;
 
   const std::string& text() const { return text_; }
-  size_t statement_count() const;
 
   Policy();
   ~Policy();
