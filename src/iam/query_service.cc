@@ -740,6 +740,25 @@ const std::map<std::string, ActionInfo>& Actions() {
 
 http::Response QueryService::Serve(const http::Request& req) {
   Call call{req, {}, ServiceOf(req), "", RequestId(), nullptr, ""};
+  // Authentication first: the body is parsed only for a caller whose signature holds (an
+  // unsigned request is answered in STS's words, the scope naming no service).
+  if (auth_) {
+    if (call.service.empty()) call.service = "sts";
+    auth::VerifyOptions vo;
+    vo.service = call.service;
+    auto result = directory_->Authenticate(req, vo);
+    if (auto* e = std::get_if<auth::AuthError>(&result))
+      return AuthErrorResponse(call.service == "iam" ? kIamXmlns : kStsXmlns, *e, call.request_id);
+    call.principal = std::get<Authenticated>(result).principal;
+  } else {
+    auto admin = std::make_shared<Principal>();
+    admin->ref.account = directory_->options().account_id;
+    admin->ref.arn = "arn:aws:iam::" + admin->ref.account + ":root";
+    admin->user_id = admin->ref.account;
+    auto p = Policy::Parse(*BuiltinPolicy("arn:aws:iam::aws:policy/AdministratorAccess"), false);
+    if (p.ok()) admin->policies.push_back(*p);
+    call.principal = admin;
+  }
   std::string_view ct = req.HeaderOr("content-type", "");
   if (req.method == "POST" && ct.starts_with("application/x-www-form-urlencoded"))
     call.params = ParseParams(req.body);
@@ -753,23 +772,6 @@ http::Response QueryService::Serve(const http::Request& req) {
                          "Could not find operation " + call.action.substr(0, 64) + " for version " +
                              call.ParamOr("Version", "NO_VERSION_SPECIFIED").substr(0, 16),
                          call.request_id);
-  // Authentication, then authorization, before anything else is looked at.
-  if (auth_) {
-    auth::VerifyOptions vo;
-    vo.service = call.service;
-    auto result = directory_->Authenticate(req, vo);
-    if (auto* e = std::get_if<auth::AuthError>(&result))
-      return AuthErrorResponse(xmlns, *e, call.request_id);
-    call.principal = std::get<Authenticated>(result).principal;
-  } else {
-    auto admin = std::make_shared<Principal>();
-    admin->ref.account = directory_->options().account_id;
-    admin->ref.arn = "arn:aws:iam::" + admin->ref.account + ":root";
-    admin->user_id = admin->ref.account;
-    auto p = Policy::Parse(*BuiltinPolicy("arn:aws:iam::aws:policy/AdministratorAccess"), false);
-    if (p.ok()) admin->policies.push_back(*p);
-    call.principal = admin;
-  }
   call.account = call.principal->ref.account;
   const ActionInfo& info = it->second;
   if (info.resource) {

@@ -644,6 +644,18 @@ class IamApiTest(unittest.TestCase):
         self.assertEqual(code_of(lambda: s3.get_bucket_policy(Bucket="shared")),
                          "NoSuchBucketPolicy")
 
+    def test_unsigned_query_requests_are_refused_before_their_body_is_read(self):
+        import http.client
+        for body in (b"Action=NoSuchThing&Version=2011-06-15", b"Action=AssumeRole&" + b"x" * 5000):
+            c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+            c.request("POST", "/", body=body,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = c.getresponse()
+            text = r.read()
+            c.close()
+            self.assertEqual(r.status, 403, text)
+            self.assertIn(b"<Code>MissingAuthenticationToken</Code>", text)
+
     def test_get_session_token(self):
         sts = self.server.client("sts")
         c = sts.get_session_token(DurationSeconds=900)["Credentials"]
