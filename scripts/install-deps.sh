@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libssl-dev libsqlite3-dev libsimdjson-dev libtomlplusplus-dev zlib1g-dev
-  libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev libjq-dev libpq-dev libexpat1-dev
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev libjq-dev libpq-dev libexpat1-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
   # S3 clients the e2e tests drive the S3 API with (tests/e2e/test_s3_clients.py).

@@ -706,7 +706,9 @@ VerifyResult VerifySteps(const http::Request& r, const SecretLookup& lookup, int
     auto is_signed = [&](std::string_view lower) {
       return std::find(signed_names.begin(), signed_names.end(), lower) != signed_names.end();
     };
-    if (!is_signed("host"))
+    // HTTP/2 clients sign the :authority pseudo-header instead of Host (the AWS SDK for
+    // JavaScript v3 does); AWS accepts either, as its message says.
+    if (!is_signed("host") && !is_signed(":authority"))
       return Incomplete(
           "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     std::string unsigned_headers;

@@ -73,6 +73,7 @@ int Serve(const std::vector<std::string>& args) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -82,7 +83,7 @@ int Serve(const std::vector<std::string>& args) {
     return 1;
   }
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) (*app)->ReloadTls();
   LOG(kInfo) << "millrace: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping";
   (*app)->Stop();
   LOG(kInfo) << "millrace: stopped";

@@ -64,6 +64,12 @@ const std::vector<Setting>& Settings() {
       {"s3-domain", Kind::kString,
        "serve virtual-hosted S3 requests (Host <bucket>.<domain>) besides path-style ones",
        [](ServerConfig& c) -> void* { return &c.s3_domain; }},
+      {"tls-cert", Kind::kString,
+       "PEM certificate chain: serve TLS (HTTP/1.1 and HTTP/2 by ALPN) instead of cleartext; "
+       "SIGHUP reloads it",
+       [](ServerConfig& c) -> void* { return &c.tls_cert; }},
+      {"tls-key", Kind::kString, "PEM private key of tls-cert",
+       [](ServerConfig& c) -> void* { return &c.tls_key; }},
   };
   return s;
 }

@@ -32,6 +32,8 @@ struct ServerConfig {
   std::string sandbox_user = "millrace-sandbox";
   int64_t lifecycle_interval_s = 60;
   std::string s3_domain;  // set: virtual-hosted S3 requests to <bucket>.<s3_domain>
+  std::string tls_cert;   // both set: the port speaks TLS
+  std::string tls_key;
   std::string config_file;
 
   // host and port of `listen`.

@@ -19,6 +19,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
@@ -36,7 +38,9 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "http/h2.h"
 #include "http/serializer.h"
+#include "http/tls.h"
 
 namespace millrace::http {
 namespace {
@@ -49,6 +53,7 @@ constexpr int kLingerMs = 2000;               // reading and dropping input afte
 constexpr size_t kKeepCapacityBytes = 4096;   // larger idle buffers are freed
 constexpr size_t kTrimAfterBytes = 64 << 10;  // freeing a buffer this large asks for a trim
 constexpr int64_t kTrimIntervalMs = 1000;
+constexpr size_t kH2OutBytes = 256 << 10;  // HTTP/2 frames produced before they are written
 
 int64_t NowMs() {
   timespec ts;
@@ -100,6 +105,7 @@ class Mailbox {
   struct Item {
     std::shared_ptr<ConnSink> sink;
     Response response;
+    int32_t stream_id = 0;  // the HTTP/2 stream answered; 0 over HTTP/1.1
   };
 
   explicit Mailbox(int event_fd) : event_fd_(event_fd) {}
@@ -110,12 +116,12 @@ class Mailbox {
   int fd() const { return event_fd_; }
 
   // Queues a response for the loop and wakes it; dropped once the mailbox is closed.
-  void Post(std::shared_ptr<ConnSink> sink, Response response) {
+  void Post(std::shared_ptr<ConnSink> sink, Response response, int32_t stream_id) {
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return;  // the response is destroyed after the unlock
-      items_.push_back(Item{std::move(sink), std::move(response)});
+      items_.push_back(Item{std::move(sink), std::move(response), stream_id});
       wake = !signaled_;
       signaled_ = true;
     }
@@ -170,13 +176,46 @@ class ConnSink final : public Responder::Sink, public std::enable_shared_from_th
  public:
   ConnSink(std::shared_ptr<Mailbox> mailbox, EventLoop* loop, Connection* conn)
       : conn(conn), mailbox_(std::move(mailbox)), loop_(loop) {}
-  void Deliver(Response response) override;
+  void Deliver(Response response) override { DeliverStream(0, std::move(response)); }
+  // The answer to HTTP/2 stream `stream_id` (0: the connection's one HTTP/1.1 request).
+  void DeliverStream(int32_t stream_id, Response response);
 
   Connection* conn;  // loop thread only; nullptr once the connection closed
 
  private:
   std::shared_ptr<Mailbox> mailbox_;
   EventLoop* loop_;  // dereferenced only on the loop's own thread, where it is alive
+};
+
+// The Responder of one HTTP/2 request: its stream's answer, through the connection's sink.
+class StreamSink final : public Responder::Sink {
+ public:
+  StreamSink(std::shared_ptr<ConnSink> conn, int32_t stream_id)
+      : conn_(std::move(conn)), stream_id_(stream_id) {}
+  void Deliver(Response response) override {
+    conn_->DeliverStream(stream_id_, std::move(response));
+  }
+
+ private:
+  const std::shared_ptr<ConnSink> conn_;
+  const int32_t stream_id_;
+};
+
+// An HTTP/2 connection's session calls back into its loop through this.
+class H2Bridge final : public H2Host {
+ public:
+  H2Bridge(EventLoop* loop, Connection* c) : loop_(loop), c_(c) {}
+  void OnRequest(int32_t stream_id, Request&& request) override {
+    loop_->DispatchH2(c_, stream_id, std::move(request));
+  }
+  std::optional<Response> OnHead(const Request& head,
+                                 std::shared_ptr<BodyConsumer>* sink) override {
+    return loop_->CheckH2Head(head, sink);
+  }
+
+ private:
+  EventLoop* const loop_;
+  Connection* const c_;
 };
 
 // One accepted socket and the request it is serving. Loop thread only.
@@ -187,12 +226,22 @@ class Connection {
     kWaiting,    // the handler has the request; nothing is read
     kWriting,    // sending the answer
     kLingering,  // answered and shut down for writing; input is read and dropped
+    kH2,         // an HTTP/2 connection: the session (h2) has the streams
   };
 
   Connection(int fd, std::string remote, const ParserLimits& limits)
       : fd(fd), remote(std::move(remote)), parser(limits) {}
+  ~Connection() {
+    if (ssl) SSL_free(ssl);
+  }
 
   int fd;
+  SSL* ssl = nullptr;            // set: the connection is TLS
+  bool protocol_chosen = false;  // its first bytes were read (HTTP/1.1 or HTTP/2 decided)
+  std::unique_ptr<H2Bridge> h2_bridge;
+  std::unique_ptr<H2Session> h2;  // set in state kH2
+  std::string file_chunk;         // TLS: the piece of a file body being written
+  size_t file_chunk_off = 0;
   State state = State::kReading;
   std::string remote;  // "ip:port"
   RequestParser parser;
@@ -233,13 +282,58 @@ class Connection {
   int64_t deadline_ms = 0;
 };
 
-void ConnSink::Deliver(Response response) {
+void ConnSink::DeliverStream(int32_t stream_id, Response response) {
   if (t_loop_mailbox == mailbox_.get()) {
-    loop_->DeliverLocal(this, std::move(response));
+    loop_->DeliverLocal(this, stream_id, std::move(response));
   } else {
-    mailbox_->Post(shared_from_this(), std::move(response));
+    mailbox_->Post(shared_from_this(), std::move(response), stream_id);
   }
 }
+
+namespace {
+
+// Reads from the socket, or through TLS: what read(2) would return (errno EAGAIN when
+// nothing is there yet, 0 at the end of the stream).
+ssize_t ReadSome(Connection* c, char* buf, size_t len) {
+  if (c->ssl == nullptr) return ::read(c->fd, buf, len);
+  ERR_clear_error();
+  int n = SSL_read(c->ssl, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  if (n > 0) return n;
+  switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return 0;  // the peer closed without close_notify
+      return -1;
+    default:
+      LOG(kDebug) << "tls: " << c->remote << ": " << ERR_reason_error_string(ERR_peek_last_error());
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+// Writes the first of `iov` (TLS) or all of them (plain), as sendmsg(2) would answer.
+ssize_t WriteSome(Connection* c, iovec* iov, int count) {
+  if (c->ssl == nullptr) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    return ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+  }
+  ERR_clear_error();
+  int n = SSL_write(c->ssl, iov[0].iov_base,
+                    static_cast<int>(std::min<size_t>(iov[0].iov_len, 1 << 20)));
+  if (n > 0) return n;
+  int e = SSL_get_error(c->ssl, n);
+  errno = (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) ? EAGAIN : EPIPE;
+  return -1;
+}
+
+}  // namespace
 
 EventLoop::EventLoop(LoopShared* shared, int listen_fd) : shared_(shared), listen_fd_(listen_fd) {
   const ServerOptions& o = shared->options;
@@ -364,6 +458,15 @@ void EventLoop::OnAccept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto owned = std::make_unique<Connection>(fd, FormatAddress(ss), limits_);
     Connection* c = owned.get();
+    if (shared_->options.tls) {
+      c->ssl = shared_->options.tls->NewSsl(fd);
+      if (c->ssl == nullptr) {
+        LOG(kWarn) << "tls: cannot start a session for " << c->remote;
+        shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+        ::close(fd);
+        continue;
+      }
+    }
     c->sink = std::make_shared<ConnSink>(mailbox_, this, c);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -383,13 +486,19 @@ void EventLoop::OnAccept() {
 void EventLoop::OnMailbox() {
   std::vector<Mailbox::Item>& items = mailbox_->Take();
   // A closed connection's sink has no connection: DeliverLocal drops the answer.
-  for (Mailbox::Item& item : items) DeliverLocal(item.sink.get(), std::move(item.response));
+  for (Mailbox::Item& item : items)
+    DeliverLocal(item.sink.get(), item.stream_id, std::move(item.response));
   items.clear();
 }
 
-void EventLoop::DeliverLocal(ConnSink* sink, Response response) {
+void EventLoop::DeliverLocal(ConnSink* sink, int32_t stream_id, Response response) {
   Connection* c = sink->conn;
   if (c == nullptr) return;
+  if (c->h2) {
+    c->h2->Respond(stream_id, std::move(response));
+    if (!c->in_dispatch) ready_.push_back(c);  // inside it, DriveH2 sends it next
+    return;
+  }
   if (c->state != Connection::State::kWaiting || c->has_response) {
     LOG(kError) << "http: an answer for a request that is not waiting; dropped";
     return;
@@ -432,6 +541,9 @@ void EventLoop::Drive(Connection* c) {
       case Connection::State::kLingering:
         Discard(c);
         return;
+      case Connection::State::kH2:
+        DriveH2(c);
+        return;
     }
   }
 }
@@ -462,11 +574,23 @@ bool EventLoop::ReadRequest(Connection* c) {
       deferred_.push_back(c);
       break;
     }
-    ssize_t n = ::read(c->fd, scratch_.get(), kScratchBytes);
+    ssize_t n = ReadSome(c, scratch_.get(), kScratchBytes);
     if (n > 0) {
       // A short read drained the socket; more bytes will raise a new edge. After the
       // peer's FIN no edge comes, so then read on until read() says the stream ended.
-      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof) c->readable = false;
+      // (TLS reads a record at a time: read on until it says it has nothing.)
+      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof && !c->ssl) c->readable = false;
+      if (!c->protocol_chosen) {
+        // HTTP/2: chosen by ALPN in TLS, or by the client's preface in cleartext (prior
+        // knowledge, as the AWS SDK for JavaScript v3 connects to an http:// endpoint).
+        c->protocol_chosen = true;
+        std::string_view first(scratch_.get(), static_cast<size_t>(n));
+        const bool h2 = c->ssl ? AlpnProtocol(c->ssl) == "h2" : first.starts_with("PRI ");
+        if (h2) {
+          StartH2(c, first);
+          return true;
+        }
+      }
       size_t used = 0;
       ParseStatus status = c->parser.Feed(std::string_view(scratch_.get(), n), &used);
       if (status == ParseStatus::kHeadComplete) {
@@ -531,6 +655,7 @@ void EventLoop::Dispatch(Connection* c) {
   c->head_request = c->parser.method() == "HEAD";
   Request request = c->parser.TakeRequest();
   request.remote_address = c->remote;
+  request.tls = c->ssl != nullptr;
   Release(c);  // the handler holds the request now, and authenticates it first
   c->request_start_ms = 0;
   c->head_checked = false;
@@ -590,10 +715,7 @@ bool EventLoop::Flush(Connection* c) {
       iov[count].iov_base = c->body.data() + c->body_off;
       iov[count++].iov_len = c->body.size() - c->body_off;
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(count);
-    ssize_t n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    ssize_t n = WriteSome(c, iov, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -610,6 +732,43 @@ bool EventLoop::Flush(Connection* c) {
   }
   // A file body: sendfile(2) from the page cache, a MiB at a time (other connections of
   // the loop get their turn between writes that would block).
+  // Through TLS: a 64 KiB piece at a time, read into file_chunk (a write that would block
+  // must be retried with the same bytes).
+  while (c->ssl && c->file && (c->file_sent < c->file->length || !c->file_chunk.empty())) {
+    if (c->file_chunk.empty()) {
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(c->file->length - c->file_sent, 64 << 10));
+      c->file_chunk.resize(want);
+      ssize_t n;
+      do {
+        n = ::pread(c->file->fd, c->file_chunk.data(), want,
+                    static_cast<off_t>(c->file->offset + c->file_sent));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) {  // unreadable, or the file shrank: the promised length cannot be sent
+        Close(c);
+        return false;
+      }
+      c->file_chunk.resize(static_cast<size_t>(n));
+      c->file_sent += static_cast<uint64_t>(n);
+      c->file_chunk_off = 0;
+    }
+    iovec iov{c->file_chunk.data() + c->file_chunk_off, c->file_chunk.size() - c->file_chunk_off};
+    ssize_t n = WriteSome(c, &iov, 1);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        Rearm(c, &idle_timers_);
+        return false;
+      }
+      Close(c);
+      return false;
+    }
+    c->file_chunk_off += static_cast<size_t>(n);
+    if (c->file_chunk_off == c->file_chunk.size()) {
+      c->file_chunk.clear();
+      c->file_chunk_off = 0;
+    }
+  }
+  std::string().swap(c->file_chunk);
   while (c->file && c->file_sent < c->file->length) {
     off_t off = static_cast<off_t>(c->file->offset + c->file_sent);
     size_t want = static_cast<size_t>(std::min<uint64_t>(c->file->length - c->file_sent, 1u << 20));
@@ -662,6 +821,10 @@ void EventLoop::FinishResponse(Connection* c) {
 // remains, and the reset can destroy the answer before the client reads it. So: shut down
 // our side, read and drop input until the peer closes or kLingerMs pass.
 void EventLoop::StartLinger(Connection* c) {
+  if (c->ssl) {
+    ERR_clear_error();
+    SSL_shutdown(c->ssl);  // close_notify, best effort
+  }
   ::shutdown(c->fd, SHUT_WR);
   c->state = Connection::State::kLingering;
   c->parser.Reset();
@@ -676,7 +839,7 @@ void EventLoop::Discard(Connection* c) {
       deferred_.push_back(c);
       return;
     }
-    ssize_t n = ::read(c->fd, scratch_.get(), kScratchBytes);
+    ssize_t n = ReadSome(c, scratch_.get(), kScratchBytes);
     if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
       Close(c);
       return;
@@ -712,7 +875,7 @@ void EventLoop::Bury() {
 }
 
 bool EventLoop::Account(Connection* c) {
-  const size_t now_holds = c->parser.buffered_bytes();
+  const size_t now_holds = c->h2 ? c->h2->buffered_request_bytes() : c->parser.buffered_bytes();
   if (now_holds <= c->accounted) {
     shared_->unauthenticated_bytes.fetch_sub(c->accounted - now_holds, std::memory_order_relaxed);
     c->accounted = now_holds;
@@ -725,6 +888,11 @@ bool EventLoop::Account(Connection* c) {
   if (total <= shared_->options.max_unauthenticated_bytes) return true;
   LOG(kDebug) << "http: " << c->remote << ": 503, " << total
               << " bytes held for unauthenticated requests";
+  if (c->h2) {  // its streams still arriving are answered 503; the others go on
+    c->h2->RefuseIncomplete(503, "server busy: too many request bytes held before authentication");
+    Account(c);
+    return true;
+  }
   StartError(c, 503, "server busy: too many request bytes held before authentication");
   return false;
 }
@@ -770,6 +938,106 @@ bool EventLoop::CheckHead(Connection* c) {
   refusal->close_connection = true;  // the body is never read
   StartResponse(c, *refusal);
   return true;
+}
+
+void EventLoop::StartH2(Connection* c, std::string_view first_bytes) {
+  H2Limits limits;
+  const ServerOptions& o = shared_->options;
+  limits.max_header_bytes = o.max_header_bytes;
+  limits.max_body_bytes = o.max_body_bytes;
+  limits.max_diverted_body_bytes = o.body_diversion ? o.max_diverted_body_bytes : 0;
+  limits.head_check_bytes = o.head_check ? o.head_check_bytes : SIZE_MAX;
+  c->h2_bridge = std::make_unique<H2Bridge>(this, c);
+  c->h2 = std::make_unique<H2Session>(c->h2_bridge.get(), limits, c->remote, c->ssl != nullptr);
+  c->state = Connection::State::kH2;
+  if (!c->h2->ok()) {
+    Close(c);
+    return;
+  }
+  c->h2->set_now_ms(now_ms_);
+  if (!c->h2->Receive(first_bytes)) {
+    c->h2->Produce(&c->out, kH2OutBytes);  // the GOAWAY
+    Flush(c);
+    if (!c->closed) Close(c);
+    return;
+  }
+  Account(c);
+}
+
+// Writes what is queued, lets the session produce more, reads more; until the socket
+// blocks either way or the loop's share of reads is used.
+void EventLoop::DriveH2(Connection* c) {
+  H2Session* h2 = c->h2.get();
+  for (int reads = 0; !c->closed;) {
+    if (!c->out.empty() && !Flush(c)) return;  // EPOLLOUT resumes (or it closed)
+    if (c->closed) return;
+    if (!h2->Produce(&c->out, kH2OutBytes)) {
+      Close(c);
+      return;
+    }
+    if (!c->out.empty()) continue;
+    if (!h2->alive()) {
+      Close(c);
+      return;
+    }
+    if (!c->readable) break;
+    if (reads++ == kMaxReadsPerTurn) {
+      deferred_.push_back(c);
+      break;
+    }
+    ssize_t n = ReadSome(c, scratch_.get(), kScratchBytes);
+    if (n > 0) {
+      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof && !c->ssl) c->readable = false;
+      h2->set_now_ms(now_ms_);
+      if (!h2->Receive(std::string_view(scratch_.get(), static_cast<size_t>(n)))) {
+        h2->Produce(&c->out, kH2OutBytes);  // the GOAWAY, best effort
+        Flush(c);
+        if (!c->closed) Close(c);
+        return;
+      }
+      Account(c);
+    } else if (n == 0) {
+      Close(c);
+      return;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->readable = false;
+    } else if (errno != EINTR) {
+      Close(c);
+      return;
+    }
+  }
+  if (c->closed) return;
+  // Requests arriving are checked against their deadline; a connection with nothing open
+  // is idle; one whose streams all wait for their handlers has no deadline here.
+  if (h2->incomplete_streams() > 0) {
+    Arm(c, &body_timers_);
+  } else if (h2->open_streams() == 0) {
+    Rearm(c, &idle_timers_);
+  } else {
+    Disarm(c);
+  }
+}
+
+void EventLoop::DispatchH2(Connection* c, int32_t stream_id, Request&& request) {
+  c->in_dispatch = true;
+  try {
+    shared_->handler(std::move(request),
+                     Responder(std::make_shared<StreamSink>(c->sink, stream_id)));
+  } catch (const std::exception& e) {
+    LOG(kError) << "http: handler threw: " << e.what();
+  } catch (...) {
+    LOG(kError) << "http: handler threw";
+  }
+  c->in_dispatch = false;
+}
+
+std::optional<Response> EventLoop::CheckH2Head(const Request& head,
+                                               std::shared_ptr<BodyConsumer>* sink) {
+  const ServerOptions& o = shared_->options;
+  if (!o.head_check) return std::nullopt;
+  std::optional<Response> refusal = o.head_check(head);
+  if (!refusal && o.body_diversion) *sink = o.body_diversion(head);
+  return refusal;
 }
 
 void EventLoop::Arm(Connection* c, TimerList* list) {
@@ -832,6 +1100,21 @@ void EventLoop::ExpireTimers() {
 }
 
 void EventLoop::OnTimeout(Connection* c, TimerList* list) {
+  if (c->h2) {
+    if (list == &body_timers_) {
+      // Requests still arriving past their deadline are answered 408.
+      c->h2->ExpireStreams(now_ms_, shared_->options.request_timeout_ms);
+      DriveH2(c);
+      return;
+    }
+    if (list == &idle_timers_ && c->h2->open_streams() == 0 && c->out.empty()) {
+      c->h2->Shutdown();  // GOAWAY, then closed
+      DriveH2(c);
+      return;
+    }
+    Close(c);  // idle with a client that stopped reading, or lingering
+    return;
+  }
   if (list == &body_timers_ && c->state == Connection::State::kReading &&
       c->parser.head_complete()) {
     const ServerOptions& o = shared_->options;

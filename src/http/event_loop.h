@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,10 @@ class EventLoop {
 
  private:
   friend class ConnSink;
+  friend class H2Bridge;
 
-  // Loop thread: an answer for `sink`'s connection.
-  void DeliverLocal(ConnSink* sink, Response response);
+  // Loop thread: an answer for `sink`'s connection (its HTTP/2 stream `stream_id`).
+  void DeliverLocal(ConnSink* sink, int32_t stream_id, Response response);
 
   void OnAccept();
   void OnMailbox();
@@ -80,6 +82,12 @@ class EventLoop {
   void Discard(Connection* c);
   void Close(Connection* c);
   void Bury();
+
+  // HTTP/2 (h2.h): the connection becomes a session, fed `first_bytes` (the preface).
+  void StartH2(Connection* c, std::string_view first_bytes);
+  void DriveH2(Connection* c);
+  void DispatchH2(Connection* c, int32_t stream_id, Request&& request);
+  std::optional<Response> CheckH2Head(const Request& head, std::shared_ptr<BodyConsumer>* sink);
 
   // Brings the shared count of unauthenticated bytes up to date with what c's parser
   // holds now; false (and the connection is answered 503) when that passes the bound.

@@ -1,5 +1,5 @@
 // HTTP request and response values, independent of the wire protocol that carried them
-// (HTTP/1.1 now; HTTP/2 later plugs in below this interface).
+// (HTTP/1.1: parser.h, serializer.h; HTTP/2: h2.h; either in TLS: tls.h).
 #pragma once
 
 #include <functional>
@@ -35,6 +35,8 @@ struct Request {
   std::vector<Header> headers;  // in arrival order, duplicates kept
   std::string body;
   std::string remote_address;  // "ip:port" of the peer
+  bool tls = false;            // it came over TLS (aws:SecureTransport)
+  bool http2 = false;          // it came as an HTTP/2 stream
   // Set: the body went here as it arrived, and `body` is empty.
   std::shared_ptr<BodyConsumer> diverted_body;
 

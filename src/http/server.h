@@ -1,7 +1,8 @@
-// HttpServer: the listener. HTTP/1.1 with keep-alive on epoll event loops, one loop per
-// thread. Requests on one connection are answered in order, one at a time (a pipelined
-// request waits until the previous response is sent). The protocol codec is separate from
-// the connection (http/parser.h), so HTTP/2 can be added below the same Handler interface.
+// HttpServer: the listener. HTTP/1.1 with keep-alive and HTTP/2 (h2.h), in cleartext or
+// TLS (tls.h), on epoll event loops, one loop per thread. HTTP/1.1 requests on one
+// connection are answered in order, one at a time (a pipelined request waits until the
+// previous response is sent); HTTP/2 streams are answered as their handlers finish. Both
+// codecs sit below the same Handler interface.
 //
 // Thread-safety: Start and Stop are called from one thread. The Handler runs on loop
 // threads and may answer later, from any thread, through its Responder.
@@ -16,6 +17,7 @@
 #include "common/status.h"
 #include "http/message.h"
 #include "http/parser.h"
+#include "http/tls.h"
 
 namespace millrace::http {
 
@@ -54,6 +56,9 @@ struct ServerOptions {
   // and arrives with an empty Request::body; the sink is the handler's business.
   std::function<std::shared_ptr<BodyConsumer>(const Request& head)> body_diversion;
   uint64_t max_diverted_body_bytes = 0;
+  // Set: every connection is TLS (ALPN offers h2 and http/1.1). Unset: cleartext HTTP/1.1,
+  // and HTTP/2 for a client that opens with its preface (prior knowledge).
+  std::shared_ptr<TlsContext> tls;
 };
 
 class HttpServer {

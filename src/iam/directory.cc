@@ -583,7 +583,7 @@ bool GlobalKey(const RequestContext& r, std::string_view name, std::string* valu
   } else if (name == "aws:epochtime") {
     *value = std::to_string(r.now_ms / 1000);
   } else if (name == "aws:securetransport") {
-    *value = "false";  // TLS is not served yet
+    *value = r.request && r.request->tls ? "true" : "false";
   } else if (name == "aws:tokenissuetime") {
     if (!p.temporary()) return false;
     *value = Iso8601(p.issued_ms / 1000, 0);

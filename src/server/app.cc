@@ -184,16 +184,37 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
     return raw->s3_->DivertBody(head);
   };
   ho.max_diverted_body_bytes = s3::kMaxObjectBytes + (64u << 20);
+  if (config.tls_cert.empty() != config.tls_key.empty())
+    return Status::InvalidArgument("tls-cert and tls-key go together: set both, or neither");
+  if (!config.tls_cert.empty()) {
+    auto tls = http::TlsContext::Load(config.tls_cert, config.tls_key);
+    if (!tls.ok()) return tls.status();
+    app->tls_ = *tls;
+    ho.tls = app->tls_;
+  }
   app->http_ = std::make_unique<http::HttpServer>(
       ho,
       [raw](http::Request&& req, http::Responder r) { raw->Route(std::move(req), std::move(r)); });
   MILLRACE_RETURN_IF_ERROR(app->http_->Start());
-  LOG(kInfo) << "millrace: listening on " << ho.host << ":" << app->http_->port() << ", data in "
-             << config.data_dir;
+  LOG(kInfo) << "millrace: listening on " << ho.host << ":" << app->http_->port()
+             << (ho.tls ? " (TLS)" : "") << ", data in " << config.data_dir;
   return app;
 }
 
 App::~App() { Stop(); }
+
+void App::ReloadTls() {
+  if (!tls_) {
+    LOG(kInfo) << "millrace: SIGHUP: no TLS certificate to reload";
+    return;
+  }
+  if (Status st = tls_->Reload(); !st.ok()) {
+    LOG(kError) << "millrace: SIGHUP: TLS not reloaded, the old certificate stays: "
+                << st.ToString();
+    return;
+  }
+  LOG(kInfo) << "millrace: SIGHUP: TLS certificate and key reloaded";
+}
 
 void App::Stop() {
   if (http_) http_->Stop();

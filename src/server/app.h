@@ -40,6 +40,9 @@ class App {
   // Stops accepting requests, then lets the log finish what it acknowledged. Idempotent.
   void Stop();
   uint16_t port() const;
+  // Reads the TLS certificate and key again (SIGHUP); new connections use them. A failure
+  // keeps the old pair and is logged.
+  void ReloadTls();
 
  private:
   explicit App(DataDirLock lock) : lock_(std::move(lock)) {}
@@ -61,6 +64,7 @@ class App {
   std::unique_ptr<cdc::ChangeStreamManager> change_streams_;
   std::unique_ptr<s3::S3Service> s3_;
   std::unique_ptr<control::ControlApi> control_;
+  std::shared_ptr<http::TlsContext> tls_;  // set when serving TLS
   std::unique_ptr<http::HttpServer> http_;
 };
 

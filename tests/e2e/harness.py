@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -323,15 +324,44 @@ class ServerStartError(RuntimeError):
     pass
 
 
+def make_tls_files(directory, cn="localhost", ca=None):
+    """A test CA (made once per directory unless `ca` is given) and a server certificate for
+    localhost and 127.0.0.1 signed by it, with the openssl command line. Returns
+    {"ca": ca.pem, "ca_key": ..., "cert": cert.pem, "key": key.pem, "serial": hex}."""
+    os.makedirs(directory, exist_ok=True)
+    run = lambda *a: subprocess.run(["openssl"] + list(a), check=True, capture_output=True, cwd=directory)
+    if ca is None:
+        ca = {"ca": os.path.join(directory, "ca.pem"), "ca_key": os.path.join(directory, "ca.key")}
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Millrace test CA",
+            "-keyout", ca["ca_key"], "-out", ca["ca"])
+    tag = uuid.uuid4().hex[:8]
+    key, csr, cert, ext = (os.path.join(directory, "%s.%s" % (tag, x)) for x in ("key", "csr", "pem", "ext"))
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn, "-keyout", key, "-out", csr)
+    serial = uuid.uuid4().hex[:16]
+    run("x509", "-req", "-in", csr, "-CA", ca["ca"], "-CAkey", ca["ca_key"], "-set_serial", "0x" + serial,
+        "-days", "2", "-extfile", ext, "-out", cert)
+    return dict(ca, cert=cert, key=key, serial=serial.upper().lstrip("0"))
+
+
 class _Server:
     region = DEFAULT_REGION
     port = None
     credentials_file = None
     data_dir = None
+    tls = None  # {"ca", "cert", "key"} when the server speaks TLS
 
     @property
     def endpoint(self):
+        if self.tls:
+            return "https://127.0.0.1:%d" % self.port
         return "http://127.0.0.1:%d" % self.port
+
+    def ssl_context(self):
+        """A client context that trusts the test CA."""
+        return ssl.create_default_context(cafile=self.tls["ca"])
 
     def credentials(self):
         raise NotImplementedError
@@ -348,7 +378,8 @@ class _Server:
                      parameter_validation=validate, connect_timeout=5,
                      read_timeout=read_timeout, max_pool_connections=max_pool_connections)
         return self.session(credentials, region).client(
-            service, endpoint_url=self.endpoint, region_name=region or self.region, config=cfg)
+            service, endpoint_url=self.endpoint, region_name=region or self.region, config=cfg,
+            verify=self.tls["ca"] if self.tls else None)
 
     def raw(self, **kw):
         return RawClient(self, **kw)
@@ -363,13 +394,14 @@ class MillraceServer(_Server):
 
     def __init__(self, *, region=DEFAULT_REGION, auth=True, throttling=False,
                  transition_ms=100, extra_args=(), env=None, data_dir=None,
-                 log_level=None):
+                 log_level=None, tls=None):
         self.binary = os.environ.get("MILLRACE_BIN") or os.path.join(REPO, "build", "bin", "millrace")
         self.region = region
         self.auth = auth
         self.throttling = throttling
         self.transition_ms = transition_ms
         self.extra_args = list(extra_args)
+        self.tls = tls
         self.env = dict(env or {})
         self.log_level = log_level or os.environ.get("MILLRACE_E2E_LOG_LEVEL")
         self.root = tempfile.mkdtemp(prefix="millrace-e2e-")
@@ -395,6 +427,8 @@ class MillraceServer(_Server):
             cmd += ["--region", self.region]
         if self.log_level:
             cmd += ["--log-level", self.log_level]
+        if self.tls:
+            cmd += ["--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
         return cmd + self.extra_args
 
     def start(self, timeout=None):
@@ -433,7 +467,11 @@ class MillraceServer(_Server):
                 raise ServerStartError("millrace exited with status %s before answering /healthz\n%s"
                                        % (self.proc.returncode, self.log_tail()))
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                if self.tls:
+                    conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=1,
+                                                       context=self.ssl_context())
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 conn.request("GET", "/healthz")
                 resp = conn.getresponse()
                 resp.read()

@@ -1,6 +1,6 @@
 // The npm packages the test and bench scripts read files with (DuckDB's @duckdb/node-api,
-// hyparquet and its compressors) and speak S3 with (@aws-sdk/client-s3, the AWS SDK for
-// JavaScript v3), installed on first use into $MILLRACE_PARQUET_DEPS
+// hyparquet and its compressors) and speak S3 and Kinesis with (@aws-sdk/client-s3 and
+// @aws-sdk/client-kinesis, the AWS SDK for JavaScript v3), installed on first use into $MILLRACE_PARQUET_DEPS
 // (default /tmp/millrace-parquet-deps), outside the repository, all of them at once so that
 // every script shares the directory:
 //
@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const depsDir = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
-const packages = ['@duckdb/node-api', 'hyparquet', 'hyparquet-compressors', '@aws-sdk/client-s3'];
+const packages = [
+  '@duckdb/node-api', 'hyparquet', 'hyparquet-compressors', '@aws-sdk/client-s3', '@aws-sdk/client-kinesis',
+];
 
 function install() {
   if (packages.every((p) => existsSync(join(depsDir, 'node_modules', p, 'package.json')))) return;
