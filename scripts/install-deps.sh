@@ -9,6 +9,8 @@ pkgs=(
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev libjq-dev libpq-dev libexpat1-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
+  # An independent CBOR codec the CBOR tests check our bytes with (tests/e2e/test_cbor.py).
+  python3-cbor2
   # S3 clients the e2e tests drive the S3 API with (tests/e2e/test_s3_clients.py).
   rclone s3cmd
   # The e2e tests read our CSV files back with PostgreSQL's COPY (tests/e2e/pg.py).

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include "common/encoding.h"
+
 namespace millrace {
 
 std::string NewRequestId() {
@@ -15,6 +17,17 @@ std::string NewRequestId() {
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffull));
   return buf;
+}
+
+std::string NewExtendedRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string bytes;
+  bytes.reserve(48);
+  for (int i = 0; i < 6; ++i) {
+    uint64_t v = rng();
+    for (int j = 0; j < 8; ++j) bytes.push_back(static_cast<char>((v >> (8 * j)) & 0xff));
+  }
+  return Base64Encode(bytes);
 }
 
 }  // namespace millrace

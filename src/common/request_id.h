@@ -7,5 +7,8 @@
 namespace millrace {
 
 std::string NewRequestId();
+// An extended request id (x-amz-id-2), as AWS sends beside x-amzn-RequestId: 64 base64
+// characters of random bytes.
+std::string NewExtendedRequestId();
 
 }  // namespace millrace

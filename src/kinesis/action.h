@@ -32,8 +32,9 @@ struct Caller {
 // The answer to one request; thread-safe, callable once, from any thread.
 class Reply {
  public:
-  explicit Reply(http::Responder responder, std::string request_id)
-      : responder_(std::move(responder)), request_id_(std::move(request_id)) {}
+  // `cbor`: the client spoke CBOR, and is answered in CBOR (common/cbor.h).
+  Reply(http::Responder responder, std::string request_id, bool cbor = false)
+      : responder_(std::move(responder)), request_id_(std::move(request_id)), cbor_(cbor) {}
   Reply(Reply&&) = default;
 
   void Json(std::string body);       // 200 with this JSON body ("" for none)
@@ -43,6 +44,7 @@ class Reply {
  private:
   http::Responder responder_;
   std::string request_id_;
+  bool cbor_ = false;
 };
 
 struct Context {

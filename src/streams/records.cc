@@ -76,8 +76,10 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     if (throttle) {
       std::lock_guard<std::mutex> t(shard->throttle_mu);
       double bytes = static_cast<double>(e.data.size() + e.partition_key.size());
-      if (!shard->write_records.TryConsume(1, now_ns) ||
-          !shard->write_bytes.TryConsume(bytes, now_ns)) {
+      // Both limits are checked before either is taken from.
+      if (!shard->write_records.Fits(1, now_ns) ||
+          !shard->write_bytes.TryConsumeBurst(bytes, now_ns) ||
+          !shard->write_records.TryConsume(1, now_ns)) {
         stream->write_throttles.fetch_add(1, std::memory_order_relaxed);
         outcomes[i].status =
             Status::Throttled("Rate exceeded for shard " + shard->Id() + " in stream " +

@@ -21,6 +21,21 @@ class TokenBucket {
     tokens_ -= amount;
     return true;
   }
+  // Like TryConsume, but a bucket that is full also takes an amount larger than it holds,
+  // going into debt: a shard's write limit admits one record of up to its burst (Kinesis
+  // takes a 1 MiB record, partition key included, on an idle 1 MiB/s shard, and records
+  // above 1 MiB since UpdateMaxRecordSize), then refuses until it has refilled.
+  bool TryConsumeBurst(double amount, int64_t now_ns) {
+    Refill(now_ns);
+    if (tokens_ < amount && tokens_ < rate_) return false;
+    tokens_ -= amount;
+    return true;
+  }
+  // True if `amount` would fit now (TryConsume would succeed); the bucket is unchanged.
+  bool Fits(double amount, int64_t now_ns) {
+    Refill(now_ns);
+    return tokens_ >= amount;
+  }
   // True if the bucket is not in debt.
   bool Available(int64_t now_ns) {
     Refill(now_ns);

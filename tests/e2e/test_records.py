@@ -526,6 +526,17 @@ class ThrottlingTest(KinesisTestCase):
                     {"Data": big, "PartitionKey": "k"} for _ in range(10)])
                 self.kinesis.put_record(StreamName=name, Data=big + big, PartitionKey="k")
 
+    def test_documented_maximum_record_passes_an_idle_shard(self):
+        """Regression: a 1,048,576-byte record (AWS's documented maximum) was always refused
+        with ProvisionedThroughputExceededException on an idle PROVISIONED shard, its
+        partition key taking it past the 1 MiB/s bucket. A full bucket takes it (burst); the
+        next one waits for the bucket to refill."""
+        name = self.create_stream(shards=1)
+        r = self.kinesis.put_record(StreamName=name, Data=b"m" * MIB, PartitionKey="k")
+        self.assertEqual(r["ShardId"], shard_id(0))
+        with self.assertAwsError("ProvisionedThroughputExceededException"):
+            self.kinesis.put_record(StreamName=name, Data=b"m" * MIB, PartitionKey="k")
+
 
 if __name__ == "__main__":
     unittest.main()

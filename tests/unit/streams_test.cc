@@ -15,6 +15,18 @@
 namespace millrace::streams {
 namespace {
 
+TEST(TokenBucket, AFullBucketTakesOneAmountLargerThanItHolds) {
+  constexpr int64_t kSecond = 1000000000;
+  TokenBucket b(1024.0 * 1024);
+  EXPECT_FALSE(b.TryConsume(1024.0 * 1024 + 1, kSecond));  // plain: never more than it holds
+  EXPECT_TRUE(b.TryConsumeBurst(1024.0 * 1024 + 1, kSecond));  // full: burst, into debt
+  EXPECT_FALSE(b.Available(kSecond));
+  EXPECT_FALSE(b.TryConsumeBurst(1, kSecond + kSecond / 2));  // refilling: in debt still
+  EXPECT_TRUE(b.TryConsumeBurst(10, 3 * kSecond));            // refilled
+  EXPECT_FALSE(b.TryConsumeBurst(2.0 * 1024 * 1024, 3 * kSecond));  // not full any more
+  EXPECT_TRUE(b.Fits(1000, 3 * kSecond));
+}
+
 TEST(HashRange, TwoShardsSplitAtTwoToThe127) {
   auto r = EvenRanges(2);
   ASSERT_EQ(r.size(), 2u);
