@@ -293,7 +293,8 @@ bool Encode(simdjson::dom::element v, CborMember member, const CborClassifier& k
       PutDouble(v.get_double().value_unsafe(), out);
       return true;
     case T::BOOL:
-      out->push_back(v.get_bool().value_unsafe() ? static_cast<char>(0xf5) : static_cast<char>(0xf4));
+      out->push_back(v.get_bool().value_unsafe() ? static_cast<char>(0xf5)
+                                                 : static_cast<char>(0xf4));
       return true;
     case T::NULL_VALUE:
       out->push_back(static_cast<char>(0xf6));

@@ -128,10 +128,10 @@ http::Response JsonResponse(int status, std::string body, const std::string& req
 // than AWS's bare UnknownOperationException for a name it has never heard of.
 bool KnownButMissing(std::string_view name) {
   static constexpr std::string_view kMissing[] = {
-      "DeregisterStreamConsumer", "DescribeAccountSettings", "DescribeStreamConsumer",
+      "DeregisterStreamConsumer",  "DescribeAccountSettings",  "DescribeStreamConsumer",
       "DisableEnhancedMonitoring", "EnableEnhancedMonitoring", "ListStreamConsumers",
-      "RegisterStreamConsumer", "StartStreamEncryption", "StopStreamEncryption",
-      "SubscribeToShard", "UpdateAccountSettings", "UpdateMaxRecordSize",
+      "RegisterStreamConsumer",    "StartStreamEncryption",    "StopStreamEncryption",
+      "SubscribeToShard",          "UpdateAccountSettings",    "UpdateMaxRecordSize",
       "UpdateStreamWarmThroughput"};
   for (std::string_view m : kMissing)
     if (m == name) return true;

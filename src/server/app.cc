@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 
 #include "common/encoding.h"
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "common/request_id.h"
 #include "log/file.h"
 #include "s3/upload.h"
 #include "transform/sandbox.h"
@@ -235,6 +237,58 @@ void App::Stop() {
 
 uint16_t App::port() const { return http_ ? http_->port() : 0; }
 
+namespace {
+
+// CORS for the AWS JSON endpoints, as AWS answers a browser: any origin (the requests are
+// signed, so a page gains nothing it could not do with the keys it holds), the headers AWS
+// exposes. A preflight carries no credentials by design: it is answered without any, and
+// echoes at most 1 KiB of the headers it asks for, only if they are header-name tokens.
+constexpr char kCorsExposed[] =
+    "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,x-amz-id-2,Date";
+
+bool IsHeaderList(std::string_view s) {
+  if (s.size() > 1024) return false;
+  for (char c : s) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                    c == ',' || c == ' ' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+http::Response CorsPreflight(const http::Request& req) {
+  http::Response r;
+  r.status = 200;
+  r.SetHeader("Access-Control-Allow-Origin", "*");
+  r.SetHeader("Access-Control-Allow-Methods", "GET,POST,OPTIONS,PUT,DELETE,HEAD,PATCH");
+  std::string_view asked = req.HeaderOr("access-control-request-headers", "");
+  r.SetHeader("Access-Control-Allow-Headers",
+              !asked.empty() && IsHeaderList(asked)
+                  ? std::string(asked)
+                  : "authorization,content-type,x-amz-target,x-amz-date,x-amz-security-token,"
+                    "x-amz-user-agent,amz-sdk-invocation-id,amz-sdk-request");
+  r.SetHeader("Access-Control-Expose-Headers", kCorsExposed);
+  r.SetHeader("Access-Control-Max-Age", "172800");
+  r.SetHeader("x-amzn-RequestId", NewRequestId());
+  return r;
+}
+
+// Adds the CORS headers to an answer for a request that named its Origin.
+class CorsSink final : public http::Responder::Sink {
+ public:
+  explicit CorsSink(http::Responder inner) : inner_(std::move(inner)) {}
+  void Deliver(http::Response r) override {
+    r.SetHeader("Access-Control-Allow-Origin", "*");
+    r.SetHeader("Access-Control-Expose-Headers", kCorsExposed);
+    inner_.Send(std::move(r));
+  }
+
+ private:
+  http::Responder inner_;
+};
+
+}  // namespace
+
 void App::Route(http::Request&& req, http::Responder responder) {
   if (req.method == "GET" && req.path == "/healthz") {
     http::Response r;
@@ -258,17 +312,12 @@ void App::Route(http::Request&& req, http::Responder responder) {
   if (control_->Handles(req)) return control_->Handle(std::move(req), std::move(responder));
   // STS and IAM: signed for "sts" or "iam", or a form-encoded POST (the query protocol).
   if (iam::QueryService::Handles(req)) return query_->Handle(std::move(req), std::move(responder));
-  if (req.FindHeader("x-amz-target") || (req.method == "POST" && req.path == "/")) {
-    return kinesis_->Handle(std::move(req), std::move(responder));
-  }
-  http::Response r;
-  r.status = 404;
-  r.body = "{\"message\":";
-  JsonWriter::Quote("no such endpoint: " + Abbreviate(req.method, 16) + " " + Abbreviate(req.path),
-                    &r.body);
-  r.body += "}";
-  r.SetHeader("Content-Type", "application/json");
-  responder.Send(std::move(r));
+  // The rest is the Kinesis endpoint's, which answers as AWS's does: a CORS preflight, a
+  // JSON or CBOR POST, and anything else (a GET, another method) 403 AccessDeniedException.
+  if (req.method == "OPTIONS") return responder.Send(CorsPreflight(req));
+  if (req.FindHeader("origin") != nullptr)
+    responder = http::Responder(std::make_shared<CorsSink>(std::move(responder)));
+  kinesis_->Handle(std::move(req), std::move(responder));
 }
 
 }  // namespace millrace::server

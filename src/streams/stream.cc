@@ -35,9 +35,11 @@ std::string ShardIdOf(uint32_t index) {
 std::string Shard::Id() const { return ShardIdOf(index); }
 
 std::optional<uint32_t> ParseShardId(std::string_view id) {
-  // AWS accepts the bare number's suffix too ("shardId-1" and "1" name shard 1).
+  // AWS reads the number after the last '-', or the whole id when it has none:
+  // "shardId-000000000001", "shardId-1", "1" and "anything-1" all name shard 1.
   std::string_view digits = id;
-  if (digits.substr(0, 8) == "shardId-") digits.remove_prefix(8);
+  if (size_t dash = digits.rfind('-'); dash != std::string_view::npos)
+    digits.remove_prefix(dash + 1);
   if (digits.empty() || digits.size() > 20) return std::nullopt;
   uint64_t v = 0;
   for (char c : digits) {

@@ -69,6 +69,54 @@ class ProtocolTest(KinesisTestCase):
         r = self.raw.request(b"{}", target="DynamoDB_20120810.ListTables")
         self.assertRawError(r, "UnknownOperationException")
 
+    @millrace_only("kinesalite answers every action it lacks the same way")
+    def test_actions_we_lack_are_named(self):
+        r = self.raw.call("SubscribeToShard", {"ConsumerARN": "x", "ShardId": "1",
+                                               "StartingPosition": {"Type": "LATEST"}})
+        self.assertRawError(r, "UnknownOperationException")
+        self.assertIn("does not implement the Kinesis action SubscribeToShard", r.message)
+        r = self.raw.call("NoSuchAction", {})
+        self.assertFalse(r.message)  # AWS's bare answer for a name it never heard of
+
+    @millrace_only("kinesalite sends neither x-amz-id-2 nor CORS headers")
+    def test_extended_request_id_and_cors(self):
+        r = self.raw.call("DescribeStreamSummary", {"StreamName": self.name}, headers={"Origin": "https://app.example"})
+        self.assertRegex(r.headers.get("x-amz-id-2", ""), r"^[A-Za-z0-9+/=]{40,}$")
+        self.assertEqual(r.headers.get("access-control-allow-origin"), "*")
+        self.assertIn("x-amzn-RequestId", r.headers.get("access-control-expose-headers", ""))
+        # The preflight a browser sends first: no credentials, answered 200.
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        conn.request("OPTIONS", "/", headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-amz-target,x-amz-date"})
+        resp = conn.getresponse()
+        resp.read()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Access-Control-Allow-Origin"), "*")
+        self.assertEqual(resp.getheader("Access-Control-Allow-Headers"),
+                         "authorization,content-type,x-amz-target,x-amz-date")
+        self.assertIn("POST", resp.getheader("Access-Control-Allow-Methods"))
+        # An echo is bounded to header-name characters.
+        conn.request("OPTIONS", "/", headers={"Access-Control-Request-Headers": "x\u00ff<script>"})
+        resp = conn.getresponse()
+        resp.read()
+        self.assertNotIn("script", resp.getheader("Access-Control-Allow-Headers"))
+        conn.close()
+
+    @millrace_only("kinesalite answers a GET its own way")
+    def test_get_is_refused_as_aws_refuses_it(self):
+        """Regression: a GET (or another method) got our own 404; AWS's Kinesis endpoint
+        answers 403 AccessDeniedException in XML."""
+        for method, path in (("GET", "/"), ("GET", "/anything"), ("DELETE", "/")):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+            conn.request(method, path)
+            resp = conn.getresponse()
+            body = resp.read()
+            conn.close()
+            self.assertEqual(resp.status, 403, (method, path, body))
+            self.assertIn(b"<AccessDeniedException>", body)
+            self.assertIn(b"Unable to determine service/operation name to be authorized", body)
+
     def test_missing_target(self):
         r = self.raw.request(b"{}", target=None)
         self.assertRawError(r, "UnknownOperationException")

@@ -3,7 +3,7 @@ TagResource / UntagResource / ListTagsForResource (by ARN)."""
 
 import unittest
 
-from harness import KinesisTestCase, not_on_kinesalite, stream_arn
+from harness import KinesisTestCase, millrace_only, not_on_kinesalite, stream_arn
 
 
 def as_dict(tags):
@@ -53,6 +53,23 @@ class StreamTagsTest(KinesisTestCase):
                                  "digits, white space, _ . / = + - % @."):
             self.kinesis.add_tags_to_stream(StreamName=name, Tags={"bad*key": "v"})
         self.assertEqual(self.kinesis.list_tags_for_stream(StreamName=name)["Tags"], [])
+
+    @millrace_only("kinesalite accepts a tab, a newline and %")
+    def test_tag_pattern_as_aws_applies_it(self):
+        """Regression: a tab, a newline and % were accepted, and RemoveTagsFromStream checked
+        nothing. AWS's pattern ([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*) refuses them (its message
+        still names %) and takes ':'."""
+        name = self.create_stream()
+        message = ("Some tags contain invalid characters. Valid characters: Unicode letters, "
+                   "digits, white space, _ . / = + - % @.")
+        for tags in ({"k": "a\tb"}, {"k\n": "v"}, {"100%": "v"}):
+            with self.assertAwsError("InvalidArgumentException", message):
+                self.kinesis.add_tags_to_stream(StreamName=name, Tags=tags)
+        with self.assertAwsError("InvalidArgumentException", message):
+            self.kinesis.remove_tags_from_stream(StreamName=name, TagKeys=["ok", "bad%"])
+        self.kinesis.add_tags_to_stream(StreamName=name, Tags={"team:name": "a b"})
+        self.assertEqual(as_dict(self.kinesis.list_tags_for_stream(StreamName=name)["Tags"]),
+                         {"team:name": "a b"})
 
     def test_key_length_validation(self):
         name = self.create_stream()

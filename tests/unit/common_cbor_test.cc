@@ -1,12 +1,11 @@
 // The CBOR codec (common/cbor.h): RFC 8949 appendix A's examples, AWS's published Kinesis
 // examples encoded by an independent library (python3-cbor2: the hex below), the errors,
 // and the Kinesis member rule checked against botocore's model in tests/e2e/test_cbor.py.
-#include "common/cbor.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "common/cbor.h"
 #include "common/encoding.h"
 
 namespace millrace {
@@ -119,9 +118,10 @@ TEST(JsonToCbor, AwsExamplesByteForByte) {
 }
 
 TEST(CborToJson, AwsPutRecordRequestExample) {
-  EXPECT_EQ(ToJson("a36a53747265616d4e616d65716578616d706c6553747265616d4e616d6564446174614"
-                   "95f3c646174613e5f316c506172746974696f6e4b65796c706172746974696f6e4b6579"),
-            R"({"StreamName":"exampleStreamName","Data":"XzxkYXRhPl8x","PartitionKey":"partitionKey"})");
+  EXPECT_EQ(
+      ToJson("a36a53747265616d4e616d65716578616d706c6553747265616d4e616d6564446174614"
+             "95f3c646174613e5f316c506172746974696f6e4b65796c706172746974696f6e4b6579"),
+      R"({"StreamName":"exampleStreamName","Data":"XzxkYXRhPl8x","PartitionKey":"partitionKey"})");
 }
 
 TEST(JsonToCbor, RoundTripsThroughTheDecoder) {
@@ -134,7 +134,9 @@ TEST(JsonToCbor, RoundTripsThroughTheDecoder) {
   ASSERT_TRUE(JsonToCbor(doc, Kinesis, &cbor));
   std::string back;
   ASSERT_FALSE(CborToJson(cbor, &back));
-  EXPECT_EQ(back, R"({"a":[1,-2,3.5,true,false,null],"Data":"AAEC","b":{"c":"d"},"E":18446744073709551615})");
+  EXPECT_EQ(
+      back,
+      R"({"a":[1,-2,3.5,true,false,null],"Data":"AAEC","b":{"c":"d"},"E":18446744073709551615})");
   // A blob member that is not base64 cannot be encoded (our own answer would be wrong).
   ASSERT_EQ(parser.parse(std::string(R"({"Data":"not base64!"})")).get(doc), simdjson::SUCCESS);
   EXPECT_FALSE(JsonToCbor(doc, Kinesis, &cbor));

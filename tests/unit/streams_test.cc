@@ -18,12 +18,13 @@ namespace {
 TEST(TokenBucket, AFullBucketTakesOneAmountLargerThanItHolds) {
   constexpr int64_t kSecond = 1000000000;
   TokenBucket b(1024.0 * 1024);
-  EXPECT_FALSE(b.TryConsume(1024.0 * 1024 + 1, kSecond));  // plain: never more than it holds
+  EXPECT_FALSE(b.TryConsume(1024.0 * 1024 + 1, kSecond));      // plain: never more than it holds
   EXPECT_TRUE(b.TryConsumeBurst(1024.0 * 1024 + 1, kSecond));  // full: burst, into debt
   EXPECT_FALSE(b.Available(kSecond));
-  EXPECT_FALSE(b.TryConsumeBurst(1, kSecond + kSecond / 2));  // refilling: in debt still
-  EXPECT_TRUE(b.TryConsumeBurst(10, 3 * kSecond));            // refilled
-  EXPECT_FALSE(b.TryConsumeBurst(2.0 * 1024 * 1024, 3 * kSecond));  // not full any more
+  EXPECT_FALSE(b.TryConsumeBurst(1, kSecond));                            // in debt
+  EXPECT_FALSE(b.TryConsumeBurst(1024.0 * 1024, kSecond + kSecond / 2));  // half refilled
+  EXPECT_TRUE(b.TryConsumeBurst(10, 3 * kSecond));                        // refilled
+  EXPECT_FALSE(b.TryConsumeBurst(2.0 * 1024 * 1024, 3 * kSecond));        // not full any more
   EXPECT_TRUE(b.Fits(1000, 3 * kSecond));
 }
 
@@ -244,6 +245,12 @@ TEST(ShardId, FormatsAndParses) {
   EXPECT_EQ(ParseShardId("shardId-000000000012"), 12u);
   EXPECT_EQ(ParseShardId("7"), 7u);
   EXPECT_FALSE(ParseShardId("shardId-x"));
+  // Every form AWS takes names the same shard.
+  EXPECT_EQ(ParseShardId("shardId-1"), 1u);
+  EXPECT_EQ(ParseShardId("anything-1"), 1u);
+  EXPECT_EQ(ParseShardId("a-b-000000000001"), 1u);
+  EXPECT_FALSE(ParseShardId("shardId-"));
+  EXPECT_FALSE(ParseShardId("-"));
 }
 }  // namespace
 }  // namespace millrace::streams

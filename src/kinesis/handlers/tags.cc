@@ -19,16 +19,22 @@ Field TagMap(bool required) {
           .key_max_len = 128};
 }
 
-// Unicode letters, digits, white space, _ . / = + - % @ (bytes >= 0x80 are taken as
-// letters: the check does not classify Unicode beyond that).
+// AWS's tag pattern, ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$: letters, separators (a space; not a
+// tab or a newline), digits and _ . : / = + - @. Its message still lists % among the valid
+// characters; the pattern, which today's AWS applies, refuses it. Bytes >= 0x80 are taken as
+// letters: the check does not classify Unicode beyond that.
 bool ValidTagText(std::string_view s) {
   for (unsigned char c : s) {
-    if (c >= 0x80 || std::isalnum(c) || std::isspace(c)) continue;
-    if (std::string_view("_./=+-%@").find(static_cast<char>(c)) == std::string_view::npos)
+    if (c >= 0x80 || std::isalnum(c) || c == ' ') continue;
+    if (std::string_view("_.:/=+-@").find(static_cast<char>(c)) == std::string_view::npos)
       return false;
   }
   return true;
 }
+
+constexpr char kInvalidTagMessage[] =
+    "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white "
+    "space, _ . / = + - % @.";
 Field TagKeys() {
   return {.name = "TagKeys",
           .type = FieldType::kList,
@@ -66,9 +72,7 @@ Status ReadTags(simdjson::dom::element body, std::vector<catalog::TagRow>* out) 
     std::string_view value;
     if (v.get(value) != simdjson::SUCCESS) value = "";
     if (!ValidTagText(k) || !ValidTagText(value))
-      return Status::InvalidArgument(
-          "Some tags contain invalid characters. Valid characters: Unicode letters, digits, "
-          "white space, _ . / = + - % @.");
+      return Status::InvalidArgument(kInvalidTagMessage);
     out->push_back({std::string(k), std::string(value)});
   }
   return Status::Ok();
@@ -94,7 +98,10 @@ void Add(Context& ctx, Reply reply) {
 }
 
 void Remove(Context& ctx, Reply reply) {
-  Status st = ctx.streams->RemoveTags(ctx.stream_name, ReadKeys(ctx.body));
+  std::vector<std::string> keys = ReadKeys(ctx.body);
+  for (const std::string& k : keys)
+    if (!ValidTagText(k)) return reply.Error(Status::InvalidArgument(kInvalidTagMessage));
+  Status st = ctx.streams->RemoveTags(ctx.stream_name, keys);
   if (!st.ok()) return reply.Error(st);
   reply.Json("");
 }
