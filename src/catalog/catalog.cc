@@ -495,6 +495,8 @@ const char* DocKindName(DocKind kind) {
       return "bucket policy";
     case DocKind::kStreamPolicy:
       return "stream policy";
+    case DocKind::kStreamConsumer:
+      return "stream consumer";
   }
   return "document";
 }

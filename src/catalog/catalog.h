@@ -75,9 +75,11 @@ enum class DocKind {
   kIamPolicy,        // a managed policy, by "<account>/<policy name>"
   kBucketPolicy,     // a bucket's policy, by bucket name
   kStreamPolicy,     // a stream's resource policy, by stream ARN
+  kStreamConsumer,   // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
-// "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy"
+// "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",
+// "stream consumer"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

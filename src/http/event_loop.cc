@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -106,6 +107,7 @@ class Mailbox {
     std::shared_ptr<ConnSink> sink;
     Response response;
     int32_t stream_id = 0;  // the HTTP/2 stream answered; 0 over HTTP/1.1
+    bool kick = false;      // not an answer: a streamed body has more to send
   };
 
   explicit Mailbox(int event_fd) : event_fd_(event_fd) {}
@@ -116,12 +118,12 @@ class Mailbox {
   int fd() const { return event_fd_; }
 
   // Queues a response for the loop and wakes it; dropped once the mailbox is closed.
-  void Post(std::shared_ptr<ConnSink> sink, Response response, int32_t stream_id) {
+  void Post(std::shared_ptr<ConnSink> sink, Response response, int32_t stream_id, bool kick) {
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return;  // the response is destroyed after the unlock
-      items_.push_back(Item{std::move(sink), std::move(response), stream_id});
+      items_.push_back(Item{std::move(sink), std::move(response), stream_id, kick});
       wake = !signaled_;
       signaled_ = true;
     }
@@ -179,6 +181,8 @@ class ConnSink final : public Responder::Sink, public std::enable_shared_from_th
   void Deliver(Response response) override { DeliverStream(0, std::move(response)); }
   // The answer to HTTP/2 stream `stream_id` (0: the connection's one HTTP/1.1 request).
   void DeliverStream(int32_t stream_id, Response response);
+  // A streamed body (Response::stream) of that request has more to send.
+  void Kick(int32_t stream_id);
 
   Connection* conn;  // loop thread only; nullptr once the connection closed
 
@@ -212,6 +216,7 @@ class H2Bridge final : public H2Host {
                                  std::shared_ptr<BodyConsumer>* sink) override {
     return loop_->CheckH2Head(head, sink);
   }
+  std::function<void()> WakeFor(int32_t stream_id) override;
 
  private:
   EventLoop* const loop_;
@@ -242,6 +247,7 @@ class Connection {
   std::unique_ptr<H2Session> h2;  // set in state kH2
   std::string file_chunk;         // TLS: the piece of a file body being written
   size_t file_chunk_off = 0;
+  std::shared_ptr<BodyStream> stream;  // HTTP/1.1: the answer's body still being written
   State state = State::kReading;
   std::string remote;  // "ip:port"
   RequestParser parser;
@@ -286,8 +292,20 @@ void ConnSink::DeliverStream(int32_t stream_id, Response response) {
   if (t_loop_mailbox == mailbox_.get()) {
     loop_->DeliverLocal(this, stream_id, std::move(response));
   } else {
-    mailbox_->Post(shared_from_this(), std::move(response), stream_id);
+    mailbox_->Post(shared_from_this(), std::move(response), stream_id, false);
   }
+}
+
+void ConnSink::Kick(int32_t stream_id) {
+  if (t_loop_mailbox == mailbox_.get()) {
+    loop_->KickLocal(this, stream_id);
+  } else {
+    mailbox_->Post(shared_from_this(), Response(), stream_id, true);
+  }
+}
+
+std::function<void()> H2Bridge::WakeFor(int32_t stream_id) {
+  return [sink = c_->sink, stream_id] { sink->Kick(stream_id); };
 }
 
 namespace {
@@ -486,8 +504,13 @@ void EventLoop::OnAccept() {
 void EventLoop::OnMailbox() {
   std::vector<Mailbox::Item>& items = mailbox_->Take();
   // A closed connection's sink has no connection: DeliverLocal drops the answer.
-  for (Mailbox::Item& item : items)
-    DeliverLocal(item.sink.get(), item.stream_id, std::move(item.response));
+  for (Mailbox::Item& item : items) {
+    if (item.kick) {
+      KickLocal(item.sink.get(), item.stream_id);
+    } else {
+      DeliverLocal(item.sink.get(), item.stream_id, std::move(item.response));
+    }
+  }
   items.clear();
 }
 
@@ -508,6 +531,17 @@ void EventLoop::DeliverLocal(ConnSink* sink, int32_t stream_id, Response respons
   // Inside the handler, Dispatch picks it up when the handler returns; otherwise it is
   // driven at the end of this turn, not here, so connections never drive each other
   // recursively.
+  if (!c->in_dispatch) ready_.push_back(c);
+}
+
+void EventLoop::KickLocal(ConnSink* sink, int32_t stream_id) {
+  Connection* c = sink->conn;
+  if (c == nullptr) return;
+  if (c->h2) {
+    c->h2->Resume(stream_id);
+  } else if (!c->stream) {
+    return;  // the body already ended
+  }
   if (!c->in_dispatch) ready_.push_back(c);
 }
 
@@ -536,6 +570,10 @@ void EventLoop::Drive(Connection* c) {
         break;
       case Connection::State::kWriting:
         if (!Flush(c)) return;
+        if (c->stream) {  // a streamed body: what its writer queued since, as chunks
+          if (!PullStream(c)) return;  // nothing yet: its writer kicks us
+          break;
+        }
         FinishResponse(c);
         break;
       case Connection::State::kLingering:
@@ -681,7 +719,18 @@ void EventLoop::StartResponse(Connection* c, Response& r) {
   framing.close = r.close_connection || !c->keep_alive || (c->peer_eof && !more_pipelined);
   framing.http10_keep_alive = c->http10;
   framing.send_body = !c->head_request;
+  const bool streamed = r.stream && StatusHasBody(FinalStatus(r.status)) && !c->head_request;
+  if (streamed) {
+    framing.chunked = !c->http10;
+    if (c->http10) framing.close = true;  // HTTP/1.0: the body ends with the connection
+  }
   AppendResponseHead(r, framing, &c->out);
+  if (streamed) {
+    c->stream = std::move(r.stream);
+    c->stream->SetWake([sink = c->sink] { sink->Kick(0); });
+  } else if (r.stream) {
+    r.stream->Cancel();
+  }
   if (StatusHasBody(FinalStatus(r.status)) && !c->head_request) {
     c->body = std::move(r.body);
     c->file = std::move(r.file);
@@ -798,6 +847,33 @@ bool EventLoop::Flush(Connection* c) {
   return true;
 }
 
+bool EventLoop::PullStream(Connection* c) {
+  std::string piece;
+  bool finished = false;
+  c->stream->Take(&piece, &finished);
+  if (!piece.empty()) {
+    if (c->http10) {
+      c->out.append(piece);
+    } else {
+      char size[20];
+      int n = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+      c->out.append(size, static_cast<size_t>(n));
+      c->out.append(piece);
+      c->out.append("\r\n");
+    }
+  }
+  if (finished) {
+    if (!c->http10) c->out.append("0\r\n\r\n");
+    c->stream.reset();
+    return true;
+  }
+  if (piece.empty()) {
+    Disarm(c);  // the writer has the deadline (its own lifetime), and kicks us
+    return false;
+  }
+  return true;
+}
+
 void EventLoop::FinishResponse(Connection* c) {
   if (c->close_after_write) {
     StartLinger(c);
@@ -851,6 +927,8 @@ void EventLoop::Discard(Connection* c) {
 void EventLoop::Close(Connection* c) {
   if (c->closed) return;
   c->closed = true;
+  if (c->stream) c->stream->Cancel();  // its writer stops
+  c->stream.reset();
   Disarm(c);
   Release(c);
   ::close(c->fd);  // also removes it from the epoll set

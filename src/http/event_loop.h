@@ -66,6 +66,8 @@ class EventLoop {
 
   // Loop thread: an answer for `sink`'s connection (its HTTP/2 stream `stream_id`).
   void DeliverLocal(ConnSink* sink, int32_t stream_id, Response response);
+  // Loop thread: a streamed body of `sink`'s connection has more to send.
+  void KickLocal(ConnSink* sink, int32_t stream_id);
 
   void OnAccept();
   void OnMailbox();
@@ -77,6 +79,9 @@ class EventLoop {
   void StartResponse(Connection* c, Response& r);
   void StartError(Connection* c, int status, const std::string& reason);
   bool Flush(Connection* c);
+  // Moves what a streamed body's writer queued into the output (chunked); false when there
+  // was nothing and it has not ended.
+  bool PullStream(Connection* c);
   void FinishResponse(Connection* c);
   void StartLinger(Connection* c);
   void Discard(Connection* c);

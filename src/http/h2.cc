@@ -36,6 +36,7 @@ struct H2Session::Stream {
   size_t body_off = 0;
   std::shared_ptr<FileBody> file;
   uint64_t file_sent = 0;
+  std::shared_ptr<BodyStream> stream;  // or written while it is sent
 };
 
 namespace {
@@ -189,6 +190,7 @@ struct H2Callbacks {
     auto it = self->streams_.find(stream_id);
     if (it == self->streams_.end()) return 0;
     H2Session::Stream* s = it->second.get();
+    if (s->stream) s->stream->Cancel();  // its writer stops
     self->Arrived(s);
     self->Unbuffer(s);
     --self->streams_open_;
@@ -216,13 +218,23 @@ struct H2Callbacks {
       }
       return n;
     }
+    bool finished = true;
+    if (s->stream && s->body_off == s->body.size()) {  // a streamed body: what it has now
+      s->body.clear();
+      s->body_off = 0;
+      s->stream->Take(&s->body, &finished);
+      if (s->body.empty() && !finished) return NGHTTP2_ERR_DEFERRED;  // resumed on a kick
+    } else if (s->stream) {
+      finished = false;
+    }
     size_t n = std::min(length, s->body.size() - s->body_off);
     std::memcpy(buf, s->body.data() + s->body_off, n);
     s->body_off += n;
-    if (s->body_off == s->body.size()) {
+    if (s->body_off == s->body.size() && finished) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
       std::string().swap(s->body);
       s->body_off = 0;
+      s->stream.reset();
     }
     return static_cast<ssize_t>(n);
   }
@@ -257,7 +269,13 @@ H2Session::H2Session(H2Host* host, const H2Limits& limits, std::string remote, b
 }
 
 H2Session::~H2Session() {
+  for (auto& [id, s] : streams_)
+    if (s->stream) s->stream->Cancel();
   if (session_) nghttp2_session_del(session_);
+}
+
+void H2Session::Resume(int32_t stream_id) {
+  if (Find(stream_id) != nullptr) nghttp2_session_resume_data(session_, stream_id);
 }
 
 H2Session::Stream* H2Session::Find(int32_t stream_id) {
@@ -331,9 +349,10 @@ void H2Session::Respond(int32_t stream_id, Response response) {
     strings.push_back(std::move(h.value));
   }
   const bool has_body = StatusHasBody(status);
+  const bool streamed = response.stream && has_body && !s->head_method;
   uint64_t length = response.file ? response.file->length : response.body.size();
   if (s->head_method && response.head_content_length) length = *response.head_content_length;
-  if (has_body) {
+  if (has_body && !streamed) {
     strings.push_back("content-length");
     strings.push_back(std::to_string(length));
   }
@@ -341,13 +360,18 @@ void H2Session::Respond(int32_t stream_id, Response response) {
   nva.reserve(strings.size() / 2);
   for (size_t i = 0; i + 1 < strings.size(); i += 2) nva.push_back(Nv(strings[i], strings[i + 1]));
 
-  const bool send_body = has_body && !s->head_method && length > 0;
+  const bool send_body = streamed || (has_body && !s->head_method && length > 0);
+  if (response.stream && !streamed) response.stream->Cancel();
   nghttp2_data_provider provider{};
   if (send_body) {
     s->body = std::move(response.body);
     s->body_off = 0;
     s->file = std::move(response.file);
     s->file_sent = 0;
+    if (streamed) {
+      s->stream = std::move(response.stream);
+      s->stream->SetWake(host_->WakeFor(stream_id));
+    }
     provider.source.ptr = s;
     provider.read_callback = H2Callbacks::ReadBody;
   }

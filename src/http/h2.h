@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ class H2Host {
   // body is taken: a refusal, or nullopt to read on (and *sink set: the body goes there).
   virtual std::optional<Response> OnHead(const Request& head,
                                          std::shared_ptr<BodyConsumer>* sink) = 0;
+  // What a streamed answer's body (Response::stream) calls, from any thread, when it has
+  // more: the connection then calls Resume(stream_id) on its loop thread.
+  virtual std::function<void()> WakeFor(int32_t stream_id) = 0;
 };
 
 class H2Session {
@@ -63,6 +67,8 @@ class H2Session {
   bool Receive(std::string_view bytes);
   // Answers stream `stream_id`; dropped if the stream is gone (the client reset it).
   void Respond(int32_t stream_id, Response response);
+  // A streamed answer on `stream_id` has more to send.
+  void Resume(int32_t stream_id);
   // Appends frames ready to go to *out, stopping past `max_bytes`. False on a fatal error.
   bool Produce(std::string* out, size_t max_bytes);
   // Whether the connection still has a use (neither side has ended it).

@@ -26,6 +26,61 @@ const std::string* Request::FindHeader(std::string_view name) const {
   return nullptr;
 }
 
+bool BodyStream::Write(std::string_view bytes) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  queued_.append(bytes);
+  WakeLocked(lock);
+  return true;
+}
+
+void BodyStream::Finish() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (finished_) return;
+  finished_ = true;
+  WakeLocked(lock);
+}
+
+void BodyStream::WakeLocked(std::unique_lock<std::mutex>& lock) {
+  if (woken_ || !wake_) return;
+  woken_ = true;
+  std::function<void()> wake = wake_;
+  lock.unlock();
+  wake();
+}
+
+size_t BodyStream::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_.size();
+}
+
+bool BodyStream::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+void BodyStream::SetWake(std::function<void()> wake) {
+  std::unique_lock<std::mutex> lock(mu_);
+  wake_ = std::move(wake);
+  woken_ = false;
+  if (!queued_.empty() || finished_) WakeLocked(lock);
+}
+
+void BodyStream::Take(std::string* out, bool* finished) {
+  std::lock_guard<std::mutex> lock(mu_);
+  woken_ = false;
+  out->append(queued_);
+  queued_.clear();
+  *finished = finished_;
+}
+
+void BodyStream::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  queued_.clear();
+  wake_ = nullptr;
+}
+
 Responder::~Responder() {
   if (sink_) {
     Response r;

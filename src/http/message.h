@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,38 @@ struct FileBody {
   const uint64_t offset, length;
 };
 
+// A response body written while it is sent (an event stream): the handler's side writes
+// pieces from any thread and finishes it; the connection sends them as they come (HTTP/1.1:
+// chunked; HTTP/2: DATA frames). Thread-safe.
+class BodyStream {
+ public:
+  // Queues bytes; false once the client is gone (the connection closed, the stream was
+  // reset): the writer stops.
+  bool Write(std::string_view bytes);
+  // Ends the body after what is queued.
+  void Finish();
+  // Bytes queued and not yet taken by the connection (the writer's backpressure).
+  size_t queued() const;
+  bool cancelled() const;
+
+  // The connection's side: `wake` is called (from any thread, at most once per Take) when
+  // bytes or the end are queued; Take moves what is queued to *out, and *finished is set
+  // once the end is reached; Cancel says the client is gone.
+  void SetWake(std::function<void()> wake);
+  void Take(std::string* out, bool* finished);
+  void Cancel();
+
+ private:
+  void WakeLocked(std::unique_lock<std::mutex>& lock);
+
+  mutable std::mutex mu_;
+  std::string queued_;
+  bool finished_ = false;
+  bool cancelled_ = false;
+  bool woken_ = false;  // a wake is pending: the connection will Take
+  std::function<void()> wake_;
+};
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Length and Connection are added by the server
@@ -69,6 +102,8 @@ struct Response {
   std::optional<uint64_t> head_content_length;
   // Set: the body is these bytes of a file (and `body` is empty).
   std::shared_ptr<FileBody> file;
+  // Set: the body is written while it is sent (and `body` is empty); no Content-Length.
+  std::shared_ptr<BodyStream> stream;
 
   void SetHeader(std::string name, std::string value) {
     headers.push_back({std::move(name), std::move(value)});

@@ -124,7 +124,9 @@ void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::
   out->append("Date: ");
   out->append(HttpDateNow());
   out->append("\r\n");
-  if (StatusHasBody(status)) {
+  if (StatusHasBody(status) && framing.chunked) {
+    out->append("Transfer-Encoding: chunked\r\n");
+  } else if (StatusHasBody(status)) {
     out->append("Content-Length: ");
     AppendNumber(out, !framing.send_body && r.head_content_length ? *r.head_content_length
                       : r.file                                    ? r.file->length

@@ -14,6 +14,7 @@ struct ResponseFraming {
   bool send_body = true;           // false for HEAD requests: Content-Length, but no body
   bool close = false;              // "Connection: close"
   bool http10_keep_alive = false;  // "Connection: keep-alive" (HTTP/1.0 closes otherwise)
+  bool chunked = false;            // "Transfer-Encoding: chunked" instead of Content-Length
 };
 
 // The status actually sent for `status`: anything but 200..999 (1xx is not a final answer)

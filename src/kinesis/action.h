@@ -40,6 +40,10 @@ class Reply {
   void Json(std::string body);       // 200 with this JSON body ("" for none)
   void Error(const Status& status);  // mapped by MapError
   void Error(int http_status, const std::string& type, const std::string& message);
+  // A whole answer of the handler's own (SubscribeToShard's event stream); the request id
+  // header is added.
+  void Send(http::Response response);
+  bool cbor() const { return cbor_; }
 
  private:
   http::Responder responder_;
@@ -56,11 +60,22 @@ struct Context {
   std::string stream_arn;        // the resolved stream's ARN (when the action names one)
   iam::IamStore* iam = nullptr;  // resource policies
   std::function<void()> invalidate;  // after a resource policy changed
+  class FanOut* fanout = nullptr;    // enhanced fan-out (fanout.h)
 };
 
 // How an action names the stream it acts on, for resolution and access checks.
 // kNameArnOrToken: as kNameOrArn, or from a ListShards NextToken (see list_shards.cc).
-enum class StreamRef { kNone, kNameOrArn, kArnOnly, kResourceArn, kIterator, kNameArnOrToken };
+// kConsumer: a ConsumerARN (authorized on the consumer's ARN), or a StreamARN beside a
+// ConsumerName.
+enum class StreamRef {
+  kNone,
+  kNameOrArn,
+  kArnOnly,
+  kResourceArn,
+  kIterator,
+  kNameArnOrToken,
+  kConsumer
+};
 // What an action does (informational since policies decide: a scoped key's policy is built
 // from its scope, iam::ScopePolicy).
 enum class Access { kAdmin, kWrite, kRead, kDescribe };
@@ -85,6 +100,9 @@ void WriteTimestamp(JsonWriter& w, int64_t ms);  // epoch seconds with ms precis
 void WriteShard(JsonWriter& w, const streams::Stream& s, const streams::Shard& sh);
 // StreamName, StreamARN, StreamStatus, StreamModeDetails (the caller holds s.mu shared).
 void WriteStreamIdentity(JsonWriter& w, const Context& ctx, const streams::Stream& s);
+// GetRecords' "Records" member / "ChildShards" member (also SubscribeToShard's events).
+void WriteRecordList(JsonWriter& w, const streams::GetRecordsResult& r);
+void WriteChildShards(JsonWriter& w, const streams::GetRecordsResult& r);
 // RetentionPeriodHours, StreamCreationTimestamp, EnhancedMonitoring, EncryptionType.
 void WriteStreamSettings(JsonWriter& w, const streams::Stream& s);
 

@@ -128,11 +128,9 @@ http::Response JsonResponse(int status, std::string body, const std::string& req
 // than AWS's bare UnknownOperationException for a name it has never heard of.
 bool KnownButMissing(std::string_view name) {
   static constexpr std::string_view kMissing[] = {
-      "DeregisterStreamConsumer",  "DescribeAccountSettings",  "DescribeStreamConsumer",
-      "DisableEnhancedMonitoring", "EnableEnhancedMonitoring", "ListStreamConsumers",
-      "RegisterStreamConsumer",    "StartStreamEncryption",    "StopStreamEncryption",
-      "SubscribeToShard",          "UpdateAccountSettings",    "UpdateMaxRecordSize",
-      "UpdateStreamWarmThroughput"};
+      "DescribeAccountSettings", "DisableEnhancedMonitoring", "EnableEnhancedMonitoring",
+      "StartStreamEncryption",   "StopStreamEncryption",      "UpdateAccountSettings",
+      "UpdateMaxRecordSize",     "UpdateStreamWarmThroughput"};
   for (std::string_view m : kMissing)
     if (m == name) return true;
   return false;
@@ -157,6 +155,12 @@ void Reply::Error(int http_status, const std::string& type, const std::string& m
   http::Response r = JsonResponse(http_status, ErrorBody(type, message), request_id_, cbor_);
   if (http_status == 503) r.SetHeader("Retry-After", "1");  // every SDK retries a 503 anyway
   responder_.Send(std::move(r));
+}
+
+void Reply::Send(http::Response response) {
+  response.SetHeader("x-amzn-RequestId", request_id_);
+  response.SetHeader("x-amz-id-2", NewExtendedRequestId());
+  responder_.Send(std::move(response));
 }
 
 void Reply::Error(const Status& st) {
@@ -278,6 +282,7 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   ctx.caller = &caller;
   ctx.body = doc;
   ctx.region = region;
+  std::string resource_override;  // a consumer's ARN, authorized instead of its stream's
   switch (action->stream_ref) {
     case StreamRef::kNameOrArn:
     case StreamRef::kArnOnly:
@@ -332,6 +337,29 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       ctx.stream_name = *from_arn;
       break;
     }
+    case StreamRef::kConsumer: {
+      if (auto consumer_arn = GetString(doc, "ConsumerARN")) {
+        auto from_arn = streams::StreamNameFromArn(*consumer_arn, account);
+        if (!from_arn)
+          return reply.Error(400, "ResourceNotFoundException",
+                             "Consumer " + std::string(*consumer_arn) + " under account " +
+                                 account + " not found.");
+        ctx.stream_name = *from_arn;
+        resource_override = std::string(*consumer_arn);
+        break;
+      }
+      auto arn = GetString(doc, "StreamARN");
+      if (!arn || !GetString(doc, "ConsumerName"))
+        return reply.Error(400, "InvalidArgumentException",
+                           "Either ConsumerARN or both StreamARN and ConsumerName must be "
+                           "provided.");
+      auto from_arn = streams::StreamNameFromArn(*arn, account);
+      if (!from_arn)
+        return reply.Error(400, "ResourceNotFoundException",
+                           "Stream " + std::string(*arn) + " not found.");
+      ctx.stream_name = *from_arn;
+      break;
+    }
     case StreamRef::kIterator: {
       auto it = GetString(doc, "ShardIterator");
       auto name = streams_->StreamNameOfIterator(std::string(it.value_or("")));
@@ -346,7 +374,8 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   // Authorization: the caller's policies and the stream's own, as AWS evaluates them.
   if (!ctx.stream_name.empty()) ctx.stream_arn = streams_->StreamArn(ctx.stream_name, region);
   if (caller.principal) {
-    const std::string resource = ctx.stream_arn.empty()
+    const std::string resource = !resource_override.empty() ? resource_override
+                                 : ctx.stream_arn.empty()
                                      ? "arn:aws:kinesis:" + region + ":" + account + ":*"
                                      : ctx.stream_arn;
     iam::RequestContext rc = directory_->NewContext(*caller.principal, req, iam_action, resource);
@@ -357,6 +386,7 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
       return access_denied(resource, d == iam::Decision::kExplicitDeny);
   }
   ctx.iam = iam_store_;
+  ctx.fanout = fanout_;
   ctx.invalidate = [this] { directory_->Invalidate(); };
   action->handle(ctx, std::move(reply));
 }

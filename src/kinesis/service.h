@@ -18,6 +18,8 @@
 
 namespace millrace::kinesis {
 
+class FanOut;
+
 struct ServiceOptions {
   bool auth = true;  // false: `--auth none`, every request is admin
 };
@@ -29,6 +31,8 @@ class KinesisService {
       : streams_(streams), directory_(directory), iam_store_(iam_store), options_(options) {}
 
   void Handle(http::Request&& request, http::Responder responder);
+  // Enhanced fan-out (consumers and SubscribeToShard); set before serving.
+  void SetFanOut(FanOut* fanout) { fanout_ = fanout; }
 
   // For a request whose body is not read yet (http::ServerOptions::head_check): the
   // authentication error it will get whatever its body, or nullopt. Any thread.
@@ -41,6 +45,7 @@ class KinesisService {
   iam::Directory* const directory_;
   iam::IamStore* const iam_store_;
   const ServiceOptions options_;
+  FanOut* fanout_ = nullptr;
 };
 
 }  // namespace millrace::kinesis

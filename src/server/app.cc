@@ -126,6 +126,9 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   so.auth = config.auth != "none";
   app->kinesis_ = std::make_unique<kinesis::KinesisService>(
       app->streams_.get(), app->directory_.get(), app->iam_store_.get(), so);
+  app->fanout_ = std::make_unique<kinesis::FanOut>(app->streams_.get(), config.region);
+  app->kinesis_->SetFanOut(app->fanout_.get());
+  app->streams_->SetDurableListener([f = app->fanout_.get()] { f->Wake(); });
   app->query_ = std::make_unique<iam::QueryService>(app->directory_.get(), app->iam_store_.get(),
                                                     SystemClock::Default(), so.auth);
   if (!so.auth)
@@ -228,7 +231,9 @@ void App::Stop() {
   delivery_.reset();        // consumers stop before the streams they read
   transform_logs_.reset();
   kinesis_.reset();
-  streams_.reset();  // the journal finishes queued appends
+  if (fanout_) fanout_->Stop();  // its pusher reads the streams
+  streams_.reset();  // the journal finishes queued appends (whose listener wakes fanout_)
+  fanout_.reset();
   iam_store_.reset();
   directory_.reset();
   keys_catalog_.reset();

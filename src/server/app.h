@@ -20,6 +20,7 @@
 #include "iam/directory.h"
 #include "iam/query_service.h"
 #include "iam/store.h"
+#include "kinesis/fanout.h"
 #include "kinesis/service.h"
 #include "s3/service.h"
 #include "server/data_dir.h"
@@ -59,6 +60,7 @@ class App {
   std::unique_ptr<iam::IamStore> iam_store_;
   std::unique_ptr<iam::QueryService> query_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<kinesis::FanOut> fanout_;  // stopped before streams_, deleted after it
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;
   std::unique_ptr<cdc::ChangeStreamManager> change_streams_;

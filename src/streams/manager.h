@@ -61,6 +61,7 @@ struct GetRecordsResult {
   uint32_t shard_index = 0;
   std::optional<std::string> next_iterator;  // none once a closed shard is read to its end
   int64_t millis_behind = 0;
+  uint64_t next_counter = 0;               // where the next read starts
   std::vector<const Shard*> child_shards;  // valid while `stream` is held
   std::shared_ptr<Stream> stream;
 };
@@ -108,6 +109,11 @@ class StreamManager {
   // before Put returns if nothing could be written. For PutRecord (`all_or_nothing`), a
   // throttled shard fails the whole call; for PutRecords each record has its outcome.
   using PutDone = std::function<void(Status, std::vector<PutOutcome>)>;
+  // Called on the commit thread each time records became durable (before their writers
+  // hear of it): enhanced fan-out pushes them at once. Set before serving; not thread-safe.
+  void SetDurableListener(std::function<void()> listener) {
+    durable_listener_ = std::move(listener);
+  }
   // `throttled` = false skips the per-shard write limits: for Millrace's own writers (a
   // change stream's capture), which must not lose their order to a retry.
   void Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries, bool all_or_nothing,
@@ -123,7 +129,10 @@ class StreamManager {
     std::optional<int64_t> timestamp_ms;
   };
   Result<std::string> GetShardIterator(const std::string& name, const IteratorRequest& req);
-  Result<GetRecordsResult> GetRecords(const std::string& iterator, int limit);
+  // `shared_throughput` = false: an enhanced fan-out read, which has its own allowance (the
+  // caller's) and leaves the shard's 5 calls/s and 2 MiB/s to GetRecords callers.
+  Result<GetRecordsResult> GetRecords(const std::string& iterator, int limit,
+                                      bool shared_throughput = true);
   // Whether the stream named in an iterator exists; for access checks before GetRecords.
   Result<std::string> StreamNameOfIterator(const std::string& iterator);
 
@@ -181,6 +190,7 @@ class StreamManager {
   std::unique_ptr<log::Journal> journal_;
   std::string iterator_key_;
 
+  std::function<void()> durable_listener_;
   std::mutex mu_;  // guards streams_ (the map, not the streams)
   std::map<std::string, std::shared_ptr<Stream>> streams_;
 

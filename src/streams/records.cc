@@ -18,14 +18,18 @@ constexpr size_t kMaxGetRecordsBytes = 10u << 20;
 class PutOp final : public log::AppendOp {
  public:
   PutOp(std::vector<PutOutcome> outcomes, std::vector<size_t> positions,
-        StreamManager::PutDone done)
-      : outcomes_(std::move(outcomes)), positions_(std::move(positions)), done_(std::move(done)) {}
+        StreamManager::PutDone done, const std::function<void()>* durable_listener)
+      : outcomes_(std::move(outcomes)),
+        positions_(std::move(positions)),
+        done_(std::move(done)),
+        durable_listener_(durable_listener) {}
 
   void Done(Status status) override {
     if (!status.ok()) {
       done_(status, {});
       return;
     }
+    if (*durable_listener_) (*durable_listener_)();
     for (size_t i = 0; i < items.size(); ++i) {
       PutOutcome& o = outcomes_[positions_[i]];
       o.counter = items[i].counter;
@@ -37,6 +41,7 @@ class PutOp final : public log::AppendOp {
   std::vector<PutOutcome> outcomes_;
   std::vector<size_t> positions_;  // items[i] is the record at outcomes_[positions_[i]]
   StreamManager::PutDone done_;
+  const std::function<void()>* durable_listener_;  // the manager's, which outlives the op
 };
 
 // "Thu Jan 22 01:22:02 UTC 2015", as AWS prints times in iterator messages.
@@ -104,7 +109,8 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     done(Status::Ok(), std::move(outcomes));
     return;
   }
-  auto op = std::make_unique<PutOp>(std::move(outcomes), std::move(positions), std::move(done));
+  auto op = std::make_unique<PutOp>(std::move(outcomes), std::move(positions), std::move(done),
+                                    &durable_listener_);
   op->items = std::move(op_items);
   // Still under the shared lock: no shard can close between routing and counter assignment.
   journal_->Append(std::move(op));
@@ -221,7 +227,8 @@ Result<std::string> StreamManager::StreamNameOfIterator(const std::string& itera
                           " does not exist");
 }
 
-Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, int limit) {
+Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, int limit,
+                                                   bool shared_throughput) {
   auto st = DecodeIterator(iterator, iterator_key_);
   if (!st) return Status::InvalidArgument("Invalid ShardIterator.");
   const int64_t now = clock_->NowMillis();
@@ -243,7 +250,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     return Status::NotFound("Shard " + ShardIdOf(st->shard_index) + " in stream " + stream->name +
                             " under account " + options_.account_id + " does not exist");
 
-  const bool throttle = options_.throttling && stream->mode == StreamMode::kProvisioned;
+  const bool throttle =
+      shared_throughput && options_.throttling && stream->mode == StreamMode::kProvisioned;
   const int64_t now_ns = clock_->MonotonicNanos();
   if (throttle) {
     std::lock_guard<std::mutex> t(shard->throttle_mu);
@@ -292,6 +300,7 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     out.next_iterator =
         EncodeIterator(IteratorState{stream->id, shard->index, from, now}, iterator_key_);
   }
+  out.next_counter = from;
   r.unlock();
   out.stream = std::move(stream);
   return out;

@@ -1,4 +1,5 @@
 #include "kinesis/action.h"
+#include "kinesis/fanout.h"
 
 namespace millrace::kinesis {
 namespace {
@@ -9,6 +10,7 @@ void Handle(Context& ctx, Reply reply) {
   auto got = ctx.streams->Get(ctx.stream_name);
   if (!got.ok()) return reply.Error(got.status());
   const streams::Stream& s = **got;
+  const int consumers = ctx.fanout ? ctx.fanout->Count(ctx.stream_name) : 0;
   std::string body;
   JsonWriter w(&body);
   std::shared_lock<std::shared_mutex> r(s.mu);
@@ -20,7 +22,7 @@ void Handle(Context& ctx, Reply reply) {
   w.Key("OpenShardCount");
   w.Int(s.OpenShardCount());
   w.Key("ConsumerCount");
-  w.Int(0);
+  w.Int(consumers);
   w.EndObject();
   w.EndObject();
   r.unlock();

@@ -20,7 +20,6 @@ void Handle(Context& ctx, Reply reply) {
                                      limit);
   if (!got.ok()) return reply.Error(got.status());
   const streams::GetRecordsResult& r = *got;
-  const streams::Stream& s = *r.stream;
   std::string body;
   size_t estimate = 64;
   for (const auto& rec : r.records)
@@ -28,6 +27,22 @@ void Handle(Context& ctx, Reply reply) {
   body.reserve(estimate);
   JsonWriter w(&body);
   w.BeginObject();
+  WriteRecordList(w, r);
+  if (r.next_iterator) {
+    w.Key("NextShardIterator");
+    w.String(*r.next_iterator);
+  }
+  w.Key("MillisBehindLatest");
+  w.Int(r.millis_behind);
+  if (!r.next_iterator) WriteChildShards(w, r);
+  w.EndObject();
+  reply.Json(std::move(body));
+}
+
+}  // namespace
+
+void WriteRecordList(JsonWriter& w, const streams::GetRecordsResult& r) {
+  const streams::Stream& s = *r.stream;
   w.Key("Records");
   w.BeginArray();
   for (const auto& rec : r.records) {
@@ -44,41 +59,33 @@ void Handle(Context& ctx, Reply reply) {
     w.EndObject();
   }
   w.EndArray();
-  if (r.next_iterator) {
-    w.Key("NextShardIterator");
-    w.String(*r.next_iterator);
-  }
-  w.Key("MillisBehindLatest");
-  w.Int(r.millis_behind);
-  if (!r.next_iterator) {
-    std::shared_lock<std::shared_mutex> l(s.mu);
-    w.Key("ChildShards");
-    w.BeginArray();
-    for (const streams::Shard* c : r.child_shards) {
-      w.BeginObject();
-      w.Key("ShardId");
-      w.String(c->Id());
-      w.Key("ParentShards");
-      w.BeginArray();
-      if (c->parent) w.String(streams::ShardIdOf(*c->parent));
-      if (c->adjacent_parent) w.String(streams::ShardIdOf(*c->adjacent_parent));
-      w.EndArray();
-      w.Key("HashKeyRange");
-      w.BeginObject();
-      w.Key("StartingHashKey");
-      w.String(Uint128ToDecimal(c->range.start));
-      w.Key("EndingHashKey");
-      w.String(Uint128ToDecimal(c->range.end));
-      w.EndObject();
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  w.EndObject();
-  reply.Json(std::move(body));
 }
 
-}  // namespace
+void WriteChildShards(JsonWriter& w, const streams::GetRecordsResult& r) {
+  const streams::Stream& s = *r.stream;
+  std::shared_lock<std::shared_mutex> l(s.mu);
+  w.Key("ChildShards");
+  w.BeginArray();
+  for (const streams::Shard* c : r.child_shards) {
+    w.BeginObject();
+    w.Key("ShardId");
+    w.String(c->Id());
+    w.Key("ParentShards");
+    w.BeginArray();
+    if (c->parent) w.String(streams::ShardIdOf(*c->parent));
+    if (c->adjacent_parent) w.String(streams::ShardIdOf(*c->adjacent_parent));
+    w.EndArray();
+    w.Key("HashKeyRange");
+    w.BeginObject();
+    w.Key("StartingHashKey");
+    w.String(Uint128ToDecimal(c->range.start));
+    w.Key("EndingHashKey");
+    w.String(Uint128ToDecimal(c->range.end));
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
 
 extern const Action kGetRecords{"GetRecords", &kSchema, StreamRef::kIterator, Access::kRead,
                                 Handle};

@@ -8,7 +8,8 @@ extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPer
     kDescribeStreamSummary, kGetRecords, kGetShardIterator, kIncreaseStreamRetentionPeriod,
     kListShards, kListStreams, kListTagsForResource, kListTagsForStream, kMergeShards, kPutRecord,
     kPutRecords, kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource,
-    kUpdateShardCount, kUpdateStreamMode;
+    kUpdateShardCount, kUpdateStreamMode, kRegisterStreamConsumer, kDescribeStreamConsumer,
+    kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
@@ -38,6 +39,11 @@ const std::vector<const Action*>& AllActions() {
       &kUntagResource,
       &kUpdateShardCount,
       &kUpdateStreamMode,
+      &kRegisterStreamConsumer,
+      &kDescribeStreamConsumer,
+      &kDeregisterStreamConsumer,
+      &kListStreamConsumers,
+      &kSubscribeToShard,
   };
   return all;
 }
