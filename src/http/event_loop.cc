@@ -570,7 +570,11 @@ void EventLoop::Drive(Connection* c) {
         break;
       case Connection::State::kWriting:
         if (!Flush(c)) return;
-        if (c->stream) {  // a streamed body: what its writer queued since, as chunks
+        if (c->stream) {      // a streamed body: what its writer queued since, as chunks
+          if (c->peer_eof) {  // the client stopped listening: the writer stops too
+            Close(c);
+            return;
+          }
           if (!PullStream(c)) return;  // nothing yet: its writer kicks us
           break;
         }

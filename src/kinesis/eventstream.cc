@@ -39,10 +39,9 @@ void AppendEventMessage(const EventHeaders& headers, std::string_view payload, s
 
 void AppendEvent(std::string_view event_type, std::string_view content_type,
                  std::string_view payload, std::string* out) {
-  AppendEventMessage({{":event-type", event_type},
-                      {":content-type", content_type},
-                      {":message-type", "event"}},
-                     payload, out);
+  AppendEventMessage(
+      {{":event-type", event_type}, {":content-type", content_type}, {":message-type", "event"}},
+      payload, out);
 }
 
 void AppendException(std::string_view exception_type, std::string_view content_type,

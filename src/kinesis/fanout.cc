@@ -100,13 +100,12 @@ void FanOut::Stop() {
 }
 
 Result<StreamConsumer> FanOut::FromDoc(const std::string& stream, const std::string& name) {
-  const std::string not_found = "Consumer " + name + " under stream " + stream +
-                                " under account " + streams_->options().account_id +
-                                " not found.";
+  const std::string not_found = "Consumer " + name + " under stream " + stream + " under account " +
+                                streams_->options().account_id + " not found.";
   auto s = streams_->Get(stream);
   if (!s.ok()) return s.status();
-  auto doc = streams_->options().catalog->GetDoc(catalog::DocKind::kStreamConsumer,
-                                                 DocName(stream, name));
+  auto doc =
+      streams_->options().catalog->GetDoc(catalog::DocKind::kStreamConsumer, DocName(stream, name));
   if (!doc.ok()) return doc.status();
   if (!*doc) return Status::NotFound(not_found);
   simdjson::dom::parser parser;
@@ -142,9 +141,9 @@ Result<StreamConsumer> FanOut::Register(const std::string& stream, const std::st
   auto all = List(stream);
   if (!all.ok()) return all.status();
   if (static_cast<int>(all->size()) >= kMaxConsumersPerStream)
-    return Status::ResourceExhausted(
-        "Stream " + stream + " under account " + streams_->options().account_id +
-        " has reached the limit of " + std::to_string(kMaxConsumersPerStream) + " consumers.");
+    return Status::ResourceExhausted("Stream " + stream + " under account " +
+                                     streams_->options().account_id + " has reached the limit of " +
+                                     std::to_string(kMaxConsumersPerStream) + " consumers.");
   catalog::DocRow row;
   row.name = DocName(stream, name);
   std::string spec;
@@ -167,8 +166,8 @@ Result<StreamConsumer> FanOut::Find(const std::string& stream, const std::string
 }
 
 Result<StreamConsumer> FanOut::FindByArn(const std::string& arn) {
-  const std::string not_found = "Consumer " + arn + " under account " +
-                                streams_->options().account_id + " not found.";
+  const std::string not_found =
+      "Consumer " + arn + " under account " + streams_->options().account_id + " not found.";
   auto stream = streams::StreamNameFromArn(arn, streams_->options().account_id);
   size_t at = arn.find("/consumer/");
   size_t colon = arn.rfind(':');
@@ -228,8 +227,7 @@ Status FanOut::Subscribe(const StreamConsumer& consumer, const std::string& shar
                          http::Response* head) {
   if (!consumer.active)
     return Status::FailedPrecondition("Consumer " + consumer.arn + " under account " +
-                                      streams_->options().account_id +
-                                      " is not in ACTIVE state.");
+                                      streams_->options().account_id + " is not in ACTIVE state.");
   auto index = streams::ParseShardId(shard_id);
   auto iterator = streams_->GetShardIterator(consumer.stream, start);
   if (!iterator.ok()) return iterator.status();
@@ -245,16 +243,15 @@ Status FanOut::Subscribe(const StreamConsumer& consumer, const std::string& shar
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (subs_.count(sub->key))
-      return Status::FailedPrecondition(
-          "Another active subscription exists for this consumer: " +
-          streams_->options().account_id + ":" + consumer.stream + ":" +
-          streams::ShardIdOf(index.value_or(0)) + ":" + consumer.name);
+      return Status::FailedPrecondition("Another active subscription exists for this consumer: " +
+                                        streams_->options().account_id + ":" + consumer.stream +
+                                        ":" + streams::ShardIdOf(index.value_or(0)) + ":" +
+                                        consumer.name);
     subs_[sub->key] = sub;
     active_.fetch_add(1);
   }
   std::string first;
-  AppendEvent("initial-response", cbor ? kCbor : kJson, cbor ? std::string("\xa0") : "{}",
-              &first);
+  AppendEvent("initial-response", cbor ? kCbor : kJson, cbor ? std::string("\xa0") : "{}", &first);
   sub->body->Write(first);
   head->status = 200;
   head->SetHeader("Content-Type", "application/vnd.amazon.eventstream");

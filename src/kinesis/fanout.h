@@ -92,9 +92,9 @@ class FanOut {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;                                              // guarded by mu_
-  bool dirty_ = false;                                             // guarded by mu_
-  std::map<std::string, std::shared_ptr<Subscription>> subs_;      // guarded by mu_
+  bool stop_ = false;                                          // guarded by mu_
+  bool dirty_ = false;                                         // guarded by mu_
+  std::map<std::string, std::shared_ptr<Subscription>> subs_;  // guarded by mu_
   std::atomic<size_t> active_{0};
   std::thread pusher_;
 };

@@ -79,7 +79,8 @@ void WriteConsumer(JsonWriter& w, const StreamConsumer& c, bool with_stream) {
 }
 
 Result<StreamConsumer> Resolve(Context& ctx) {
-  if (auto arn = GetString(ctx.body, "ConsumerARN")) return ctx.fanout->FindByArn(std::string(*arn));
+  if (auto arn = GetString(ctx.body, "ConsumerARN"))
+    return ctx.fanout->FindByArn(std::string(*arn));
   return ctx.fanout->Find(ctx.stream_name,
                           std::string(GetString(ctx.body, "ConsumerName").value_or("")));
 }
@@ -172,8 +173,8 @@ extern const Action kDescribeStreamConsumer{"DescribeStreamConsumer", &kByConsum
                                             StreamRef::kConsumer, Access::kDescribe, Describe};
 extern const Action kDeregisterStreamConsumer{"DeregisterStreamConsumer", &kByConsumerSchema,
                                               StreamRef::kConsumer, Access::kAdmin, Deregister};
-extern const Action kListStreamConsumers{"ListStreamConsumers", &kListSchema,
-                                         StreamRef::kArnOnly, Access::kDescribe, List};
+extern const Action kListStreamConsumers{"ListStreamConsumers", &kListSchema, StreamRef::kArnOnly,
+                                         Access::kDescribe, List};
 extern const Action kSubscribeToShard{"SubscribeToShard", &kSubscribeSchema, StreamRef::kConsumer,
                                       Access::kRead, Subscribe};
 
