@@ -11,6 +11,8 @@ pkgs=(
   python3 python3-boto3 curl
   # An independent CBOR codec the CBOR tests check our bytes with (tests/e2e/test_cbor.py).
   python3-cbor2
+  # The AWS SDK for Go v2 and Go, to build tests/e2e/go_sdk offline (tests/e2e/test_go_sdk.py).
+  golang-go golang-github-aws-aws-sdk-go-v2-dev
   # S3 clients the e2e tests drive the S3 API with (tests/e2e/test_s3_clients.py).
   rclone s3cmd
   # The e2e tests read our CSV files back with PostgreSQL's COPY (tests/e2e/pg.py).
