@@ -51,10 +51,19 @@ bool IsConnectionHeader(std::string_view lower) {
          lower == "transfer-encoding" || lower == "upgrade" || lower == "content-length";
 }
 
+// Values that differ in every answer (request ids) are not added to the HPACK table: they
+// would only push out the ones that repeat (content-type, ...), at a cost per answer.
+bool Unique(std::string_view lower) {
+  return lower == "x-amzn-requestid" || lower == "x-amz-id-2" || lower == "x-amz-request-id" ||
+         lower == "etag" || lower == "date";
+}
+
 nghttp2_nv Nv(const std::string& name, const std::string& value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
+                    value.size(),
+                    static_cast<uint8_t>(Unique(name) ? NGHTTP2_NV_FLAG_NO_INDEX
+                                                      : NGHTTP2_NV_FLAG_NONE)};
 }
 
 }  // namespace
@@ -352,6 +361,8 @@ void H2Session::Respond(int32_t stream_id, Response response) {
   const bool streamed = response.stream && has_body && !s->head_method;
   uint64_t length = response.file ? response.file->length : response.body.size();
   if (s->head_method && response.head_content_length) length = *response.head_content_length;
+  strings.push_back("date");
+  strings.push_back(std::string(HttpDateNow()));
   if (has_body && !streamed) {
     strings.push_back("content-length");
     strings.push_back(std::to_string(length));

@@ -33,6 +33,9 @@ const char* ReasonPhrase(int status);
 // the framing), and so are headers whose name or value holds CR or LF.
 void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::string* out);
 
+// "Sun, 06 Dec 2026 07:00:00 GMT": the Date header's value now (cached per second, per thread).
+std::string_view HttpDateNow();
+
 // The answer to a request that could not be parsed or timed out: `status`, content type
 // application/json, body {"message":"<reason>"}, and the connection closes.
 Response ErrorResponse(int status, std::string_view reason);
