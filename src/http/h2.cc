@@ -59,11 +59,10 @@ bool Unique(std::string_view lower) {
 }
 
 nghttp2_nv Nv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(),
-                    static_cast<uint8_t>(Unique(name) ? NGHTTP2_NV_FLAG_NO_INDEX
-                                                      : NGHTTP2_NV_FLAG_NONE)};
+  return nghttp2_nv{
+      reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+      static_cast<uint8_t>(Unique(name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)};
 }
 
 }  // namespace

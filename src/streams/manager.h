@@ -118,6 +118,9 @@ class StreamManager {
   // change stream's capture), which must not lose their order to a retry.
   void Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> entries, bool all_or_nothing,
            PutDone done, bool throttled = true);
+  // PutRecord's SequenceNumberForOrdering: InvalidArgument (AWS's message) unless it names a
+  // written record of this stream, in the shard `entry` goes to or one of its ancestors.
+  Status CheckOrderingSequence(Stream& stream, const PutEntry& entry, std::string_view sequence);
   // The index of the open shard a record with this partition key goes to now.
   std::optional<uint32_t> ShardIndexFor(Stream& stream, std::string_view partition_key);
 

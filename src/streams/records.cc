@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/encoding.h"
 #include "common/logging.h"
 #include "common/time_format.h"
 #include "streams/iterator.h"
@@ -114,6 +115,35 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
   op->items = std::move(op_items);
   // Still under the shared lock: no shard can close between routing and counter assignment.
   journal_->Append(std::move(op));
+}
+
+Status StreamManager::CheckOrderingSequence(Stream& stream, const PutEntry& entry,
+                                            std::string_view sequence) {
+  const Status invalid = Status::InvalidArgument(
+      "ExclusiveMinimumSequenceNumber " + std::string(Abbreviate(sequence, 128)) +
+      " used in PutRecord on stream " + stream.name + " under account " + options_.account_id +
+      " is invalid.");
+  auto seq = DecodeSequence(sequence);
+  if (!seq || seq->stream_id != stream.id) return invalid;  // not ours, or another stream's
+  std::shared_lock<std::shared_mutex> r(stream.mu);
+  Shard* target =
+      stream.RouteHashKey(entry.explicit_hash_key ? *entry.explicit_hash_key
+                                                  : HashKeyOfPartitionKey(entry.partition_key));
+  if (!target) return Status::Ok();  // Put answers that case
+  // The shard the record goes to, or one of its ancestors (ordering survives a reshard).
+  std::vector<uint32_t> lineage = {target->index};
+  for (size_t i = 0; i < lineage.size() && lineage.size() < 64; ++i) {
+    if (lineage[i] == seq->shard_index) {
+      Shard* owner = stream.FindShard(seq->shard_index);
+      if (owner && seq->counter >= owner->log->DurableEnd()) return invalid;  // not yet written
+      return Status::Ok();
+    }
+    if (Shard* s = stream.FindShard(lineage[i])) {
+      if (s->parent) lineage.push_back(*s->parent);
+      if (s->adjacent_parent) lineage.push_back(*s->adjacent_parent);
+    }
+  }
+  return invalid;  // another shard's
 }
 
 std::optional<uint32_t> StreamManager::ShardIndexFor(Stream& stream,

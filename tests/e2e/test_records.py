@@ -84,6 +84,33 @@ class PutRecordTest(KinesisTestCase):
                                          SequenceNumberForOrdering=first)["SequenceNumber"]
         self.assertGreater(int(second), int(first))
 
+    @millrace_only("kinesalite checks only a sequence number's form")
+    def test_sequence_number_for_ordering_of_another_stream_or_shard(self):
+        """Regression: a SequenceNumberForOrdering of another stream or another shard was
+        accepted; it must name a written record of the shard the record goes to (or of that
+        shard's parents, after a reshard)."""
+        name = self.create_stream(shards=2)
+        other = self.create_stream(shards=1)
+        foreign = self.kinesis.put_record(StreamName=other, Data=b"x", PartitionKey="k")["SequenceNumber"]
+        low = self.kinesis.put_record(StreamName=name, Data=b"a", PartitionKey="k",
+                                      ExplicitHashKey="1")["SequenceNumber"]
+        high = self.kinesis.put_record(StreamName=name, Data=b"b", PartitionKey="k",
+                                       ExplicitHashKey=str(POW128 - 1))["SequenceNumber"]
+        for seq in (foreign, high):
+            with self.assertAwsError("InvalidArgumentException",
+                                     "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s "
+                                     "under account %s is invalid." % (seq, name, ACCOUNT_ID)):
+                self.kinesis.put_record(StreamName=name, Data=b"c", PartitionKey="k",
+                                        ExplicitHashKey="2", SequenceNumberForOrdering=seq)
+        self.kinesis.put_record(StreamName=name, Data=b"c", PartitionKey="k", ExplicitHashKey="2",
+                                SequenceNumberForOrdering=low)
+        # After a split, the parent's sequence numbers order records of its children.
+        self.kinesis.split_shard(StreamName=name, ShardToSplit=shard_id(0), NewStartingHashKey="1000")
+        self.wait_active(name)
+        r = self.kinesis.put_record(StreamName=name, Data=b"d", PartitionKey="k", ExplicitHashKey="2",
+                                    SequenceNumberForOrdering=low)
+        self.assertEqual(r["ShardId"], shard_id(2))
+
     def test_binary_data_round_trips(self):
         name = self.create_stream(shards=1)
         rnd = random.Random(7)

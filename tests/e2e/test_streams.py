@@ -548,5 +548,19 @@ class StreamArnTest(KinesisTestCase):
             "Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+")
 
 
+@millrace_only("kinesalite lists a CREATING stream's shards")
+class CreatingStreamTest(KinesisTestCase):
+    server_options = {"transition_ms": 3000}
+
+    def test_a_creating_stream_shows_no_shards(self):
+        """Regression: DescribeStream listed the shards of a stream still CREATING; AWS lists
+        none until it is ACTIVE."""
+        name = self.create_stream(shards=2, wait=False)
+        d = self.kinesis.describe_stream(StreamName=name)["StreamDescription"]
+        self.assertEqual((d["StreamStatus"], d["Shards"], d["HasMoreShards"]), ("CREATING", [], False))
+        self.wait_active(name)
+        self.assertEqual(len(self.kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]), 2)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -34,7 +34,11 @@ void Handle(Context& ctx, Reply reply) {
   w.BeginArray();
   int n = 0;
   bool more = false;
+  // A stream still CREATING has no shards to show yet (as AWS answers); ListShards refuses
+  // it the same way GetShardIterator does.
+  const bool creating = s.status == streams::StreamStatus::kCreating;
   for (const auto& sh : s.shards) {
+    if (creating) break;
     if (!ctx.streams->ShardVisible(s, *sh)) continue;
     if (after && sh->index <= *after) continue;
     if (n == limit) {

@@ -24,6 +24,9 @@ void Handle(Context& ctx, Reply reply) {
   if (!st.ok()) return reply.Error(st);
   auto got = ctx.streams->Get(ctx.stream_name);
   if (!got.ok()) return reply.Error(got.status());
+  if (auto ordering = GetString(ctx.body, "SequenceNumberForOrdering"))
+    if (Status bad = ctx.streams->CheckOrderingSequence(**got, entries[0], *ordering); !bad.ok())
+      return reply.Error(bad);
   const uint64_t stream_id = (*got)->id;
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   ctx.streams->Put(*got, std::move(entries), /*all_or_nothing=*/true,
