@@ -497,6 +497,8 @@ const char* DocKindName(DocKind kind) {
       return "stream policy";
     case DocKind::kStreamConsumer:
       return "stream consumer";
+    case DocKind::kStreamMonitoring:
+      return "stream monitoring";
   }
   return "document";
 }

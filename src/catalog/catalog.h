@@ -67,19 +67,20 @@ enum class DocKind {
   kTransformation,
   kChangeStream,
   kChangeStreamState,
-  kBucket,           // a bucket made through the S3 API (not a dataset's)
-  kBucketLifecycle,  // a bucket's lifecycle rules, by bucket name
-  kAccount,          // an account (12-digit id) other than the operator's
-  kIamUser,          // by "<account>/<user name>"
-  kIamRole,          // by "<account>/<role name>"
-  kIamPolicy,        // a managed policy, by "<account>/<policy name>"
-  kBucketPolicy,     // a bucket's policy, by bucket name
-  kStreamPolicy,     // a stream's resource policy, by stream ARN
-  kStreamConsumer,   // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
+  kBucket,            // a bucket made through the S3 API (not a dataset's)
+  kBucketLifecycle,   // a bucket's lifecycle rules, by bucket name
+  kAccount,           // an account (12-digit id) other than the operator's
+  kIamUser,           // by "<account>/<user name>"
+  kIamRole,           // by "<account>/<role name>"
+  kIamPolicy,         // a managed policy, by "<account>/<policy name>"
+  kBucketPolicy,      // a bucket's policy, by bucket name
+  kStreamPolicy,      // a stream's resource policy, by stream ARN
+  kStreamConsumer,    // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
+  kStreamMonitoring,  // a stream's enabled shard-level metrics, by stream name
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
 // "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",
-// "stream consumer"
+// "stream consumer", "stream monitoring"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

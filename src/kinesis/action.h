@@ -103,6 +103,8 @@ void WriteStreamIdentity(JsonWriter& w, const Context& ctx, const streams::Strea
 // GetRecords' "Records" member / "ChildShards" member (also SubscribeToShard's events).
 void WriteRecordList(JsonWriter& w, const streams::GetRecordsResult& r);
 void WriteChildShards(JsonWriter& w, const streams::GetRecordsResult& r);
+// [{"ShardLevelMetrics": [...]}] for the metrics enabled (handlers/enhanced_monitoring.cc).
+void WriteEnhancedMonitoring(JsonWriter& w, uint8_t bits);
 // RetentionPeriodHours, StreamCreationTimestamp, EnhancedMonitoring, EncryptionType.
 void WriteStreamSettings(JsonWriter& w, const streams::Stream& s);
 

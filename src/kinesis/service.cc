@@ -128,9 +128,8 @@ http::Response JsonResponse(int status, std::string body, const std::string& req
 // than AWS's bare UnknownOperationException for a name it has never heard of.
 bool KnownButMissing(std::string_view name) {
   static constexpr std::string_view kMissing[] = {
-      "DescribeAccountSettings", "DisableEnhancedMonitoring", "EnableEnhancedMonitoring",
-      "StartStreamEncryption",   "StopStreamEncryption",      "UpdateAccountSettings",
-      "UpdateMaxRecordSize",     "UpdateStreamWarmThroughput"};
+      "DescribeAccountSettings", "StartStreamEncryption", "StopStreamEncryption",
+      "UpdateAccountSettings",   "UpdateMaxRecordSize",   "UpdateStreamWarmThroughput"};
   for (std::string_view m : kMissing)
     if (m == name) return true;
   return false;
@@ -435,7 +434,7 @@ void WriteStreamSettings(JsonWriter& w, const streams::Stream& s) {
   w.Key("StreamCreationTimestamp");
   WriteTimestamp(w, s.created_ms);
   w.Key("EnhancedMonitoring");
-  w.Raw("[{\"ShardLevelMetrics\":[]}]");
+  WriteEnhancedMonitoring(w, s.shard_metrics);
   w.Key("EncryptionType");
   w.String(s.encryption_type);
 }

@@ -3,6 +3,8 @@
 #include "streams/manager.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 
 #include "common/crypto.h"
 #include "common/encoding.h"
@@ -136,6 +138,19 @@ Status StreamManager::Load() {
     }
     s->RebuildRouting();
     streams_[s->name] = s;
+  }
+  // Enhanced monitoring, by stream name; a document of an older stream of that name is not
+  // this one's.
+  if (auto docs = catalog_->ListDocs(catalog::DocKind::kStreamMonitoring); docs.ok()) {
+    for (const catalog::DocRow& d : *docs) {
+      auto it = streams_.find(d.name);
+      int64_t created = 0, bits = 0;
+      if (sscanf(d.spec.c_str(), "{\"stream_created_ms\":%" SCNd64 ",\"bits\":%" SCNd64 "}",
+                 &created, &bits) != 2)
+        continue;
+      if (it != streams_.end() && it->second->created_ms == created)
+        it->second->shard_metrics = static_cast<uint8_t>(bits & kAllShardMetrics);
+    }
   }
   LOG(kInfo) << "streams: loaded " << streams_.size() << " streams";
   return Status::Ok();
@@ -324,6 +339,28 @@ Status StreamManager::DeleteStream(const std::string& name) {
   w.unlock();
   if (options_.transition_ms <= 0) Settle(*s);
   return Status::Ok();
+}
+
+Result<std::pair<uint8_t, uint8_t>> StreamManager::SetShardMetrics(const std::string& name,
+                                                                   uint8_t bits, bool enable) {
+  auto s = Get(name);
+  if (!s.ok()) return s.status();
+  std::unique_lock<std::shared_mutex> w((*s)->mu);
+  MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(**s));
+  const uint8_t before = (*s)->shard_metrics;
+  const uint8_t after = enable ? (before | bits) : (before & ~bits);
+  if (after != before) {
+    const std::string spec = "{\"stream_created_ms\":" + std::to_string((*s)->created_ms) +
+                             ",\"bits\":" + std::to_string(after) + "}";
+    (void)catalog_->DeleteDoc(catalog::DocKind::kStreamMonitoring, name);
+    catalog::DocRow row;
+    row.name = name;
+    row.spec = spec;
+    row.created_ms = row.updated_ms = clock_->NowMillis();
+    MILLRACE_RETURN_IF_ERROR(catalog_->CreateDoc(catalog::DocKind::kStreamMonitoring, row));
+    (*s)->shard_metrics = after;
+  }
+  return std::make_pair(before, after);
 }
 
 Status StreamManager::CheckActiveForUpdate(const Stream& s) const {

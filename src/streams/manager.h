@@ -96,6 +96,10 @@ class StreamManager {
   Status MergeShards(const std::string& name, const std::string& shard_id,
                      const std::string& adjacent_id);
   Status UpdateShardCount(const std::string& name, int target);
+  // Enhanced monitoring: turns the shard-level metrics in `bits` on (or off), kept in the
+  // catalog; returns {before, after}.
+  Result<std::pair<uint8_t, uint8_t>> SetShardMetrics(const std::string& name, uint8_t bits,
+                                                      bool enable);
 
   Result<std::vector<catalog::TagRow>> ListTags(const std::string& name);
   Status AddTags(const std::string& name, const std::vector<catalog::TagRow>& tags);

@@ -87,6 +87,7 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
           !shard->write_bytes.TryConsumeBurst(bytes, now_ns) ||
           !shard->write_records.TryConsume(1, now_ns)) {
         stream->write_throttles.fetch_add(1, std::memory_order_relaxed);
+        shard->write_throttles.fetch_add(1, std::memory_order_relaxed);
         outcomes[i].status =
             Status::Throttled("Rate exceeded for shard " + shard->Id() + " in stream " +
                               stream->name + " under account " + options_.account_id + ".");
@@ -99,6 +100,8 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     }
     stream->records_in.fetch_add(1, std::memory_order_relaxed);
     stream->bytes_in.fetch_add(e.data.size(), std::memory_order_relaxed);
+    shard->records_in.fetch_add(1, std::memory_order_relaxed);
+    shard->bytes_in.fetch_add(e.data.size(), std::memory_order_relaxed);
     log::AppendItem item;
     item.shard = shard->log;
     item.partition_key = std::move(e.partition_key);
@@ -287,6 +290,7 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
     std::lock_guard<std::mutex> t(shard->throttle_mu);
     if (!shard->read_bytes.Available(now_ns) || !shard->read_calls.TryConsume(1, now_ns)) {
       stream->read_throttles.fetch_add(1, std::memory_order_relaxed);
+      shard->read_throttles.fetch_add(1, std::memory_order_relaxed);
       return Status::Throttled("Rate exceeded for Shard - " + shard->Id() + " in stream " +
                                stream->name + " under account " + options_.account_id + ".");
     }
@@ -316,6 +320,8 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
   }
   stream->records_out.fetch_add(rr.records.size(), std::memory_order_relaxed);
   stream->bytes_out.fetch_add(rr.bytes, std::memory_order_relaxed);
+  shard->records_out.fetch_add(rr.records.size(), std::memory_order_relaxed);
+  shard->bytes_out.fetch_add(rr.bytes, std::memory_order_relaxed);
   out.records = std::move(rr.records);
   if (from < std::min(end, durable_now)) {
     int64_t newest = shard->log->LastArrival();
@@ -331,6 +337,7 @@ Result<GetRecordsResult> StreamManager::GetRecords(const std::string& iterator, 
         EncodeIterator(IteratorState{stream->id, shard->index, from, now}, iterator_key_);
   }
   out.next_counter = from;
+  shard->iterator_age_ms.store(out.millis_behind, std::memory_order_relaxed);
   r.unlock();
   out.stream = std::move(stream);
   return out;
@@ -416,6 +423,45 @@ std::string StreamManager::Metrics() {
     std::shared_lock<std::shared_mutex> r(s->mu);
     out += "millrace_stream_open_shards{stream=\"" + s->name + "\"} " +
            std::to_string(s->OpenShardCount()) + "\n";
+  }
+  // Shard-level metrics, for the streams and metrics EnableEnhancedMonitoring turned on
+  // (named after CloudWatch's: IncomingBytes -> millrace_shard_incoming_bytes_total).
+  struct ShardDef {
+    const char* name;
+    const char* help;
+    std::atomic<uint64_t> Shard::*field;  // null: the iterator age gauge
+  };
+  const ShardDef shard_defs[] = {
+      {"millrace_shard_incoming_bytes_total", "Record data bytes accepted by the shard.",
+       &Shard::bytes_in},
+      {"millrace_shard_incoming_records_total", "Records accepted by the shard.",
+       &Shard::records_in},
+      {"millrace_shard_outgoing_bytes_total", "Record data bytes read from the shard.",
+       &Shard::bytes_out},
+      {"millrace_shard_outgoing_records_total", "Records read from the shard.",
+       &Shard::records_out},
+      {"millrace_shard_write_provisioned_throughput_exceeded_total",
+       "Records refused by the shard's write limits.", &Shard::write_throttles},
+      {"millrace_shard_read_provisioned_throughput_exceeded_total",
+       "GetRecords calls refused by the shard's read limits.", &Shard::read_throttles},
+      {"millrace_shard_iterator_age_milliseconds", "MillisBehindLatest of the shard's last read.",
+       nullptr},
+  };
+  for (size_t i = 0; i < std::size(shard_defs); ++i) {
+    const ShardDef& d = shard_defs[i];
+    bool header = false;
+    for (auto& s : streams) {
+      std::shared_lock<std::shared_mutex> r(s->mu);
+      if ((s->shard_metrics & (1u << i)) == 0) continue;
+      if (!header) family(d.name, d.help, d.field ? "counter" : "gauge");
+      header = true;
+      for (const auto& sh : s->shards) {
+        const int64_t v =
+            d.field ? static_cast<int64_t>(((*sh).*(d.field)).load()) : sh->iterator_age_ms.load();
+        out += std::string(d.name) + "{stream=\"" + s->name + "\",shard=\"" + sh->Id() + "\"} " +
+               std::to_string(v) + "\n";
+      }
+    }
   }
   log::JournalStats js = journal_->Stats();
   family("millrace_log_bytes", "Bytes in the log's segments.", "gauge");

@@ -43,6 +43,12 @@ struct Shard {
   uint64_t counter_floor = 0;
   log::ShardLog* log = nullptr;  // owned by the Journal
 
+  // Shard-level counters for /metrics (relaxed atomics), shown for the metrics enabled
+  // (EnableEnhancedMonitoring): Stream::shard_metrics.
+  std::atomic<uint64_t> records_in{0}, bytes_in{0}, records_out{0}, bytes_out{0};
+  std::atomic<uint64_t> write_throttles{0}, read_throttles{0};
+  std::atomic<int64_t> iterator_age_ms{0};  // MillisBehindLatest of the last read
+
   // Provisioned-mode limits (per shard): writes 1 MiB/s and 1,000 records/s, reads
   // 5 calls/s and 2 MiB/s. Guarded by throttle_mu.
   std::mutex throttle_mu;
@@ -67,6 +73,8 @@ struct Stream {
   std::string encryption_type = "NONE";
   std::string key_id;
   uint32_t next_shard_index = 0;
+  // Enhanced monitoring: a bit per ShardLevelMetric (kShardMetricNames), guarded by mu.
+  uint8_t shard_metrics = 0;
 
   // Counters for /metrics (relaxed atomics; read without the lock).
   std::atomic<uint64_t> records_in{0}, bytes_in{0}, records_out{0}, bytes_out{0};
@@ -86,6 +94,16 @@ struct Stream {
   int OpenShardCount() const { return static_cast<int>(open_by_start.size()); }
   void RebuildRouting();
 };
+
+// EnableEnhancedMonitoring's metric names, bit i of Stream::shard_metrics for name i.
+inline constexpr const char* kShardMetricNames[] = {"IncomingBytes",
+                                                    "IncomingRecords",
+                                                    "OutgoingBytes",
+                                                    "OutgoingRecords",
+                                                    "WriteProvisionedThroughputExceeded",
+                                                    "ReadProvisionedThroughputExceeded",
+                                                    "IteratorAgeMilliseconds"};
+inline constexpr uint8_t kAllShardMetrics = 0x7f;
 
 // "shardId-000000000012" -> 12; nullopt if not of that shape.
 std::optional<uint32_t> ParseShardId(std::string_view id);

@@ -562,5 +562,43 @@ class CreatingStreamTest(KinesisTestCase):
         self.assertEqual(len(self.kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]), 2)
 
 
+@millrace_only("kinesalite has no enhanced monitoring")
+class EnhancedMonitoringTest(KinesisTestCase):
+    def metrics(self):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        conn.request("GET", "/metrics")
+        body = conn.getresponse().read().decode()
+        conn.close()
+        return body
+
+    def test_shard_level_metrics_as_enabled(self):
+        name = self.create_stream(shards=1)
+        r = self.kinesis.enable_enhanced_monitoring(
+            StreamName=name, ShardLevelMetrics=["IncomingBytes", "IteratorAgeMilliseconds"])
+        self.assertEqual((r["StreamName"], r["CurrentShardLevelMetrics"], r["DesiredShardLevelMetrics"]),
+                         (name, [], ["IncomingBytes", "IteratorAgeMilliseconds"]))
+        self.kinesis.put_record(StreamName=name, Data=b"12345", PartitionKey="k")
+        summary = self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        self.assertEqual(summary["EnhancedMonitoring"],
+                         [{"ShardLevelMetrics": ["IncomingBytes", "IteratorAgeMilliseconds"]}])
+        m = self.metrics()
+        self.assertIn('millrace_shard_incoming_bytes_total{stream="%s",shard="shardId-000000000000"} 5' % name, m)
+        self.assertIn('millrace_shard_iterator_age_milliseconds{stream="%s",shard="shardId-000000000000"}' % name, m)
+        self.assertNotIn('millrace_shard_incoming_records_total{stream="%s"' % name, m)
+        # Kept across a restart.
+        self.server.restart()
+        d = self.kinesis.describe_stream(StreamName=name)["StreamDescription"]
+        self.assertEqual(d["EnhancedMonitoring"][0]["ShardLevelMetrics"],
+                         ["IncomingBytes", "IteratorAgeMilliseconds"])
+        r = self.kinesis.enable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["ALL"])
+        self.assertEqual(len(r["DesiredShardLevelMetrics"]), 7)
+        r = self.kinesis.disable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["ALL"])
+        self.assertEqual((len(r["CurrentShardLevelMetrics"]), r["DesiredShardLevelMetrics"]), (7, []))
+        self.assertNotIn('stream="%s",shard=' % name, self.metrics())
+        with self.assertAwsError("ValidationException"):
+            self.kinesis.enable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["Bogus"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -9,7 +9,8 @@ extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPer
     kListShards, kListStreams, kListTagsForResource, kListTagsForStream, kMergeShards, kPutRecord,
     kPutRecords, kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource,
     kUpdateShardCount, kUpdateStreamMode, kRegisterStreamConsumer, kDescribeStreamConsumer,
-    kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard;
+    kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard, kEnableEnhancedMonitoring,
+    kDisableEnhancedMonitoring;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
@@ -44,6 +45,8 @@ const std::vector<const Action*>& AllActions() {
       &kDeregisterStreamConsumer,
       &kListStreamConsumers,
       &kSubscribeToShard,
+      &kEnableEnhancedMonitoring,
+      &kDisableEnhancedMonitoring,
   };
   return all;
 }
