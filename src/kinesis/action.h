@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cbor.h"
 #include "common/json_writer.h"
 #include "common/status.h"
 #include "http/message.h"
@@ -91,6 +92,9 @@ struct Action {
 // ListShards' NextToken: base64 of "<stream name>\n<last shard index returned>".
 std::string EncodeShardToken(const std::string& stream, uint32_t last_index);
 bool DecodeShardToken(std::string_view token, std::string* stream, uint32_t* last_index);
+
+// Which members of a Kinesis answer are blobs and timestamps, for its CBOR form.
+CborMember KinesisCborMember(std::string_view key);
 
 // All actions, in handlers/*.cc.
 const std::vector<const Action*>& AllActions();

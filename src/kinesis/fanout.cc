@@ -29,18 +29,12 @@ int64_t MonotonicNs() {
 }
 
 // Event payloads are JSON, or the same in CBOR for a CBOR client.
-CborMember PayloadMember(std::string_view key) {
-  if (key == "Data") return CborMember::kBlob;
-  if (key.ends_with("Timestamp")) return CborMember::kTimestamp;
-  return CborMember::kPlain;
-}
-
 std::string Encode(const std::string& json, bool cbor) {
   if (!cbor) return json;
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string out;
-  if (parser.parse(json).get(doc) != simdjson::SUCCESS || !JsonToCbor(doc, PayloadMember, &out))
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS || !JsonToCbor(doc, KinesisCborMember, &out))
     LOG(kError) << "fanout: an event could not be encoded as CBOR";
   return out;
 }

@@ -425,6 +425,16 @@ Field StreamNameField(bool required) {
   return f;
 }
 
+Field ShardIdField() {
+  Field f;
+  f.name = "ShardId";
+  f.not_null = true;
+  f.min_len = 1;
+  f.max_len = 128;
+  f.pattern = &kStreamNamePattern;
+  return f;
+}
+
 Field StreamArnField() {
   Field f;
   f.name = "StreamARN";

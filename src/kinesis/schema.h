@@ -73,6 +73,7 @@ extern const Pattern kResourceArnPattern;  // arn:aws.*:kinesis:.*:\d{12}:.+
 // Convenience builders for the common members.
 Field StreamNameField(bool required);
 Field StreamArnField();
+Field ShardIdField();  // a required ShardId, as GetShardIterator and SubscribeToShard take it
 
 // Reading validated values.
 std::optional<std::string_view> GetString(simdjson::dom::element doc, std::string_view key);

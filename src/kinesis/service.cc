@@ -80,19 +80,6 @@ std::string ErrorBody(const std::string& type, const std::string& message,
   return body;
 }
 
-// The Kinesis model's blob and timestamp members, by name: every blob member of its
-// operations is "Data" (PutRecord, PutRecords, GetRecords, SubscribeToShard's events), every
-// timestamp member is named ...Timestamp but for DescribeAccountSettings' and
-// UpdateAccountSettings' EarliestAllowedEndAt, EndedAt and StartedAt (checked against
-// botocore's service model in tests/unit/common_cbor_test.cc).
-CborMember KinesisCborMember(std::string_view key) {
-  if (key == "Data") return CborMember::kBlob;
-  if (key.ends_with("Timestamp") || key == "EarliestAllowedEndAt" || key == "EndedAt" ||
-      key == "StartedAt")
-    return CborMember::kTimestamp;
-  return CborMember::kPlain;
-}
-
 http::Response JsonResponse(int status, std::string body, const std::string& request_id,
                             bool cbor = false) {
   http::Response r;
@@ -145,6 +132,19 @@ const std::unordered_map<std::string_view, const Action*>& ActionTable() {
 }
 
 }  // namespace
+
+// The Kinesis model's blob and timestamp members, by name: every blob member of its
+// operations is "Data" (PutRecord, PutRecords, GetRecords, SubscribeToShard's events), every
+// timestamp member is named ...Timestamp but for DescribeAccountSettings' and
+// UpdateAccountSettings' EarliestAllowedEndAt, EndedAt and StartedAt (checked against
+// botocore's service model in tests/e2e/test_cbor.py).
+CborMember KinesisCborMember(std::string_view key) {
+  if (key == "Data") return CborMember::kBlob;
+  if (key.ends_with("Timestamp") || key == "EarliestAllowedEndAt" || key == "EndedAt" ||
+      key == "StartedAt")
+    return CborMember::kTimestamp;
+  return CborMember::kPlain;
+}
 
 void Reply::Json(std::string body) {
   responder_.Send(JsonResponse(200, std::move(body), request_id_, cbor_));

@@ -49,12 +49,7 @@ const Fields kStartingPosition = {
 };
 const Fields kSubscribeSchema = {
     ConsumerArnField(true),
-    {.name = "ShardId",
-     .type = FieldType::kString,
-     .not_null = true,
-     .min_len = 1,
-     .max_len = 128,
-     .pattern = &kStreamNamePattern},
+    ShardIdField(),
     {.name = "StartingPosition",
      .type = FieldType::kStructure,
      .not_null = true,

@@ -4,12 +4,7 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "ShardId",
-     .type = FieldType::kString,
-     .not_null = true,
-     .min_len = 1,
-     .max_len = 128,
-     .pattern = &kStreamNamePattern},
+    ShardIdField(),
     {.name = "ShardIteratorType",
      .type = FieldType::kString,
      .not_null = true,
