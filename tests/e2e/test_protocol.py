@@ -71,10 +71,10 @@ class ProtocolTest(KinesisTestCase):
 
     @millrace_only("kinesalite answers every action it lacks the same way")
     def test_actions_we_lack_are_named(self):
-        r = self.raw.call("SubscribeToShard", {"ConsumerARN": "x", "ShardId": "1",
-                                               "StartingPosition": {"Type": "LATEST"}})
+        r = self.raw.call("UpdateStreamWarmThroughput", {"StreamName": self.name,
+                                                         "WarmThroughputMiBps": 10})
         self.assertRawError(r, "UnknownOperationException")
-        self.assertIn("does not implement the Kinesis action SubscribeToShard", r.message)
+        self.assertIn("does not implement the Kinesis action UpdateStreamWarmThroughput", r.message)
         r = self.raw.call("NoSuchAction", {})
         self.assertFalse(r.message)  # AWS's bare answer for a name it never heard of
 
