@@ -497,8 +497,10 @@ const char* DocKindName(DocKind kind) {
       return "stream policy";
     case DocKind::kStreamConsumer:
       return "stream consumer";
-    case DocKind::kStreamMonitoring:
-      return "stream monitoring";
+    case DocKind::kStreamSettings:
+      return "stream settings";
+    case DocKind::kKinesisAccount:
+      return "kinesis account";
   }
   return "document";
 }

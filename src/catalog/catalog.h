@@ -76,11 +76,14 @@ enum class DocKind {
   kBucketPolicy,      // a bucket's policy, by bucket name
   kStreamPolicy,      // a stream's resource policy, by stream ARN
   kStreamConsumer,    // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
-  kStreamMonitoring,  // a stream's enabled shard-level metrics, by stream name
+  kStreamSettings,    // a stream's shard-level metrics, maximum record size and warm
+                      // throughput, by stream name
+  kKinesisAccount,    // the account's Kinesis settings (UpdateAccountSettings), by account id
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
 // "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",
-// "stream consumer", "stream monitoring"
+// "stream consumer", "stream settings",
+// "kinesis account"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

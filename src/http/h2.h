@@ -29,7 +29,7 @@ namespace millrace::http {
 
 struct H2Limits {
   size_t max_header_bytes = 64 * 1024;
-  size_t max_body_bytes = 12 * 1024 * 1024;
+  size_t max_body_bytes = 16 * 1024 * 1024;
   uint64_t max_diverted_body_bytes = 0;  // 0: no diversion
   size_t head_check_bytes = 64 * 1024;
 };

@@ -422,7 +422,7 @@ void RequestParser::Reset() {
   body_received_ = 0;
   // Move-assigning a fresh Request would keep the body's buffer: libstdc++'s string move
   // assignment from a short (inline) string copies into the existing allocation. So the
-  // body is released explicitly, or a lingering connection keeps its refused 12 MiB.
+  // body is released explicitly, or a lingering connection keeps its refused 16 MiB.
   std::string().swap(request_.body);
   request_ = Request();
   error_status_ = 0;

@@ -41,7 +41,7 @@ namespace millrace::http {
 
 struct ParserLimits {
   size_t max_header_bytes = 64 * 1024;       // request line + headers, CRLFs included
-  size_t max_body_bytes = 12 * 1024 * 1024;  // decoded body, held in the request
+  size_t max_body_bytes = 16 * 1024 * 1024;  // decoded body, held in the request
   // A body diverted to a sink (DivertBody) may be this large; a Content-Length over
   // max_body_bytes is then refused only if the body is not diverted. 0: no diversion.
   uint64_t max_diverted_body_bytes = 0;

@@ -33,7 +33,9 @@ struct ServerOptions {
   uint16_t port = 4580;  // 0 picks a free port (see HttpServer::port())
   int threads = 0;       // event-loop threads; 0 = number of cores
   size_t max_header_bytes = 64 * 1024;
-  size_t max_body_bytes = 12 * 1024 * 1024;  // larger bodies get 413 and the connection closes
+  // Larger bodies get 413 and the connection closes. 16 MiB holds a 10 MiB record (or a
+  // 10 MiB PutRecords) in base64 JSON.
+  size_t max_body_bytes = 16 * 1024 * 1024;
   int header_timeout_ms = 30000;             // a request's head must arrive within this (slowloris)
   int idle_timeout_ms = 120000;              // keep-alive connections idle longer are closed
   // The whole request (head and body) must arrive within this of its first byte.

@@ -114,9 +114,7 @@ http::Response JsonResponse(int status, std::string body, const std::string& req
 // Actions of today's Kinesis API that Millrace does not have: named in the answer, rather
 // than AWS's bare UnknownOperationException for a name it has never heard of.
 bool KnownButMissing(std::string_view name) {
-  static constexpr std::string_view kMissing[] = {
-      "DescribeAccountSettings", "StartStreamEncryption", "StopStreamEncryption",
-      "UpdateAccountSettings",   "UpdateMaxRecordSize",   "UpdateStreamWarmThroughput"};
+  static constexpr std::string_view kMissing[] = {"StartStreamEncryption", "StopStreamEncryption"};
   for (std::string_view m : kMissing)
     if (m == name) return true;
   return false;

@@ -2,6 +2,8 @@
 // Resharding is in reshard.cc, records and iterators in records.cc.
 #include "streams/manager.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -139,18 +141,36 @@ Status StreamManager::Load() {
     s->RebuildRouting();
     streams_[s->name] = s;
   }
-  // Enhanced monitoring, by stream name; a document of an older stream of that name is not
-  // this one's.
-  if (auto docs = catalog_->ListDocs(catalog::DocKind::kStreamMonitoring); docs.ok()) {
+  // Settings (enhanced monitoring, maximum record size, warm throughput), by stream name; a
+  // document of an older stream of that name is not this one's.
+  if (auto docs = catalog_->ListDocs(catalog::DocKind::kStreamSettings); docs.ok()) {
+    simdjson::dom::parser parser;
     for (const catalog::DocRow& d : *docs) {
       auto it = streams_.find(d.name);
-      int64_t created = 0, bits = 0;
-      if (sscanf(d.spec.c_str(), "{\"stream_created_ms\":%" SCNd64 ",\"bits\":%" SCNd64 "}",
-                 &created, &bits) != 2)
-        continue;
-      if (it != streams_.end() && it->second->created_ms == created)
-        it->second->shard_metrics = static_cast<uint8_t>(bits & kAllShardMetrics);
+      simdjson::dom::element doc;
+      if (it == streams_.end() || parser.parse(d.spec).get(doc) != simdjson::SUCCESS) continue;
+      auto num = [&doc](const char* key, int64_t otherwise) {
+        int64_t v = 0;
+        return doc[key].get(v) == simdjson::SUCCESS ? v : otherwise;
+      };
+      if (num("stream_created_ms", -1) != it->second->created_ms) continue;
+      const int64_t bits = num("shard_metrics", 0), kib = num("max_record_kib", 0),
+                    warm = num("warm_target_mibps", -1);
+      Stream& s = *it->second;
+      s.shard_metrics = static_cast<uint8_t>(bits & kAllShardMetrics);
+      s.max_record_kib = static_cast<int>(std::clamp<int64_t>(kib, kDefaultMaxRecordKiB,
+                                                              kLargestMaxRecordKiB));
+      if (warm >= 0) s.warm_target_mibps = static_cast<int>(warm);
     }
+  }
+  if (auto doc = catalog_->GetDoc(catalog::DocKind::kKinesisAccount, options_.account_id);
+      doc.ok() && *doc) {
+    std::lock_guard<std::mutex> l(commitment_mu_);
+    if (sscanf((*doc)->spec.c_str(),
+               "{\"started_ms\":%" SCNd64 ",\"earliest_end_ms\":%" SCNd64 ",\"ended_ms\":%" SCNd64
+               "}",
+               &commitment_.started_ms, &commitment_.earliest_end_ms, &commitment_.ended_ms) != 3)
+      commitment_ = {};
   }
   LOG(kInfo) << "streams: loaded " << streams_.size() << " streams";
   return Status::Ok();
@@ -283,7 +303,8 @@ std::unique_ptr<Shard> StreamManager::NewShard(Stream& s, HashRange range,
 }
 
 Status StreamManager::CreateStream(const std::string& name, std::optional<int> shard_count,
-                                   StreamMode mode, const std::vector<catalog::TagRow>& tags) {
+                                   StreamMode mode, const std::vector<catalog::TagRow>& tags,
+                                   const StreamLimits& limits) {
   int n = shard_count.value_or(4);  // ON_DEMAND streams start with 4 shards
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -308,6 +329,8 @@ Status StreamManager::CreateStream(const std::string& name, std::optional<int> s
   s->status_changed_ms = s->created_ms;
   s->mode = mode;
   s->mode_changed_ms = s->created_ms;
+  s->max_record_kib = limits.max_record_kib;
+  s->warm_target_mibps = limits.warm_target_mibps;
   std::vector<catalog::ShardRow> rows;
   for (const HashRange& r : EvenRanges(n)) {
     s->shards.push_back(NewShard(*s, r, std::nullopt, std::nullopt));
@@ -323,6 +346,10 @@ Status StreamManager::CreateStream(const std::string& name, std::optional<int> s
     streams_[name] = s;
   }
   if (!tags.empty()) MILLRACE_RETURN_IF_ERROR(catalog_->PutTags(s->id, tags));
+  if (s->max_record_kib != kDefaultMaxRecordKiB || s->warm_target_mibps) {
+    std::shared_lock<std::shared_mutex> r(s->mu);
+    MILLRACE_RETURN_IF_ERROR(PersistSettings(*s));
+  }
   LOG(kInfo) << "streams: created stream " << name << " with " << n << " shards (" << ModeName(mode)
              << ")";
   return Status::Ok();
@@ -350,17 +377,117 @@ Result<std::pair<uint8_t, uint8_t>> StreamManager::SetShardMetrics(const std::st
   const uint8_t before = (*s)->shard_metrics;
   const uint8_t after = enable ? (before | bits) : (before & ~bits);
   if (after != before) {
-    const std::string spec = "{\"stream_created_ms\":" + std::to_string((*s)->created_ms) +
-                             ",\"bits\":" + std::to_string(after) + "}";
-    (void)catalog_->DeleteDoc(catalog::DocKind::kStreamMonitoring, name);
-    catalog::DocRow row;
-    row.name = name;
-    row.spec = spec;
-    row.created_ms = row.updated_ms = clock_->NowMillis();
-    MILLRACE_RETURN_IF_ERROR(catalog_->CreateDoc(catalog::DocKind::kStreamMonitoring, row));
     (*s)->shard_metrics = after;
+    if (Status st = PersistSettings(**s); !st.ok()) {
+      (*s)->shard_metrics = before;
+      return st;
+    }
   }
   return std::make_pair(before, after);
+}
+
+const char* BillingCommitment::Status(int64_t now_ms) const {
+  if (started_ms == 0 || (ended_ms != 0 && now_ms >= ended_ms)) return "DISABLED";
+  return ended_ms != 0 ? "ENABLED_UNTIL_EARLIEST_ALLOWED_END" : "ENABLED";
+}
+
+BillingCommitment StreamManager::GetBillingCommitment() {
+  std::lock_guard<std::mutex> l(commitment_mu_);
+  return commitment_;
+}
+
+Result<BillingCommitment> StreamManager::SetBillingCommitment(bool enable) {
+  std::lock_guard<std::mutex> l(commitment_mu_);
+  const int64_t now = clock_->NowMillis();
+  BillingCommitment c = commitment_;
+  const std::string status = c.Status(now);
+  if (enable) {
+    if (status == "DISABLED") c = {now, now + kMinimumCommitmentMs, 0};  // a new commitment
+    c.ended_ms = 0;  // or a scheduled end cancelled
+  } else if (status == "ENABLED") {
+    // Before the 24 hours are up the end is scheduled for their end, as AWS does.
+    c.ended_ms = std::max(now, c.earliest_end_ms);
+  }
+  const std::string spec = "{\"started_ms\":" + std::to_string(c.started_ms) +
+                           ",\"earliest_end_ms\":" + std::to_string(c.earliest_end_ms) +
+                           ",\"ended_ms\":" + std::to_string(c.ended_ms) + "}";
+  auto existing = catalog_->GetDoc(catalog::DocKind::kKinesisAccount, options_.account_id);
+  if (!existing.ok()) return existing.status();
+  if (*existing) {
+    int64_t version = 0;
+    MILLRACE_RETURN_IF_ERROR(catalog_->UpdateDoc(catalog::DocKind::kKinesisAccount,
+                                                 options_.account_id, spec, now, &version));
+  } else {
+    catalog::DocRow row;
+    row.name = options_.account_id;
+    row.spec = spec;
+    row.created_ms = row.updated_ms = now;
+    MILLRACE_RETURN_IF_ERROR(catalog_->CreateDoc(catalog::DocKind::kKinesisAccount, row));
+  }
+  commitment_ = c;
+  return c;
+}
+
+Status StreamManager::SetMaxRecordSize(const std::string& name, int kib) {
+  auto s = Get(name);
+  if (!s.ok()) return s.status();
+  std::unique_lock<std::shared_mutex> w((*s)->mu);
+  MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(**s));
+  const int before = (*s)->max_record_kib;
+  (*s)->max_record_kib = kib;
+  if (Status st = PersistSettings(**s); !st.ok()) {
+    (*s)->max_record_kib = before;
+    return st;
+  }
+  return Status::Ok();
+}
+
+Result<int> StreamManager::SetWarmThroughput(const std::string& name, int mibps) {
+  auto s = Get(name);
+  if (!s.ok()) return s.status();
+  std::unique_lock<std::shared_mutex> w((*s)->mu);
+  if ((*s)->mode != StreamMode::kOnDemand)
+    return Status::InvalidArgument("Warm throughput can only be configured for streams in " +
+                                   std::string("ON_DEMAND mode. Stream ") + name + " under account " +
+                                   options_.account_id + " is in PROVISIONED mode.");
+  MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(**s));
+  if (!GetBillingCommitment().Enabled(clock_->NowMillis()))
+    return Status::InvalidArgument(
+        "Warm throughput requires the account's MinimumThroughputBillingCommitment to be "
+        "ENABLED (UpdateAccountSettings).");
+  const int before = (*s)->warm_target_mibps.value_or(0);
+  const std::optional<int> old = (*s)->warm_target_mibps;
+  (*s)->warm_target_mibps = mibps;
+  if (Status st = PersistSettings(**s); !st.ok()) {
+    (*s)->warm_target_mibps = old;
+    return st;
+  }
+  // Asynchronous as AWS's: UPDATING for the transition time, reads and writes go on.
+  if (options_.transition_ms > 0) {
+    (*s)->status = StreamStatus::kUpdating;
+    (*s)->status_changed_ms = clock_->NowMillis();
+    MILLRACE_RETURN_IF_ERROR(catalog_->UpdateStream(ToRow(**s)));
+  }
+  return before;
+}
+
+Status StreamManager::PersistSettings(const Stream& s) {
+  std::string spec = "{\"stream_created_ms\":" + std::to_string(s.created_ms) +
+                     ",\"shard_metrics\":" + std::to_string(s.shard_metrics) +
+                     ",\"max_record_kib\":" + std::to_string(s.max_record_kib);
+  if (s.warm_target_mibps) spec += ",\"warm_target_mibps\":" + std::to_string(*s.warm_target_mibps);
+  spec += "}";
+  const int64_t now = clock_->NowMillis();
+  auto existing = catalog_->GetDoc(catalog::DocKind::kStreamSettings, s.name);
+  if (!existing.ok()) return existing.status();
+  int64_t version = 0;
+  if (*existing)
+    return catalog_->UpdateDoc(catalog::DocKind::kStreamSettings, s.name, spec, now, &version);
+  catalog::DocRow row;
+  row.name = s.name;
+  row.spec = std::move(spec);
+  row.created_ms = row.updated_ms = now;
+  return catalog_->CreateDoc(catalog::DocKind::kStreamSettings, row);
 }
 
 Status StreamManager::CheckActiveForUpdate(const Stream& s) const {

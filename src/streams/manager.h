@@ -70,6 +70,23 @@ struct GetRecordsResult {
 // (".../stream/name/consumer/..." names the stream too); nullopt for anything else.
 std::optional<std::string> StreamNameFromArn(std::string_view arn, const std::string& account);
 
+// The account's MinimumThroughputBillingCommitment (DescribeAccountSettings): enabled at
+// started_ms for at least 24 hours (earliest_end_ms); a disable asked for before then is
+// scheduled for earliest_end_ms (ended_ms in the future). All 0 when never enabled.
+struct BillingCommitment {
+  int64_t started_ms = 0, earliest_end_ms = 0, ended_ms = 0;
+  // ENABLED, DISABLED or ENABLED_UNTIL_EARLIEST_ALLOWED_END, at `now_ms`.
+  const char* Status(int64_t now_ms) const;
+  bool Enabled(int64_t now_ms) const { return Status(now_ms)[0] == 'E'; }
+};
+inline constexpr int64_t kMinimumCommitmentMs = 24 * 3600 * 1000LL;
+
+// CreateStream's MaxRecordSizeInKiB and WarmThroughputMiBps.
+struct StreamLimits {
+  int max_record_kib = kDefaultMaxRecordKiB;
+  std::optional<int> warm_target_mibps;
+};
+
 class StreamManager {
  public:
   static Result<std::unique_ptr<StreamManager>> Open(ManagerOptions options);
@@ -82,8 +99,9 @@ class StreamManager {
   std::string StreamArn(const std::string& name, const std::string& region) const;
 
   // Lifecycle.
+  // `limits`: CreateStream's MaxRecordSizeInKiB and WarmThroughputMiBps.
   Status CreateStream(const std::string& name, std::optional<int> shard_count, StreamMode mode,
-                      const std::vector<catalog::TagRow>& tags);
+                      const std::vector<catalog::TagRow>& tags, const StreamLimits& limits = {});
   Status DeleteStream(const std::string& name);
   // The stream, or NotFound ("Stream X under account N not found."). Settles any state
   // transition that is due first.
@@ -100,6 +118,15 @@ class StreamManager {
   // catalog; returns {before, after}.
   Result<std::pair<uint8_t, uint8_t>> SetShardMetrics(const std::string& name, uint8_t bits,
                                                       bool enable);
+  // UpdateAccountSettings' MinimumThroughputBillingCommitment, kept in the catalog.
+  BillingCommitment GetBillingCommitment();
+  Result<BillingCommitment> SetBillingCommitment(bool enable);
+  // UpdateMaxRecordSize (the stream must be ACTIVE).
+  Status SetMaxRecordSize(const std::string& name, int kib);
+  // UpdateStreamWarmThroughput: ON_DEMAND streams only; the stream is UPDATING for the
+  // transition time, then ACTIVE with the throughput current (Millrace's on-demand streams
+  // have no cold limit to warm). Returns the throughput current before the call.
+  Result<int> SetWarmThroughput(const std::string& name, int mibps);
 
   Result<std::vector<catalog::TagRow>> ListTags(const std::string& name);
   Status AddTags(const std::string& name, const std::vector<catalog::TagRow>& tags);
@@ -188,6 +215,10 @@ class StreamManager {
   void CloseShard(Stream& s, Shard& shard);
   Status NotEligible(const Stream& s, const Shard& shard) const;
   Status CheckActiveForUpdate(const Stream& s) const;
+  std::mutex commitment_mu_;
+  BillingCommitment commitment_ GUARDED_BY(commitment_mu_);
+  // The stream's settings document (DocKind::kStreamSettings); the caller holds s.mu.
+  Status PersistSettings(const Stream& s);
   Status CheckShardLimit(int additional);
   std::string NotFoundMessage(const std::string& name) const;
 

@@ -25,6 +25,10 @@ namespace millrace::streams {
 enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
 enum class StreamMode { kProvisioned, kOnDemand };
 
+// A record's data: 1 MiB unless the stream's maximum was raised (up to 10 MiB).
+inline constexpr int kDefaultMaxRecordKiB = 1024;
+inline constexpr int kLargestMaxRecordKiB = 10240;
+
 const char* StatusName(StreamStatus s);
 const char* ModeName(StreamMode m);
 
@@ -75,6 +79,10 @@ struct Stream {
   uint32_t next_shard_index = 0;
   // Enhanced monitoring: a bit per ShardLevelMetric (kShardMetricNames), guarded by mu.
   uint8_t shard_metrics = 0;
+  // UpdateMaxRecordSize: the largest record data accepted, 1024..10240 KiB.
+  int max_record_kib = kDefaultMaxRecordKiB;
+  // UpdateStreamWarmThroughput (ON_DEMAND streams): the throughput asked for, if ever.
+  std::optional<int> warm_target_mibps;
 
   // Counters for /metrics (relaxed atomics; read without the lock).
   std::atomic<uint64_t> records_in{0}, bytes_in{0}, records_out{0}, bytes_out{0};

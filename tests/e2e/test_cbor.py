@@ -118,7 +118,7 @@ class CborTest(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertEqual(out["__type"], "ResourceNotFoundException")
         self.assertIn("no-such-stream-cbor", out["message"])
-        status, out = self.call("PutRecord", {"StreamName": "x", "Data": b"x" * (1024 * 1024 + 1),
+        status, out = self.call("PutRecord", {"StreamName": "x", "Data": b"x" * (10 * 1024 * 1024 + 1),
                                               "PartitionKey": "k"})
         self.assertEqual((status, out["__type"]), (400, "ValidationException"))
         # Malformed CBOR: said so, after the signature was checked.

@@ -118,7 +118,7 @@ class Http2CleartextTest(unittest.TestCase):
         try:
             big = os.path.join(tmp, "big")
             with open(big, "wb") as f:
-                f.write(b"x" * (13 * 1024 * 1024))
+                f.write(b"x" * (17 * 1024 * 1024))  # over the 16 MiB body limit
             key, secret = self.server.credentials()
             statuses = {}
             for proto in ("--http2-prior-knowledge", "--http1.1"):

@@ -71,10 +71,10 @@ class ProtocolTest(KinesisTestCase):
 
     @millrace_only("kinesalite answers every action it lacks the same way")
     def test_actions_we_lack_are_named(self):
-        r = self.raw.call("UpdateStreamWarmThroughput", {"StreamName": self.name,
-                                                         "WarmThroughputMiBps": 10})
+        r = self.raw.call("StopStreamEncryption", {"StreamName": self.name, "EncryptionType": "KMS",
+                                                   "KeyId": "alias/aws/kinesis"})
         self.assertRawError(r, "UnknownOperationException")
-        self.assertIn("does not implement the Kinesis action UpdateStreamWarmThroughput", r.message)
+        self.assertIn("does not implement the Kinesis action StopStreamEncryption", r.message)
         r = self.raw.call("NoSuchAction", {})
         self.assertFalse(r.message)  # AWS's bare answer for a name it never heard of
 

@@ -15,6 +15,11 @@ const Fields kSchema = {
     {.name = "StreamModeDetails", .type = FieldType::kStructure, .children = &kModeDetails},
     StreamNameField(true),
     {.name = "Tags", .type = FieldType::kMap, .min_len = 1, .max_len = 50},
+    {.name = "MaxRecordSizeInKiB",
+     .type = FieldType::kInteger,
+     .min_value = streams::kDefaultMaxRecordKiB,
+     .max_value = streams::kLargestMaxRecordKiB},
+    {.name = "WarmThroughputMiBps", .type = FieldType::kInteger, .min_value = 0, .max_value = 10240},
 };
 
 void Handle(Context& ctx, Reply reply) {
@@ -34,7 +39,19 @@ void Handle(Context& ctx, Reply reply) {
   simdjson::dom::object tag_obj;
   if (ctx.body["Tags"].get(tag_obj) == simdjson::SUCCESS)
     for (auto [k, v] : tag_obj) tags.push_back({std::string(k), std::string(std::string_view(v))});
-  Status st = ctx.streams->CreateStream(ctx.stream_name, count, mode, tags);
+  streams::StreamLimits limits;
+  if (auto kib = GetInt(ctx.body, "MaxRecordSizeInKiB")) limits.max_record_kib = static_cast<int>(*kib);
+  if (auto warm = GetInt(ctx.body, "WarmThroughputMiBps")) {
+    if (mode != streams::StreamMode::kOnDemand)
+      return reply.Error(Status::InvalidArgument(
+          "WarmThroughputMiBps can only be specified for a stream in ON_DEMAND mode."));
+    if (!ctx.streams->GetBillingCommitment().Enabled(ctx.streams->clock()->NowMillis()))
+      return reply.Error(Status::InvalidArgument(
+          "Warm throughput requires the account's MinimumThroughputBillingCommitment to be "
+          "ENABLED (UpdateAccountSettings)."));
+    limits.warm_target_mibps = static_cast<int>(*warm);
+  }
+  Status st = ctx.streams->CreateStream(ctx.stream_name, count, mode, tags, limits);
   if (!st.ok()) return reply.Error(st);
   reply.Json("");
 }

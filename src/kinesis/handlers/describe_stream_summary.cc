@@ -23,6 +23,17 @@ void Handle(Context& ctx, Reply reply) {
   w.Int(s.OpenShardCount());
   w.Key("ConsumerCount");
   w.Int(consumers);
+  if (s.warm_target_mibps) {
+    w.Key("WarmThroughput");
+    w.BeginObject();
+    w.Key("TargetMiBps");
+    w.Int(*s.warm_target_mibps);
+    w.Key("CurrentMiBps");  // Millrace's on-demand streams have no cold limit to warm
+    w.Int(*s.warm_target_mibps);
+    w.EndObject();
+  }
+  w.Key("MaxRecordSizeInKiB");
+  w.Int(s.max_record_kib);
   w.EndObject();
   w.EndObject();
   r.unlock();

@@ -6,7 +6,7 @@ namespace millrace::kinesis {
 namespace {
 
 const Fields kSchema = {
-    {.name = "Data", .type = FieldType::kBlob, .not_null = true, .max_len = kMaxRecordBytes},
+    {.name = "Data", .type = FieldType::kBlob, .not_null = true, .max_len = kLargestRecordBytes},
     {.name = "ExplicitHashKey", .type = FieldType::kString, .pattern = &kHashKeyPattern},
     {.name = "PartitionKey",
      .type = FieldType::kString,
@@ -24,6 +24,8 @@ void Handle(Context& ctx, Reply reply) {
   if (!st.ok()) return reply.Error(st);
   auto got = ctx.streams->Get(ctx.stream_name);
   if (!got.ok()) return reply.Error(got.status());
+  if (auto too_big = OversizedRecords(**got, entries, /*batch=*/false))
+    return reply.Error(400, "ValidationException", *too_big);
   if (auto ordering = GetString(ctx.body, "SequenceNumberForOrdering"))
     if (Status bad = ctx.streams->CheckOrderingSequence(**got, entries[0], *ordering); !bad.ok())
       return reply.Error(bad);

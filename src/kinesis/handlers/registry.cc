@@ -10,7 +10,8 @@ extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPer
     kPutRecords, kRemoveTagsFromStream, kSplitShard, kTagResource, kUntagResource,
     kUpdateShardCount, kUpdateStreamMode, kRegisterStreamConsumer, kDescribeStreamConsumer,
     kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard, kEnableEnhancedMonitoring,
-    kDisableEnhancedMonitoring;
+    kDisableEnhancedMonitoring, kUpdateMaxRecordSize, kUpdateStreamWarmThroughput,
+    kDescribeAccountSettings, kUpdateAccountSettings;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
@@ -47,6 +48,10 @@ const std::vector<const Action*>& AllActions() {
       &kSubscribeToShard,
       &kEnableEnhancedMonitoring,
       &kDisableEnhancedMonitoring,
+      &kUpdateMaxRecordSize,
+      &kUpdateStreamWarmThroughput,
+      &kDescribeAccountSettings,
+      &kUpdateAccountSettings,
   };
   return all;
 }
