@@ -67,18 +67,18 @@ enum class DocKind {
   kTransformation,
   kChangeStream,
   kChangeStreamState,
-  kBucket,            // a bucket made through the S3 API (not a dataset's)
-  kBucketLifecycle,   // a bucket's lifecycle rules, by bucket name
-  kAccount,           // an account (12-digit id) other than the operator's
-  kIamUser,           // by "<account>/<user name>"
-  kIamRole,           // by "<account>/<role name>"
-  kIamPolicy,         // a managed policy, by "<account>/<policy name>"
-  kBucketPolicy,      // a bucket's policy, by bucket name
-  kStreamPolicy,      // a stream's resource policy, by stream ARN
-  kStreamConsumer,    // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
-  kStreamSettings,    // a stream's shard-level metrics, maximum record size and warm
-                      // throughput, by stream name
-  kKinesisAccount,    // the account's Kinesis settings (UpdateAccountSettings), by account id
+  kBucket,           // a bucket made through the S3 API (not a dataset's)
+  kBucketLifecycle,  // a bucket's lifecycle rules, by bucket name
+  kAccount,          // an account (12-digit id) other than the operator's
+  kIamUser,          // by "<account>/<user name>"
+  kIamRole,          // by "<account>/<role name>"
+  kIamPolicy,        // a managed policy, by "<account>/<policy name>"
+  kBucketPolicy,     // a bucket's policy, by bucket name
+  kStreamPolicy,     // a stream's resource policy, by stream ARN
+  kStreamConsumer,   // an enhanced fan-out consumer, by "<stream name>/<consumer name>"
+  kStreamSettings,   // a stream's shard-level metrics, maximum record size and warm
+                     // throughput, by stream name
+  kKinesisAccount,   // the account's Kinesis settings (UpdateAccountSettings), by account id
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
 // "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",

@@ -36,8 +36,8 @@ struct ServerOptions {
   // Larger bodies get 413 and the connection closes. 16 MiB holds a 10 MiB record (or a
   // 10 MiB PutRecords) in base64 JSON.
   size_t max_body_bytes = 16 * 1024 * 1024;
-  int header_timeout_ms = 30000;             // a request's head must arrive within this (slowloris)
-  int idle_timeout_ms = 120000;              // keep-alive connections idle longer are closed
+  int header_timeout_ms = 30000;  // a request's head must arrive within this (slowloris)
+  int idle_timeout_ms = 120000;   // keep-alive connections idle longer are closed
   // The whole request (head and body) must arrive within this of its first byte.
   int request_timeout_ms = 120000;
   // While a body arrives, every body_check_ms it must have brought min_body_bytes_per_s on

@@ -158,8 +158,8 @@ Status StreamManager::Load() {
                     warm = num("warm_target_mibps", -1);
       Stream& s = *it->second;
       s.shard_metrics = static_cast<uint8_t>(bits & kAllShardMetrics);
-      s.max_record_kib = static_cast<int>(std::clamp<int64_t>(kib, kDefaultMaxRecordKiB,
-                                                              kLargestMaxRecordKiB));
+      s.max_record_kib =
+          static_cast<int>(std::clamp<int64_t>(kib, kDefaultMaxRecordKiB, kLargestMaxRecordKiB));
       if (warm >= 0) s.warm_target_mibps = static_cast<int>(warm);
     }
   }
@@ -448,8 +448,9 @@ Result<int> StreamManager::SetWarmThroughput(const std::string& name, int mibps)
   std::unique_lock<std::shared_mutex> w((*s)->mu);
   if ((*s)->mode != StreamMode::kOnDemand)
     return Status::InvalidArgument("Warm throughput can only be configured for streams in " +
-                                   std::string("ON_DEMAND mode. Stream ") + name + " under account " +
-                                   options_.account_id + " is in PROVISIONED mode.");
+                                   std::string("ON_DEMAND mode. Stream ") + name +
+                                   " under account " + options_.account_id +
+                                   " is in PROVISIONED mode.");
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(**s));
   if (!GetBillingCommitment().Enabled(clock_->NowMillis()))
     return Status::InvalidArgument(

@@ -19,7 +19,10 @@ const Fields kSchema = {
      .type = FieldType::kInteger,
      .min_value = streams::kDefaultMaxRecordKiB,
      .max_value = streams::kLargestMaxRecordKiB},
-    {.name = "WarmThroughputMiBps", .type = FieldType::kInteger, .min_value = 0, .max_value = 10240},
+    {.name = "WarmThroughputMiBps",
+     .type = FieldType::kInteger,
+     .min_value = 0,
+     .max_value = 10240},
 };
 
 void Handle(Context& ctx, Reply reply) {
@@ -40,7 +43,8 @@ void Handle(Context& ctx, Reply reply) {
   if (ctx.body["Tags"].get(tag_obj) == simdjson::SUCCESS)
     for (auto [k, v] : tag_obj) tags.push_back({std::string(k), std::string(std::string_view(v))});
   streams::StreamLimits limits;
-  if (auto kib = GetInt(ctx.body, "MaxRecordSizeInKiB")) limits.max_record_kib = static_cast<int>(*kib);
+  if (auto kib = GetInt(ctx.body, "MaxRecordSizeInKiB"))
+    limits.max_record_kib = static_cast<int>(*kib);
   if (auto warm = GetInt(ctx.body, "WarmThroughputMiBps")) {
     if (mode != streams::StreamMode::kOnDemand)
       return reply.Error(Status::InvalidArgument(

@@ -126,8 +126,7 @@ void UpdateAccountSettings(Context& ctx, Reply reply) {
 }  // namespace
 
 extern const Action kUpdateMaxRecordSize{"UpdateMaxRecordSize", &kMaxRecordSizeSchema,
-                                         StreamRef::kArnOnly, Access::kAdmin,
-                                         UpdateMaxRecordSize};
+                                         StreamRef::kArnOnly, Access::kAdmin, UpdateMaxRecordSize};
 extern const Action kUpdateStreamWarmThroughput{"UpdateStreamWarmThroughput", &kWarmSchema,
                                                 StreamRef::kNameOrArn, Access::kAdmin,
                                                 UpdateStreamWarmThroughput};
@@ -135,7 +134,6 @@ extern const Action kDescribeAccountSettings{"DescribeAccountSettings", &kDescri
                                              StreamRef::kNone, Access::kAdmin,
                                              DescribeAccountSettings};
 extern const Action kUpdateAccountSettings{"UpdateAccountSettings", &kUpdateAccountSchema,
-                                           StreamRef::kNone, Access::kAdmin,
-                                           UpdateAccountSettings};
+                                           StreamRef::kNone, Access::kAdmin, UpdateAccountSettings};
 
 }  // namespace millrace::kinesis
