@@ -435,9 +435,10 @@ Field ShardIdField() {
   return f;
 }
 
-Field StreamArnField() {
+Field StreamArnField(bool required) {
   Field f;
   f.name = "StreamARN";
+  f.not_null = required;
   f.pattern = &kStreamArnPattern;
   f.min_len = 1;
   f.max_len = 2048;

@@ -72,7 +72,7 @@ extern const Pattern kResourceArnPattern;  // arn:aws.*:kinesis:.*:\d{12}:.+
 
 // Convenience builders for the common members.
 Field StreamNameField(bool required);
-Field StreamArnField();
+Field StreamArnField(bool required = false);
 Field ShardIdField();  // a required ShardId, as GetShardIterator and SubscribeToShard take it
 
 // Reading validated values.

@@ -5,22 +5,13 @@
 namespace millrace::kinesis {
 namespace {
 
-Field ArnField(bool required) {
-  return {.name = "StreamARN",
-          .type = FieldType::kString,
-          .not_null = required,
-          .min_len = 1,
-          .max_len = 2048,
-          .pattern = &kStreamArnPattern};
-}
-
 const Fields kMaxRecordSizeSchema = {
     {.name = "MaxRecordSizeInKiB",
      .type = FieldType::kInteger,
      .not_null = true,
      .min_value = streams::kDefaultMaxRecordKiB,
      .max_value = streams::kLargestMaxRecordKiB},
-    ArnField(false),
+    StreamArnField(),
     {.name = "StreamId", .type = FieldType::kString, .min_len = 1, .max_len = 24},
 };
 
@@ -32,7 +23,7 @@ void UpdateMaxRecordSize(Context& ctx, Reply reply) {
 }
 
 const Fields kWarmSchema = {
-    ArnField(false),
+    StreamArnField(),
     StreamNameField(false),
     {.name = "StreamId", .type = FieldType::kString, .min_len = 1, .max_len = 24},
     // AWS's limit: an on-demand stream scales to at most 10 GiB/s.

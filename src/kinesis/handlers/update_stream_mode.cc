@@ -11,12 +11,7 @@ const Fields kModeDetails = {
 };
 
 const Fields kSchema = {
-    {.name = "StreamARN",
-     .type = FieldType::kString,
-     .not_null = true,
-     .min_len = 1,
-     .max_len = 2048,
-     .pattern = &kStreamArnPattern},
+    StreamArnField(/*required=*/true),
     {.name = "StreamModeDetails",
      .type = FieldType::kStructure,
      .not_null = true,
