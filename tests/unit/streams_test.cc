@@ -233,6 +233,58 @@ TEST_F(ManagerTest, StateAndCountersSurviveRestart) {
   EXPECT_GT(second[0].counter, first[0].counter);
 }
 
+TEST_F(ManagerTest, BillingCommitmentEndsAfterItsTwentyFourHours) {
+  const int64_t t0 = clock_.NowMillis();
+  EXPECT_STREQ(mgr_->GetBillingCommitment().Status(t0), "DISABLED");
+  ASSERT_TRUE(mgr_->SetBillingCommitment(true).ok());
+  clock_.Advance(3600 * 1000);
+  // Disabled after an hour: scheduled for the end of the 24 hours.
+  auto c = mgr_->SetBillingCommitment(false);
+  ASSERT_TRUE(c.ok());
+  EXPECT_STREQ(c->Status(clock_.NowMillis()), "ENABLED_UNTIL_EARLIEST_ALLOWED_END");
+  EXPECT_EQ(c->started_ms, t0);
+  EXPECT_EQ(c->ended_ms, t0 + kMinimumCommitmentMs);
+  Open();  // kept in the catalog
+  clock_.Set(t0 + kMinimumCommitmentMs - 1);
+  EXPECT_TRUE(mgr_->GetBillingCommitment().Enabled(clock_.NowMillis()));
+  clock_.Set(t0 + kMinimumCommitmentMs);
+  EXPECT_STREQ(mgr_->GetBillingCommitment().Status(clock_.NowMillis()), "DISABLED");
+  // Enabled again after it ended: a new commitment from now.
+  clock_.Advance(1000);
+  c = mgr_->SetBillingCommitment(true);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->started_ms, clock_.NowMillis());
+  EXPECT_EQ(c->ended_ms, 0);
+  // Disabled after its 24 hours: ends at once.
+  clock_.Advance(kMinimumCommitmentMs + 5);
+  c = mgr_->SetBillingCommitment(false);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->ended_ms, clock_.NowMillis());
+  EXPECT_STREQ(c->Status(clock_.NowMillis()), "DISABLED");
+}
+
+TEST_F(ManagerTest, SettingsSurviveRestartButNotARecreatedStream) {
+  ASSERT_TRUE(mgr_->CreateStream("s", 1, StreamMode::kProvisioned, {}).ok());
+  ASSERT_TRUE(mgr_->SetMaxRecordSize("s", 4096).ok());
+  ASSERT_TRUE(mgr_->SetShardMetrics("s", kAllShardMetrics, true).ok());
+  Open();
+  auto s = mgr_->Get("s");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->max_record_kib, 4096);
+  EXPECT_EQ((*s)->shard_metrics, kAllShardMetrics);
+  // A stream made again under the name starts from the defaults, before and after a restart.
+  ASSERT_TRUE(mgr_->DeleteStream("s").ok());
+  clock_.Advance(10);
+  ASSERT_TRUE(mgr_->CreateStream("s", 1, StreamMode::kProvisioned, {}).ok());
+  for (int round = 0; round < 2; ++round) {
+    s = mgr_->Get("s");
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ((*s)->max_record_kib, kDefaultMaxRecordKiB);
+    EXPECT_EQ((*s)->shard_metrics, 0);
+    Open();
+  }
+}
+
 }  // namespace
 }  // namespace millrace::streams
 
