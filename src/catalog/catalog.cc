@@ -545,6 +545,22 @@ Status Catalog::UpdateDoc(DocKind kind, const std::string& name, const std::stri
   });
 }
 
+Status Catalog::PutDoc(DocKind kind, const std::string& name, const std::string& spec,
+                       int64_t now_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt s(db_,
+         "INSERT INTO documents (kind, name, spec, version, created_ms, updated_ms) "
+         "VALUES (?,?,?,1,?,?) ON CONFLICT (kind, name) DO UPDATE SET spec = excluded.spec, "
+         "version = version + 1, updated_ms = excluded.updated_ms");
+  MILLRACE_RETURN_IF_ERROR(s.status());
+  s.Bind(1, std::string(DocKindName(kind)))
+      .Bind(2, name)
+      .Bind(3, spec)
+      .Bind(4, now_ms)
+      .Bind(5, now_ms);
+  return s.Run();
+}
+
 Status Catalog::DeleteDoc(DocKind kind, const std::string& name) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt s(db_, "DELETE FROM documents WHERE kind = ? AND name = ?");

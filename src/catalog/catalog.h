@@ -147,6 +147,8 @@ class Catalog {
   Status CreateDoc(DocKind kind, const DocRow& row);
   Status UpdateDoc(DocKind kind, const std::string& name, const std::string& spec, int64_t now_ms,
                    int64_t* new_version);
+  // Creates the document, or replaces its spec (its version + 1): one statement.
+  Status PutDoc(DocKind kind, const std::string& name, const std::string& spec, int64_t now_ms);
   Status DeleteDoc(DocKind kind, const std::string& name);
   Result<std::optional<DocRow>> GetDoc(DocKind kind, const std::string& name);
   Result<std::vector<DocRow>> ListDocs(DocKind kind);

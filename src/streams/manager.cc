@@ -318,6 +318,7 @@ Status StreamManager::CreateStream(const std::string& name, std::optional<int> s
         options_.account_id + " in " + options_.region +
         ". Limit: " + std::to_string(options_.on_demand_stream_limit) + ".");
   MILLRACE_RETURN_IF_ERROR(CheckShardLimit(n));
+  if (limits.warm_target_mibps) MILLRACE_RETURN_IF_ERROR(CheckWarmThroughput(name, mode));
   auto id = catalog_->NextStreamId();
   if (!id.ok()) return id.status();
 
@@ -386,6 +387,19 @@ Result<std::pair<uint8_t, uint8_t>> StreamManager::SetShardMetrics(const std::st
   return std::make_pair(before, after);
 }
 
+Status StreamManager::CheckWarmThroughput(const std::string& name, StreamMode mode) {
+  if (mode != StreamMode::kOnDemand)
+    return Status::InvalidArgument(
+        "Warm throughput can only be configured for streams in "
+        "ON_DEMAND mode. Stream " +
+        name + " under account " + options_.account_id + " is in PROVISIONED mode.");
+  if (!GetBillingCommitment().Enabled(clock_->NowMillis()))
+    return Status::InvalidArgument(
+        "Warm throughput requires the account's MinimumThroughputBillingCommitment to be "
+        "ENABLED (UpdateAccountSettings).");
+  return Status::Ok();
+}
+
 const char* BillingCommitment::Status(int64_t now_ms) const {
   if (started_ms == 0 || (ended_ms != 0 && now_ms >= ended_ms)) return "DISABLED";
   return ended_ms != 0 ? "ENABLED_UNTIL_EARLIEST_ALLOWED_END" : "ENABLED";
@@ -411,19 +425,8 @@ Result<BillingCommitment> StreamManager::SetBillingCommitment(bool enable) {
   const std::string spec = "{\"started_ms\":" + std::to_string(c.started_ms) +
                            ",\"earliest_end_ms\":" + std::to_string(c.earliest_end_ms) +
                            ",\"ended_ms\":" + std::to_string(c.ended_ms) + "}";
-  auto existing = catalog_->GetDoc(catalog::DocKind::kKinesisAccount, options_.account_id);
-  if (!existing.ok()) return existing.status();
-  if (*existing) {
-    int64_t version = 0;
-    MILLRACE_RETURN_IF_ERROR(catalog_->UpdateDoc(catalog::DocKind::kKinesisAccount,
-                                                 options_.account_id, spec, now, &version));
-  } else {
-    catalog::DocRow row;
-    row.name = options_.account_id;
-    row.spec = spec;
-    row.created_ms = row.updated_ms = now;
-    MILLRACE_RETURN_IF_ERROR(catalog_->CreateDoc(catalog::DocKind::kKinesisAccount, row));
-  }
+  MILLRACE_RETURN_IF_ERROR(
+      catalog_->PutDoc(catalog::DocKind::kKinesisAccount, options_.account_id, spec, now));
   commitment_ = c;
   return c;
 }
@@ -446,16 +449,8 @@ Result<int> StreamManager::SetWarmThroughput(const std::string& name, int mibps)
   auto s = Get(name);
   if (!s.ok()) return s.status();
   std::unique_lock<std::shared_mutex> w((*s)->mu);
-  if ((*s)->mode != StreamMode::kOnDemand)
-    return Status::InvalidArgument("Warm throughput can only be configured for streams in " +
-                                   std::string("ON_DEMAND mode. Stream ") + name +
-                                   " under account " + options_.account_id +
-                                   " is in PROVISIONED mode.");
+  MILLRACE_RETURN_IF_ERROR(CheckWarmThroughput(name, (*s)->mode));
   MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(**s));
-  if (!GetBillingCommitment().Enabled(clock_->NowMillis()))
-    return Status::InvalidArgument(
-        "Warm throughput requires the account's MinimumThroughputBillingCommitment to be "
-        "ENABLED (UpdateAccountSettings).");
   const int before = (*s)->warm_target_mibps.value_or(0);
   const std::optional<int> old = (*s)->warm_target_mibps;
   (*s)->warm_target_mibps = mibps;
@@ -478,17 +473,7 @@ Status StreamManager::PersistSettings(const Stream& s) {
                      ",\"max_record_kib\":" + std::to_string(s.max_record_kib);
   if (s.warm_target_mibps) spec += ",\"warm_target_mibps\":" + std::to_string(*s.warm_target_mibps);
   spec += "}";
-  const int64_t now = clock_->NowMillis();
-  auto existing = catalog_->GetDoc(catalog::DocKind::kStreamSettings, s.name);
-  if (!existing.ok()) return existing.status();
-  int64_t version = 0;
-  if (*existing)
-    return catalog_->UpdateDoc(catalog::DocKind::kStreamSettings, s.name, spec, now, &version);
-  catalog::DocRow row;
-  row.name = s.name;
-  row.spec = std::move(spec);
-  row.created_ms = row.updated_ms = now;
-  return catalog_->CreateDoc(catalog::DocKind::kStreamSettings, row);
+  return catalog_->PutDoc(catalog::DocKind::kStreamSettings, s.name, spec, clock_->NowMillis());
 }
 
 Status StreamManager::CheckActiveForUpdate(const Stream& s) const {

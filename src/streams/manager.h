@@ -215,6 +215,8 @@ class StreamManager {
   void CloseShard(Stream& s, Shard& shard);
   Status NotEligible(const Stream& s, const Shard& shard) const;
   Status CheckActiveForUpdate(const Stream& s) const;
+  // Warm throughput: ON_DEMAND streams of an account whose commitment is enabled.
+  Status CheckWarmThroughput(const std::string& name, StreamMode mode);
   std::mutex commitment_mu_;
   BillingCommitment commitment_ GUARDED_BY(commitment_mu_);
   // The stream's settings document (DocKind::kStreamSettings); the caller holds s.mu.

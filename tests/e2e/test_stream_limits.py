@@ -129,12 +129,23 @@ class AccountSettingsTest(KinesisTestCase):
         self.assertEqual(out["WarmThroughput"], {"TargetMiBps": 100, "CurrentMiBps": 0})
         summary = self.call("DescribeStreamSummary", _raw=True, StreamName=on_demand)["StreamDescriptionSummary"]
         self.assertEqual(summary["StreamStatus"], "UPDATING")
+        self.assertEqual(summary["WarmThroughput"], {"TargetMiBps": 100})  # not current yet
         self.kinesis.put_record(StreamName=on_demand, Data=b"during", PartitionKey="k")  # writes go on
         self.wait_active(on_demand)
         summary = self.call("DescribeStreamSummary", _raw=True, StreamName=on_demand)["StreamDescriptionSummary"]
         self.assertEqual(summary["WarmThroughput"], {"TargetMiBps": 100, "CurrentMiBps": 100})
         r = self.raw.call("UpdateStreamWarmThroughput", {"StreamName": on_demand, "WarmThroughputMiBps": 10241})
         self.assertRawError(r, "ValidationException")
+        # CreateStream's WarmThroughputMiBps: the same rules, one place.
+        r = self.raw.call("CreateStream", {"StreamName": self.stream_name(), "ShardCount": 1,
+                                           "WarmThroughputMiBps": 50})
+        self.assertRawError(r, "InvalidArgumentException", message_regex="ON_DEMAND")
+        warm = self.stream_name()
+        self.call("CreateStream", _raw=True, StreamName=warm, WarmThroughputMiBps=50,
+                  StreamModeDetails={"StreamMode": "ON_DEMAND"})
+        self.wait_active(warm)
+        summary = self.call("DescribeStreamSummary", _raw=True, StreamName=warm)["StreamDescriptionSummary"]
+        self.assertEqual(summary["WarmThroughput"], {"TargetMiBps": 50, "CurrentMiBps": 50})
 
         # Disabled before 24 hours: scheduled for their end, and cancelled by enabling again.
         c = self.commitment("UpdateAccountSettings",

@@ -45,16 +45,8 @@ void Handle(Context& ctx, Reply reply) {
   streams::StreamLimits limits;
   if (auto kib = GetInt(ctx.body, "MaxRecordSizeInKiB"))
     limits.max_record_kib = static_cast<int>(*kib);
-  if (auto warm = GetInt(ctx.body, "WarmThroughputMiBps")) {
-    if (mode != streams::StreamMode::kOnDemand)
-      return reply.Error(Status::InvalidArgument(
-          "WarmThroughputMiBps can only be specified for a stream in ON_DEMAND mode."));
-    if (!ctx.streams->GetBillingCommitment().Enabled(ctx.streams->clock()->NowMillis()))
-      return reply.Error(Status::InvalidArgument(
-          "Warm throughput requires the account's MinimumThroughputBillingCommitment to be "
-          "ENABLED (UpdateAccountSettings)."));
+  if (auto warm = GetInt(ctx.body, "WarmThroughputMiBps"))
     limits.warm_target_mibps = static_cast<int>(*warm);
-  }
   Status st = ctx.streams->CreateStream(ctx.stream_name, count, mode, tags, limits);
   if (!st.ok()) return reply.Error(st);
   reply.Json("");

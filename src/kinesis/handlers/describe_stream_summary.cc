@@ -28,8 +28,12 @@ void Handle(Context& ctx, Reply reply) {
     w.BeginObject();
     w.Key("TargetMiBps");
     w.Int(*s.warm_target_mibps);
-    w.Key("CurrentMiBps");  // Millrace's on-demand streams have no cold limit to warm
-    w.Int(*s.warm_target_mibps);
+    // Millrace's on-demand streams have no cold limit to warm: the target is current once
+    // the update is over (UpdateStreamWarmThroughput's answer had the one before).
+    if (s.status != streams::StreamStatus::kUpdating) {
+      w.Key("CurrentMiBps");
+      w.Int(*s.warm_target_mibps);
+    }
     w.EndObject();
   }
   w.Key("MaxRecordSizeInKiB");
