@@ -501,6 +501,10 @@ const char* DocKindName(DocKind kind) {
       return "stream settings";
     case DocKind::kKinesisAccount:
       return "kinesis account";
+    case DocKind::kKmsKey:
+      return "kms key";
+    case DocKind::kKmsAlias:
+      return "kms alias";
   }
   return "document";
 }

@@ -79,11 +79,13 @@ enum class DocKind {
   kStreamSettings,   // a stream's shard-level metrics, maximum record size and warm
                      // throughput, by stream name
   kKinesisAccount,   // the account's Kinesis settings (UpdateAccountSettings), by account id
+  kKmsKey,           // a KMS key (its material sealed under secret.key), by key id
+  kKmsAlias,         // a KMS alias, by "alias/<name>"
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
 // "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",
 // "stream consumer", "stream settings",
-// "kinesis account"
+// "kinesis account", "kms key", "kms alias"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

@@ -59,14 +59,23 @@ class [[nodiscard]] Status {
   // An IoError or NoSpace built from errno, naming the operation and the path.
   static Status FromErrno(int err, const std::string& what);
 
+  // The exception name the wire answers with, where the code alone does not say it (a
+  // KMSDisabledException and a ResourceInUseException are both failed preconditions).
+  Status WithType(std::string type) && {
+    type_ = std::move(type);
+    return std::move(*this);
+  }
+
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  const std::string& type() const { return type_; }  // empty unless WithType set it
   std::string ToString() const;
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  std::string type_;
 };
 
 // A value or the Status that explains why there is none.

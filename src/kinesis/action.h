@@ -22,6 +22,10 @@
 #include "kinesis/schema.h"
 #include "streams/manager.h"
 
+namespace millrace::kms {
+class KeyStore;
+}
+
 namespace millrace::kinesis {
 
 // Who is calling, as the access key says.
@@ -62,6 +66,7 @@ struct Context {
   iam::IamStore* iam = nullptr;  // resource policies
   std::function<void()> invalidate;  // after a resource policy changed
   class FanOut* fanout = nullptr;    // enhanced fan-out (fanout.h)
+  kms::KeyStore* kms = nullptr;      // stream encryption's keys
 };
 
 // How an action names the stream it acts on, for resolution and access checks.

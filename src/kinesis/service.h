@@ -16,6 +16,10 @@
 #include "iam/store.h"
 #include "streams/manager.h"
 
+namespace millrace::kms {
+class KeyStore;
+}
+
 namespace millrace::kinesis {
 
 class FanOut;
@@ -33,6 +37,8 @@ class KinesisService {
   void Handle(http::Request&& request, http::Responder responder);
   // Enhanced fan-out (consumers and SubscribeToShard); set before serving.
   void SetFanOut(FanOut* fanout) { fanout_ = fanout; }
+  // The keys StartStreamEncryption names; set before serving.
+  void SetKeyStore(kms::KeyStore* kms) { kms_ = kms; }
 
   // For a request whose body is not read yet (http::ServerOptions::head_check): the
   // authentication error it will get whatever its body, or nullopt. Any thread.
@@ -46,6 +52,7 @@ class KinesisService {
   iam::IamStore* const iam_store_;
   const ServiceOptions options_;
   FanOut* fanout_ = nullptr;
+  kms::KeyStore* kms_ = nullptr;
 };
 
 }  // namespace millrace::kinesis

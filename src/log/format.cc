@@ -1,9 +1,12 @@
 #include "log/format.h"
 
+#include <openssl/evp.h>
+
 #include <cstdio>
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/crypto.h"
 #include "common/encoding.h"
 
 namespace millrace::log {
@@ -96,6 +99,87 @@ bool VerifyFrame(std::string_view frame) {
   return stored == crc32c::Value(frame.data() + 8, frame.size() - 8);
 }
 
+// ---- Sealed frames ----
+
+namespace {
+
+struct CipherFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+// The frame's own key: HMAC-SHA256(sealing key, "millrace frame v1" || salt).
+crypto::Digest32 FrameKey(std::string_view material, std::string_view salt) {
+  std::string info = "millrace frame v1";
+  info.append(salt);
+  return crypto::HmacSha256(material, info);
+}
+
+// Nonce: the record's index in the frame (u32 LE), then 8 zero bytes. AAD: stream id (u64),
+// shard index (u32), counter (u64), little-endian.
+void RecordNonceAndAad(const FrameHeader& h, uint32_t index, unsigned char nonce[12],
+                       std::string* aad) {
+  std::memset(nonce, 0, 12);
+  std::memcpy(nonce, &index, 4);  // little-endian hosts only, as the rest of the format
+  aad->clear();
+  PutFixed64(aad, h.stream_id);
+  PutFixed32(aad, h.shard_index);
+  PutFixed64(aad, h.first_counter + index);
+}
+
+}  // namespace
+
+struct FrameSealer::Impl {
+  std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx{EVP_CIPHER_CTX_new()};
+  std::string aad;
+};
+
+FrameSealer::FrameSealer() : impl_(std::make_unique<Impl>()) {}
+FrameSealer::~FrameSealer() = default;
+
+void FrameSealer::Begin(const SealKey& key, std::string* out) {
+  char salt[kSealSaltSize];
+  crypto::RandomBytes(salt, sizeof salt);
+  out->append(key.id.data(), kSealKeyIdSize);
+  out->append(salt, sizeof salt);
+  crypto::Digest32 k = FrameKey(key.material, std::string_view(salt, sizeof salt));
+  EVP_EncryptInit_ex(impl_->ctx.get(), EVP_aes_256_gcm(), nullptr, k.data(), nullptr);
+}
+
+void FrameSealer::AppendRecord(const FrameHeader& h, uint32_t index, int64_t ts,
+                               std::string_view partition_key, std::string_view data,
+                               std::string* out) {
+  EVP_CIPHER_CTX* c = impl_->ctx.get();
+  unsigned char nonce[12];
+  RecordNonceAndAad(h, index, nonce, &impl_->aad);
+  int len = 0;
+  EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, nonce);
+  EVP_EncryptUpdate(c, nullptr, &len, reinterpret_cast<const unsigned char*>(impl_->aad.data()),
+                    static_cast<int>(impl_->aad.size()));
+  PutVarint64(out, ZigZag(ts - h.base_timestamp_ms));
+  PutVarint64(out, partition_key.size());
+  size_t at = out->size();
+  out->resize(at + partition_key.size());
+  auto* dst = reinterpret_cast<unsigned char*>(out->data());
+  EVP_EncryptUpdate(c, dst + at, &len, reinterpret_cast<const unsigned char*>(partition_key.data()),
+                    static_cast<int>(partition_key.size()));
+  PutVarint64(out, data.size() + kSealTagSize);
+  at = out->size();
+  out->resize(at + data.size() + kSealTagSize);
+  dst = reinterpret_cast<unsigned char*>(out->data());
+  EVP_EncryptUpdate(c, dst + at, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                    static_cast<int>(data.size()));
+  EVP_EncryptFinal_ex(c, dst + at + data.size(), &len);  // GCM: writes nothing
+  EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kSealTagSize, dst + at + data.size());
+}
+
+std::string_view SealKeyIdOf(std::string_view frame) {
+  if (frame.size() < kFrameHeaderSize + kSealPrefixSize) return {};
+  uint16_t flags;
+  std::memcpy(&flags, frame.data() + 30, 2);
+  if ((flags & kFrameSealed) == 0) return {};
+  return frame.substr(kFrameHeaderSize, kSealKeyIdSize);
+}
+
 namespace {
 
 // Walks a frame's records, checking their structure, and calls
@@ -107,6 +191,11 @@ Status WalkFrame(std::string_view frame, FrameHeader* h, Visit&& visit) {
     return Status::Corruption("frame length does not match its header");
   const char* p = frame.data() + kFrameHeaderSize;
   const char* limit = p + h->payload_len;
+  const bool sealed = (h->flags & kFrameSealed) != 0;
+  if (sealed) {
+    if (h->payload_len < kSealPrefixSize) return Status::Corruption("sealed frame truncated");
+    p += kSealPrefixSize;
+  }
   for (uint32_t i = 0; i < h->record_count; ++i) {
     uint64_t ts_delta, klen, dlen;
     if (!GetVarint64(&p, limit, &ts_delta) || !GetVarint64(&p, limit, &klen) ||
@@ -116,6 +205,7 @@ Status WalkFrame(std::string_view frame, FrameHeader* h, Visit&& visit) {
     p += klen;
     if (!GetVarint64(&p, limit, &dlen) || dlen > static_cast<uint64_t>(limit - p))
       return Status::Corruption("record truncated in frame");
+    if (sealed && dlen < kSealTagSize) return Status::Corruption("sealed record truncated");
     std::string_view data(p, dlen);
     p += dlen;
     visit(i, h->base_timestamp_ms + UnZigZag(ts_delta), key, data);
@@ -126,20 +216,63 @@ Status WalkFrame(std::string_view frame, FrameHeader* h, Visit&& visit) {
 
 }  // namespace
 
-Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
+Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter, const SealKey* key,
                           void (*sink)(void* ctx, Record&& r), void* ctx) {
   FrameHeader h;
-  return WalkFrame(frame, &h,
-                   [&](uint32_t i, int64_t ts, std::string_view key, std::string_view data) {
-                     uint64_t counter = h.first_counter + i;
-                     if (counter < from_counter) return;
-                     Record r;
-                     r.counter = counter;
-                     r.arrival_ms = ts;
-                     r.partition_key.assign(key);
-                     r.data.assign(data);
-                     sink(ctx, std::move(r));
-                   });
+  std::unique_ptr<EVP_CIPHER_CTX, CipherFree> cipher;
+  std::string aad;
+  bool opened = true;
+  if (std::string_view id = SealKeyIdOf(frame); !id.empty()) {
+    if (!key || key->id != id) return Status::Internal("a sealed frame read without its key");
+    cipher.reset(EVP_CIPHER_CTX_new());
+    crypto::Digest32 k =
+        FrameKey(key->material, frame.substr(kFrameHeaderSize + kSealKeyIdSize, kSealSaltSize));
+    if (!cipher ||
+        EVP_DecryptInit_ex(cipher.get(), EVP_aes_256_gcm(), nullptr, k.data(), nullptr) != 1)
+      return Status::Internal("cannot set up AES-256-GCM");
+  }
+  Status st = WalkFrame(
+      frame, &h, [&](uint32_t i, int64_t ts, std::string_view pkey, std::string_view data) {
+        uint64_t counter = h.first_counter + i;
+        if (counter < from_counter || !opened) return;
+        Record r;
+        r.counter = counter;
+        r.arrival_ms = ts;
+        if (!cipher) {
+          r.partition_key.assign(pkey);
+          r.data.assign(data);
+          sink(ctx, std::move(r));
+          return;
+        }
+        EVP_CIPHER_CTX* c = cipher.get();
+        unsigned char nonce[12];
+        RecordNonceAndAad(h, i, nonce, &aad);
+        const size_t dlen = data.size() - kSealTagSize;
+        r.partition_key.resize(pkey.size());
+        r.data.resize(dlen);
+        int len = 0;
+        unsigned char tag[kSealTagSize], none[kSealTagSize];
+        std::memcpy(tag, data.data() + dlen, kSealTagSize);
+        opened =
+            EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, nonce) == 1 &&
+            EVP_DecryptUpdate(c, nullptr, &len,
+                              reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(c, reinterpret_cast<unsigned char*>(r.partition_key.data()), &len,
+                              reinterpret_cast<const unsigned char*>(pkey.data()),
+                              static_cast<int>(pkey.size())) == 1 &&
+            EVP_DecryptUpdate(c, reinterpret_cast<unsigned char*>(r.data.data()), &len,
+                              reinterpret_cast<const unsigned char*>(data.data()),
+                              static_cast<int>(dlen)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kSealTagSize, tag) == 1 &&
+            EVP_DecryptFinal_ex(c, none, &len) == 1;  // GCM: writes nothing
+        if (!opened) return;
+        r.sealed = true;
+        sink(ctx, std::move(r));
+      });
+  if (st.ok() && !opened)
+    return Status::Corruption("a sealed record failed its authentication tag");
+  return st;
 }
 
 Status DecodeFrameTimeBounds(std::string_view frame, int64_t* first_ts, int64_t* last_ts) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,13 @@ inline constexpr size_t kSegmentHeaderSize = 32;
 inline constexpr uint32_t kFrameMagic = 0x5246524du;  // bytes "MRFR"
 inline constexpr size_t kFrameHeaderSize = 48;
 inline constexpr uint16_t kFrameTypeRecords = 1;
+// Frame flags. Sealed: the records' partition keys and data are encrypted (AES-256-GCM);
+// the payload starts with the sealing key's id and a random salt.
+inline constexpr uint16_t kFrameSealed = 1;
+inline constexpr size_t kSealKeyIdSize = 16;
+inline constexpr size_t kSealSaltSize = 16;
+inline constexpr size_t kSealPrefixSize = kSealKeyIdSize + kSealSaltSize;
+inline constexpr size_t kSealTagSize = 16;  // after each sealed record's data
 // A frame never exceeds this (a shard's records in one group commit are split to fit).
 inline constexpr size_t kMaxFramePayload = 64u << 20;
 
@@ -69,6 +77,43 @@ struct Record {
   int64_t arrival_ms = 0;  // approximate arrival timestamp
   std::string partition_key;
   std::string data;
+  bool sealed = false;  // it was encrypted at rest (GetRecords' EncryptionType KMS)
+};
+
+// A key that seals frames (a KMS key of Millrace's, kms/key_store.h): its 16-byte id,
+// written into every frame it seals, and its 32 bytes of key material.
+struct SealKey {
+  std::string id;
+  std::string material;
+};
+
+// Finds a sealing key by its id, for reading sealed frames. An error (typed for the wire,
+// Status::type) when the key cannot be used: disabled, pending deletion, or deleted.
+class KeyResolver {
+ public:
+  virtual ~KeyResolver() = default;
+  virtual Result<std::shared_ptr<const SealKey>> SealKeyFor(std::string_view id) const = 0;
+};
+
+// Seals the records of one frame at a time. Each frame gets its own key, derived from the
+// sealing key and a fresh random salt (HMAC-SHA256), so the per-record nonce (the record's
+// index in the frame) is never used twice under one key; each record's ciphertext is bound
+// to its stream, shard and counter (the AAD). Not thread-safe: one per writer thread.
+class FrameSealer {
+ public:
+  FrameSealer();
+  ~FrameSealer();
+  FrameSealer(const FrameSealer&) = delete;
+  FrameSealer& operator=(const FrameSealer&) = delete;
+  // Starts a sealed frame: appends the payload's prefix (key id, salt) to `out`.
+  void Begin(const SealKey& key, std::string* out);
+  // Appends the `index`-th record of the frame (whose header is `h`), sealed.
+  void AppendRecord(const FrameHeader& h, uint32_t index, int64_t ts,
+                    std::string_view partition_key, std::string_view data, std::string* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Record payload encoding: for each record, varint zigzag(timestamp - base),
@@ -91,8 +136,13 @@ void FinishFrame(size_t start, std::string* out);
 Status DecodeFrameHeader(std::string_view in, FrameHeader* h);
 // Verifies the CRC of a complete frame (header + payload).
 bool VerifyFrame(std::string_view frame);
+// The id of the key that sealed a frame (its header and prefix present), or "" when the
+// frame is not sealed.
+std::string_view SealKeyIdOf(std::string_view frame);
 // Decodes the records of a verified frame, skipping those with counter < `from_counter`.
-Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter,
+// A sealed frame needs its key (`key`, whose id SealKeyIdOf gave); a record that fails to
+// open under it is Corruption.
+Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter, const SealKey* key,
                           void (*sink)(void* ctx, Record&& r), void* ctx);
 
 // The arrival times of a verified frame's first and last records, checking the record

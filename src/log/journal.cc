@@ -422,6 +422,7 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
   // commit thread's time on 1 KB records.)
   struct Building {
     FrameHeader h;
+    const SealKey* seal = nullptr;
     size_t payload_bytes = 0;
     int64_t last_ts = 0;
     std::vector<const AppendItem*> items;
@@ -432,10 +433,15 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
   for (auto& op : ops) {
     for (AppendItem& it : op->items) {
       ++total_items;
-      const size_t bytes = it.data.size() + it.partition_key.size() + 32;  // + varints
+      // + varints (+ a sealed record's tag)
+      const size_t bytes = it.data.size() + it.partition_key.size() + 32 + kSealTagSize;
       auto f = open.find(it.shard);
-      if (f == open.end() || frames[f->second].payload_bytes + bytes > kMaxFramePayload) {
+      // A new frame when the key changes: a frame is sealed with one key, or not at all.
+      if (f == open.end() || frames[f->second].seal != it.seal.get() ||
+          frames[f->second].payload_bytes + bytes + kSealPrefixSize > kMaxFramePayload) {
         Building b;
+        b.seal = it.seal.get();
+        if (b.seal) b.h.flags |= kFrameSealed;
         b.h.stream_id = it.shard->stream_id();
         b.h.shard_index = it.shard->shard_index();
         b.h.first_counter = it.counter;
@@ -455,14 +461,21 @@ Status Journal::WriteBatch(std::vector<std::unique_ptr<AppendOp>>& ops) {
   if (total_items == 0) return Status::Ok();
 
   write_buf_.clear();
-  write_buf_.reserve(total_bytes + frames.size() * kFrameHeaderSize);
+  write_buf_.reserve(total_bytes + frames.size() * (kFrameHeaderSize + kSealPrefixSize));
   std::vector<FrameEntry> entries;
   entries.reserve(frames.size());
   for (Building& b : frames) {
     size_t offset = BeginFrame(b.h, &write_buf_);
-    for (const AppendItem* it : b.items)
-      AppendRecordPayload(&write_buf_, b.h.base_timestamp_ms, it->arrival_ms, it->partition_key,
-                          it->data);
+    if (b.seal) {
+      sealer_.Begin(*b.seal, &write_buf_);
+      uint32_t i = 0;
+      for (const AppendItem* it : b.items)
+        sealer_.AppendRecord(b.h, i++, it->arrival_ms, it->partition_key, it->data, &write_buf_);
+    } else {
+      for (const AppendItem* it : b.items)
+        AppendRecordPayload(&write_buf_, b.h.base_timestamp_ms, it->arrival_ms, it->partition_key,
+                            it->data);
+    }
     FinishFrame(offset, &write_buf_);
     FrameEntry e;
     e.stream_id = b.h.stream_id;
@@ -558,7 +571,7 @@ Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, s
     bool full = false;
   } sink{out, max_records, max_bytes};
   for (const FrameEntry& e : frames) {
-    if (sink.full) break;
+    if (sink.full || out->records.size() >= max_records) break;
     Status open_status;
     std::shared_ptr<File> file = ReaderFor(e.segment, &open_status);
     MILLRACE_RETURN_IF_ERROR(open_status);
@@ -576,8 +589,16 @@ Status Journal::Read(const ShardLog* shard, uint64_t from, size_t max_records, s
       out->next_counter = std::max(out->next_counter, e.end_counter());
       continue;
     }
+    std::shared_ptr<const SealKey> key;
+    if (std::string_view id = SealKeyIdOf(buf); !id.empty()) {
+      if (!options_.keys) return Status::Internal("log: a sealed frame, and no key resolver");
+      auto found = options_.keys->SealKeyFor(id);
+      // What was read before this frame is answered; the next read starts here and fails.
+      if (!found.ok()) return out->records.empty() ? found.status() : Status::Ok();
+      key = std::move(*found);
+    }
     Status st = DecodeFrameRecords(
-        buf, out->next_counter,
+        buf, out->next_counter, key.get(),
         [](void* ctx, Record&& r) {
           auto* s = static_cast<Sink*>(ctx);
           if (s->full) return;

@@ -79,6 +79,9 @@ struct AppendItem {
   ShardLog* shard = nullptr;
   std::string partition_key;
   std::string data;
+  // Set for a stream encrypted at rest (StartStreamEncryption): the record is written
+  // sealed under this key (format.h, FrameSealer).
+  std::shared_ptr<const SealKey> seal;
   // Filled by Journal::Append: the record's counter and arrival time.
   uint64_t counter = 0;
   int64_t arrival_ms = 0;
@@ -104,6 +107,9 @@ struct JournalOptions {
   // segment. 0 = min(64, RLIMIT_NOFILE / 8), at least 4.
   size_t max_open_sealed = 0;
   const Clock* clock = nullptr;  // nullptr = SystemClock
+  // Finds the keys of sealed frames when they are read; required once any record was
+  // appended with a seal. Outlives the journal.
+  const KeyResolver* keys = nullptr;
 };
 
 struct JournalStats {
@@ -143,7 +149,8 @@ class Journal {
   };
   // Reads durable records of `shard` with counter >= from, stopping before max_records or
   // max_bytes of data would be passed (at least one record is returned if any is there).
-  // A frame that fails its checksum is reported and skipped.
+  // A frame that fails its checksum is reported and skipped. A sealed frame whose key
+  // cannot be used (options.keys says why) fails the read with that error.
   Status Read(const ShardLog* shard, uint64_t from, size_t max_records, size_t max_bytes,
               ReadResult* out);
 
@@ -227,6 +234,7 @@ class Journal {
   mutable std::mutex stats_mu_;
   JournalStats stats_ GUARDED_BY(stats_mu_);
   std::string write_buf_;  // commit thread only
+  FrameSealer sealer_;     // commit thread only
 };
 
 }  // namespace millrace::log

@@ -100,7 +100,13 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   MILLRACE_RETURN_IF_ERROR(EnsureRootKey(app->catalog_.get(), config.data_dir));
   MILLRACE_RETURN_IF_ERROR(RecordAccount(app->catalog_.get(), config.account_id));
 
+  auto kms_keys = kms::KeyStore::Open(app->catalog_.get(), SystemClock::Default(),
+                                     config.account_id, config.region);
+  if (!kms_keys.ok()) return kms_keys.status();
+  app->kms_keys_ = std::move(*kms_keys);
+
   streams::ManagerOptions mo;
+  mo.keys = app->kms_keys_.get();
   mo.data_dir = config.data_dir;
   mo.account_id = config.account_id;
   mo.region = config.region;
@@ -128,6 +134,9 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
       app->streams_.get(), app->directory_.get(), app->iam_store_.get(), so);
   app->fanout_ = std::make_unique<kinesis::FanOut>(app->streams_.get(), config.region);
   app->kinesis_->SetFanOut(app->fanout_.get());
+  app->kinesis_->SetKeyStore(app->kms_keys_.get());
+  app->kms_ = std::make_unique<kms::KmsService>(app->kms_keys_.get(), app->directory_.get(),
+                                                config.account_id, config.region, so.auth);
   app->streams_->SetDurableListener([f = app->fanout_.get()] { f->Wake(); });
   app->query_ = std::make_unique<iam::QueryService>(app->directory_.get(), app->iam_store_.get(),
                                                     SystemClock::Default(), so.auth);
@@ -182,6 +191,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
     if (s3::S3Service::Handles(head)) return raw->s3_->CheckHead(head);
     if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
     if (iam::QueryService::Handles(head)) return raw->query_->CheckHead(head);
+    if (kms::KmsService::Handles(head)) return raw->kms_->CheckHead(head);
     return raw->kinesis_->CheckHead(head);
   };
   // An object upload's body goes to disk as it arrives (up to S3's 5 GiB, framing aside).
@@ -231,11 +241,13 @@ void App::Stop() {
   delivery_.reset();        // consumers stop before the streams they read
   transform_logs_.reset();
   kinesis_.reset();
+  kms_.reset();
   if (fanout_) fanout_->Stop();  // its pusher reads the streams
   streams_.reset();  // the journal finishes queued appends (whose listener wakes fanout_)
   fanout_.reset();
   iam_store_.reset();
   directory_.reset();
+  kms_keys_.reset();  // after the streams, whose journal reads through it
   keys_catalog_.reset();
   catalog_.reset();
 }
@@ -322,6 +334,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
   if (req.method == "OPTIONS") return responder.Send(CorsPreflight(req));
   if (req.FindHeader("origin") != nullptr)
     responder = http::Responder(std::make_shared<CorsSink>(std::move(responder)));
+  // KMS (X-Amz-Target TrentService.*): the keys that encrypt streams.
+  if (kms::KmsService::Handles(req)) return kms_->Handle(std::move(req), std::move(responder));
   kinesis_->Handle(std::move(req), std::move(responder));
 }
 

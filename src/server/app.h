@@ -22,6 +22,8 @@
 #include "iam/store.h"
 #include "kinesis/fanout.h"
 #include "kinesis/service.h"
+#include "kms/key_store.h"
+#include "kms/service.h"
 #include "s3/service.h"
 #include "server/data_dir.h"
 #include "streams/manager.h"
@@ -55,11 +57,13 @@ class App {
   // A second connection to the same catalog for the key store: key look-ups on the request
   // path must not wait behind the main connection's writes (consumer checkpoints fsync).
   std::unique_ptr<catalog::Catalog> keys_catalog_;
+  std::unique_ptr<kms::KeyStore> kms_keys_;  // outlives streams_ (its journal reads through it)
   std::unique_ptr<streams::StreamManager> streams_;
   std::unique_ptr<iam::Directory> directory_;
   std::unique_ptr<iam::IamStore> iam_store_;
   std::unique_ptr<iam::QueryService> query_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
+  std::unique_ptr<kms::KmsService> kms_;
   std::unique_ptr<kinesis::FanOut> fanout_;  // stopped before streams_, deleted after it
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;

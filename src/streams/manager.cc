@@ -68,6 +68,7 @@ Result<std::unique_ptr<StreamManager>> StreamManager::Open(ManagerOptions option
   jo.segment_bytes = m->options_.segment_bytes;
   jo.sync = m->options_.sync;
   jo.clock = m->clock_;
+  jo.keys = m->options_.keys;
   auto journal = log::Journal::Open(jo);
   if (!journal.ok()) return journal.status();
   m->journal_ = std::move(*journal);
@@ -161,6 +162,13 @@ Status StreamManager::Load() {
       s.max_record_kib =
           static_cast<int>(std::clamp<int64_t>(kib, kDefaultMaxRecordKiB, kLargestMaxRecordKiB));
       if (warm >= 0) s.warm_target_mibps = static_cast<int>(warm);
+      std::string_view seal_hex;
+      if (doc["seal_key"].get(seal_hex) == simdjson::SUCCESS && seal_hex.size() == 32 &&
+          s.encryption_type == "KMS") {
+        for (size_t i = 0; i < 32; i += 2)
+          s.seal_key_id.push_back(static_cast<char>(
+              std::stoi(std::string(seal_hex.substr(i, 2)), nullptr, 16)));
+      }
     }
   }
   if (auto doc = catalog_->GetDoc(catalog::DocKind::kKinesisAccount, options_.account_id);
@@ -467,11 +475,43 @@ Result<int> StreamManager::SetWarmThroughput(const std::string& name, int mibps)
   return before;
 }
 
+Status StreamManager::SetEncryption(const std::string& name, const std::string& key_id,
+                                    const std::string& seal_key_id) {
+  auto got = Get(name);
+  if (!got.ok()) return got.status();
+  Stream& s = **got;
+  std::unique_lock<std::shared_mutex> w(s.mu);
+  MILLRACE_RETURN_IF_ERROR(CheckActiveForUpdate(s));
+  if (!seal_key_id.empty() && !options_.keys)
+    return Status::Internal("streams: encryption asked for, and no key store");
+  const std::string type_before = s.encryption_type, key_before = s.key_id,
+                    seal_before = s.seal_key_id;
+  s.encryption_type = seal_key_id.empty() ? "NONE" : "KMS";
+  s.key_id = seal_key_id.empty() ? "" : key_id;
+  s.seal_key_id = seal_key_id;
+  // As AWS's: UPDATING for the transition time; records put from now on are (or are no
+  // longer) sealed, those before stay as they were written.
+  if (options_.transition_ms > 0) {
+    s.status = StreamStatus::kUpdating;
+    s.status_changed_ms = clock_->NowMillis();
+  }
+  Status st = PersistSettings(s);
+  if (st.ok()) st = catalog_->UpdateStream(ToRow(s));
+  if (!st.ok()) {
+    s.encryption_type = type_before;
+    s.key_id = key_before;
+    s.seal_key_id = seal_before;
+    s.status = StreamStatus::kActive;
+  }
+  return st;
+}
+
 Status StreamManager::PersistSettings(const Stream& s) {
   std::string spec = "{\"stream_created_ms\":" + std::to_string(s.created_ms) +
                      ",\"shard_metrics\":" + std::to_string(s.shard_metrics) +
                      ",\"max_record_kib\":" + std::to_string(s.max_record_kib);
   if (s.warm_target_mibps) spec += ",\"warm_target_mibps\":" + std::to_string(*s.warm_target_mibps);
+  if (!s.seal_key_id.empty()) spec += ",\"seal_key\":\"" + HexEncode(s.seal_key_id) + "\"";
   spec += "}";
   return catalog_->PutDoc(catalog::DocKind::kStreamSettings, s.name, spec, clock_->NowMillis());
 }

@@ -42,6 +42,9 @@ struct ManagerOptions {
   bool sync = true;
   const Clock* clock = nullptr;
   catalog::Catalog* catalog = nullptr;  // required; outlives the manager
+  // The keys of streams encrypted at rest (kms::KeyStore); outlives the manager. Without
+  // it, StartStreamEncryption is refused.
+  const log::KeyResolver* keys = nullptr;
 };
 
 struct PutEntry {
@@ -53,6 +56,7 @@ struct PutEntry {
 struct PutOutcome {
   Status status;  // per record: Ok, or kThrottled / kInternal
   uint32_t shard_index = 0;
+  bool sealed = false;  // written encrypted (EncryptionType KMS)
   uint64_t counter = 0;
 };
 
@@ -127,6 +131,12 @@ class StreamManager {
   // transition time, then ACTIVE with the throughput current (Millrace's on-demand streams
   // have no cold limit to warm). Returns the throughput current before the call.
   Result<int> SetWarmThroughput(const std::string& name, int mibps);
+  // Start/StopStreamEncryption (the stream must be ACTIVE): records put from now on are
+  // sealed under the key with the 16-byte id `seal_key_id` (options.keys finds it), or no
+  // longer sealed when it is empty. `key_id` is the KeyId as the caller gave it, which
+  // DescribeStream shows.
+  Status SetEncryption(const std::string& name, const std::string& key_id,
+                       const std::string& seal_key_id);
 
   Result<std::vector<catalog::TagRow>> ListTags(const std::string& name);
   Status AddTags(const std::string& name, const std::vector<catalog::TagRow>& tags);

@@ -57,6 +57,20 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     done(Status::NotFound(NotFoundMessage(stream->name)), {});
     return;
   }
+  std::shared_ptr<const log::SealKey> seal;
+  if (!stream->seal_key_id.empty()) {
+    // The stream's key must be usable now (KMSDisabledException, ... otherwise).
+    if (!options_.keys) {
+      done(Status::Internal("streams: a stream encrypted at rest, and no key store"), {});
+      return;
+    }
+    auto key = options_.keys->SealKeyFor(stream->seal_key_id);
+    if (!key.ok()) {
+      done(key.status(), {});
+      return;
+    }
+    seal = std::move(*key);
+  }
   const bool throttle =
       throttled && options_.throttling && stream->mode == StreamMode::kProvisioned;
   const int64_t now_ns = clock_->MonotonicNanos();
@@ -79,6 +93,7 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
       continue;
     }
     outcomes[i].shard_index = shard->index;
+    outcomes[i].sealed = seal != nullptr;
     if (throttle) {
       std::lock_guard<std::mutex> t(shard->throttle_mu);
       double bytes = static_cast<double>(e.data.size() + e.partition_key.size());
@@ -106,6 +121,7 @@ void StreamManager::Put(std::shared_ptr<Stream> stream, std::vector<PutEntry> en
     item.shard = shard->log;
     item.partition_key = std::move(e.partition_key);
     item.data = std::move(e.data);
+    item.seal = seal;
     op_items.push_back(std::move(item));
     positions.push_back(i);
   }

@@ -75,7 +75,8 @@ struct Stream {
   StreamMode mode = StreamMode::kProvisioned;
   int64_t mode_changed_ms = 0;
   std::string encryption_type = "NONE";
-  std::string key_id;
+  std::string key_id;       // StartStreamEncryption's KeyId, as given
+  std::string seal_key_id;  // while encrypted: the 16-byte id of the key records are sealed with
   uint32_t next_shard_index = 0;
   // Enhanced monitoring: a bit per ShardLevelMetric (kShardMetricNames), guarded by mu.
   uint8_t shard_metrics = 0;

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t bytes = 0;
   } sink;
   (void)log::DecodeFrameRecords(
-      frame, 0,
+      frame, 0, nullptr,
       [](void* ctx, log::Record&& r) {
         static_cast<Sink*>(ctx)->bytes += r.data.size() + r.partition_key.size();
       },

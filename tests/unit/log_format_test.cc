@@ -59,10 +59,11 @@ void Reseal(std::string* frame) {
 void PutU32At(std::string* s, size_t off, uint32_t v) { std::memcpy(s->data() + off, &v, 4); }
 void PutU64At(std::string* s, size_t off, uint64_t v) { std::memcpy(s->data() + off, &v, 8); }
 
-std::vector<Record> DecodeAll(std::string_view frame, uint64_t from, Status* st) {
+std::vector<Record> DecodeAll(std::string_view frame, uint64_t from, Status* st,
+                              const SealKey* key = nullptr) {
   std::vector<Record> out;
   *st = DecodeFrameRecords(
-      frame, from,
+      frame, from, key,
       [](void* ctx, Record&& r) {
         static_cast<std::vector<Record>*>(ctx)->push_back(std::move(r));
       },
@@ -579,6 +580,100 @@ TEST(LogFrameTimeBounds, FirstAndLastArrivalWithoutDecoding) {
   PutU32At(&bad, 12, 4);
   Reseal(&bad);
   EXPECT_EQ(DecodeFrameTimeBounds(bad, &first, &last).code(), Code::kCorruption);
+}
+
+// ---- sealed frames ----
+
+SealKey TestKey(char fill) { return SealKey{std::string(16, fill), std::string(32, fill + 1)}; }
+
+// A sealed frame of `recs` under `key`, as the journal's commit thread writes one.
+std::string BuildSealedFrame(const FrameHeader& header, const std::vector<Rec>& recs,
+                             const SealKey& key) {
+  FrameHeader h = header;
+  h.flags |= kFrameSealed;
+  std::string out;
+  size_t start = BeginFrame(h, &out);
+  FrameSealer sealer;
+  sealer.Begin(key, &out);
+  for (uint32_t i = 0; i < recs.size(); ++i)
+    sealer.AppendRecord(h, i, recs[i].ts, recs[i].key, recs[i].data, &out);
+  FinishFrame(start, &out);
+  return out;
+}
+
+TEST(LogSealedFrame, RoundTripsWithItsKeyAndHidesKeysAndData) {
+  const SealKey key = TestKey('a');
+  const std::vector<Rec> recs = {{1'700'000'000'000, "customer-4711", "secret payload"},
+                                 {1'700'000'000'003, "k", ""},
+                                 {1'700'000'000'009, "k2", std::string(5000, 'z')}};
+  std::string frame = BuildSealedFrame(MakeHeader(7, 3, 100, 1'700'000'000'000, 3), recs, key);
+  ASSERT_TRUE(VerifyFrame(frame));
+  EXPECT_EQ(SealKeyIdOf(frame), key.id);
+  EXPECT_EQ(frame.find("secret payload"), std::string::npos);
+  EXPECT_EQ(frame.find("customer-4711"), std::string::npos);
+  // The time bounds (recovery) need no key.
+  int64_t first = 0, last = 0;
+  ASSERT_TRUE(DecodeFrameTimeBounds(frame, &first, &last).ok());
+  EXPECT_EQ(first, 1'700'000'000'000);
+  EXPECT_EQ(last, 1'700'000'000'009);
+  Status st;
+  std::vector<Record> got = DecodeAll(frame, 101, &st, &key);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].counter, 101u);
+  EXPECT_EQ(got[0].partition_key, "k");
+  EXPECT_EQ(got[0].data, "");
+  EXPECT_EQ(got[1].data, std::string(5000, 'z'));
+  EXPECT_TRUE(got[1].sealed);
+  // Without its key, or with another key's, nothing is decoded.
+  DecodeAll(frame, 0, &st, nullptr);
+  EXPECT_FALSE(st.ok());
+  SealKey other = TestKey('a');
+  other.material[0] ^= 1;
+  got = DecodeAll(frame, 0, &st, &other);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_TRUE(got.empty());
+}
+
+TEST(LogSealedFrame, TwoFramesOfTheSameRecordsDiffer) {
+  const SealKey key = TestKey('b');
+  FrameHeader h = MakeHeader(1, 0, 0, 1000, 1);
+  EXPECT_NE(BuildSealedFrame(h, {{1000, "k", "same"}}, key),
+            BuildSealedFrame(h, {{1000, "k", "same"}}, key));  // a fresh salt each
+}
+
+TEST(LogSealedFrame, ARecordMovedToAnotherStreamOrCounterFailsToOpen) {
+  const SealKey key = TestKey('c');
+  std::string frame = BuildSealedFrame(MakeHeader(7, 3, 100, 1000, 1), {{1000, "k", "v"}}, key);
+  for (size_t field : {size_t{16}, size_t{24}, size_t{32}}) {  // stream, shard, first counter
+    std::string moved = frame;
+    moved[field] ^= 1;
+    Reseal(&moved);
+    Status st;
+    std::vector<Record> got = DecodeAll(moved, 0, &st, &key);
+    EXPECT_EQ(st.code(), Code::kCorruption) << "header offset " << field;
+    EXPECT_TRUE(got.empty());
+  }
+  std::string flipped = frame;
+  flipped[flipped.size() - 1] ^= 1;  // the tag
+  Reseal(&flipped);
+  Status st;
+  DecodeAll(flipped, 0, &st, &key);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+}
+
+TEST(LogSealedFrame, PrefixAndTagsAreChecked) {
+  FrameHeader h = MakeHeader(1, 0, 0, 1000, 1);
+  h.flags = kFrameSealed;
+  std::string frame;
+  EncodeFrame(h, std::string(kSealPrefixSize - 1, 'x'), &frame);  // prefix cut short
+  int64_t a, b;
+  EXPECT_EQ(DecodeFrameTimeBounds(frame, &a, &b).code(), Code::kCorruption);
+  std::string payload(kSealPrefixSize, 'x');
+  AppendRecordPayload(&payload, 1000, 1000, "k", "short");  // data shorter than a tag
+  frame.clear();
+  EncodeFrame(h, payload, &frame);
+  EXPECT_EQ(DecodeFrameTimeBounds(frame, &a, &b).code(), Code::kCorruption);
 }
 
 }  // namespace

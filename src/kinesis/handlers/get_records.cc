@@ -56,6 +56,10 @@ void WriteRecordList(JsonWriter& w, const streams::GetRecordsResult& r) {
     w.Base64(rec.data);
     w.Key("PartitionKey");
     w.String(rec.partition_key);
+    if (rec.sealed) {
+      w.Key("EncryptionType");
+      w.PlainString("KMS");
+    }
     w.EndObject();
   }
   w.EndArray();

@@ -44,6 +44,10 @@ void Handle(Context& ctx, Reply reply) {
                      w.String(streams::ShardIdOf(o.shard_index));
                      w.Key("SequenceNumber");
                      w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
+                     if (o.sealed) {
+                       w.Key("EncryptionType");
+                       w.String("KMS");
+                     }
                      w.EndObject();
                      shared_reply->Json(std::move(body));
                    });

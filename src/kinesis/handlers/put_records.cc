@@ -80,6 +80,10 @@ void Handle(Context& ctx, Reply reply) {
           w.EndObject();
         }
         w.EndArray();
+        if (!out.empty() && out[0].sealed) {  // every record of a call is sealed, or none
+          w.Key("EncryptionType");
+          w.PlainString("KMS");
+        }
         w.EndObject();
         shared_reply->Json(std::move(body));
       });

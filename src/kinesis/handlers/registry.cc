@@ -11,7 +11,8 @@ extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPer
     kUpdateShardCount, kUpdateStreamMode, kRegisterStreamConsumer, kDescribeStreamConsumer,
     kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard, kEnableEnhancedMonitoring,
     kDisableEnhancedMonitoring, kUpdateMaxRecordSize, kUpdateStreamWarmThroughput,
-    kDescribeAccountSettings, kUpdateAccountSettings;
+    kDescribeAccountSettings, kUpdateAccountSettings, kStartStreamEncryption,
+    kStopStreamEncryption;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
@@ -52,6 +53,8 @@ const std::vector<const Action*>& AllActions() {
       &kUpdateStreamWarmThroughput,
       &kDescribeAccountSettings,
       &kUpdateAccountSettings,
+      &kStartStreamEncryption,
+      &kStopStreamEncryption,
   };
   return all;
 }
