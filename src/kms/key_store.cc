@@ -162,8 +162,7 @@ Status KeyStore::Sweep() {
   return SweepLocked();
 }
 
-Result<KeyInfo> KeyStore::CreateLocked(const std::string& description,
-                                       const std::string& manager) {
+Result<KeyInfo> KeyStore::CreateLocked(const std::string& description, const std::string& manager) {
   std::string id_bytes(16, '\0');
   crypto::RandomBytes(id_bytes.data(), id_bytes.size());
   id_bytes[6] = static_cast<char>((id_bytes[6] & 0x0f) | 0x40);  // a version 4 UUID
@@ -203,9 +202,10 @@ Result<KeyStore::Entry*> KeyStore::FindLocked(std::string_view ref, bool make_ma
   if (rest.starts_with("alias/")) {
     auto a = aliases_.find(std::string(rest));
     if (a == aliases_.end() && make_managed && rest == kKinesisManagedAlias) {
-      auto made = CreateLocked("Default key that protects my Kinesis data when no other key is "
-                               "defined",
-                               "AWS");
+      auto made = CreateLocked(
+          "Default key that protects my Kinesis data when no other key is "
+          "defined",
+          "AWS");
       if (!made.ok()) return made.status();
       MILLRACE_RETURN_IF_ERROR(PutAliasLocked(kKinesisManagedAlias, made->id, true));
       a = aliases_.find(kKinesisManagedAlias);
@@ -387,8 +387,7 @@ Result<std::string> KeyStore::KeyForStreams(std::string_view ref) {
   std::lock_guard<std::mutex> l(mu_);
   MILLRACE_RETURN_IF_ERROR(SweepLocked());
   auto e = FindLocked(ref, true);
-  if (!e.ok())
-    return Status::NotFound(e.status().message()).WithType("KMSNotFoundException");
+  if (!e.ok()) return Status::NotFound(e.status().message()).WithType("KMSNotFoundException");
   if (auto refused = KinesisRefusal((*e)->info, KeyArn((*e)->info.id), clock_->NowMillis()))
     return *refused;
   return (*e)->seal->id;

@@ -88,7 +88,9 @@ class KeyStore final : public log::KeyResolver {
   };
   KeyStore(catalog::Catalog* catalog, const Clock* clock, std::string account_id,
            std::string region)
-      : catalog_(catalog), clock_(clock), account_(std::move(account_id)),
+      : catalog_(catalog),
+        clock_(clock),
+        account_(std::move(account_id)),
         region_(std::move(region)) {}
   Status Load();
   Status Persist(const Entry& e);

@@ -201,10 +201,10 @@ void KmsService::Handle(http::Request&& req, http::Responder responder) {
       doc.type() != simdjson::dom::element_type::OBJECT)
     return send(Error(400, "SerializationException", "The request body is not a JSON object"));
 
-  static const char* const kActions[] = {
-      "CreateKey",   "DescribeKey", "ListKeys",    "EnableKey",   "DisableKey",
-      "ScheduleKeyDeletion",        "CancelKeyDeletion",          "CreateAlias",
-      "UpdateAlias", "DeleteAlias", "ListAliases"};
+  static const char* const kActions[] = {"CreateKey",         "DescribeKey", "ListKeys",
+                                         "EnableKey",         "DisableKey",  "ScheduleKeyDeletion",
+                                         "CancelKeyDeletion", "CreateAlias", "UpdateAlias",
+                                         "DeleteAlias",       "ListAliases"};
   if (std::find_if(std::begin(kActions), std::end(kActions),
                    [&](const char* a) { return action == a; }) == std::end(kActions)) {
     if (action.empty() || action.size() > 64)
@@ -229,13 +229,13 @@ void KmsService::Handle(http::Request&& req, http::Responder responder) {
     iam::RequestContext rc = directory_->NewContext(*principal, req, "kms:" + action, resource);
     iam::Decision d = directory_->Authorize(*principal, rc, nullptr, account_);
     if (d != iam::Decision::kAllow)
-      return send(Error(400, "AccessDeniedException",
-                        "User: " + principal->ref.arn + " is not authorized to perform: kms:" +
-                            action + " on resource: " + resource +
-                            (d == iam::Decision::kExplicitDeny
-                                 ? " with an explicit deny"
-                                 : " because no identity-based policy allows the kms:" + action +
-                                       " action")));
+      return send(Error(
+          400, "AccessDeniedException",
+          "User: " + principal->ref.arn + " is not authorized to perform: kms:" + action +
+              " on resource: " + resource +
+              (d == iam::Decision::kExplicitDeny
+                   ? " with an explicit deny"
+                   : " because no identity-based policy allows the kms:" + action + " action")));
   }
 
   std::string body;
@@ -280,8 +280,8 @@ void KmsService::Handle(http::Request&& req, http::Responder responder) {
   if (action == "ListKeys" || action == "ListAliases") {
     int64_t limit = 100;
     if (doc["Limit"].get(limit) == simdjson::SUCCESS && (limit < 1 || limit > 1000))
-      return send(Validation(std::to_string(limit), "limit",
-                             "Member must have value between 1 and 1000"));
+      return send(
+          Validation(std::to_string(limit), "limit", "Member must have value between 1 and 1000"));
     const std::string marker(Str(doc, "Marker").value_or(""));
     std::vector<std::string> names;  // sorted: the marker is the last name returned
     std::vector<AliasInfo> aliases;

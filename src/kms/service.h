@@ -17,10 +17,13 @@ namespace millrace::kms {
 
 class KmsService {
  public:
-  KmsService(KeyStore* keys, iam::Directory* directory, std::string account_id,
-             std::string region, bool auth)
-      : keys_(keys), directory_(directory), account_(std::move(account_id)),
-        region_(std::move(region)), auth_(auth) {}
+  KmsService(KeyStore* keys, iam::Directory* directory, std::string account_id, std::string region,
+             bool auth)
+      : keys_(keys),
+        directory_(directory),
+        account_(std::move(account_id)),
+        region_(std::move(region)),
+        auth_(auth) {}
 
   // A request for this service: its X-Amz-Target names TrentService.
   static bool Handles(const http::Request& req);

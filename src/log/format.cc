@@ -255,8 +255,7 @@ Status DecodeFrameRecords(std::string_view frame, uint64_t from_counter, const S
         std::memcpy(tag, data.data() + dlen, kSealTagSize);
         opened =
             EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, nonce) == 1 &&
-            EVP_DecryptUpdate(c, nullptr, &len,
-                              reinterpret_cast<const unsigned char*>(aad.data()),
+            EVP_DecryptUpdate(c, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                               static_cast<int>(aad.size())) == 1 &&
             EVP_DecryptUpdate(c, reinterpret_cast<unsigned char*>(r.partition_key.data()), &len,
                               reinterpret_cast<const unsigned char*>(pkey.data()),

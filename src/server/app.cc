@@ -101,7 +101,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   MILLRACE_RETURN_IF_ERROR(RecordAccount(app->catalog_.get(), config.account_id));
 
   auto kms_keys = kms::KeyStore::Open(app->catalog_.get(), SystemClock::Default(),
-                                     config.account_id, config.region);
+                                      config.account_id, config.region);
   if (!kms_keys.ok()) return kms_keys.status();
   app->kms_keys_ = std::move(*kms_keys);
 

@@ -166,8 +166,8 @@ Status StreamManager::Load() {
       if (doc["seal_key"].get(seal_hex) == simdjson::SUCCESS && seal_hex.size() == 32 &&
           s.encryption_type == "KMS") {
         for (size_t i = 0; i < 32; i += 2)
-          s.seal_key_id.push_back(static_cast<char>(
-              std::stoi(std::string(seal_hex.substr(i, 2)), nullptr, 16)));
+          s.seal_key_id.push_back(
+              static_cast<char>(std::stoi(std::string(seal_hex.substr(i, 2)), nullptr, 16)));
       }
     }
   }

@@ -133,8 +133,7 @@ TEST_F(KeyStoreTest, TheKinesisManagedKeyIsMadeOnFirstUseAndCannotBeDisabled) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->manager, "AWS");
   EXPECT_EQ(keys_->KeyForStreams("alias/aws/kinesis").value(), *id);  // one, not one per call
-  EXPECT_EQ(keys_->SetEnabled("alias/aws/kinesis", false).status().type(),
-            "AccessDeniedException");
+  EXPECT_EQ(keys_->SetEnabled("alias/aws/kinesis", false).status().type(), "AccessDeniedException");
   EXPECT_EQ(keys_->Describe("alias/aws/other").status().type(), "NotFoundException");
 }
 

@@ -1494,7 +1494,8 @@ TEST_F(LogJournalSealTest, SealedRecordsAreCipherTextOnDiskAndReadBackWithTheirK
   std::vector<AppendItem> items;
   items.push_back(Item(Shard(k), "plain-key", "plain-data-before"));
   for (int i = 0; i < 3; ++i) {
-    items.push_back(Item(Shard(k), "sealed-key-" + std::to_string(i), "SEALED-DATA-" + Data(i, 50)));
+    items.push_back(
+        Item(Shard(k), "sealed-key-" + std::to_string(i), "SEALED-DATA-" + Data(i, 50)));
     items.back().seal = keys_.key;
   }
   items.push_back(Item(Shard(k), "plain-key", "plain-data-after"));

@@ -48,8 +48,8 @@ void Stop(Context& ctx, Reply reply) {
 
 }  // namespace
 
-extern const Action kStartStreamEncryption{"StartStreamEncryption", &kSchema,
-                                           StreamRef::kNameOrArn, Access::kAdmin, Start};
+extern const Action kStartStreamEncryption{"StartStreamEncryption", &kSchema, StreamRef::kNameOrArn,
+                                           Access::kAdmin, Start};
 extern const Action kStopStreamEncryption{"StopStreamEncryption", &kSchema, StreamRef::kNameOrArn,
                                           Access::kAdmin, Stop};
 

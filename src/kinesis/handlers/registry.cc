@@ -11,8 +11,7 @@ extern const Action kAddTagsToStream, kCreateStream, kDecreaseStreamRetentionPer
     kUpdateShardCount, kUpdateStreamMode, kRegisterStreamConsumer, kDescribeStreamConsumer,
     kDeregisterStreamConsumer, kListStreamConsumers, kSubscribeToShard, kEnableEnhancedMonitoring,
     kDisableEnhancedMonitoring, kUpdateMaxRecordSize, kUpdateStreamWarmThroughput,
-    kDescribeAccountSettings, kUpdateAccountSettings, kStartStreamEncryption,
-    kStopStreamEncryption;
+    kDescribeAccountSettings, kUpdateAccountSettings, kStartStreamEncryption, kStopStreamEncryption;
 
 const std::vector<const Action*>& AllActions() {
   static const std::vector<const Action*> all = {
