@@ -17,6 +17,8 @@ pkgs=(
   rclone s3cmd
   # The e2e tests read our CSV files back with PostgreSQL's COPY (tests/e2e/pg.py).
   postgresql-15 postgresql-client-15
+  # Headless Chromium for the browser test (tests/e2e/test_browser.py, playwright-core).
+  chromium
 )
 # Extras for `make fuzz` (clang's libFuzzer) and `make bench` (nginx as the HTTP ceiling).
 for extra in "$@"; do

@@ -1,5 +1,6 @@
 // The npm packages the test and bench scripts read files with (DuckDB's @duckdb/node-api,
-// hyparquet and its compressors) and speak S3 and Kinesis with (@aws-sdk/client-s3 and
+// hyparquet and its compressors), bundle and drive a browser with (esbuild, playwright-core)
+// and speak S3 and Kinesis with (@aws-sdk/client-s3 and
 // @aws-sdk/client-kinesis, the AWS SDK for JavaScript v3), installed on first use into $MILLRACE_PARQUET_DEPS
 // (default /tmp/millrace-parquet-deps), outside the repository, all of them at once so that
 // every script shares the directory:
@@ -14,6 +15,9 @@ import { pathToFileURL } from 'node:url';
 export const depsDir = process.env.MILLRACE_PARQUET_DEPS || '/tmp/millrace-parquet-deps';
 const packages = [
   '@duckdb/node-api', 'hyparquet', 'hyparquet-compressors', '@aws-sdk/client-s3', '@aws-sdk/client-kinesis',
+  // The browser test (tests/e2e/kinesis_browser.mjs): esbuild bundles the SDK's browser build,
+  // playwright-core drives Debian's Chromium.
+  'esbuild', 'playwright-core',
 ];
 
 function install() {
