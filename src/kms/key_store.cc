@@ -230,48 +230,48 @@ Result<KeyInfo> KeyStore::Describe(std::string_view ref) {
   return (*e)->info;
 }
 
-Result<KeyInfo> KeyStore::SetEnabled(std::string_view ref, bool enabled) {
-  std::lock_guard<std::mutex> l(mu_);
+Result<KeyStore::Entry*> KeyStore::ChangeableLocked(std::string_view ref, const char* change) {
   MILLRACE_RETURN_IF_ERROR(SweepLocked());
   auto found = FindLocked(ref, false);
   if (!found.ok()) return found.status();
-  Entry& e = **found;
-  if (e.info.manager == "AWS")
+  const KeyInfo& k = (*found)->info;
+  if (k.manager == "AWS")
     return KmsError(Code::kPermissionDenied, "AccessDeniedException",
-                    "Key " + KeyArn(e.info.id) +
-                        " is an AWS managed key (alias/aws/kinesis): it cannot be disabled");
-  if (e.info.state == "PendingDeletion")
+                    "Key " + KeyArn(k.id) +
+                        " is an AWS managed key (alias/aws/kinesis): it cannot be " + change);
+  if (k.state == "PendingDeletion")
     return KmsError(Code::kFailedPrecondition, "KMSInvalidStateException",
-                    KeyArn(e.info.id) + " is pending deletion.");
-  const std::string before = e.info.state;
-  e.info.state = enabled ? "Enabled" : "Disabled";
-  if (Status st = Persist(e); !st.ok()) {
-    e.info.state = before;
-    return st;
-  }
-  return e.info;
+                    KeyArn(k.id) + " is pending deletion.");
+  return *found;
 }
 
-Result<KeyInfo> KeyStore::ScheduleDeletion(std::string_view ref, int pending_days) {
-  std::lock_guard<std::mutex> l(mu_);
-  MILLRACE_RETURN_IF_ERROR(SweepLocked());
-  auto found = FindLocked(ref, false);
-  if (!found.ok()) return found.status();
-  Entry& e = **found;
-  if (e.info.manager == "AWS")
-    return KmsError(Code::kPermissionDenied, "AccessDeniedException",
-                    "Key " + KeyArn(e.info.id) + " is an AWS managed key: it cannot be deleted");
-  if (e.info.state == "PendingDeletion")
-    return KmsError(Code::kFailedPrecondition, "KMSInvalidStateException",
-                    KeyArn(e.info.id) + " is pending deletion.");
+Result<KeyInfo> KeyStore::ApplyLocked(Entry& e, const KeyInfo& changed) {
   const KeyInfo before = e.info;
-  e.info.state = "PendingDeletion";
-  e.info.deletion_ms = clock_->NowMillis() + pending_days * kDayMs;
+  e.info = changed;
   if (Status st = Persist(e); !st.ok()) {
     e.info = before;
     return st;
   }
   return e.info;
+}
+
+Result<KeyInfo> KeyStore::SetEnabled(std::string_view ref, bool enabled) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto e = ChangeableLocked(ref, enabled ? "enabled" : "disabled");
+  if (!e.ok()) return e.status();
+  KeyInfo k = (*e)->info;
+  k.state = enabled ? "Enabled" : "Disabled";
+  return ApplyLocked(**e, k);
+}
+
+Result<KeyInfo> KeyStore::ScheduleDeletion(std::string_view ref, int pending_days) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto e = ChangeableLocked(ref, "deleted");
+  if (!e.ok()) return e.status();
+  KeyInfo k = (*e)->info;
+  k.state = "PendingDeletion";
+  k.deletion_ms = clock_->NowMillis() + pending_days * kDayMs;
+  return ApplyLocked(**e, k);
 }
 
 Result<KeyInfo> KeyStore::CancelDeletion(std::string_view ref) {
@@ -279,18 +279,13 @@ Result<KeyInfo> KeyStore::CancelDeletion(std::string_view ref) {
   MILLRACE_RETURN_IF_ERROR(SweepLocked());
   auto found = FindLocked(ref, false);
   if (!found.ok()) return found.status();
-  Entry& e = **found;
-  if (e.info.state != "PendingDeletion")
+  KeyInfo k = (*found)->info;
+  if (k.state != "PendingDeletion")
     return KmsError(Code::kFailedPrecondition, "KMSInvalidStateException",
-                    KeyArn(e.info.id) + " is not pending deletion.");
-  const KeyInfo before = e.info;
-  e.info.state = "Disabled";  // as KMS: a key saved from deletion is disabled
-  e.info.deletion_ms = 0;
-  if (Status st = Persist(e); !st.ok()) {
-    e.info = before;
-    return st;
-  }
-  return e.info;
+                    KeyArn(k.id) + " is not pending deletion.");
+  k.state = "Disabled";  // as KMS: a key saved from deletion is disabled
+  k.deletion_ms = 0;
+  return ApplyLocked(**found, k);
 }
 
 std::vector<KeyInfo> KeyStore::ListKeys() {

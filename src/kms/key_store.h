@@ -96,6 +96,11 @@ class KeyStore final : public log::KeyResolver {
   Status Persist(const Entry& e);
   Result<Entry*> FindLocked(std::string_view ref, bool make_managed) REQUIRES(mu_);
   Status SweepLocked() REQUIRES(mu_);
+  // The customer key `ref` names, unless it is AWS managed or pending deletion (which
+  // `change`, "disabled" or "deleted", cannot start from).
+  Result<Entry*> ChangeableLocked(std::string_view ref, const char* change) REQUIRES(mu_);
+  // Gives `e` the info `changed` and persists it; undone when the catalog refuses.
+  Result<KeyInfo> ApplyLocked(Entry& e, const KeyInfo& changed) REQUIRES(mu_);
   Result<KeyInfo> CreateLocked(const std::string& description, const std::string& manager)
       REQUIRES(mu_);
   Status PutAliasLocked(const std::string& alias, std::string_view target_ref, bool create)
