@@ -163,6 +163,10 @@ Status KeyStore::Sweep() {
 }
 
 Result<KeyInfo> KeyStore::CreateLocked(const std::string& description, const std::string& manager) {
+  if (keys_.size() >= max_keys_)
+    return KmsError(Code::kResourceExhausted, "LimitExceededException",
+                    "This server has " + std::to_string(keys_.size()) +
+                        " KMS keys, the most it keeps; schedule the deletion of one first");
   std::string id_bytes(16, '\0');
   crypto::RandomBytes(id_bytes.data(), id_bytes.size());
   id_bytes[6] = static_cast<char>((id_bytes[6] & 0x0f) | 0x40);  // a version 4 UUID
@@ -303,6 +307,10 @@ Status KeyStore::PutAliasLocked(const std::string& alias, std::string_view targe
   const std::string& id = (*target)->info.id;
   const int64_t now = clock_->NowMillis();
   auto it = aliases_.find(alias);
+  if (create && aliases_.size() >= max_aliases_)
+    return KmsError(Code::kResourceExhausted, "LimitExceededException",
+                    "This server has " + std::to_string(aliases_.size()) +
+                        " KMS aliases, the most it keeps; delete one first");
   if (create && it != aliases_.end())
     return KmsError(Code::kAlreadyExists, "AlreadyExistsException",
                     "An alias with the name " + AliasArn(alias) + " already exists");
@@ -382,7 +390,12 @@ Result<std::string> KeyStore::KeyForStreams(std::string_view ref) {
   std::lock_guard<std::mutex> l(mu_);
   MILLRACE_RETURN_IF_ERROR(SweepLocked());
   auto e = FindLocked(ref, true);
-  if (!e.ok()) return Status::NotFound(e.status().message()).WithType("KMSNotFoundException");
+  if (!e.ok()) {
+    // The managed key could not be made (LimitExceededException, Kinesis's name too), or
+    // the key is not there.
+    if (e.status().code() != Code::kNotFound) return e.status();
+    return Status::NotFound(e.status().message()).WithType("KMSNotFoundException");
+  }
   if (auto refused = KinesisRefusal((*e)->info, KeyArn((*e)->info.id), clock_->NowMillis()))
     return *refused;
   return (*e)->seal->id;

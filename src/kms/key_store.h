@@ -48,6 +48,9 @@ struct AliasInfo {
 // ScheduleKeyDeletion's waiting period, in days: 7 to 30, 30 unless asked (as KMS).
 inline constexpr int kMinPendingDays = 7, kMaxPendingDays = 30;
 inline constexpr char kKinesisManagedAlias[] = "alias/aws/kinesis";
+// AWS KMS's default quotas per account and region: 100,000 keys, 50,000 aliases
+// (LimitExceededException beyond).
+inline constexpr size_t kMaxKeys = 100000, kMaxAliases = 50000;
 
 class KeyStore final : public log::KeyResolver {
  public:
@@ -112,6 +115,16 @@ class KeyStore final : public log::KeyResolver {
   mutable std::mutex mu_;
   std::map<std::string, Entry> keys_ GUARDED_BY(mu_);  // by UUID
   std::map<std::string, AliasInfo> aliases_ GUARDED_BY(mu_);
+
+ public:
+  // For tests: smaller limits than kMaxKeys and kMaxAliases.
+  void SetLimitsForTest(size_t keys, size_t aliases) {
+    max_keys_ = keys;
+    max_aliases_ = aliases;
+  }
+
+ private:
+  size_t max_keys_ = kMaxKeys, max_aliases_ = kMaxAliases;
 };
 
 // "1234abcd-12ab-34cd-56ef-1234567890ab" <-> its 16 bytes; nullopt if not a UUID.

@@ -137,5 +137,18 @@ TEST_F(KeyStoreTest, TheKinesisManagedKeyIsMadeOnFirstUseAndCannotBeDisabled) {
   EXPECT_EQ(keys_->Describe("alias/aws/other").status().type(), "NotFoundException");
 }
 
+TEST_F(KeyStoreTest, KeysAndAliasesAreBoundedAsKmsQuotasAre) {
+  keys_->SetLimitsForTest(2, 1);
+  auto a = keys_->CreateKey("");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(keys_->CreateKey("").ok());
+  EXPECT_EQ(keys_->CreateKey("").status().type(), "LimitExceededException");
+  // The managed key is a key too.
+  EXPECT_EQ(keys_->KeyForStreams("alias/aws/kinesis").status().type(), "LimitExceededException");
+  ASSERT_TRUE(keys_->CreateAlias("alias/one", a->id).ok());
+  EXPECT_EQ(keys_->CreateAlias("alias/two", a->id).type(), "LimitExceededException");
+  ASSERT_TRUE(keys_->UpdateAlias("alias/one", a->id).ok());  // updating adds none
+}
+
 }  // namespace
 }  // namespace millrace::kms
