@@ -127,6 +127,23 @@ std::string HexEncode(const void* data, size_t n) {
   return out;
 }
 
+bool HexDecode(std::string_view hex, std::string* out) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
 std::string Abbreviate(std::string_view s, size_t max) {
   if (s.size() <= max) return std::string(s);
   size_t cut = max;

@@ -26,6 +26,8 @@ std::string Abbreviate(std::string_view s, size_t max = 256);
 
 std::string HexEncode(const void* data, size_t n);
 inline std::string HexEncode(std::string_view s) { return HexEncode(s.data(), s.size()); }
+// The bytes of `hex` (an even count of hex digits, either case); false for anything else.
+[[nodiscard]] bool HexDecode(std::string_view hex, std::string* out);
 
 inline void PutFixed32(std::string* dst, uint32_t v) {
   char buf[4];

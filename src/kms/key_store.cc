@@ -23,27 +23,12 @@ std::string SealAad(const std::string& id) { return "kms key " + id; }
 }  // namespace
 
 std::optional<std::string> UuidBytes(std::string_view uuid) {
-  if (uuid.size() != 36) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < uuid.size();) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (uuid[i] != '-') return std::nullopt;
-      ++i;
-      continue;
-    }
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      char c = uuid[i + k];
-      int d = c >= '0' && c <= '9'   ? c - '0'
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                     : -1;
-      if (d < 0) return std::nullopt;
-      v = v * 16 + d;
-    }
-    out.push_back(static_cast<char>(v));
-    i += 2;
-  }
+  if (uuid.size() != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' || uuid[23] != '-')
+    return std::nullopt;
+  std::string hex, out;
+  for (char c : uuid)
+    if (c != '-') hex.push_back(c);
+  if (hex.size() != 32 || !HexDecode(hex, &out)) return std::nullopt;
   return out;
 }
 

@@ -163,12 +163,10 @@ Status StreamManager::Load() {
           static_cast<int>(std::clamp<int64_t>(kib, kDefaultMaxRecordKiB, kLargestMaxRecordKiB));
       if (warm >= 0) s.warm_target_mibps = static_cast<int>(warm);
       std::string_view seal_hex;
-      if (doc["seal_key"].get(seal_hex) == simdjson::SUCCESS && seal_hex.size() == 32 &&
-          s.encryption_type == "KMS") {
-        for (size_t i = 0; i < 32; i += 2)
-          s.seal_key_id.push_back(
-              static_cast<char>(std::stoi(std::string(seal_hex.substr(i, 2)), nullptr, 16)));
-      }
+      std::string seal;
+      if (s.encryption_type == "KMS" && doc["seal_key"].get(seal_hex) == simdjson::SUCCESS &&
+          HexDecode(seal_hex, &seal) && seal.size() == 16)
+        s.seal_key_id = std::move(seal);
     }
   }
   if (auto doc = catalog_->GetDoc(catalog::DocKind::kKinesisAccount, options_.account_id);

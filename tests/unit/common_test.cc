@@ -44,6 +44,19 @@ TEST(Base64, RejectsMalformed) {
   EXPECT_FALSE(Base64Valid("abc"));
 }
 
+TEST(Hex, RoundTripsAndRejectsMalformed) {
+  std::string every;
+  for (int i = 0; i < 256; ++i) every.push_back(static_cast<char>(i));
+  std::string back;
+  ASSERT_TRUE(HexDecode(HexEncode(every), &back));
+  EXPECT_EQ(back, every);
+  ASSERT_TRUE(HexDecode("ABcd", &back));
+  EXPECT_EQ(back, "\xab\xcd");
+  EXPECT_FALSE(HexDecode("abc", &back));  // odd length
+  EXPECT_FALSE(HexDecode("zz", &back));
+  EXPECT_FALSE(HexDecode("0x", &back));
+}
+
 TEST(Crc32c, KnownValues) {
   // From RFC 3720 (iSCSI) B.4: 32 bytes of zeros.
   std::string zeros(32, '\0');

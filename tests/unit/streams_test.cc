@@ -304,5 +304,28 @@ TEST(ShardId, FormatsAndParses) {
   EXPECT_FALSE(ParseShardId("shardId-"));
   EXPECT_FALSE(ParseShardId("-"));
 }
+// Regression: a stream settings document whose seal_key is not hex (damaged by hand) once
+// threw from std::stoi at start-up; it is now ignored, and a good one read.
+TEST_F(ManagerTest, AnEncryptedStreamsKeyIdIsReadBackAndADamagedOneIgnored) {
+  ASSERT_TRUE(mgr_->CreateStream("e", 1, StreamMode::kProvisioned, {}).ok());
+  auto rows = catalog_->ListStreams();
+  ASSERT_TRUE(rows.ok());
+  catalog::StreamRow row = rows->front();
+  row.encryption_type = "KMS";
+  row.key_id = "alias/aws/kinesis";
+  ASSERT_TRUE(catalog_->UpdateStream(row).ok());
+  const std::string head =
+      "{\"stream_created_ms\":" + std::to_string(row.created_ms) + ",\"seal_key\":\"";
+  for (const std::string& hex :
+       {std::string(32, 'z'), std::string("0123456789abcdef0123456789ABCDEF")}) {
+    ASSERT_TRUE(
+        catalog_->PutDoc(catalog::DocKind::kStreamSettings, "e", head + hex + "\"}", 1).ok());
+    Open();
+    auto s = mgr_->Get("e");
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ((*s)->seal_key_id.size(), hex[0] == 'z' ? 0u : 16u) << hex;
+  }
+}
+
 }  // namespace
 }  // namespace millrace::streams
