@@ -35,6 +35,7 @@ OUT = os.path.join(REPO, "bench", "results", "fanout-%s.jsonl" % time.strftime("
 
 def emit(doc):
     print(json.dumps(doc), flush=True)
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)  # bench/results/ is not in git
     with open(OUT, "a") as f:
         f.write(json.dumps(doc) + "\n")
 

@@ -54,7 +54,8 @@ constexpr int kLingerMs = 2000;               // reading and dropping input afte
 constexpr size_t kKeepCapacityBytes = 4096;   // larger idle buffers are freed
 constexpr size_t kTrimAfterBytes = 64 << 10;  // freeing a buffer this large asks for a trim
 constexpr int64_t kTrimIntervalMs = 1000;
-constexpr size_t kH2OutBytes = 256 << 10;  // HTTP/2 frames produced before they are written
+constexpr size_t kH2OutBytes = 256 << 10;
+constexpr size_t kTlsCoalesceBytes = 16 << 10;  // one TLS record's worth  // HTTP/2 frames produced before they are written
 
 int64_t NowMs() {
   timespec ts;
@@ -332,6 +333,14 @@ ssize_t ReadSome(Connection* c, char* buf, size_t len) {
       errno = EPROTO;
       return -1;
   }
+}
+
+// Whether a read of n bytes into the scratch buffer left the socket with nothing more to
+// read until its next event (a short read; through TLS, what the socket BIO saw).
+bool Drained(Connection* c, ssize_t n) {
+  if (c->peer_eof) return false;
+  if (c->ssl) return TlsDrained(c->ssl);
+  return static_cast<size_t>(n) < kScratchBytes;
 }
 
 // Writes the first of `iov` (TLS) or all of them (plain), as sendmsg(2) would answer.
@@ -621,7 +630,7 @@ bool EventLoop::ReadRequest(Connection* c) {
       // A short read drained the socket; more bytes will raise a new edge. After the
       // peer's FIN no edge comes, so then read on until read() says the stream ended.
       // (TLS reads a record at a time: read on until it says it has nothing.)
-      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof && !c->ssl) c->readable = false;
+      if (Drained(c, n)) c->readable = false;
       if (!c->protocol_chosen) {
         // HTTP/2: chosen by ALPN in TLS, or by the client's preface in cleartext (prior
         // knowledge, as the AWS SDK for JavaScript v3 connects to an http:// endpoint).
@@ -757,6 +766,14 @@ void EventLoop::StartError(Connection* c, int status, const std::string& reason)
 // Writes what is queued. True when all of it is out; false on EAGAIN (EPOLLOUT resumes)
 // or when the connection was closed for an error.
 bool EventLoop::Flush(Connection* c) {
+  // Through TLS, a head and a small body go in one record (one write, not two): the body
+  // joins the head (a write retried after EAGAIN may be longer than the one refused).
+  if (c->ssl && c->body_off < c->body.size() && c->out_off < c->out.size() &&
+      c->body.size() - c->body_off <= kTlsCoalesceBytes) {
+    c->out.append(c->body, c->body_off);
+    c->body.clear();
+    c->body_off = 0;
+  }
   while (c->out_off < c->out.size() || c->body_off < c->body.size()) {
     iovec iov[2];
     int count = 0;
@@ -1069,7 +1086,7 @@ void EventLoop::DriveH2(Connection* c) {
     }
     ssize_t n = ReadSome(c, scratch_.get(), kScratchBytes);
     if (n > 0) {
-      if (static_cast<size_t>(n) < kScratchBytes && !c->peer_eof && !c->ssl) c->readable = false;
+      if (Drained(c, n)) c->readable = false;
       h2->set_now_ms(now_ms_);
       if (!h2->Receive(std::string_view(scratch_.get(), static_cast<size_t>(n)))) {
         h2->Produce(&c->out, kH2OutBytes);  // the GOAWAY, best effort

@@ -52,13 +52,13 @@ bool IsConnectionHeader(std::string_view lower) {
 }
 
 // Values that differ in every answer (request ids) are not added to the HPACK table: they
-// would only push out the ones that repeat (content-type, ...), at a cost per answer.
+// would only push out the ones that repeat (content-type, date for a second, ...).
 bool Unique(std::string_view lower) {
   return lower == "x-amzn-requestid" || lower == "x-amz-id-2" || lower == "x-amz-request-id" ||
-         lower == "etag" || lower == "date";
+         lower == "etag";
 }
 
-nghttp2_nv Nv(const std::string& name, const std::string& value) {
+nghttp2_nv Nv(std::string_view name, std::string_view value) {
   return nghttp2_nv{
       reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
@@ -342,33 +342,32 @@ void H2Session::Respond(int32_t stream_id, Response response) {
   if (s == nullptr || s->responded) return;  // reset by the client, or answered already
   s->responded = true;
   const int status = FinalStatus(response.status);
-  std::vector<std::string> strings;  // names and values, alive until the submit copies them
-  strings.reserve(2 * response.headers.size() + 4);
-  strings.push_back(":status");
-  strings.push_back(std::to_string(status));
+  // The fields point into `response` and these locals until nghttp2_submit_response copies
+  // them (no string per field: answers are small and many).
+  char status_text[4];
+  std::to_chars(status_text, status_text + sizeof status_text, status);
+  char length_text[24];
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(response.headers.size() + 3);
+  nva.push_back(Nv(":status", std::string_view(status_text, 3)));
   for (Header& h : response.headers) {
-    std::string name = h.name;
-    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (IsConnectionHeader(name)) continue;
-    if (name.find_first_of("\r\n") != std::string::npos ||
+    for (char& ch : h.name)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    if (IsConnectionHeader(h.name)) continue;
+    if (h.name.find_first_of("\r\n") != std::string::npos ||
         h.value.find_first_of("\r\n") != std::string::npos)
       continue;
-    strings.push_back(std::move(name));
-    strings.push_back(std::move(h.value));
+    nva.push_back(Nv(h.name, h.value));
   }
   const bool has_body = StatusHasBody(status);
   const bool streamed = response.stream && has_body && !s->head_method;
   uint64_t length = response.file ? response.file->length : response.body.size();
   if (s->head_method && response.head_content_length) length = *response.head_content_length;
-  strings.push_back("date");
-  strings.push_back(std::string(HttpDateNow()));
+  nva.push_back(Nv("date", HttpDateNow()));
   if (has_body && !streamed) {
-    strings.push_back("content-length");
-    strings.push_back(std::to_string(length));
+    char* end = std::to_chars(length_text, length_text + sizeof length_text, length).ptr;
+    nva.push_back(Nv("content-length", std::string_view(length_text, end - length_text)));
   }
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(strings.size() / 2);
-  for (size_t i = 0; i + 1 < strings.size(); i += 2) nva.push_back(Nv(strings[i], strings[i + 1]));
 
   const bool send_body = streamed || (has_body && !s->head_method && length > 0);
   if (response.stream && !streamed) response.stream->Cancel();

@@ -3,10 +3,84 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace millrace::http {
 namespace {
+
+// A socket BIO of our own: OpenSSL's would do, but cannot tell whether its last read
+// drained the socket, so the loop would pay one more read(2), answered EAGAIN, per wake.
+struct SocketBio {
+  int fd = -1;
+  bool drained = false;
+};
+
+int BioRead(BIO* b, char* buf, int len) {
+  auto* s = static_cast<SocketBio*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  ssize_t n;
+  do {
+    n = ::read(s->fd, buf, static_cast<size_t>(len));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->drained = true;
+      BIO_set_retry_read(b);
+    }
+    return -1;
+  }
+  s->drained = n < len;
+  return static_cast<int>(n);
+}
+
+int BioWrite(BIO* b, const char* buf, int len) {
+  auto* s = static_cast<SocketBio*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  ssize_t n;
+  do {
+    n = ::send(s->fd, buf, static_cast<size_t>(len), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
+    return -1;
+  }
+  return static_cast<int>(n);
+}
+
+long BioCtrl(BIO*, int cmd, long, void*) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int BioCreate(BIO* b) {
+  BIO_set_data(b, new SocketBio());
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+int BioDestroy(BIO* b) {
+  delete static_cast<SocketBio*>(BIO_get_data(b));
+  BIO_set_data(b, nullptr);
+  return 1;
+}
+
+BIO_METHOD* SocketBioMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "millrace socket");
+    if (m == nullptr) return m;
+    BIO_meth_set_read(m, BioRead);
+    BIO_meth_set_write(m, BioWrite);
+    BIO_meth_set_ctrl(m, BioCtrl);
+    BIO_meth_set_create(m, BioCreate);
+    BIO_meth_set_destroy(m, BioDestroy);
+    return m;
+  }();
+  return method;
+}
 
 std::string OpenSslError() {
   unsigned long e = ERR_get_error();
@@ -39,6 +113,7 @@ Result<SSL_CTX*> TlsContext::Build(const std::string& cert_path, const std::stri
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  SSL_CTX_set_read_ahead(ctx, 1);  // one read(2) for what the socket holds, not two per record
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1) {
     std::string why = OpenSslError();
     SSL_CTX_free(ctx);
@@ -79,14 +154,26 @@ Status TlsContext::Reload() {
 
 SSL* TlsContext::NewSsl(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
+  BIO_METHOD* method = SocketBioMethod();
+  if (method == nullptr) return nullptr;
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return nullptr;
-  if (SSL_set_fd(ssl, fd) != 1) {
+  BIO* bio = BIO_new(method);
+  if (bio == nullptr) {
     SSL_free(ssl);
     return nullptr;
   }
+  static_cast<SocketBio*>(BIO_get_data(bio))->fd = fd;
+  SSL_set_bio(ssl, bio, bio);  // the SSL owns it
   SSL_set_accept_state(ssl);
   return ssl;
+}
+
+bool TlsDrained(SSL* ssl) {
+  BIO* bio = SSL_get_rbio(ssl);
+  if (bio == nullptr || SSL_has_pending(ssl)) return false;
+  auto* s = static_cast<SocketBio*>(BIO_get_data(bio));
+  return s != nullptr && s->drained;
 }
 
 std::string AlpnProtocol(const SSL* ssl) {

@@ -26,7 +26,8 @@ class TlsContext {
 
   // Reads both files again; on success, new connections use them.
   Status Reload();
-  // A server-side SSL for the accepted socket `fd` (nullptr when OpenSSL fails).
+  // A server-side SSL for the accepted socket `fd` (nullptr when OpenSSL fails). It reads
+  // ahead (as many bytes as the socket holds, in one read(2)) and sends with MSG_NOSIGNAL.
   SSL* NewSsl(int fd);
 
  private:
@@ -38,6 +39,11 @@ class TlsContext {
   std::mutex mu_;
   SSL_CTX* ctx_ = nullptr;  // guarded by mu_; each SSL holds its own reference
 };
+
+// Whether the last read(2) under `ssl` found the socket drained (a short read or EAGAIN)
+// and OpenSSL holds no bytes it has not returned: with edge-triggered epoll, the socket
+// then needs no read until its next event.
+bool TlsDrained(SSL* ssl);
 
 // The protocol ALPN chose for `ssl` ("h2", "http/1.1"), or empty.
 std::string AlpnProtocol(const SSL* ssl);
