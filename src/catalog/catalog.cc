@@ -505,6 +505,8 @@ const char* DocKindName(DocKind kind) {
       return "kms key";
     case DocKind::kKmsAlias:
       return "kms alias";
+    case DocKind::kDeliveryStream:
+      return "delivery stream";
   }
   return "document";
 }

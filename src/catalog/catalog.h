@@ -81,11 +81,12 @@ enum class DocKind {
   kKinesisAccount,   // the account's Kinesis settings (UpdateAccountSettings), by account id
   kKmsKey,           // a KMS key (its material sealed under secret.key), by key id
   kKmsAlias,         // a KMS alias, by "alias/<name>"
+  kDeliveryStream,   // the Firehose side of a consumer (source type, tags), by its name
 };
 // "dataset", "consumer", "transformation", "change stream", "change stream state", "bucket",
 // "bucket lifecycle", "account", "user", "role", "policy", "bucket policy", "stream policy",
 // "stream consumer", "stream settings",
-// "kinesis account", "kms key", "kms alias"
+// "kinesis account", "kms key", "kms alias", "delivery stream"
 const char* DocKindName(DocKind kind);
 
 struct DocRow {

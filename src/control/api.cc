@@ -216,6 +216,19 @@ void ControlApi::Handle(http::Request&& request, http::Responder responder) {
   queue_->Submit(std::move(request), std::move(responder));
 }
 
+Env ControlApi::MakeEnv() const {
+  return Env{catalog_,          streams_, delivery_,
+             streams_->clock(), logs_,    streams_->options().data_dir,
+             change_streams_};
+}
+
+void ControlApi::RunSerial(http::Request&& request, http::Responder responder, SerialFn serve) {
+  queue_->Submit(std::move(request), std::move(responder),
+                 [this, serve = std::move(serve)](const http::Request& req) {
+                   return serve(MakeEnv(), req);
+                 });
+}
+
 std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) const {
   if (!auth_enabled_) return std::nullopt;
   auth::VerifyOptions vo;
@@ -287,9 +300,7 @@ http::Response ControlApi::Serve(const http::Request& req) {
   if (std::optional<http::Response> refused = Authenticate(req, action, resource))
     return std::move(*refused);
 
-  Env env{catalog_,          streams_, delivery_,
-          streams_->clock(), logs_,    streams_->options().data_dir,
-          change_streams_};
+  Env env = MakeEnv();
   if (!seg.empty() && seg.size() <= 2) {
     if (seg[0] == "streams") return RouteStreams(env, req, seg);
     if (prefixed && seg[0] == "datasets") return RouteDocs(env, kDatasets, req, seg);

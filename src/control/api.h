@@ -20,6 +20,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -27,6 +28,7 @@
 
 #include "catalog/catalog.h"
 #include "cdc/manager.h"
+#include "control/handlers.h"
 #include "common/thread_annotations.h"
 #include "delivery/manager.h"
 #include "http/message.h"
@@ -59,6 +61,11 @@ class ControlApi {
 
   // Queues the request; the answer is sent later from the worker thread. Thread-safe.
   void Handle(http::Request&& request, http::Responder responder);
+  // Queues a request of another service that manages the same documents (the Firehose
+  // API): `serve` runs on the worker thread, in order with the control API's requests,
+  // with the handlers' Env. The caller has authenticated and authorized it. Thread-safe.
+  using SerialFn = std::function<http::Response(const Env& env, const http::Request& request)>;
+  void RunSerial(http::Request&& request, http::Responder responder, SerialFn serve);
   // For a request whose body is not read yet (http::ServerOptions::head_check): the
   // authentication error it will get whatever its body, or nullopt. Any thread.
   std::optional<http::Response> CheckHead(const http::Request& head) const;
@@ -73,6 +80,7 @@ class ControlApi {
   std::pair<std::string, std::string> ActionOf(const http::Request& req,
                                                const std::vector<std::string>& seg) const;
   http::Response Serve(const http::Request& request);
+  Env MakeEnv() const;
 
   catalog::Catalog* const catalog_;
   streams::StreamManager* const streams_;

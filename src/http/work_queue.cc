@@ -23,13 +23,17 @@ WorkQueue::~WorkQueue() {
 }
 
 void WorkQueue::Submit(Request&& request, Responder responder) {
+  Submit(std::move(request), std::move(responder), nullptr);
+}
+
+void WorkQueue::Submit(Request&& request, Responder responder, ServeFn serve) {
   std::unique_lock<std::mutex> l(mu_);
   if (stopping_ || queue_.size() >= max_queued_) {
     const bool stopping = stopping_;
     l.unlock();
     return responder.Send(refuse_(stopping));
   }
-  queue_.push_back(Job{std::move(request), std::move(responder)});
+  queue_.push_back(Job{std::move(request), std::move(responder), std::move(serve)});
   l.unlock();
   cv_.notify_one();
 }
@@ -44,7 +48,7 @@ void WorkQueue::WorkerLoop() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    job.responder.Send(serve_(job.request));
+    job.responder.Send(job.serve ? job.serve(job.request) : serve_(job.request));
   }
 }
 

@@ -31,11 +31,15 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
 
   void Submit(Request&& request, Responder responder);
+  // The same, served by `serve` instead of the queue's own (another service's requests
+  // that must run in the same order as this queue's).
+  void Submit(Request&& request, Responder responder, ServeFn serve);
 
  private:
   struct Job {
     Request request;
     Responder responder;
+    ServeFn serve;  // empty: serve_
   };
   void WorkerLoop();
 

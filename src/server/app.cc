@@ -159,6 +159,9 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
   app->change_streams_ = std::make_unique<cdc::ChangeStreamManager>(
       app->catalog_.get(), app->streams_.get(), SystemClock::Default());
   app->control_->SetChangeStreams(app->change_streams_.get());
+  app->firehose_ = std::make_unique<firehose::FirehoseService>(
+      app->control_.get(), app->catalog_.get(), app->streams_.get(), app->directory_.get(),
+      so.auth);
   if (Status st = app->change_streams_->Reload(); !st.ok())
     LOG(kWarn) << "change streams: " << st.ToString();
   s3::ServiceOptions s3o;
@@ -192,6 +195,7 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
     if (raw->control_->Handles(head)) return raw->control_->CheckHead(head);
     if (iam::QueryService::Handles(head)) return raw->query_->CheckHead(head);
     if (kms::KmsService::Handles(head)) return raw->kms_->CheckHead(head);
+    if (firehose::FirehoseService::Handles(head)) return raw->firehose_->CheckHead(head);
     return raw->kinesis_->CheckHead(head);
   };
   // An object upload's body goes to disk as it arrives (up to S3's 5 GiB, framing aside).
@@ -236,6 +240,7 @@ void App::Stop() {
   http_.reset();
   s3_.reset();
   query_.reset();
+  firehose_.reset();
   control_.reset();
   change_streams_.reset();  // captures stop before the streams they write
   delivery_.reset();        // consumers stop before the streams they read
@@ -336,6 +341,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
     responder = http::Responder(std::make_shared<CorsSink>(std::move(responder)));
   // KMS (X-Amz-Target TrentService.*): the keys that encrypt streams.
   if (kms::KmsService::Handles(req)) return kms_->Handle(std::move(req), std::move(responder));
+  if (firehose::FirehoseService::Handles(req))
+    return firehose_->Handle(std::move(req), std::move(responder));
   kinesis_->Handle(std::move(req), std::move(responder));
 }
 

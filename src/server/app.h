@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "control/api.h"
 #include "delivery/manager.h"
+#include "firehose/service.h"
 #include "http/server.h"
 #include "iam/directory.h"
 #include "iam/query_service.h"
@@ -64,6 +65,7 @@ class App {
   std::unique_ptr<iam::QueryService> query_;
   std::unique_ptr<kinesis::KinesisService> kinesis_;
   std::unique_ptr<kms::KmsService> kms_;
+  std::unique_ptr<firehose::FirehoseService> firehose_;  // before control_ (it queues there)
   std::unique_ptr<kinesis::FanOut> fanout_;  // stopped before streams_, deleted after it
   std::unique_ptr<transform::LogStore> transform_logs_;  // what functions printed
   std::unique_ptr<delivery::DeliveryManager> delivery_;

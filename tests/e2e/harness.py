@@ -671,8 +671,8 @@ def aws_cli_is_v2():
     return aws_cli_version().startswith("aws-cli/2")
 
 
-def aws_cli(server, *args, check=True, timeout=60, credentials_file=None):
-    """Runs `aws --endpoint-url URL --output json kinesis ARGS` with the server's credentials
+def aws_cli(server, *args, check=True, timeout=60, credentials_file=None, service="kinesis"):
+    """Runs `aws --endpoint-url URL --output json SERVICE ARGS` with the server's credentials
     file; returns the parsed JSON (None for an empty answer). With check=False returns
     (returncode, parsed-or-text, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -684,7 +684,7 @@ def aws_cli(server, *args, check=True, timeout=60, credentials_file=None):
         "AWS_RETRY_MODE": "standard",
         "AWS_MAX_ATTEMPTS": "1",
     })
-    cmd = ["aws", "--endpoint-url", server.endpoint, "--output", "json", "kinesis"] + list(args)
+    cmd = ["aws", "--endpoint-url", server.endpoint, "--output", "json", service] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     out = p.stdout.strip()
     try:

@@ -1,0 +1,1197 @@
+#include "firehose/service.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/json_writer.h"
+#include "common/logging.h"
+#include "common/request_id.h"
+#include "control/json_util.h"
+#include "delivery/spec.h"
+#include "streams/sequence.h"
+
+namespace millrace::firehose {
+namespace {
+
+constexpr std::string_view kTargetPrefix = "Firehose_20150804.";
+constexpr std::string_view kDestinationId = "destinationId-000000000001";
+// AWS's limits: a record's data 1,000 KiB; PutRecordBatch 500 records and 4 MiB.
+constexpr size_t kMaxRecordBytes = 1000 * 1024;
+constexpr size_t kMaxBatchRecords = 500;
+constexpr size_t kMaxBatchBytes = 4 << 20;
+constexpr size_t kMaxTags = 50;
+
+using Element = simdjson::dom::element;
+
+struct Failure {
+  int status = 400;
+  std::string type;
+  std::string message;
+};
+
+http::Response Json(int status, std::string body, const std::string& request_id) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.SetHeader("Content-Type", "application/x-amz-json-1.1");
+  r.SetHeader("x-amzn-RequestId", request_id);
+  r.SetHeader("x-amz-id-2", NewExtendedRequestId());
+  return r;
+}
+
+http::Response ErrorAnswer(const Failure& f, const std::string& request_id) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("__type");
+  w.String(f.type);
+  w.Key("message");
+  w.String(f.message);
+  w.EndObject();
+  return Json(f.status, std::move(body), request_id);
+}
+
+Failure Invalid(std::string message) { return {400, "InvalidArgumentException", std::move(message)}; }
+
+Failure Validation(std::string_view value, const std::string& member, const std::string& rule) {
+  return {400, "ValidationException",
+          "1 validation error detected: Value '" + std::string(Abbreviate(value, 256)) + "' at '" +
+              member + "' failed to satisfy constraint: " + rule};
+}
+
+// A Status from the control handlers or the streams, as Firehose's exceptions.
+Failure FromStatus(const Status& st) {
+  switch (st.code()) {
+    case Code::kInvalidArgument:
+      return Invalid(st.message());
+    case Code::kNotFound:
+      return {400, "ResourceNotFoundException", st.message()};
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+      return {400, "ResourceInUseException", st.message()};
+    case Code::kThrottled:
+    case Code::kResourceExhausted:
+      return {400, "LimitExceededException", st.message()};
+    case Code::kUnavailable:
+    case Code::kNoSpace:
+      return {503, "ServiceUnavailableException", st.message()};
+    default:
+      LOG(kWarn) << "firehose: " << st.ToString();
+      return {500, "ServiceUnavailableException", st.message()};
+  }
+}
+
+std::optional<std::string_view> Str(Element e, const char* key) {
+  std::string_view v;
+  if (e[key].get(v) != simdjson::SUCCESS) return std::nullopt;
+  return v;
+}
+
+std::optional<Element> Obj(Element e, const char* key) {
+  Element v;
+  if (e[key].get(v) != simdjson::SUCCESS || v.type() != simdjson::dom::element_type::OBJECT)
+    return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> Int(Element e, const char* key) {
+  int64_t v;
+  if (e[key].get(v) != simdjson::SUCCESS) return std::nullopt;
+  return v;
+}
+
+bool True(Element e, const char* key) {
+  bool v = false;
+  return e[key].get(v) == simdjson::SUCCESS && v;
+}
+
+bool ValidName(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::optional<Failure> CheckName(std::optional<std::string_view> name) {
+  if (!name || name->empty() || name->size() > 64)
+    return Validation(name.value_or("null"), "deliveryStreamName",
+                      "Member must have length between 1 and 64");
+  if (!ValidName(*name))
+    return Validation(*name, "deliveryStreamName",
+                      "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+  return std::nullopt;
+}
+
+// Firehose's compression names and ours.
+std::optional<std::string> CompressionOf(std::string_view firehose) {
+  if (firehose.empty() || firehose == "UNCOMPRESSED") return std::string();
+  if (firehose == "GZIP") return std::string("gzip");
+  if (firehose == "Snappy") return std::string("snappy");
+  return std::nullopt;
+}
+
+std::string FirehoseCompression(const std::string& ours) {
+  if (ours.empty() || ours == "none") return "UNCOMPRESSED";
+  if (ours == "gzip") return "GZIP";
+  if (ours == "snappy") return "Snappy";
+  if (ours == "zstd") return "ZSTD";
+  return ours;
+}
+
+// A transformation's name from a LambdaArn: the function's name
+// (arn:aws:lambda:<region>:<account>:function:<name>[:<version>]) or a bare name.
+std::string FunctionName(std::string_view arn) {
+  size_t f = arn.find(":function:");
+  if (f == std::string_view::npos) return std::string(arn);
+  std::string_view rest = arn.substr(f + 10);
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+// What a delivery stream document holds (the Firehose side of a consumer).
+struct Extra {
+  std::string type = "KinesisStreamAsSource";  // or DirectPut
+  std::string role_arn;
+  std::string lambda_arn;  // as given, shown back
+  bool made_dataset = false;
+  std::map<std::string, std::string> tags;
+};
+
+std::string ExtraJson(const Extra& x) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("type");
+  w.String(x.type);
+  w.Key("role_arn");
+  w.String(x.role_arn);
+  w.Key("lambda_arn");
+  w.String(x.lambda_arn);
+  w.Key("made_dataset");
+  w.Bool(x.made_dataset);
+  w.Key("tags");
+  w.BeginObject();
+  for (const auto& [k, v] : x.tags) {
+    w.Key(k);
+    w.String(v);
+  }
+  w.EndObject();
+  w.EndObject();
+  return out;
+}
+
+Result<std::optional<catalog::DocRow>> LoadExtra(catalog::Catalog* catalog, const std::string& name,
+                                                 Extra* x) {
+  auto row = catalog->GetDoc(catalog::DocKind::kDeliveryStream, name);
+  if (!row.ok()) return row.status();
+  if (!*row) return row;
+  simdjson::dom::parser parser;
+  Element doc;
+  if (parser.parse((*row)->spec).get(doc) != simdjson::SUCCESS)
+    return Status::Corruption("delivery stream document " + name + " is not JSON");
+  x->type = std::string(Str(doc, "type").value_or(x->type));
+  x->role_arn = std::string(Str(doc, "role_arn").value_or(""));
+  x->lambda_arn = std::string(Str(doc, "lambda_arn").value_or(""));
+  x->made_dataset = True(doc, "made_dataset");
+  simdjson::dom::object tags;
+  if (doc["tags"].get(tags) == simdjson::SUCCESS)
+    for (auto [k, v] : tags) {
+      std::string_view value;
+      if (v.get(value) == simdjson::SUCCESS) x->tags[std::string(k)] = std::string(value);
+    }
+  return row;
+}
+
+Status SaveExtra(catalog::Catalog* catalog, const std::string& name, const Extra& x, bool exists,
+                 int64_t now) {
+  if (!exists) {
+    catalog::DocRow row;
+    row.name = name;
+    row.spec = ExtraJson(x);
+    row.created_ms = row.updated_ms = now;
+    return catalog->CreateDoc(catalog::DocKind::kDeliveryStream, row);
+  }
+  int64_t version = 0;
+  return catalog->UpdateDoc(catalog::DocKind::kDeliveryStream, name, ExtraJson(x), now, &version);
+}
+
+// The destination members of CreateDeliveryStream that Millrace does not deliver to.
+constexpr const char* kOtherDestinations[] = {
+    "RedshiftDestinationConfiguration",
+    "ElasticsearchDestinationConfiguration",
+    "AmazonopensearchserviceDestinationConfiguration",
+    "AmazonOpenSearchServerlessDestinationConfiguration",
+    "SplunkDestinationConfiguration",
+    "HttpEndpointDestinationConfiguration",
+    "SnowflakeDestinationConfiguration",
+    "IcebergDestinationConfiguration",
+};
+
+// An S3 destination (ExtendedS3DestinationConfiguration, S3DestinationConfiguration, or
+// their Update forms) read into a dataset patch and a consumer patch. `creating`: every
+// required member must be there.
+struct Destination {
+  std::optional<std::string> bucket;
+  std::optional<std::string> prefix;
+  std::optional<std::string> compression;  // ours
+  std::optional<std::string> file_type;    // "other" or "parquet"
+  std::optional<int64_t> size_mib, interval_s;
+  std::optional<std::string> transformation;  // "" to remove
+  std::optional<std::string> lambda_arn;
+  std::optional<int64_t> lambda_buffer_mib;
+  std::optional<std::string> role_arn;
+};
+
+std::optional<Failure> ReadDestination(Element d, const std::string& member, bool creating,
+                                       Destination* out) {
+  if (auto role = Str(d, "RoleARN")) out->role_arn = std::string(*role);
+  if (auto arn = Str(d, "BucketARN")) {
+    constexpr std::string_view kS3 = ":s3:::";
+    size_t at = arn->find(kS3);
+    std::string bucket = at == std::string_view::npos || !arn->starts_with("arn:")
+                             ? std::string()
+                             : std::string(arn->substr(at + kS3.size()));
+    if (bucket.empty() || delivery::BucketOf(bucket) != bucket)
+      return Validation(*arn, member + ".bucketARN",
+                        "Member must satisfy regular expression pattern: arn:.*:s3:::[\\w\\.\\-]{1,255}");
+    out->bucket = bucket;
+  } else if (creating) {
+    return Validation("null", member + ".bucketARN", "Member must not be null");
+  }
+  if (auto prefix = Str(d, "Prefix")) {
+    if (prefix->find("!{") != std::string_view::npos)
+      return Invalid("Prefix '" + std::string(Abbreviate(*prefix, 128)) +
+                     "': expressions (!{timestamp:...}, !{partitionKeyFromQuery:...}, ...) are "
+                     "not supported by Millrace yet; files go under <prefix>YYYY/MM/DD/HH/");
+    if (!prefix->empty() && prefix->back() != '/')
+      return Invalid("Prefix '" + std::string(Abbreviate(*prefix, 128)) +
+                     "': Millrace needs a prefix of folders ending in '/' (\"logs/\")");
+    out->prefix = std::string(*prefix);
+  }
+  if (auto e = Str(d, "ErrorOutputPrefix"); e && !e->empty())
+    return Invalid("ErrorOutputPrefix is not supported by Millrace: records that fail go to "
+                   "processing-failed/ and format-conversion-failed/ under the Prefix");
+  if (auto hints = Obj(d, "BufferingHints")) {
+    if (auto mb = Int(*hints, "SizeInMBs")) {
+      if (*mb < 1 || *mb > 128)
+        return Validation(std::to_string(*mb), member + ".bufferingHints.sizeInMBs",
+                          "Member must have value between 1 and 128");
+      out->size_mib = *mb;
+    }
+    if (auto s = Int(*hints, "IntervalInSeconds")) {
+      if (*s < 0 || *s > 900)
+        return Validation(std::to_string(*s), member + ".bufferingHints.intervalInSeconds",
+                          "Member must have value between 0 and 900");
+      out->interval_s = *s;
+    }
+  }
+  if (auto c = Str(d, "CompressionFormat")) {
+    auto ours = CompressionOf(*c);
+    if (!ours)
+      return Invalid("CompressionFormat " + std::string(Abbreviate(*c, 32)) +
+                     " is not supported by Millrace (UNCOMPRESSED, GZIP and Snappy are)");
+    out->compression = *ours;
+  }
+  if (auto enc = Obj(d, "EncryptionConfiguration")) {
+    if (Obj(*enc, "KMSEncryptionConfig"))
+      return Invalid("EncryptionConfiguration.KMSEncryptionConfig is not supported by Millrace: "
+                     "its buckets are not encrypted with KMS keys");
+  }
+  if (auto backup = Str(d, "S3BackupMode"); backup && *backup != "Disabled")
+    return Invalid("S3BackupMode " + std::string(Abbreviate(*backup, 32)) +
+                   " is not supported by Millrace");
+  if (auto dyn = Obj(d, "DynamicPartitioningConfiguration"); dyn && True(*dyn, "Enabled"))
+    return Invalid("DynamicPartitioningConfiguration is not supported by Millrace yet");
+  if (auto proc = Obj(d, "ProcessingConfiguration")) {
+    if (!True(*proc, "Enabled")) {
+      out->transformation = "";
+    } else {
+      simdjson::dom::array processors;
+      if ((*proc)["Processors"].get(processors) != simdjson::SUCCESS)
+        return Invalid("ProcessingConfiguration: Processors is required when Enabled is true");
+      for (Element p : processors) {
+        std::string_view type = Str(p, "Type").value_or("");
+        if (type != "Lambda")
+          return Invalid("ProcessingConfiguration: processor " +
+                         std::string(Abbreviate(type, 64)) +
+                         " is not supported by Millrace (Lambda, onto a transformation, is)");
+        simdjson::dom::array params;
+        if (p["Parameters"].get(params) == simdjson::SUCCESS) {
+          for (Element param : params) {
+            std::string_view name = Str(param, "ParameterName").value_or("");
+            std::string_view value = Str(param, "ParameterValue").value_or("");
+            if (name == "LambdaArn") {
+              out->lambda_arn = std::string(value);
+              out->transformation = FunctionName(value);
+            } else if (name == "BufferSizeInMBs") {
+              int64_t mb = std::atoll(std::string(value).c_str());
+              if (mb < 1 || mb > 3)
+                return Invalid("ProcessingConfiguration: BufferSizeInMBs must be between 1 and 3");
+              out->lambda_buffer_mib = mb;
+            } else if (name != "NumberOfRetries" && name != "RoleArn" &&
+                       name != "BufferIntervalInSeconds") {
+              return Invalid("ProcessingConfiguration: parameter " +
+                             std::string(Abbreviate(name, 64)) + " is not supported by Millrace");
+            }
+          }
+        }
+        if (!out->transformation || out->transformation->empty())
+          return Invalid("ProcessingConfiguration: the Lambda processor needs a LambdaArn (the "
+                         "name or ARN of a Millrace transformation)");
+      }
+    }
+  }
+  if (auto conv = Obj(d, "DataFormatConversionConfiguration"); conv && True(*conv, "Enabled")) {
+    auto output = Obj(*conv, "OutputFormatConfiguration");
+    auto serializer = output ? Obj(*output, "Serializer") : std::nullopt;
+    if (!serializer || !Obj(*serializer, "ParquetSerDe"))
+      return Invalid("DataFormatConversionConfiguration: Millrace converts to Parquet only "
+                     "(OutputFormatConfiguration.Serializer.ParquetSerDe); ORC is not supported");
+    if (out->compression && !out->compression->empty())
+      return Invalid("CompressionFormat must be UNCOMPRESSED when DataFormatConversion is "
+                     "enabled (the Parquet pages are compressed instead)");
+    auto serde = Obj(*serializer, "ParquetSerDe");
+    std::string codec = "snappy";
+    if (auto c = Str(*serde, "Compression")) {
+      if (*c == "GZIP") codec = "gzip";
+      else if (*c == "UNCOMPRESSED") codec = "none";
+      else if (*c != "SNAPPY")
+        return Invalid("ParquetSerDe.Compression " + std::string(Abbreviate(*c, 32)) +
+                       " is not supported (SNAPPY, GZIP and UNCOMPRESSED are)");
+    }
+    out->file_type = "parquet";
+    out->compression = codec;
+  } else if (conv) {
+    out->file_type = "other";
+  }
+  return std::nullopt;
+}
+
+std::string ConsumerBody(const std::string& name, const std::string& stream,
+                         const std::string& starting, const Destination& d,
+                         const std::string& dataset) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("stream");
+  w.String(stream);
+  w.Key("starting_position");
+  w.String(starting);
+  w.Key("buffer_size_mib");
+  w.Int(d.size_mib.value_or(5));
+  w.Key("buffer_interval_seconds");
+  w.Int(d.interval_s.value_or(300));
+  if (d.transformation && !d.transformation->empty()) {
+    w.Key("transformation");
+    w.String(*d.transformation);
+    if (d.lambda_buffer_mib) {
+      w.Key("transformation_buffer_mib");
+      w.Int(*d.lambda_buffer_mib);
+    }
+  }
+  w.Key("dataset");
+  w.BeginObject();
+  w.Key("name");
+  w.String(dataset);
+  w.Key("file_type");
+  w.String(d.file_type.value_or("other"));
+  std::string compression = d.compression.value_or("");
+  if (!compression.empty()) {
+    w.Key("compression");
+    w.String(compression);
+  }
+  w.Key("target");
+  w.BeginObject();
+  w.Key("type");
+  w.String("local");
+  w.Key("bucket");
+  w.String(d.bucket.value_or(""));
+  if (d.prefix && !d.prefix->empty()) {
+    w.Key("prefix");
+    w.String(*d.prefix);
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return body;
+}
+
+std::string Seconds(int64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+// A partition key spreading a DirectPut stream's records over its shards (Firehose's
+// records have none).
+std::string NextPartitionKey() {
+  static std::atomic<uint64_t> n{0};
+  return std::to_string(n.fetch_add(1, std::memory_order_relaxed));
+}
+
+}  // namespace
+
+std::string BackingStreamOf(const std::string& delivery_stream) {
+  return "firehose-" + delivery_stream;
+}
+std::string DatasetOf(const std::string& delivery_stream) { return "firehose-" + delivery_stream; }
+
+FirehoseService::FirehoseService(control::ControlApi* control, catalog::Catalog* catalog,
+                                 streams::StreamManager* streams, iam::Directory* directory,
+                                 bool auth)
+    : control_(control), catalog_(catalog), streams_(streams), directory_(directory), auth_(auth) {}
+
+bool FirehoseService::Handles(const http::Request& req) {
+  const std::string* t = req.FindHeader("x-amz-target");
+  return t != nullptr && t->starts_with(kTargetPrefix);
+}
+
+std::string FirehoseService::Arn(const std::string& name) const {
+  return "arn:aws:firehose:" + streams_->options().region + ":" + streams_->options().account_id +
+         ":deliverystream/" + name;
+}
+
+std::optional<http::Response> FirehoseService::CheckHead(const http::Request& head) {
+  if (!auth_) return std::nullopt;
+  auth::VerifyOptions vo;
+  vo.service = "firehose";
+  vo.region = streams_->options().region;
+  std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
+  if (!e) return std::nullopt;
+  return ErrorAnswer(Failure{e->kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400,
+                              std::string(auth::AuthErrorName(e->kind)), e->message},
+                     NewRequestId());
+}
+
+void FirehoseService::Forget(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  direct_.erase(name);
+}
+
+Result<std::string> FirehoseService::DirectStream(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = direct_.find(name);
+    if (it != direct_.end()) return it->second;
+  }
+  Extra x;
+  auto row = LoadExtra(catalog_, name, &x);
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    auto consumer = catalog_->GetDoc(catalog::DocKind::kConsumer, name);
+    if (!consumer.ok()) return consumer.status();
+    if (!*consumer)
+      return Status::NotFound("Firehose " + name + " under account " +
+                              streams_->options().account_id + " not found.");
+  }
+  if (x.type != "DirectPut" || !*row)
+    return Status::InvalidArgument("This operation is not permitted on KinesisStreamAsSource "
+                                   "delivery stream type.");
+  std::string stream = BackingStreamOf(name);
+  std::lock_guard<std::mutex> l(mu_);
+  direct_[name] = stream;
+  return stream;
+}
+
+void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
+  const std::string request_id = NewRequestId();
+  auto fail = [&](const Failure& f) { responder.Send(ErrorAnswer(f, request_id)); };
+  const std::string action(req.HeaderOr("x-amz-target", "").substr(kTargetPrefix.size()));
+  if (req.method != "POST") return fail({400, "UnknownOperationException", ""});
+
+  std::shared_ptr<const iam::Principal> principal;
+  if (auth_) {
+    auth::VerifyOptions vo;
+    vo.service = "firehose";
+    vo.region = streams_->options().region;
+    auto result = directory_->Authenticate(req, vo);
+    if (auto* e = std::get_if<auth::AuthError>(&result))
+      return fail(Failure{e->kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400,
+                          std::string(auth::AuthErrorName(e->kind)), e->message});
+    principal = std::get<iam::Authenticated>(result).principal;
+  }
+  static const char* const kActions[] = {
+      "CreateDeliveryStream", "DescribeDeliveryStream", "ListDeliveryStreams",
+      "DeleteDeliveryStream", "UpdateDestination",      "PutRecord",
+      "PutRecordBatch",       "TagDeliveryStream",      "UntagDeliveryStream",
+      "ListTagsForDeliveryStream"};
+  if (std::find_if(std::begin(kActions), std::end(kActions),
+                   [&](const char* a) { return action == a; }) == std::end(kActions)) {
+    if (action.empty() || action.size() > 64) return fail({400, "UnknownOperationException", ""});
+    return fail(Invalid("Millrace's Firehose API does not offer " +
+                        std::string(Abbreviate(action, 64)) +
+                        " (docs/firehose-api.md lists its actions)"));
+  }
+  thread_local simdjson::dom::parser parser;
+  Element doc;
+  if (parser.parse(req.body.empty() ? std::string_view("{}") : std::string_view(req.body))
+              .get(doc) != simdjson::SUCCESS ||
+      doc.type() != simdjson::dom::element_type::OBJECT)
+    return fail({400, "SerializationException", "The request body is not a JSON object"});
+  const std::string name(Str(doc, "DeliveryStreamName").value_or(""));
+  if (action != "ListDeliveryStreams")
+    if (auto bad = CheckName(Str(doc, "DeliveryStreamName"))) return fail(*bad);
+
+  if (principal) {
+    const std::string resource =
+        action == "ListDeliveryStreams" ? Arn("*") : Arn(name);
+    iam::RequestContext rc =
+        directory_->NewContext(*principal, req, "firehose:" + action, resource);
+    iam::Decision d = directory_->Authorize(*principal, rc, nullptr, streams_->options().account_id);
+    if (d != iam::Decision::kAllow)
+      return fail({400, "AccessDeniedException",
+                   "User: " + principal->ref.arn + " is not authorized to perform: firehose:" +
+                       action + " on resource: " + resource +
+                       (d == iam::Decision::kExplicitDeny
+                            ? " with an explicit deny"
+                            : " because no identity-based policy allows the firehose:" + action +
+                                  " action")});
+  }
+  if (action == "PutRecord" || action == "PutRecordBatch")
+    return Put(action, req, std::move(responder));
+
+  control_->RunSerial(
+      std::move(req), std::move(responder),
+      [this, action, request_id](const control::Env& env, const http::Request& r) {
+        simdjson::dom::parser p;
+        Element body;
+        if (p.parse(r.body.empty() ? std::string_view("{}") : std::string_view(r.body))
+                .get(body) != simdjson::SUCCESS)
+          return ErrorAnswer({400, "SerializationException", "The request body is not JSON"},
+                             request_id);
+        const std::string name(Str(body, "DeliveryStreamName").value_or(""));
+        const std::string account = streams_->options().account_id;
+        const int64_t now = env.clock->NowMillis();
+        auto not_found = [&] {
+          return ErrorAnswer({400, "ResourceNotFoundException",
+                              "Firehose " + name + " under account " + account + " not found."},
+                             request_id);
+        };
+        auto failed = [&](const Status& st) { return ErrorAnswer(FromStatus(st), request_id); };
+        auto ok = [&](std::string json) { return Json(200, std::move(json), request_id); };
+
+        if (action == "CreateDeliveryStream") {
+          auto existing = control::FindConsumer(env, name);
+          if (!existing.ok()) return failed(existing.status());
+          if (*existing)
+            return ErrorAnswer({400, "ResourceInUseException",
+                                "Firehose " + name + " under accountId " + account +
+                                    " already exists"},
+                               request_id);
+          Extra x;
+          x.type = std::string(Str(body, "DeliveryStreamType").value_or("DirectPut"));
+          if (x.type != "DirectPut" && x.type != "KinesisStreamAsSource")
+            return ErrorAnswer(
+                Invalid("DeliveryStreamType " + std::string(Abbreviate(x.type, 64)) +
+                        " is not supported by Millrace (DirectPut and KinesisStreamAsSource are)"),
+                request_id);
+          for (const char* other : kOtherDestinations)
+            if (Obj(body, other))
+              return ErrorAnswer(Invalid(std::string(other) +
+                                         ": Millrace delivers to S3 "
+                                         "(ExtendedS3DestinationConfiguration) only"),
+                                 request_id);
+          auto ext = Obj(body, "ExtendedS3DestinationConfiguration");
+          auto plain = Obj(body, "S3DestinationConfiguration");
+          if (ext && plain)
+            return ErrorAnswer(Invalid("give one of ExtendedS3DestinationConfiguration and "
+                                       "S3DestinationConfiguration, not both"),
+                               request_id);
+          if (!ext && !plain)
+            return ErrorAnswer(Invalid("a destination is required: "
+                                       "ExtendedS3DestinationConfiguration"),
+                               request_id);
+          Destination dest;
+          const std::string member = ext ? "extendedS3DestinationConfiguration"
+                                         : "s3DestinationConfiguration";
+          if (auto bad = ReadDestination(ext ? *ext : *plain, member, true, &dest))
+            return ErrorAnswer(*bad, request_id);
+          x.role_arn = dest.role_arn.value_or("");
+          x.lambda_arn = dest.lambda_arn.value_or("");
+          auto bucket = env.catalog->GetDoc(catalog::DocKind::kBucket, *dest.bucket);
+          if (!bucket.ok()) return failed(bucket.status());
+          if (!*bucket)
+            return ErrorAnswer(Invalid("Bucket " + *dest.bucket +
+                                       " does not exist in Millrace's S3 API: create it first "
+                                       "(aws s3 mb s3://" +
+                                       *dest.bucket + ")"),
+                               request_id);
+          std::string stream, starting = "TRIM_HORIZON";
+          if (x.type == "KinesisStreamAsSource") {
+            auto src = Obj(body, "KinesisStreamSourceConfiguration");
+            auto arn = src ? Str(*src, "KinesisStreamARN") : std::nullopt;
+            if (!arn)
+              return ErrorAnswer(Invalid("KinesisStreamSourceConfiguration.KinesisStreamARN is "
+                                         "required for a KinesisStreamAsSource delivery stream"),
+                                 request_id);
+            auto stream_name = control::StreamNameOf(env, std::string(*arn));
+            if (!stream_name.ok()) return failed(stream_name.status());
+            if (!streams_->Get(*stream_name).ok())
+              return ErrorAnswer(Invalid("Stream " + *stream_name + " under account " + account +
+                                         " not found."),
+                                 request_id);
+            stream = *stream_name;
+            // Firehose reads a Kinesis source from LATEST (AWS's documentation).
+            starting = "LATEST";
+            if (auto role = Str(*src, "RoleARN"); role && x.role_arn.empty())
+              x.role_arn = std::string(*role);
+          } else {
+            stream = BackingStreamOf(name);
+            // One shard: 1 MiB/s and 1,000 records/s, AWS's DirectPut quota in most regions.
+            Status st = streams_->CreateStream(stream, 1, streams::StreamMode::kProvisioned, {});
+            if (st.code() == Code::kAlreadyExists)
+              return ErrorAnswer({400, "ResourceInUseException",
+                                  "the stream " + stream +
+                                      " that a DirectPut delivery stream named " + name +
+                                      " writes to exists already: delete it or choose another "
+                                      "name"},
+                                 request_id);
+            if (!st.ok()) return failed(st);
+          }
+          auto undo_stream = [&] {
+            if (x.type == "DirectPut") {
+              Status st = streams_->DeleteStream(stream);
+              if (!st.ok()) LOG(kWarn) << "firehose: undoing " << stream << ": " << st.ToString();
+            }
+          };
+          x.made_dataset = true;
+          auto created = control::CreateConsumer(
+              env, ConsumerBody(name, stream, starting, dest, DatasetOf(name)));
+          if (!created.ok()) {
+            undo_stream();
+            return failed(created.status());
+          }
+          if (auto tags_array = body["Tags"]; tags_array.error() == simdjson::SUCCESS) {
+            simdjson::dom::array tags;
+            if (tags_array.get(tags) == simdjson::SUCCESS)
+              for (Element t : tags)
+                x.tags[std::string(Str(t, "Key").value_or(""))] =
+                    std::string(Str(t, "Value").value_or(""));
+          }
+          Status st = SaveExtra(env.catalog, name, x, false, now);
+          if (!st.ok()) return failed(st);
+          Forget(name);
+          std::string out;
+          JsonWriter w(&out);
+          w.BeginObject();
+          w.Key("DeliveryStreamARN");
+          w.String(Arn(name));
+          w.EndObject();
+          return ok(std::move(out));
+        }
+
+        if (action == "ListDeliveryStreams") {
+          auto consumers = control::AllConsumers(env);
+          if (!consumers.ok()) return failed(consumers.status());
+          int64_t limit = Int(body, "Limit").value_or(10);
+          if (limit < 1 || limit > 10000)
+            return ErrorAnswer(Validation(std::to_string(limit), "limit",
+                                          "Member must have value between 1 and 10000"),
+                               request_id);
+          const std::string after(Str(body, "ExclusiveStartDeliveryStreamName").value_or(""));
+          const std::string type(Str(body, "DeliveryStreamType").value_or(""));
+          std::vector<std::string> names;
+          for (const auto& c : *consumers) {
+            if (!after.empty() && c.spec.name <= after) continue;
+            if (!type.empty()) {
+              Extra x;
+              auto row = LoadExtra(env.catalog, c.spec.name, &x);
+              if (!row.ok()) return failed(row.status());
+              if (x.type != type) continue;
+            }
+            names.push_back(c.spec.name);
+          }
+          std::sort(names.begin(), names.end());
+          const bool more = names.size() > static_cast<size_t>(limit);
+          if (more) names.resize(static_cast<size_t>(limit));
+          std::string out;
+          JsonWriter w(&out);
+          w.BeginObject();
+          w.Key("DeliveryStreamNames");
+          w.BeginArray();
+          for (const auto& n : names) w.String(n);
+          w.EndArray();
+          w.Key("HasMoreDeliveryStreams");
+          w.Bool(more);
+          w.EndObject();
+          return ok(std::move(out));
+        }
+
+        // The rest name an existing delivery stream: a consumer.
+        auto consumer = control::FindConsumer(env, name);
+        if (!consumer.ok()) return failed(consumer.status());
+        if (!*consumer) return not_found();
+        Extra x;
+        auto extra_row = LoadExtra(env.catalog, name, &x);
+        if (!extra_row.ok()) return failed(extra_row.status());
+        const control::StoredConsumer& c = **consumer;
+
+        if (action == "DeleteDeliveryStream") {
+          auto deleted = control::DeleteConsumer(env, name);
+          if (!deleted.ok()) return failed(deleted.status());
+          if (*extra_row && x.made_dataset) {
+            auto d = control::DeleteDataset(env, c.spec.dataset);
+            if (!d.ok() && d.status().code() != Code::kNotFound)
+              LOG(kWarn) << "firehose: deleting dataset " << c.spec.dataset << ": "
+                         << d.status().ToString();
+          }
+          if (*extra_row && x.type == "DirectPut") {
+            Status st = streams_->DeleteStream(c.spec.stream);
+            if (!st.ok() && st.code() != Code::kNotFound)
+              LOG(kWarn) << "firehose: deleting stream " << c.spec.stream << ": " << st.ToString();
+          }
+          if (*extra_row) {
+            Status st = env.catalog->DeleteDoc(catalog::DocKind::kDeliveryStream, name);
+            if (!st.ok()) return failed(st);
+          }
+          Forget(name);
+          return ok("{}");
+        }
+
+        if (action == "TagDeliveryStream" || action == "UntagDeliveryStream") {
+          if (action == "TagDeliveryStream") {
+            simdjson::dom::array tags;
+            if (body["Tags"].get(tags) != simdjson::SUCCESS || tags.size() == 0 ||
+                tags.size() > kMaxTags)
+              return ErrorAnswer(Validation("Tags", "tags",
+                                            "Member must have length between 1 and 50"),
+                                 request_id);
+            for (Element t : tags) {
+              std::string key(Str(t, "Key").value_or(""));
+              if (key.empty() || key.size() > 128 || key.starts_with("aws:"))
+                return ErrorAnswer(Invalid("tag key '" + std::string(Abbreviate(key, 128)) +
+                                           "' must be 1 to 128 characters, not starting with aws:"),
+                                   request_id);
+              std::string value(Str(t, "Value").value_or(""));
+              if (value.size() > 256)
+                return ErrorAnswer(Invalid("tag value for " + key + " is longer than 256"),
+                                   request_id);
+              x.tags[key] = value;
+            }
+            if (x.tags.size() > kMaxTags)
+              return ErrorAnswer({400, "LimitExceededException",
+                                  "a delivery stream has at most 50 tags"},
+                                 request_id);
+          } else {
+            simdjson::dom::array keys;
+            if (body["TagKeys"].get(keys) != simdjson::SUCCESS || keys.size() == 0 ||
+                keys.size() > kMaxTags)
+              return ErrorAnswer(Validation("TagKeys", "tagKeys",
+                                            "Member must have length between 1 and 50"),
+                                 request_id);
+            for (Element k : keys) {
+              std::string_view key;
+              if (k.get(key) == simdjson::SUCCESS) x.tags.erase(std::string(key));
+            }
+          }
+          Status st = SaveExtra(env.catalog, name, x, extra_row->has_value(), now);
+          if (!st.ok()) return failed(st);
+          return ok("{}");
+        }
+
+        if (action == "ListTagsForDeliveryStream") {
+          int64_t limit = Int(body, "Limit").value_or(50);
+          const std::string after(Str(body, "ExclusiveStartTagKey").value_or(""));
+          std::string out;
+          JsonWriter w(&out);
+          w.BeginObject();
+          w.Key("Tags");
+          w.BeginArray();
+          int64_t n = 0;
+          bool more = false;
+          for (const auto& [k, v] : x.tags) {
+            if (!after.empty() && k <= after) continue;
+            if (n == limit) {
+              more = true;
+              break;
+            }
+            ++n;
+            w.BeginObject();
+            w.Key("Key");
+            w.String(k);
+            w.Key("Value");
+            w.String(v);
+            w.EndObject();
+          }
+          w.EndArray();
+          w.Key("HasMoreTags");
+          w.Bool(more);
+          w.EndObject();
+          return ok(std::move(out));
+        }
+
+        auto dataset = control::FindDataset(env, c.spec.dataset);
+        if (!dataset.ok()) return failed(dataset.status());
+
+        if (action == "UpdateDestination") {
+          const std::string current(Str(body, "CurrentDeliveryStreamVersionId").value_or(""));
+          if (current != std::to_string(c.row.version))
+            return ErrorAnswer({400, "ConcurrentModificationException",
+                                "Delivery stream " + name + " has version " +
+                                    std::to_string(c.row.version) + ", not " +
+                                    std::string(Abbreviate(current, 32)) +
+                                    " (CurrentDeliveryStreamVersionId)"},
+                               request_id);
+          if (Str(body, "DestinationId").value_or(kDestinationId) != kDestinationId)
+            return ErrorAnswer(Invalid("DestinationId must be " + std::string(kDestinationId)),
+                               request_id);
+          for (const char* other : {"RedshiftDestinationUpdate", "ElasticsearchDestinationUpdate",
+                                    "SplunkDestinationUpdate", "HttpEndpointDestinationUpdate",
+                                    "AmazonopensearchserviceDestinationUpdate"})
+            if (Obj(body, other))
+              return ErrorAnswer(Invalid(std::string(other) +
+                                         ": Millrace delivers to S3 only"),
+                                 request_id);
+          auto ext = Obj(body, "ExtendedS3DestinationUpdate");
+          auto plain = Obj(body, "S3DestinationUpdate");
+          if (!ext && !plain)
+            return ErrorAnswer(Invalid("give ExtendedS3DestinationUpdate"), request_id);
+          Destination dest;
+          if (auto bad = ReadDestination(ext ? *ext : *plain,
+                                         ext ? "extendedS3DestinationUpdate" : "s3DestinationUpdate",
+                                         false, &dest))
+            return ErrorAnswer(*bad, request_id);
+          // A dataset's bucket and prefix are fixed (control API): a new one would strand
+          // what the dataset has written. Firehose moves on to the new place; we say no.
+          if (*dataset && ((dest.bucket && *dest.bucket != (*dataset)->spec.target.bucket) ||
+                           (dest.prefix && *dest.prefix != (*dataset)->spec.target.prefix)))
+            return ErrorAnswer(Invalid("changing BucketARN or Prefix is not supported by "
+                                       "Millrace: create another delivery stream to deliver "
+                                       "elsewhere"),
+                               request_id);
+          // The dataset first (compression, format), then the consumer.
+          std::string dpatch;
+          {
+            JsonWriter w(&dpatch);
+            w.BeginObject();
+            if (dest.file_type) {
+              w.Key("file_type");
+              w.String(*dest.file_type);
+            }
+            if (dest.compression) {
+              w.Key("compression");
+              w.String(*dest.compression);
+            }
+            w.EndObject();
+          }
+
+          std::string cpatch;
+          {
+            JsonWriter w(&cpatch);
+            w.BeginObject();
+            if (dest.size_mib) {
+              w.Key("buffer_size_mib");
+              w.Int(*dest.size_mib);
+            }
+            if (dest.interval_s) {
+              w.Key("buffer_interval_seconds");
+              w.Int(*dest.interval_s);
+            }
+            if (dest.transformation) {
+              w.Key("transformation");
+              if (dest.transformation->empty()) {
+                w.Null();
+              } else {
+                w.String(*dest.transformation);
+              }
+            }
+            if (dest.lambda_buffer_mib) {
+              w.Key("transformation_buffer_mib");
+              w.Int(*dest.lambda_buffer_mib);
+            }
+            w.EndObject();
+          }
+          if (dpatch != "{}" && cpatch == "{}") {
+            auto d = control::UpdateDataset(env, c.spec.dataset, dpatch);  // a new version
+            if (!d.ok()) return failed(d.status());
+          } else if (dpatch != "{}" && *dataset) {
+            // Both change: the dataset's document is written as is, and the consumer's new
+            // version (below) restarts it with both, so the update is one new version.
+            auto merged = control::MergePatch(
+                delivery::DatasetJson((*dataset)->spec, /*with_secrets=*/true), dpatch);
+            if (!merged.ok()) return failed(merged.status());
+            auto spec = delivery::ParseDataset(*merged);
+            if (!spec.ok()) return failed(spec.status());
+            Status st = env.catalog->UpdateDoc(catalog::DocKind::kDataset, c.spec.dataset,
+                                               delivery::DatasetJson(*spec, true), now, nullptr);
+            if (!st.ok()) return failed(st);
+          }
+          if (cpatch != "{}") {
+            auto u = control::UpdateConsumer(env, name, cpatch);
+            if (!u.ok()) return failed(u.status());
+          }
+          if (dest.lambda_arn) x.lambda_arn = *dest.lambda_arn;
+          if (dest.transformation && dest.transformation->empty()) x.lambda_arn.clear();
+          if (dest.role_arn) x.role_arn = *dest.role_arn;
+          Status st = SaveExtra(env.catalog, name, x, extra_row->has_value(), now);
+          if (!st.ok()) return failed(st);
+          return ok("{}");
+        }
+
+        // DescribeDeliveryStream.
+        std::string status = "ACTIVE";
+        int64_t stream_created = c.row.created_ms;
+        if (auto s = streams_->Get(c.spec.stream); s.ok()) {
+          std::shared_lock<std::shared_mutex> l((*s)->mu);
+          if (x.type == "DirectPut" && (*s)->status == streams::StreamStatus::kCreating)
+            status = "CREATING";
+          stream_created = (*s)->created_ms;
+        }
+        std::string bucket, prefix, compression = "UNCOMPRESSED", file_type = "other";
+        if (*dataset) {
+          const delivery::DatasetSpec& d = (*dataset)->spec;
+          bucket = d.target.type == "local" && d.target.bucket.empty() ? delivery::BucketOf(d.name)
+                                                                        : d.target.bucket;
+          prefix = d.target.prefix;
+          file_type = d.file_type;
+          if (file_type != "parquet") compression = FirehoseCompression(d.compression);
+        }
+        std::string out;
+        JsonWriter w(&out);
+        w.BeginObject();
+        w.Key("DeliveryStreamDescription");
+        w.BeginObject();
+        w.Key("DeliveryStreamName");
+        w.String(name);
+        w.Key("DeliveryStreamARN");
+        w.String(Arn(name));
+        w.Key("DeliveryStreamStatus");
+        w.String(status);
+        w.Key("DeliveryStreamEncryptionConfiguration");
+        w.BeginObject();
+        w.Key("Status");
+        w.String("DISABLED");
+        w.EndObject();
+        w.Key("DeliveryStreamType");
+        w.String(x.type);
+        w.Key("VersionId");
+        w.String(std::to_string(c.row.version));
+        w.Key("CreateTimestamp");
+        w.Raw(Seconds(c.row.created_ms));
+        w.Key("LastUpdateTimestamp");
+        w.Raw(Seconds(c.row.updated_ms));
+        if (x.type == "KinesisStreamAsSource") {
+          w.Key("Source");
+          w.BeginObject();
+          w.Key("KinesisStreamSourceDescription");
+          w.BeginObject();
+          w.Key("KinesisStreamARN");
+          w.String(streams_->StreamArn(c.spec.stream, streams_->options().region));
+          if (!x.role_arn.empty()) {
+            w.Key("RoleARN");
+            w.String(x.role_arn);
+          }
+          w.Key("DeliveryStartTimestamp");
+          w.Raw(Seconds(std::max(stream_created, c.row.created_ms)));
+          w.EndObject();
+          w.EndObject();
+        }
+        auto s3_common = [&] {
+          if (!x.role_arn.empty()) {
+            w.Key("RoleARN");
+            w.String(x.role_arn);
+          }
+          w.Key("BucketARN");
+          w.String("arn:aws:s3:::" + bucket);
+          w.Key("Prefix");
+          w.String(prefix);
+          w.Key("BufferingHints");
+          w.BeginObject();
+          w.Key("SizeInMBs");
+          w.Int(c.spec.buffer_size_mib);
+          w.Key("IntervalInSeconds");
+          w.Int(c.spec.buffer_interval_seconds);
+          w.EndObject();
+          w.Key("CompressionFormat");
+          w.String(compression);
+          w.Key("EncryptionConfiguration");
+          w.BeginObject();
+          w.Key("NoEncryptionConfig");
+          w.String("NoEncryption");
+          w.EndObject();
+          w.Key("CloudWatchLoggingOptions");
+          w.BeginObject();
+          w.Key("Enabled");
+          w.Bool(false);
+          w.EndObject();
+        };
+        w.Key("Destinations");
+        w.BeginArray();
+        w.BeginObject();
+        w.Key("DestinationId");
+        w.String(kDestinationId);
+        w.Key("S3DestinationDescription");
+        w.BeginObject();
+        s3_common();
+        w.EndObject();
+        w.Key("ExtendedS3DestinationDescription");
+        w.BeginObject();
+        s3_common();
+        w.Key("ProcessingConfiguration");
+        w.BeginObject();
+        w.Key("Enabled");
+        w.Bool(!c.spec.transformation.empty());
+        if (!c.spec.transformation.empty()) {
+          w.Key("Processors");
+          w.BeginArray();
+          w.BeginObject();
+          w.Key("Type");
+          w.String("Lambda");
+          w.Key("Parameters");
+          w.BeginArray();
+          w.BeginObject();
+          w.Key("ParameterName");
+          w.String("LambdaArn");
+          w.Key("ParameterValue");
+          w.String(x.lambda_arn.empty() ? c.spec.transformation : x.lambda_arn);
+          w.EndObject();
+          w.EndArray();
+          w.EndObject();
+          w.EndArray();
+        }
+        w.EndObject();
+        w.Key("S3BackupMode");
+        w.String("Disabled");
+        w.Key("DataFormatConversionConfiguration");
+        w.BeginObject();
+        w.Key("Enabled");
+        w.Bool(file_type == "parquet");
+        if (file_type == "parquet") {
+          w.Key("OutputFormatConfiguration");
+          w.Raw(R"({"Serializer":{"ParquetSerDe":{}}})");
+        }
+        w.EndObject();
+        w.EndObject();
+        w.EndObject();
+        w.EndArray();
+        w.Key("HasMoreDestinations");
+        w.Bool(false);
+        w.EndObject();
+        w.EndObject();
+        return ok(std::move(out));
+      });
+}
+
+void FirehoseService::Put(const std::string& action, const http::Request& req,
+                          http::Responder responder) {
+  const std::string request_id = NewRequestId();
+  auto fail = [&](const Failure& f) { responder.Send(ErrorAnswer(f, request_id)); };
+  thread_local simdjson::dom::parser parser;
+  Element doc;
+  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS)
+    return fail({400, "SerializationException", "The request body is not a JSON object"});
+  const std::string name(Str(doc, "DeliveryStreamName").value_or(""));
+  std::vector<Element> records;
+  const bool batch = action == "PutRecordBatch";
+  if (batch) {
+    simdjson::dom::array arr;
+    if (doc["Records"].get(arr) != simdjson::SUCCESS)
+      return fail(Validation("null", "records", "Member must not be null"));
+    if (arr.size() == 0 || arr.size() > kMaxBatchRecords)
+      return fail(Validation("[" + std::to_string(arr.size()) + " records]", "records",
+                             "Member must have length between 1 and 500"));
+    for (Element e : arr) records.push_back(e);
+  } else {
+    auto record = Obj(doc, "Record");
+    if (!record) return fail(Validation("null", "record", "Member must not be null"));
+    records.push_back(*record);
+  }
+  std::vector<streams::PutEntry> entries;
+  entries.reserve(records.size());
+  size_t total = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string member =
+        batch ? "records." + std::to_string(i + 1) + ".member.data" : "record.data";
+    auto data = Str(records[i], "Data");
+    if (!data) return fail(Validation("null", member, "Member must not be null"));
+    streams::PutEntry e;
+    if (!Base64Decode(*data, &e.data))
+      return fail({400, "SerializationException",
+                   "Base64 encoded data is invalid at " + member});
+    if (e.data.size() > kMaxRecordBytes)
+      return fail(Validation("[" + std::to_string(e.data.size()) + " bytes]", member,
+                             "Member must have length less than or equal to 1024000"));
+    total += e.data.size();
+    e.partition_key = NextPartitionKey();
+    entries.push_back(std::move(e));
+  }
+  if (total > kMaxBatchBytes)
+    return fail(Invalid("the records of a PutRecordBatch call must total at most 4 MiB, not " +
+                        std::to_string(total) + " bytes"));
+  auto stream_name = DirectStream(name);
+  if (!stream_name.ok()) return fail(FromStatus(stream_name.status()));
+  auto stream = streams_->Get(*stream_name);
+  if (!stream.ok()) {
+    Forget(name);
+    return fail({400, "ResourceNotFoundException",
+                 "Firehose " + name + " under account " + streams_->options().account_id +
+                     " not found."});
+  }
+  const uint64_t stream_id = (*stream)->id;
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  streams_->Put(
+      *stream, std::move(entries), /*all_or_nothing=*/!batch,
+      [shared, stream_id, batch, request_id](Status st, std::vector<streams::PutOutcome> out) {
+        if (!st.ok()) {
+          Failure f = st.code() == Code::kThrottled
+                          ? Failure{400, "ServiceUnavailableException", "Slow down."}
+                          : FromStatus(st);
+          return shared->Send(ErrorAnswer(f, request_id));
+        }
+        std::string body;
+        JsonWriter w(&body);
+        w.BeginObject();
+        if (!batch) {
+          const streams::PutOutcome& o = out[0];
+          if (!o.status.ok()) {
+            Failure f = o.status.code() == Code::kThrottled
+                            ? Failure{400, "ServiceUnavailableException", "Slow down."}
+                            : FromStatus(o.status);
+            return shared->Send(ErrorAnswer(f, request_id));
+          }
+          w.Key("RecordId");
+          w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
+          w.Key("Encrypted");
+          w.Bool(false);
+        } else {
+          size_t failed = 0;
+          for (const auto& o : out) failed += o.status.ok() ? 0 : 1;
+          w.Key("FailedPutCount");
+          w.Int(static_cast<int64_t>(failed));
+          w.Key("Encrypted");
+          w.Bool(false);
+          w.Key("RequestResponses");
+          w.BeginArray();
+          for (const auto& o : out) {
+            w.BeginObject();
+            if (o.status.ok()) {
+              w.Key("RecordId");
+              w.String(streams::EncodeSequence(stream_id, o.shard_index, o.counter));
+            } else if (o.status.code() == Code::kThrottled) {
+              w.Key("ErrorCode");
+              w.String("ServiceUnavailableException");
+              w.Key("ErrorMessage");
+              w.String("Slow down.");
+            } else {
+              w.Key("ErrorCode");
+              w.String("InternalFailure");
+              w.Key("ErrorMessage");
+              w.String(o.status.message());
+            }
+            w.EndObject();
+          }
+          w.EndArray();
+        }
+        w.EndObject();
+        shared->Send(Json(200, std::move(body), request_id));
+      });
+}
+
+}  // namespace millrace::firehose

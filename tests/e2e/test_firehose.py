@@ -1,0 +1,312 @@
+"""The Firehose API (boto3's and the AWS CLI's `firehose` clients, unchanged but for the
+endpoint): DirectPut and KinesisStreamAsSource delivery streams delivering into a bucket of
+the server's S3 API, read back through S3; a delivery stream is a consumer, seen through
+the control API too; AWS's errors for bad input; tags; UpdateDestination's versions."""
+import json
+import os
+import re
+import tempfile
+import time
+import unittest
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from harness import MillraceServer, RawClient, aws_cli, aws_cli_is_v2, unique_name
+
+OBJECT_RE = r"^%s\d{4}/\d{2}/\d{2}/\d{2}/%s-%d-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}%s$"
+
+
+def wait_for(pred, timeout=30, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class FirehoseTest(unittest.TestCase):
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = MillraceServer().start()
+        cls.firehose = cls.server.client("firehose")
+        cls.kinesis = cls.server.client()
+        cls.s3 = cls.server.session().client(
+            "s3", endpoint_url=cls.server.endpoint, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0}))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def assertFirehoseError(self, code, fn, *args, message=None, **kw):
+        with self.assertRaises(ClientError) as cm:
+            fn(*args, **kw)
+        err = cm.exception.response["Error"]
+        self.assertEqual(err["Code"], code, err)
+        if message:
+            self.assertIn(message, err.get("Message", ""))
+        return err
+
+    def bucket(self):
+        name = unique_name("landing").lower().replace("_", "-")
+        self.s3.create_bucket(Bucket=name)
+        return name
+
+    def objects(self, bucket, prefix=""):
+        out = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                out[o["Key"]] = self.s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+        return out
+
+    def wait_active(self, name):
+        return wait_for(lambda: self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE", 10, name + " ACTIVE")
+
+    def destination(self, bucket, **kw):
+        d = {"RoleARN": "arn:aws:iam::000000000000:role/firehose", "BucketARN": "arn:aws:s3:::" + bucket,
+             "Prefix": "raw/", "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}
+        d.update(kw)
+        return d
+
+    def test_direct_put_delivers_every_record_once_into_the_bucket(self):
+        bucket = self.bucket()
+        name = unique_name("clicks")
+        arn = self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration=self.destination(bucket),
+            Tags=[{"Key": "team", "Value": "web"}])["DeliveryStreamARN"]
+        self.assertEqual(arn, "arn:aws:firehose:us-east-1:000000000000:deliverystream/" + name)
+        self.wait_active(name)
+
+        sent = [b'{"n": %d}\n' % i for i in range(20)]
+        out = self.firehose.put_record_batch(
+            DeliveryStreamName=name, Records=[{"Data": d} for d in sent[:19]])
+        self.assertEqual(out["FailedPutCount"], 0)
+        self.assertEqual(len(out["RequestResponses"]), 19)
+        self.assertEqual(len({r["RecordId"] for r in out["RequestResponses"]}), 19)
+        one = self.firehose.put_record(DeliveryStreamName=name, Record={"Data": sent[19]})
+        self.assertTrue(one["RecordId"])
+        self.assertFalse(one["Encrypted"])
+
+        def delivered():
+            objs = self.objects(bucket, "raw/")
+            data = b"".join(objs[k] for k in sorted(objs))
+            return objs if data.count(b"\n") >= 20 else None
+        objs = wait_for(delivered, 30, "delivery into s3://%s/raw/" % bucket)
+        for key in objs:
+            self.assertRegex(key, OBJECT_RE % ("raw/", re.escape(name), 1, ""))
+        got = sorted(l for body in objs.values() for l in body.splitlines(keepends=True))
+        self.assertEqual(got, sorted(sent))
+
+        desc = self.firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        self.assertEqual(desc["DeliveryStreamType"], "DirectPut")
+        self.assertEqual(desc["DeliveryStreamARN"], arn)
+        self.assertEqual(desc["VersionId"], "1")
+        dest = desc["Destinations"][0]
+        self.assertEqual(dest["DestinationId"], "destinationId-000000000001")
+        ext = dest["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext["BucketARN"], "arn:aws:s3:::" + bucket)
+        self.assertEqual(ext["Prefix"], "raw/")
+        self.assertEqual(ext["BufferingHints"], {"SizeInMBs": 1, "IntervalInSeconds": 0})
+        self.assertEqual(ext["CompressionFormat"], "UNCOMPRESSED")
+        self.assertIn(name, self.firehose.list_delivery_streams(Limit=100)["DeliveryStreamNames"])
+        self.assertEqual(self.firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"],
+                         [{"Key": "team", "Value": "web"}])
+
+        # The delivery stream is a consumer: the control API sees it.
+        api = RawClient(self.server, service="millrace")
+        r = api.request(b"", method="GET", path="/api/v1/consumers/" + name,
+                        content_type="application/json")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(json.loads(r.body)["stream"], "firehose-" + name)
+
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+        self.assertFirehoseError("ResourceNotFoundException", self.firehose.describe_delivery_stream,
+                                 DeliveryStreamName=name)
+        self.assertFirehoseError("ResourceNotFoundException", self.firehose.put_record,
+                                 DeliveryStreamName=name, Record={"Data": b"x"})
+        wait_for(lambda: "firehose-" + name not in self.kinesis.list_streams()["StreamNames"], 10,
+                 "the stream behind the delivery stream to go")
+        self.assertEqual(set(self.objects(bucket, "raw/")), set(objs))  # the objects stay
+        # The name is free again.
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_kinesis_stream_as_source_reads_from_latest(self):
+        bucket = self.bucket()
+        stream = unique_name("src")
+        self.kinesis.create_stream(StreamName=stream, ShardCount=1)
+        self.kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+        self.kinesis.put_record(StreamName=stream, PartitionKey="k", Data=b"before\n")
+        stream_arn = self.kinesis.describe_stream_summary(StreamName=stream)[
+            "StreamDescriptionSummary"]["StreamARN"]
+        name = unique_name("fromkinesis")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn,
+                                              "RoleARN": "arn:aws:iam::000000000000:role/r"},
+            ExtendedS3DestinationConfiguration=self.destination(bucket, Prefix="k/",
+                                                                CompressionFormat="GZIP"))
+        self.wait_active(name)
+        desc = self.firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        self.assertEqual(desc["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"], stream_arn)
+        self.assertEqual(desc["Destinations"][0]["ExtendedS3DestinationDescription"]["CompressionFormat"],
+                         "GZIP")
+        err = self.assertFirehoseError("InvalidArgumentException", self.firehose.put_record,
+                                       DeliveryStreamName=name, Record={"Data": b"x"})
+        self.assertIn("KinesisStreamAsSource", err["Message"])
+        time.sleep(0.5)  # the consumer has started at LATEST
+        self.kinesis.put_record(StreamName=stream, PartitionKey="k", Data=b"after\n")
+        import gzip
+        objs = wait_for(lambda: self.objects(bucket, "k/"), 30, "delivery")
+        for key in objs:
+            self.assertRegex(key, OBJECT_RE % ("k/", re.escape(name), 1, r"\.gz"))
+        data = b"".join(gzip.decompress(v) for v in objs.values())
+        self.assertEqual(data, b"after\n")
+        self.assertIn(name, self.firehose.list_delivery_streams(
+            DeliveryStreamType="KinesisStreamAsSource", Limit=100)["DeliveryStreamNames"])
+        self.assertNotIn(name, self.firehose.list_delivery_streams(
+            DeliveryStreamType="DirectPut", Limit=100)["DeliveryStreamNames"])
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+        # The source stream is the user's: it stays.
+        self.assertIn(stream, self.kinesis.list_streams()["StreamNames"])
+
+    def test_update_destination_moves_the_version(self):
+        bucket = self.bucket()
+        name = unique_name("upd")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.wait_active(name)
+        self.assertFirehoseError(
+            "ConcurrentModificationException", self.firehose.update_destination,
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="7",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 2, "IntervalInSeconds": 60}})
+        self.firehose.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="1",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 2, "IntervalInSeconds": 60},
+                                         "CompressionFormat": "GZIP"})
+        desc = self.firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        self.assertEqual(desc["VersionId"], "2")
+        ext = desc["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext["BufferingHints"], {"SizeInMBs": 2, "IntervalInSeconds": 60})
+        self.assertEqual(ext["CompressionFormat"], "GZIP")
+        self.assertEqual(ext["Prefix"], "raw/")
+        # A dataset stays where it is: a new Prefix is refused, by name, and changes nothing.
+        self.assertFirehoseError(
+            "InvalidArgumentException", self.firehose.update_destination,
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="2",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"Prefix": "v2/"}, message="Prefix")
+        self.assertEqual(self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["VersionId"], "2")
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_tags(self):
+        bucket = self.bucket()
+        name = unique_name("tags")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.firehose.tag_delivery_stream(DeliveryStreamName=name, Tags=[
+            {"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}])
+        self.assertEqual(self.firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"],
+                         [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+        self.firehose.untag_delivery_stream(DeliveryStreamName=name, TagKeys=["a"])
+        got = self.firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)
+        self.assertEqual(got["Tags"], [{"Key": "b", "Value": "2"}])
+        self.assertFalse(got["HasMoreTags"])
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_bad_input_gets_aws_errors(self):
+        bucket = self.bucket()
+        name = unique_name("bad")
+        fh = self.server.client("firehose", validate=False)
+        self.assertFirehoseError("InvalidArgumentException", fh.create_delivery_stream,
+                                 DeliveryStreamName=name,
+                                 ExtendedS3DestinationConfiguration=self.destination("no-such-bucket"),
+                                 message="does not exist")
+        self.assertFirehoseError("InvalidArgumentException", fh.create_delivery_stream,
+                                 DeliveryStreamName=name,
+                                 ExtendedS3DestinationConfiguration=self.destination(
+                                     bucket, Prefix="!{unknown:thing}/"))
+        self.assertFirehoseError("InvalidArgumentException", fh.create_delivery_stream,
+                                 DeliveryStreamName=name,
+                                 RedshiftDestinationConfiguration={"RoleARN": "r", "ClusterJDBCURL": "j"},
+                                 message="RedshiftDestinationConfiguration")
+        self.assertFirehoseError("ValidationException", fh.create_delivery_stream,
+                                 DeliveryStreamName="bad name!",
+                                 ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.assertFirehoseError("ValidationException", fh.create_delivery_stream,
+                                 DeliveryStreamName=name,
+                                 ExtendedS3DestinationConfiguration=self.destination(
+                                     bucket, BufferingHints={"SizeInMBs": 129, "IntervalInSeconds": 60}))
+        self.assertFirehoseError("ResourceNotFoundException", fh.describe_delivery_stream,
+                                 DeliveryStreamName="nobody-" + name)
+        # Nothing was left behind by the refusals.
+        self.assertNotIn("firehose-" + name, self.kinesis.list_streams()["StreamNames"])
+
+        fh.create_delivery_stream(DeliveryStreamName=name,
+                                  ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.assertFirehoseError("ResourceInUseException", fh.create_delivery_stream,
+                                 DeliveryStreamName=name,
+                                 ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.wait_active(name)
+        err = self.assertFirehoseError("ValidationException", fh.put_record_batch,
+                                       DeliveryStreamName=name, Records=[{"Data": b"x"}] * 501)
+        self.assertIn("500", err["Message"])
+        self.assertFirehoseError("ValidationException", fh.put_record,
+                                 DeliveryStreamName=name, Record={"Data": b"x" * (1024000 + 1)},
+                                 message="1024000")
+        fh.put_record(DeliveryStreamName=name, Record={"Data": b"x" * 1024000})
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_aws_cli_from_a_json_file(self):
+        bucket = self.bucket()
+        name = unique_name("cli")
+        # The shape of AWS's documentation example (create-delivery-stream --cli-input-json).
+        spec = {"DeliveryStreamName": name, "DeliveryStreamType": "DirectPut",
+                "ExtendedS3DestinationConfiguration": {
+                    "RoleARN": "arn:aws:iam::123456789012:role/firehose_delivery_role",
+                    "BucketARN": "arn:aws:s3:::" + bucket, "Prefix": "cli/",
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                    "CompressionFormat": "UNCOMPRESSED",
+                    "CloudWatchLoggingOptions": {"Enabled": False}}}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(spec, f)
+        try:
+            out = aws_cli(self.server, "create-delivery-stream", "--cli-input-json",
+                          "file://" + f.name, service="firehose")
+        finally:
+            os.unlink(f.name)
+        self.assertTrue(out["DeliveryStreamARN"].endswith("/" + name))
+        self.wait_active(name)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            if aws_cli_is_v2():  # v2 takes blobs as base64; v1 as the bytes themselves
+                json.dump([{"Data": "aGVsbG8K"}, {"Data": "d29ybGQK"}], f)
+            else:
+                json.dump([{"Data": "hello\n"}, {"Data": "world\n"}], f)
+        try:
+            out = aws_cli(self.server, "put-record-batch", "--delivery-stream-name", name,
+                          "--records", "file://" + f.name, service="firehose")
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(out["FailedPutCount"], 0)
+        desc = aws_cli(self.server, "describe-delivery-stream", "--delivery-stream-name", name,
+                       service="firehose")
+        self.assertEqual(desc["DeliveryStreamDescription"]["DeliveryStreamStatus"], "ACTIVE")
+        objs = wait_for(lambda: self.objects(bucket, "cli/"), 30, "delivery")
+        self.assertEqual(sorted(b"".join(objs.values()).splitlines()), [b"hello", b"world"])
+        aws_cli(self.server, "delete-delivery-stream", "--delivery-stream-name", name,
+                service="firehose")
+
+
+if __name__ == "__main__":
+    unittest.main()
