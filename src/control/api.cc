@@ -223,10 +223,9 @@ Env ControlApi::MakeEnv() const {
 }
 
 void ControlApi::RunSerial(http::Request&& request, http::Responder responder, SerialFn serve) {
-  queue_->Submit(std::move(request), std::move(responder),
-                 [this, serve = std::move(serve)](const http::Request& req) {
-                   return serve(MakeEnv(), req);
-                 });
+  queue_->Submit(
+      std::move(request), std::move(responder),
+      [this, serve = std::move(serve)](const http::Request& req) { return serve(MakeEnv(), req); });
 }
 
 std::optional<http::Response> ControlApi::CheckHead(const http::Request& head) const {

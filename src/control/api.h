@@ -28,8 +28,8 @@
 
 #include "catalog/catalog.h"
 #include "cdc/manager.h"
-#include "control/handlers.h"
 #include "common/thread_annotations.h"
+#include "control/handlers.h"
 #include "delivery/manager.h"
 #include "http/message.h"
 #include "http/work_queue.h"

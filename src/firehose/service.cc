@@ -56,7 +56,9 @@ http::Response ErrorAnswer(const Failure& f, const std::string& request_id) {
   return Json(f.status, std::move(body), request_id);
 }
 
-Failure Invalid(std::string message) { return {400, "InvalidArgumentException", std::move(message)}; }
+Failure Invalid(std::string message) {
+  return {400, "InvalidArgumentException", std::move(message)};
+}
 
 Failure Validation(std::string_view value, const std::string& member, const std::string& rule) {
   return {400, "ValidationException",
@@ -113,8 +115,8 @@ bool True(Element e, const char* key) {
 bool ValidName(std::string_view n) {
   if (n.empty() || n.size() > 64) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 
@@ -257,8 +259,9 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
                              ? std::string()
                              : std::string(arn->substr(at + kS3.size()));
     if (bucket.empty() || delivery::BucketOf(bucket) != bucket)
-      return Validation(*arn, member + ".bucketARN",
-                        "Member must satisfy regular expression pattern: arn:.*:s3:::[\\w\\.\\-]{1,255}");
+      return Validation(
+          *arn, member + ".bucketARN",
+          "Member must satisfy regular expression pattern: arn:.*:s3:::[\\w\\.\\-]{1,255}");
     out->bucket = bucket;
   } else if (creating) {
     return Validation("null", member + ".bucketARN", "Member must not be null");
@@ -274,8 +277,9 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
     out->prefix = std::string(*prefix);
   }
   if (auto e = Str(d, "ErrorOutputPrefix"); e && !e->empty())
-    return Invalid("ErrorOutputPrefix is not supported by Millrace: records that fail go to "
-                   "processing-failed/ and format-conversion-failed/ under the Prefix");
+    return Invalid(
+        "ErrorOutputPrefix is not supported by Millrace: records that fail go to "
+        "processing-failed/ and format-conversion-failed/ under the Prefix");
   if (auto hints = Obj(d, "BufferingHints")) {
     if (auto mb = Int(*hints, "SizeInMBs")) {
       if (*mb < 1 || *mb > 128)
@@ -299,8 +303,9 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
   }
   if (auto enc = Obj(d, "EncryptionConfiguration")) {
     if (Obj(*enc, "KMSEncryptionConfig"))
-      return Invalid("EncryptionConfiguration.KMSEncryptionConfig is not supported by Millrace: "
-                     "its buckets are not encrypted with KMS keys");
+      return Invalid(
+          "EncryptionConfiguration.KMSEncryptionConfig is not supported by Millrace: "
+          "its buckets are not encrypted with KMS keys");
   }
   if (auto backup = Str(d, "S3BackupMode"); backup && *backup != "Disabled")
     return Invalid("S3BackupMode " + std::string(Abbreviate(*backup, 32)) +
@@ -317,8 +322,7 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
       for (Element p : processors) {
         std::string_view type = Str(p, "Type").value_or("");
         if (type != "Lambda")
-          return Invalid("ProcessingConfiguration: processor " +
-                         std::string(Abbreviate(type, 64)) +
+          return Invalid("ProcessingConfiguration: processor " + std::string(Abbreviate(type, 64)) +
                          " is not supported by Millrace (Lambda, onto a transformation, is)");
         simdjson::dom::array params;
         if (p["Parameters"].get(params) == simdjson::SUCCESS) {
@@ -341,8 +345,9 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
           }
         }
         if (!out->transformation || out->transformation->empty())
-          return Invalid("ProcessingConfiguration: the Lambda processor needs a LambdaArn (the "
-                         "name or ARN of a Millrace transformation)");
+          return Invalid(
+              "ProcessingConfiguration: the Lambda processor needs a LambdaArn (the "
+              "name or ARN of a Millrace transformation)");
       }
     }
   }
@@ -350,16 +355,20 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
     auto output = Obj(*conv, "OutputFormatConfiguration");
     auto serializer = output ? Obj(*output, "Serializer") : std::nullopt;
     if (!serializer || !Obj(*serializer, "ParquetSerDe"))
-      return Invalid("DataFormatConversionConfiguration: Millrace converts to Parquet only "
-                     "(OutputFormatConfiguration.Serializer.ParquetSerDe); ORC is not supported");
+      return Invalid(
+          "DataFormatConversionConfiguration: Millrace converts to Parquet only "
+          "(OutputFormatConfiguration.Serializer.ParquetSerDe); ORC is not supported");
     if (out->compression && !out->compression->empty())
-      return Invalid("CompressionFormat must be UNCOMPRESSED when DataFormatConversion is "
-                     "enabled (the Parquet pages are compressed instead)");
+      return Invalid(
+          "CompressionFormat must be UNCOMPRESSED when DataFormatConversion is "
+          "enabled (the Parquet pages are compressed instead)");
     auto serde = Obj(*serializer, "ParquetSerDe");
     std::string codec = "snappy";
     if (auto c = Str(*serde, "Compression")) {
-      if (*c == "GZIP") codec = "gzip";
-      else if (*c == "UNCOMPRESSED") codec = "none";
+      if (*c == "GZIP")
+        codec = "gzip";
+      else if (*c == "UNCOMPRESSED")
+        codec = "none";
       else if (*c != "SNAPPY")
         return Invalid("ParquetSerDe.Compression " + std::string(Abbreviate(*c, 32)) +
                        " is not supported (SNAPPY, GZIP and UNCOMPRESSED are)");
@@ -466,7 +475,7 @@ std::optional<http::Response> FirehoseService::CheckHead(const http::Request& he
   std::optional<auth::AuthError> e = directory_->AuthenticateHead(head, vo);
   if (!e) return std::nullopt;
   return ErrorAnswer(Failure{e->kind == auth::AuthErrorKind::kRequestExpired ? 403 : 400,
-                              std::string(auth::AuthErrorName(e->kind)), e->message},
+                             std::string(auth::AuthErrorName(e->kind)), e->message},
                      NewRequestId());
 }
 
@@ -492,8 +501,9 @@ Result<std::string> FirehoseService::DirectStream(const std::string& name) {
                               streams_->options().account_id + " not found.");
   }
   if (x.type != "DirectPut" || !*row)
-    return Status::InvalidArgument("This operation is not permitted on KinesisStreamAsSource "
-                                   "delivery stream type.");
+    return Status::InvalidArgument(
+        "This operation is not permitted on KinesisStreamAsSource "
+        "delivery stream type.");
   std::string stream = BackingStreamOf(name);
   std::lock_guard<std::mutex> l(mu_);
   direct_[name] = stream;
@@ -517,11 +527,11 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                           std::string(auth::AuthErrorName(e->kind)), e->message});
     principal = std::get<iam::Authenticated>(result).principal;
   }
-  static const char* const kActions[] = {
-      "CreateDeliveryStream", "DescribeDeliveryStream", "ListDeliveryStreams",
-      "DeleteDeliveryStream", "UpdateDestination",      "PutRecord",
-      "PutRecordBatch",       "TagDeliveryStream",      "UntagDeliveryStream",
-      "ListTagsForDeliveryStream"};
+  static const char* const kActions[] = {"CreateDeliveryStream", "DescribeDeliveryStream",
+                                         "ListDeliveryStreams",  "DeleteDeliveryStream",
+                                         "UpdateDestination",    "PutRecord",
+                                         "PutRecordBatch",       "TagDeliveryStream",
+                                         "UntagDeliveryStream",  "ListTagsForDeliveryStream"};
   if (std::find_if(std::begin(kActions), std::end(kActions),
                    [&](const char* a) { return action == a; }) == std::end(kActions)) {
     if (action.empty() || action.size() > 64) return fail({400, "UnknownOperationException", ""});
@@ -540,11 +550,11 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
     if (auto bad = CheckName(Str(doc, "DeliveryStreamName"))) return fail(*bad);
 
   if (principal) {
-    const std::string resource =
-        action == "ListDeliveryStreams" ? Arn("*") : Arn(name);
+    const std::string resource = action == "ListDeliveryStreams" ? Arn("*") : Arn(name);
     iam::RequestContext rc =
         directory_->NewContext(*principal, req, "firehose:" + action, resource);
-    iam::Decision d = directory_->Authorize(*principal, rc, nullptr, streams_->options().account_id);
+    iam::Decision d =
+        directory_->Authorize(*principal, rc, nullptr, streams_->options().account_id);
     if (d != iam::Decision::kAllow)
       return fail({400, "AccessDeniedException",
                    "User: " + principal->ref.arn + " is not authorized to perform: firehose:" +
@@ -562,8 +572,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
       [this, action, request_id](const control::Env& env, const http::Request& r) {
         simdjson::dom::parser p;
         Element body;
-        if (p.parse(r.body.empty() ? std::string_view("{}") : std::string_view(r.body))
-                .get(body) != simdjson::SUCCESS)
+        if (p.parse(r.body.empty() ? std::string_view("{}") : std::string_view(r.body)).get(body) !=
+            simdjson::SUCCESS)
           return ErrorAnswer({400, "SerializationException", "The request body is not JSON"},
                              request_id);
         const std::string name(Str(body, "DeliveryStreamName").value_or(""));
@@ -581,10 +591,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           auto existing = control::FindConsumer(env, name);
           if (!existing.ok()) return failed(existing.status());
           if (*existing)
-            return ErrorAnswer({400, "ResourceInUseException",
-                                "Firehose " + name + " under accountId " + account +
-                                    " already exists"},
-                               request_id);
+            return ErrorAnswer(
+                {400, "ResourceInUseException",
+                 "Firehose " + name + " under accountId " + account + " already exists"},
+                request_id);
           Extra x;
           x.type = std::string(Str(body, "DeliveryStreamType").value_or("DirectPut"));
           if (x.type != "DirectPut" && x.type != "KinesisStreamAsSource")
@@ -594,10 +604,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                 request_id);
           for (const char* other : kOtherDestinations)
             if (Obj(body, other))
-              return ErrorAnswer(Invalid(std::string(other) +
-                                         ": Millrace delivers to S3 "
-                                         "(ExtendedS3DestinationConfiguration) only"),
-                                 request_id);
+              return ErrorAnswer(
+                  Invalid(std::string(other) + ": Millrace delivers to S3 "
+                                               "(ExtendedS3DestinationConfiguration) only"),
+                  request_id);
           auto ext = Obj(body, "ExtendedS3DestinationConfiguration");
           auto plain = Obj(body, "S3DestinationConfiguration");
           if (ext && plain)
@@ -609,8 +619,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                                        "ExtendedS3DestinationConfiguration"),
                                request_id);
           Destination dest;
-          const std::string member = ext ? "extendedS3DestinationConfiguration"
-                                         : "s3DestinationConfiguration";
+          const std::string member =
+              ext ? "extendedS3DestinationConfiguration" : "s3DestinationConfiguration";
           if (auto bad = ReadDestination(ext ? *ext : *plain, member, true, &dest))
             return ErrorAnswer(*bad, request_id);
           x.role_arn = dest.role_arn.value_or("");
@@ -634,9 +644,9 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             auto stream_name = control::StreamNameOf(env, std::string(*arn));
             if (!stream_name.ok()) return failed(stream_name.status());
             if (!streams_->Get(*stream_name).ok())
-              return ErrorAnswer(Invalid("Stream " + *stream_name + " under account " + account +
-                                         " not found."),
-                                 request_id);
+              return ErrorAnswer(
+                  Invalid("Stream " + *stream_name + " under account " + account + " not found."),
+                  request_id);
             stream = *stream_name;
             // Firehose reads a Kinesis source from LATEST (AWS's documentation).
             starting = "LATEST";
@@ -647,12 +657,12 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             // One shard: 1 MiB/s and 1,000 records/s, AWS's DirectPut quota in most regions.
             Status st = streams_->CreateStream(stream, 1, streams::StreamMode::kProvisioned, {});
             if (st.code() == Code::kAlreadyExists)
-              return ErrorAnswer({400, "ResourceInUseException",
-                                  "the stream " + stream +
-                                      " that a DirectPut delivery stream named " + name +
-                                      " writes to exists already: delete it or choose another "
-                                      "name"},
-                                 request_id);
+              return ErrorAnswer(
+                  {400, "ResourceInUseException",
+                   "the stream " + stream + " that a DirectPut delivery stream named " + name +
+                       " writes to exists already: delete it or choose another "
+                       "name"},
+                  request_id);
             if (!st.ok()) return failed(st);
           }
           auto undo_stream = [&] {
@@ -760,9 +770,9 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             simdjson::dom::array tags;
             if (body["Tags"].get(tags) != simdjson::SUCCESS || tags.size() == 0 ||
                 tags.size() > kMaxTags)
-              return ErrorAnswer(Validation("Tags", "tags",
-                                            "Member must have length between 1 and 50"),
-                                 request_id);
+              return ErrorAnswer(
+                  Validation("Tags", "tags", "Member must have length between 1 and 50"),
+                  request_id);
             for (Element t : tags) {
               std::string key(Str(t, "Key").value_or(""));
               if (key.empty() || key.size() > 128 || key.starts_with("aws:"))
@@ -776,16 +786,16 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
               x.tags[key] = value;
             }
             if (x.tags.size() > kMaxTags)
-              return ErrorAnswer({400, "LimitExceededException",
-                                  "a delivery stream has at most 50 tags"},
-                                 request_id);
+              return ErrorAnswer(
+                  {400, "LimitExceededException", "a delivery stream has at most 50 tags"},
+                  request_id);
           } else {
             simdjson::dom::array keys;
             if (body["TagKeys"].get(keys) != simdjson::SUCCESS || keys.size() == 0 ||
                 keys.size() > kMaxTags)
-              return ErrorAnswer(Validation("TagKeys", "tagKeys",
-                                            "Member must have length between 1 and 50"),
-                                 request_id);
+              return ErrorAnswer(
+                  Validation("TagKeys", "tagKeys", "Member must have length between 1 and 50"),
+                  request_id);
             for (Element k : keys) {
               std::string_view key;
               if (k.get(key) == simdjson::SUCCESS) x.tags.erase(std::string(key));
@@ -833,12 +843,12 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         if (action == "UpdateDestination") {
           const std::string current(Str(body, "CurrentDeliveryStreamVersionId").value_or(""));
           if (current != std::to_string(c.row.version))
-            return ErrorAnswer({400, "ConcurrentModificationException",
-                                "Delivery stream " + name + " has version " +
-                                    std::to_string(c.row.version) + ", not " +
-                                    std::string(Abbreviate(current, 32)) +
-                                    " (CurrentDeliveryStreamVersionId)"},
-                               request_id);
+            return ErrorAnswer(
+                {400, "ConcurrentModificationException",
+                 "Delivery stream " + name + " has version " + std::to_string(c.row.version) +
+                     ", not " + std::string(Abbreviate(current, 32)) +
+                     " (CurrentDeliveryStreamVersionId)"},
+                request_id);
           if (Str(body, "DestinationId").value_or(kDestinationId) != kDestinationId)
             return ErrorAnswer(Invalid("DestinationId must be " + std::string(kDestinationId)),
                                request_id);
@@ -846,17 +856,16 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                                     "SplunkDestinationUpdate", "HttpEndpointDestinationUpdate",
                                     "AmazonopensearchserviceDestinationUpdate"})
             if (Obj(body, other))
-              return ErrorAnswer(Invalid(std::string(other) +
-                                         ": Millrace delivers to S3 only"),
+              return ErrorAnswer(Invalid(std::string(other) + ": Millrace delivers to S3 only"),
                                  request_id);
           auto ext = Obj(body, "ExtendedS3DestinationUpdate");
           auto plain = Obj(body, "S3DestinationUpdate");
           if (!ext && !plain)
             return ErrorAnswer(Invalid("give ExtendedS3DestinationUpdate"), request_id);
           Destination dest;
-          if (auto bad = ReadDestination(ext ? *ext : *plain,
-                                         ext ? "extendedS3DestinationUpdate" : "s3DestinationUpdate",
-                                         false, &dest))
+          if (auto bad = ReadDestination(
+                  ext ? *ext : *plain, ext ? "extendedS3DestinationUpdate" : "s3DestinationUpdate",
+                  false, &dest))
             return ErrorAnswer(*bad, request_id);
           // A dataset's bucket and prefix are fixed (control API): a new one would strand
           // what the dataset has written. Firehose moves on to the new place; we say no.
@@ -948,7 +957,7 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         if (*dataset) {
           const delivery::DatasetSpec& d = (*dataset)->spec;
           bucket = d.target.type == "local" && d.target.bucket.empty() ? delivery::BucketOf(d.name)
-                                                                        : d.target.bucket;
+                                                                       : d.target.bucket;
           prefix = d.target.prefix;
           file_type = d.file_type;
           if (file_type != "parquet") compression = FirehoseCompression(d.compression);
@@ -1113,8 +1122,7 @@ void FirehoseService::Put(const std::string& action, const http::Request& req,
     if (!data) return fail(Validation("null", member, "Member must not be null"));
     streams::PutEntry e;
     if (!Base64Decode(*data, &e.data))
-      return fail({400, "SerializationException",
-                   "Base64 encoded data is invalid at " + member});
+      return fail({400, "SerializationException", "Base64 encoded data is invalid at " + member});
     if (e.data.size() > kMaxRecordBytes)
       return fail(Validation("[" + std::to_string(e.data.size()) + " bytes]", member,
                              "Member must have length less than or equal to 1024000"));
@@ -1130,9 +1138,9 @@ void FirehoseService::Put(const std::string& action, const http::Request& req,
   auto stream = streams_->Get(*stream_name);
   if (!stream.ok()) {
     Forget(name);
-    return fail({400, "ResourceNotFoundException",
-                 "Firehose " + name + " under account " + streams_->options().account_id +
-                     " not found."});
+    return fail(
+        {400, "ResourceNotFoundException",
+         "Firehose " + name + " under account " + streams_->options().account_id + " not found."});
   }
   const uint64_t stream_id = (*stream)->id;
   auto shared = std::make_shared<http::Responder>(std::move(responder));

@@ -55,7 +55,8 @@ constexpr size_t kKeepCapacityBytes = 4096;   // larger idle buffers are freed
 constexpr size_t kTrimAfterBytes = 64 << 10;  // freeing a buffer this large asks for a trim
 constexpr int64_t kTrimIntervalMs = 1000;
 constexpr size_t kH2OutBytes = 256 << 10;
-constexpr size_t kTlsCoalesceBytes = 16 << 10;  // one TLS record's worth  // HTTP/2 frames produced before they are written
+constexpr size_t kTlsCoalesceBytes =
+    16 << 10;  // one TLS record's worth  // HTTP/2 frames produced before they are written
 
 int64_t NowMs() {
   timespec ts;

@@ -2,7 +2,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,9 +51,7 @@ int BioWrite(BIO* b, const char* buf, int len) {
   return static_cast<int>(n);
 }
 
-long BioCtrl(BIO*, int cmd, long, void*) {
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
+long BioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
 
 int BioCreate(BIO* b) {
   BIO_set_data(b, new SocketBio());

@@ -33,7 +33,9 @@ class FirehoseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = MillraceServer().start()
-        cls.firehose = cls.server.client("firehose")
+        # Without client-side validation: Debian's botocore (1.29) still holds AWS's old
+        # minimum IntervalInSeconds of 60; today's AWS (and Millrace) takes 0-900.
+        cls.firehose = cls.server.client("firehose", validate=False)
         cls.kinesis = cls.server.client()
         cls.s3 = cls.server.session().client(
             "s3", endpoint_url=cls.server.endpoint, region_name="us-east-1",
@@ -250,6 +252,15 @@ class FirehoseTest(unittest.TestCase):
                                      bucket, BufferingHints={"SizeInMBs": 129, "IntervalInSeconds": 60}))
         self.assertFirehoseError("ResourceNotFoundException", fh.describe_delivery_stream,
                                  DeliveryStreamName="nobody-" + name)
+        wrong = self.server.client("firehose", credentials=(self.server.credentials()[0], "x" * 40))
+        err = self.assertFirehoseError("InvalidSignatureException", wrong.list_delivery_streams)
+        k = self.server.create_key("producer", ["some-stream"])
+        producer = self.server.client("firehose", credentials=(k["AccessKeyId"], k["SecretAccessKey"]),
+                                      validate=False)
+        err = self.assertFirehoseError("AccessDeniedException", producer.create_delivery_stream,
+                                       DeliveryStreamName=name,
+                                       ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.assertIn("firehose:CreateDeliveryStream", err["Message"])
         # Nothing was left behind by the refusals.
         self.assertNotIn("firehose-" + name, self.kinesis.list_streams()["StreamNames"])
 
