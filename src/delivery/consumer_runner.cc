@@ -620,12 +620,12 @@ template <typename Add>
   p.last = st.last;
   const std::string ext = formats::FileExtension(format_);
   formats::FileName name{consumer_.name, version, st.oldest_arrival_ms, uuid, ext};
-  p.key = formats::DataObjectKey("", name);
+  p.key = formats::CustomObjectKey(dataset_.key_prefix, name);
   formats::FileName error_name{consumer_.name, version, st.oldest_arrival_ms, uuid, ".json"};
-  p.failed_key =
-      formats::ErrorObjectKey("", formats::ErrorOutputType::kFormatConversionFailed, error_name);
-  p.processing_failed_key =
-      formats::ErrorObjectKey("", formats::ErrorOutputType::kProcessingFailed, error_name);
+  p.failed_key = formats::CustomErrorKey(
+      dataset_.error_prefix, formats::ErrorOutputType::kFormatConversionFailed, error_name);
+  p.processing_failed_key = formats::CustomErrorKey(
+      dataset_.error_prefix, formats::ErrorOutputType::kProcessingFailed, error_name);
   // 1. The intent, durably: a crash from here on redoes exactly this delivery.
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, PendingJson(p)));
   // 2. The files.

@@ -8,6 +8,7 @@
 #include "common/encoding.h"
 #include "common/json_writer.h"
 #include "delivery/record_filter.h"
+#include "formats/naming.h"
 
 namespace millrace::delivery {
 namespace {
@@ -123,7 +124,9 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   if (!doc.ok()) return doc.status();
   DatasetSpec d;
   MILLRACE_RETURN_IF_ERROR(
-      CheckMembers(*doc, "", {"name", "file_type", "compression", "target", "schema", "csv"},
+      CheckMembers(*doc, "",
+                   {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix",
+                    "error_prefix"},
                    {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
@@ -149,6 +152,14 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
         d.compression != "snappy")
       return Bad("compression", "must be gzip, zstd or snappy, not '" + d.compression + "'");
   }
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "key_prefix", "key_prefix", &d.key_prefix));
+  MILLRACE_RETURN_IF_ERROR(formats::CheckCustomPrefix("key_prefix", d.key_prefix, false));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "error_prefix", "error_prefix", &d.error_prefix));
+  MILLRACE_RETURN_IF_ERROR(formats::CheckCustomPrefix("error_prefix", d.error_prefix, true));
+  // Firehose's rule: expressions in the prefix need an error prefix with them.
+  if (formats::HasExpressions(d.key_prefix) && d.error_prefix.empty())
+    return Bad("error_prefix",
+               "is required when key_prefix has expressions (as Firehose's ErrorOutputPrefix)");
   element schema;
   if ((*doc)["schema"].get(schema) == simdjson::SUCCESS &&
       schema.type() != element_type::NULL_VALUE) {
@@ -306,6 +317,14 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
   if (d.typed()) {
     w.Key("schema");
     formats::WriteTableSchema(d.schema, &w);
+  }
+  if (!d.key_prefix.empty()) {
+    w.Key("key_prefix");
+    w.String(d.key_prefix);
+  }
+  if (!d.error_prefix.empty()) {
+    w.Key("error_prefix");
+    w.String(d.error_prefix);
   }
   if (d.file_type == "csv") {
     w.Key("csv");

@@ -37,6 +37,10 @@ struct DatasetSpec {
   // csv output: a header row, the delimiter.
   bool csv_header = true;
   char csv_delimiter = ',';
+  // Firehose's custom prefixes, below the target's folder (formats/naming.h): where files
+  // go ("" = "YYYY/MM/DD/hh/") and where records that failed go ("" = "<type>/YYYY/...").
+  std::string key_prefix;
+  std::string error_prefix;
 
   bool typed() const { return file_type == "csv" || file_type == "parquet"; }
 };

@@ -13,6 +13,7 @@
 #include "common/request_id.h"
 #include "control/json_util.h"
 #include "delivery/spec.h"
+#include "formats/naming.h"
 #include "streams/sequence.h"
 
 namespace millrace::firehose {
@@ -239,8 +240,9 @@ constexpr const char* kOtherDestinations[] = {
 // required member must be there.
 struct Destination {
   std::optional<std::string> bucket;
-  std::optional<std::string> prefix;
-  std::optional<std::string> compression;  // ours
+  std::optional<std::string> prefix;        // the dataset's key_prefix
+  std::optional<std::string> error_prefix;  // and error_prefix
+  std::optional<std::string> compression;   // ours
   std::optional<std::string> file_type;    // "other" or "parquet"
   std::optional<int64_t> size_mib, interval_s;
   std::optional<std::string> transformation;  // "" to remove
@@ -267,19 +269,15 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
     return Validation("null", member + ".bucketARN", "Member must not be null");
   }
   if (auto prefix = Str(d, "Prefix")) {
-    if (prefix->find("!{") != std::string_view::npos)
-      return Invalid("Prefix '" + std::string(Abbreviate(*prefix, 128)) +
-                     "': expressions (!{timestamp:...}, !{partitionKeyFromQuery:...}, ...) are "
-                     "not supported by Millrace yet; files go under <prefix>YYYY/MM/DD/HH/");
-    if (!prefix->empty() && prefix->back() != '/')
-      return Invalid("Prefix '" + std::string(Abbreviate(*prefix, 128)) +
-                     "': Millrace needs a prefix of folders ending in '/' (\"logs/\")");
+    Status st = formats::CheckCustomPrefix("Prefix", *prefix, false);
+    if (!st.ok()) return Invalid(st.message());
     out->prefix = std::string(*prefix);
   }
-  if (auto e = Str(d, "ErrorOutputPrefix"); e && !e->empty())
-    return Invalid(
-        "ErrorOutputPrefix is not supported by Millrace: records that fail go to "
-        "processing-failed/ and format-conversion-failed/ under the Prefix");
+  if (auto e = Str(d, "ErrorOutputPrefix")) {
+    Status st = formats::CheckCustomPrefix("ErrorOutputPrefix", *e, true);
+    if (!st.ok()) return Invalid(st.message());
+    out->error_prefix = std::string(*e);
+  }
   if (auto hints = Obj(d, "BufferingHints")) {
     if (auto mb = Int(*hints, "SizeInMBs")) {
       if (*mb < 1 || *mb > 128)
@@ -416,16 +414,20 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
     w.Key("compression");
     w.String(compression);
   }
+  if (d.prefix && !d.prefix->empty()) {
+    w.Key("key_prefix");
+    w.String(*d.prefix);
+  }
+  if (d.error_prefix && !d.error_prefix->empty()) {
+    w.Key("error_prefix");
+    w.String(*d.error_prefix);
+  }
   w.Key("target");
   w.BeginObject();
   w.Key("type");
   w.String("local");
   w.Key("bucket");
   w.String(d.bucket.value_or(""));
-  if (d.prefix && !d.prefix->empty()) {
-    w.Key("prefix");
-    w.String(*d.prefix);
-  }
   w.EndObject();
   w.EndObject();
   w.EndObject();
@@ -867,13 +869,17 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                   ext ? *ext : *plain, ext ? "extendedS3DestinationUpdate" : "s3DestinationUpdate",
                   false, &dest))
             return ErrorAnswer(*bad, request_id);
-          // A dataset's bucket and prefix are fixed (control API): a new one would strand
-          // what the dataset has written. Firehose moves on to the new place; we say no.
-          if (*dataset && ((dest.bucket && *dest.bucket != (*dataset)->spec.target.bucket) ||
-                           (dest.prefix && *dest.prefix != (*dataset)->spec.target.prefix)))
-            return ErrorAnswer(Invalid("changing BucketARN or Prefix is not supported by "
-                                       "Millrace: create another delivery stream to deliver "
-                                       "elsewhere"),
+          // A dataset's bucket is fixed (control API): a new one would strand what the
+          // dataset has written. Firehose moves on to the new bucket; we say no. A new
+          // Prefix is a new key_prefix: the files written stay where they are.
+          const delivery::DatasetSpec* ds = *dataset ? &(*dataset)->spec : nullptr;
+          const std::string current_bucket =
+              !ds                                                          ? ""
+              : ds->target.type == "local" && ds->target.bucket.empty() ? delivery::BucketOf(ds->name)
+                                                                          : ds->target.bucket;
+          if (ds && dest.bucket && *dest.bucket != current_bucket)
+            return ErrorAnswer(Invalid("changing BucketARN is not supported by Millrace: "
+                                       "create another delivery stream to deliver elsewhere"),
                                request_id);
           // The dataset first (compression, format), then the consumer.
           std::string dpatch;
@@ -887,6 +893,14 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             if (dest.compression) {
               w.Key("compression");
               w.String(*dest.compression);
+            }
+            if (dest.prefix) {
+              w.Key("key_prefix");
+              w.String(*dest.prefix);
+            }
+            if (dest.error_prefix) {
+              w.Key("error_prefix");
+              w.String(*dest.error_prefix);
             }
             w.EndObject();
           }
@@ -953,12 +967,14 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             status = "CREATING";
           stream_created = (*s)->created_ms;
         }
-        std::string bucket, prefix, compression = "UNCOMPRESSED", file_type = "other";
+        std::string bucket, prefix, error_prefix, compression = "UNCOMPRESSED";
+        std::string file_type = "other";
         if (*dataset) {
           const delivery::DatasetSpec& d = (*dataset)->spec;
           bucket = d.target.type == "local" && d.target.bucket.empty() ? delivery::BucketOf(d.name)
                                                                        : d.target.bucket;
-          prefix = d.target.prefix;
+          prefix = d.target.prefix + d.key_prefix;
+          error_prefix = d.error_prefix.empty() ? "" : d.target.prefix + d.error_prefix;
           file_type = d.file_type;
           if (file_type != "parquet") compression = FirehoseCompression(d.compression);
         }
@@ -1011,6 +1027,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           w.String("arn:aws:s3:::" + bucket);
           w.Key("Prefix");
           w.String(prefix);
+          if (!error_prefix.empty()) {
+            w.Key("ErrorOutputPrefix");
+            w.String(error_prefix);
+          }
           w.Key("BufferingHints");
           w.BeginObject();
           w.Key("SizeInMBs");

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace millrace::formats {
 
 // Where records that could not be delivered go, each under its own folder: Firehose's
@@ -41,6 +43,26 @@ std::string ObjectFileName(const FileName& name);
 std::string DataObjectKey(std::string_view prefix, const FileName& name);
 // "<prefix>processing-failed/2024/04/01/10/<file name>" (or format-conversion-failed/).
 std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const FileName& name);
+
+// Custom prefixes with Firehose's expressions (docs/format/datasets.md, "Custom
+// prefixes"), relative to the dataset's folder:
+//   !{timestamp:<pattern>}     the oldest record's arrival (UTC) in a subset of Java's
+//                              DateTimeFormatter: y (yyyy, yy), M, d, H, m, s (one letter:
+//                              unpadded, two: padded) and 'quoted text'
+//   !{firehose:random-string}  11 letters and digits, derived from the file's UUID (a
+//                              delivery redone after a crash writes the same key)
+//   !{firehose:error-output-type}  processing-failed | format-conversion-failed; only in
+//                              an error prefix, and required in one that has expressions
+// A prefix without expressions gets Firehose's default after it ("YYYY/MM/dd/HH/", and for
+// errors "<error-output-type>/YYYY/MM/dd/HH/"); one with expressions is used as evaluated.
+// Other namespaces (partitionKeyFromQuery, ...) are refused. What a prefix evaluates to is
+// checked to stay in the folder: no empty, "." or ".." parts, no leading '/'.
+bool HasExpressions(std::string_view prefix);
+// InvalidArgument naming `field` and what is wrong; empty prefixes are fine.
+Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool error_prefix);
+// The key of a file under a checked prefix (DataObjectKey's layout for "").
+std::string CustomObjectKey(std::string_view prefix, const FileName& name);
+std::string CustomErrorKey(std::string_view prefix, ErrorOutputType type, const FileName& name);
 
 // A UUID in the textual form of version 4 (8-4-4-4-12 lowercase hex digits, version nibble
 // 4, variant bits 10) made from the first 16 bytes of SHA-256(seed) instead of random

@@ -202,14 +202,73 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual(ext["BufferingHints"], {"SizeInMBs": 2, "IntervalInSeconds": 60})
         self.assertEqual(ext["CompressionFormat"], "GZIP")
         self.assertEqual(ext["Prefix"], "raw/")
-        # A dataset stays where it is: a new Prefix is refused, by name, and changes nothing.
+        # Expressions in Prefix need an ErrorOutputPrefix (Firehose's rule); nothing changes.
         self.assertFirehoseError(
             "InvalidArgumentException", self.firehose.update_destination,
             DeliveryStreamName=name, CurrentDeliveryStreamVersionId="2",
             DestinationId="destinationId-000000000001",
-            ExtendedS3DestinationUpdate={"Prefix": "v2/"}, message="Prefix")
+            ExtendedS3DestinationUpdate={"Prefix": "v2/!{timestamp:yyyy}/"}, message="error_prefix")
+        # A new BucketARN is refused by name (the dataset's files stay where they are).
+        self.assertFirehoseError(
+            "InvalidArgumentException", self.firehose.update_destination,
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="2",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={"BucketARN": "arn:aws:s3:::" + self.bucket()},
+            message="BucketARN")
         self.assertEqual(self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
             "DeliveryStreamDescription"]["VersionId"], "2")
+        # A new Prefix: the files from then on go there.
+        self.firehose.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId="2",
+            DestinationId="destinationId-000000000001",
+            ExtendedS3DestinationUpdate={
+                "Prefix": "v3/y=!{timestamp:yyyy}/",
+                "ErrorOutputPrefix": "err/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "CompressionFormat": "UNCOMPRESSED"})
+        ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext["Prefix"], "v3/y=!{timestamp:yyyy}/")
+        self.assertEqual(ext["ErrorOutputPrefix"], "err/!{firehose:error-output-type}/")
+        self.firehose.put_record(DeliveryStreamName=name, Record={"Data": b"v3\n"})
+        objs = wait_for(lambda: self.objects(bucket, "v3/"), 30, "delivery under v3/")
+        year = time.strftime("%Y", time.gmtime())
+        for key in objs:
+            self.assertRegex(key, r"^v3/y=%s/%s-3-" % (year, re.escape(name)))
+        self.assertEqual(b"".join(objs.values()), b"v3\n")
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_custom_prefixes_with_expressions(self):
+        bucket = self.bucket()
+        name = unique_name("hive")
+        self.assertFirehoseError(
+            "InvalidArgumentException", self.firehose.create_delivery_stream,
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration=self.destination(
+                bucket, Prefix="events/!{firehose:error-output-type}/",
+                ErrorOutputPrefix="e/!{firehose:error-output-type}/"),
+            message="error-output-type")
+        self.assertFirehoseError(
+            "InvalidArgumentException", self.firehose.create_delivery_stream,
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration=self.destination(
+                bucket, Prefix="events/!{timestamp:yyyy}/../../", ErrorOutputPrefix="e/!{firehose:error-output-type}/"))
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration=self.destination(
+                bucket, Prefix="events/dt=!{timestamp:yyyy-MM-dd}/h=!{timestamp:HH}/!{firehose:random-string}/",
+                ErrorOutputPrefix="errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"))
+        self.wait_active(name)
+        before = time.gmtime()
+        self.firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"a\n"}, {"Data": b"b\n"}])
+        objs = wait_for(lambda: self.objects(bucket, "events/"), 30, "delivery under events/")
+        after = time.gmtime()
+        stamps = {time.strftime("dt=%Y-%m-%d/h=%H/", t) for t in (before, after)}
+        for key in objs:
+            m = re.match(r"^events/(dt=\d{4}-\d{2}-\d{2}/h=\d{2}/)([A-Za-z0-9]{11})/%s-1-" % re.escape(name), key)
+            self.assertIsNotNone(m, key)
+            self.assertIn(m.group(1), stamps)
+        self.assertEqual(sorted(b"".join(objs.values()).splitlines()), [b"a", b"b"])
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
     def test_tags(self):

@@ -1,6 +1,8 @@
 // formats/naming and formats/failed_record: Firehose-layout object keys for fixed times,
 // deterministic UUIDs, and the shape of error-output lines.
 #include <gtest/gtest.h>
+
+#include <cctype>
 #include <simdjson.h>
 
 #include <cstdint>
@@ -164,6 +166,71 @@ TEST(FailedRecord, LinesAreValidJsonWhateverTheBytes) {
     ++count;
   }
   EXPECT_EQ(count, 2);
+}
+
+
+// Firehose's custom prefixes (formats/naming.h).
+FileName Named(std::string_view uuid) {
+  return FileName{"clicks", 3, k20240401T10 + 5 * 60000 + 7000, uuid, ".gz"};
+}
+
+TEST(CustomPrefix, WithoutExpressionsTheDefaultHourFolderFollows) {
+  const std::string uuid = DeterministicUuid("a");
+  EXPECT_EQ(CustomObjectKey("", Named(uuid)), DataObjectKey("", Named(uuid)));
+  EXPECT_EQ(CustomObjectKey("raw/", Named(uuid)), DataObjectKey("raw/", Named(uuid)));
+  EXPECT_EQ(CustomObjectKey("logs-", Named(uuid)),
+            "logs-2024/04/01/10/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
+  EXPECT_EQ(CustomErrorKey("", ErrorOutputType::kProcessingFailed, Named(uuid)),
+            ErrorObjectKey("", ErrorOutputType::kProcessingFailed, Named(uuid)));
+  EXPECT_EQ(CustomErrorKey("err/", ErrorOutputType::kFormatConversionFailed, Named(uuid)),
+            "err/format-conversion-failed/2024/04/01/10/clicks-3-2024-04-01-10-05-07-" + uuid +
+                ".gz");
+}
+
+TEST(CustomPrefix, ExpressionsAreEvaluatedAtTheOldestArrival) {
+  const std::string uuid = DeterministicUuid("b");
+  const std::string file = "clicks-3-2024-04-01-10-05-07-" + uuid + ".gz";
+  EXPECT_EQ(CustomObjectKey("events/dt=!{timestamp:yyyy-MM-dd}/h=!{timestamp:HH}/", Named(uuid)),
+            "events/dt=2024-04-01/h=10/" + file);
+  EXPECT_EQ(CustomObjectKey("!{timestamp:yy/M/d/H/m/s}/", Named(uuid)), "24/4/1/10/5/7/" + file);
+  EXPECT_EQ(CustomObjectKey("!{timestamp:'year='yyyy'/'}", Named(uuid)), "year=2024/" + file);
+  EXPECT_EQ(CustomErrorKey("e/!{firehose:error-output-type}/!{timestamp:yyyy}/",
+                           ErrorOutputType::kProcessingFailed, Named(uuid)),
+            "e/processing-failed/2024/" + file);
+}
+
+TEST(CustomPrefix, RandomStringIsElevenCharactersAndTheSameOnRedo) {
+  const std::string a = CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("x")));
+  const std::string again =
+      CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("x")));
+  const std::string other =
+      CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("y")));
+  EXPECT_EQ(a, again);
+  EXPECT_NE(a.substr(0, 14), other.substr(0, 14));
+  ASSERT_EQ(a[13], '/');
+  for (char c : a.substr(2, 11)) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << a;
+}
+
+TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
+  EXPECT_TRUE(CheckCustomPrefix("p", "", false).ok());
+  EXPECT_TRUE(CheckCustomPrefix("p", "raw/", false).ok());
+  EXPECT_TRUE(CheckCustomPrefix("p", "a/!{timestamp:yyyy}/!{firehose:random-string}", false).ok());
+  EXPECT_TRUE(CheckCustomPrefix("e", "e/!{firehose:error-output-type}/", true).ok());
+  for (std::string_view bad :
+       {"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:QQ}", "!{timestamp:yyy}",
+        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromQuery:id}/",
+        "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/",
+        ".tmp-x/", "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
+    Status st = CheckCustomPrefix("Prefix", bad, false);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("Prefix"), std::string::npos) << st.message();
+  }
+  // An error prefix with expressions must say which error.
+  EXPECT_FALSE(CheckCustomPrefix("e", "e/!{timestamp:yyyy}/", true).ok());
+  EXPECT_FALSE(CheckCustomPrefix("p", std::string(1025, 'a'), false).ok());
+  std::string many;
+  for (int i = 0; i < 51; ++i) many += "!{timestamp:yyyy}";
+  EXPECT_FALSE(CheckCustomPrefix("p", many, false).ok());
 }
 
 }  // namespace
