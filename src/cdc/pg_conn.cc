@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 namespace millrace::cdc {
@@ -152,6 +154,39 @@ Status PgConn::CopyOut(const std::string& sql, const std::function<bool(std::str
   }
   if (cancelled) return Status::Internal("COPY stopped");
   return result;
+}
+
+Result<uint64_t> PgConn::CopyIn(const std::string& sql, std::string_view data) {
+  PGresult* r = PQexec(conn_, sql.c_str());
+  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  std::string msg = r ? Trim(PQresultErrorMessage(r)) : ErrorMessage();
+  PQclear(r);
+  if (st != PGRES_COPY_IN) {
+    if (PQstatus(conn_) != CONNECTION_OK) return Status::Unavailable("PostgreSQL: " + msg);
+    return Status::FailedPrecondition(msg);
+  }
+  constexpr size_t kChunk = 1 << 20;
+  for (size_t off = 0; off < data.size(); off += kChunk) {
+    const size_t n = std::min(kChunk, data.size() - off);
+    if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1)
+      return Status::Unavailable("PostgreSQL: COPY failed: " + ErrorMessage());
+  }
+  if (PQputCopyEnd(conn_, nullptr) != 1)
+    return Status::Unavailable("PostgreSQL: COPY failed: " + ErrorMessage());
+  Status result = Status::Ok();
+  uint64_t rows = 0;
+  while (PGresult* end = PQgetResult(conn_)) {
+    if (PQresultStatus(end) != PGRES_COMMAND_OK) {
+      result = PQstatus(conn_) != CONNECTION_OK
+                   ? Status::Unavailable("PostgreSQL: " + Trim(PQresultErrorMessage(end)))
+                   : Status::FailedPrecondition(Trim(PQresultErrorMessage(end)));
+    } else {
+      rows = std::strtoull(PQcmdTuples(end), nullptr, 10);
+    }
+    PQclear(end);
+  }
+  if (!result.ok()) return result;
+  return rows;
 }
 
 Status PgConn::StartCopyBoth(const std::string& sql) {

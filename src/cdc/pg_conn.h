@@ -50,6 +50,9 @@ class PgConn {
   // COPY ... TO STDOUT: calls `row` with each line (without its newline) until the end or
   // until `row` returns false (the copy is then cancelled: an error).
   Status CopyOut(const std::string& sql, const std::function<bool(std::string_view)>& row);
+  // COPY ... FROM STDIN: sends `data` (in the COPY's format) and ends the copy; the
+  // server's error, if it refused a row, else the rows copied.
+  Result<uint64_t> CopyIn(const std::string& sql, std::string_view data);
 
   // The replication stream, after START_REPLICATION put the connection in CopyBoth mode.
   Status StartCopyBoth(const std::string& sql);

@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "delivery/pg_store.h"
 #include "formats/failed_record.h"
 #include "formats/infer.h"
 #include "formats/naming.h"
@@ -221,6 +222,16 @@ bool ConsumerRunner::WaitBackoff() {
                                      deps_.data_dir + "/staging/" + dataset_.name);
     if (!s.ok()) return s.status();
     store_ = std::move(*s);
+    if (dataset_.target.type == "postgresql") {  // the rows into a table; failures stay here
+      PgTarget t;
+      t.dsn = dataset_.target.dsn;
+      t.schema = dataset_.target.pg_schema;
+      t.table = dataset_.target.table;
+      t.columns = dataset_.schema;
+      t.csv_header = dataset_.csv_header;
+      t.csv_delimiter = dataset_.csv_delimiter;
+      store_ = NewPgStore(std::move(t), std::move(store_));
+    }
   }
   return ::millrace::Status::Ok();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cdc/pg_conn.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/json_writer.h"
@@ -123,11 +124,10 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   auto doc = ParseObject(parser, json);
   if (!doc.ok()) return doc.status();
   DatasetSpec d;
-  MILLRACE_RETURN_IF_ERROR(
-      CheckMembers(*doc, "",
-                   {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix",
-                    "error_prefix"},
-                   {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
+  MILLRACE_RETURN_IF_ERROR(CheckMembers(
+      *doc, "",
+      {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix", "error_prefix"},
+      {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
   // "bucket" and "prefix" are what an answer shows; for a local dataset they may also be
@@ -210,12 +210,32 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
           OptString(target, "access_key_id", "target.access_key_id", &t.access_key_id, true));
       MILLRACE_RETURN_IF_ERROR(OptString(target, "secret_access_key", "target.secret_access_key",
                                          &t.secret_access_key, true));
+    } else if (d.target.type == "postgresql") {
+      MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.", {"type", "dsn", "table", "schema"}));
+      TargetSpec& t = d.target;
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "dsn", "target.dsn", &t.dsn, true));
+      if (t.dsn.empty() || t.dsn.size() > 4096)
+        return Bad("target.dsn", "must be a libpq connection string of 1 to 4096 bytes");
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "table", "target.table", &t.table, true));
+      MILLRACE_RETURN_IF_ERROR(OptString(target, "schema", "target.schema", &t.pg_schema));
+      for (const auto& [field, name] :
+           {std::pair<const char*, const std::string*>{"target.table", &t.table},
+            {"target.schema", &t.pg_schema}})
+        if (name->empty() || name->size() > 63 || name->find('\0') != std::string::npos)
+          return Bad(field, "must be a PostgreSQL name of 1 to 63 bytes");
+      if (d.file_type != "csv")
+        return Bad("target.type",
+                   "a postgresql target loads CSV files with COPY: the dataset's file_type must "
+                   "be csv, not " +
+                       d.file_type);
+      if (!d.compression.empty())
+        return Bad("compression", "must be none for a postgresql target (COPY reads plain CSV)");
     } else if (d.target.type == "local") {
       MILLRACE_RETURN_IF_ERROR(CheckMembers(target, "target.", {"type", "bucket", "prefix"}));
       MILLRACE_RETURN_IF_ERROR(OptString(target, "bucket", "target.bucket", &d.target.bucket));
       MILLRACE_RETURN_IF_ERROR(OptString(target, "prefix", "target.prefix", &d.target.prefix));
     } else {
-      return Bad("target.type", "must be local or s3, not '" + d.target.type + "'");
+      return Bad("target.type", "must be local, s3 or postgresql, not '" + d.target.type + "'");
     }
   }
   if (d.target.type == "local") {
@@ -354,6 +374,18 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
       w.Key("secret_access_key");
       w.String(d.target.secret_access_key);
     }
+  } else if (d.target.type == "postgresql") {
+    w.Key("dsn");
+    if (with_secrets) {
+      w.String(d.target.dsn);
+    } else {
+      auto redacted = cdc::RedactDsn(d.target.dsn);
+      w.String(redacted.ok() ? *redacted : "");
+    }
+    w.Key("schema");
+    w.String(d.target.pg_schema);
+    w.Key("table");
+    w.String(d.target.table);
   } else if (!d.target.bucket.empty() || !d.target.prefix.empty()) {
     w.Key("bucket");
     w.String(d.target.bucket);

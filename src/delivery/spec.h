@@ -14,7 +14,11 @@
 namespace millrace::delivery {
 
 struct TargetSpec {
-  std::string type = "local";  // local | s3
+  std::string type = "local";  // local | s3 | postgresql
+  // postgresql only (pg_store.h): a libpq connection string, the table and its schema.
+  std::string dsn;
+  std::string table;
+  std::string pg_schema = "public";
   // s3 only:
   std::string endpoint_url;
   std::string region;

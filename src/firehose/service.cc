@@ -243,7 +243,7 @@ struct Destination {
   std::optional<std::string> prefix;        // the dataset's key_prefix
   std::optional<std::string> error_prefix;  // and error_prefix
   std::optional<std::string> compression;   // ours
-  std::optional<std::string> file_type;    // "other" or "parquet"
+  std::optional<std::string> file_type;     // "other" or "parquet"
   std::optional<int64_t> size_mib, interval_s;
   std::optional<std::string> transformation;  // "" to remove
   std::optional<std::string> lambda_arn;
@@ -874,9 +874,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           // Prefix is a new key_prefix: the files written stay where they are.
           const delivery::DatasetSpec* ds = *dataset ? &(*dataset)->spec : nullptr;
           const std::string current_bucket =
-              !ds                                                          ? ""
-              : ds->target.type == "local" && ds->target.bucket.empty() ? delivery::BucketOf(ds->name)
-                                                                          : ds->target.bucket;
+              !ds ? ""
+              : ds->target.type == "local" && ds->target.bucket.empty()
+                  ? delivery::BucketOf(ds->name)
+                  : ds->target.bucket;
           if (ds && dest.bucket && *dest.bucket != current_bucket)
             return ErrorAnswer(Invalid("changing BucketARN is not supported by Millrace: "
                                        "create another delivery stream to deliver elsewhere"),

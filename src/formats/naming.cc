@@ -131,8 +131,8 @@ Status SplitPrefix(std::string_view field, std::string_view prefix, std::vector<
   size_t i = 0;
   while (i < prefix.size()) {
     size_t at = prefix.find("!{", i);
-    std::string_view text = prefix.substr(i, at == std::string_view::npos ? std::string_view::npos
-                                                                          : at - i);
+    std::string_view text =
+        prefix.substr(i, at == std::string_view::npos ? std::string_view::npos : at - i);
     for (char c : text)
       if (!SafeLiteral(c))
         return bad("the character '" + std::string(1, c) +
@@ -308,9 +308,7 @@ std::string EvaluateOrDefault(std::string_view prefix, const std::string* error_
 
 }  // namespace
 
-bool HasExpressions(std::string_view prefix) {
-  return prefix.find("!{") != std::string_view::npos;
-}
+bool HasExpressions(std::string_view prefix) { return prefix.find("!{") != std::string_view::npos; }
 
 Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool error_prefix) {
   std::vector<PrefixPart> parts;

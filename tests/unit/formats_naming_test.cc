@@ -1,10 +1,9 @@
 // formats/naming and formats/failed_record: Firehose-layout object keys for fixed times,
 // deterministic UUIDs, and the shape of error-output lines.
 #include <gtest/gtest.h>
-
-#include <cctype>
 #include <simdjson.h>
 
+#include <cctype>
 #include <cstdint>
 #include <regex>
 #include <set>
@@ -168,7 +167,6 @@ TEST(FailedRecord, LinesAreValidJsonWhateverTheBytes) {
   EXPECT_EQ(count, 2);
 }
 
-
 // Firehose's custom prefixes (formats/naming.h).
 FileName Named(std::string_view uuid) {
   return FileName{"clicks", 3, k20240401T10 + 5 * 60000 + 7000, uuid, ".gz"};
@@ -182,9 +180,9 @@ TEST(CustomPrefix, WithoutExpressionsTheDefaultHourFolderFollows) {
             "logs-2024/04/01/10/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
   EXPECT_EQ(CustomErrorKey("", ErrorOutputType::kProcessingFailed, Named(uuid)),
             ErrorObjectKey("", ErrorOutputType::kProcessingFailed, Named(uuid)));
-  EXPECT_EQ(CustomErrorKey("err/", ErrorOutputType::kFormatConversionFailed, Named(uuid)),
-            "err/format-conversion-failed/2024/04/01/10/clicks-3-2024-04-01-10-05-07-" + uuid +
-                ".gz");
+  EXPECT_EQ(
+      CustomErrorKey("err/", ErrorOutputType::kFormatConversionFailed, Named(uuid)),
+      "err/format-conversion-failed/2024/04/01/10/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
 }
 
 TEST(CustomPrefix, ExpressionsAreEvaluatedAtTheOldestArrival) {
@@ -200,7 +198,8 @@ TEST(CustomPrefix, ExpressionsAreEvaluatedAtTheOldestArrival) {
 }
 
 TEST(CustomPrefix, RandomStringIsElevenCharactersAndTheSameOnRedo) {
-  const std::string a = CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("x")));
+  const std::string a =
+      CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("x")));
   const std::string again =
       CustomObjectKey("r/!{firehose:random-string}/", Named(DeterministicUuid("x")));
   const std::string other =
@@ -219,8 +218,8 @@ TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
   for (std::string_view bad :
        {"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:QQ}", "!{timestamp:yyy}",
         "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromQuery:id}/",
-        "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/",
-        ".tmp-x/", "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
+        "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/", ".tmp-x/",
+        "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
     Status st = CheckCustomPrefix("Prefix", bad, false);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
     EXPECT_NE(st.message().find("Prefix"), std::string::npos) << st.message();

@@ -1,0 +1,183 @@
+#include "delivery/pg_store.h"
+
+#include "common/logging.h"
+
+namespace millrace::delivery {
+namespace {
+
+constexpr const char* kLoads = "millrace_loads";
+
+class PgStore final : public objstore::ObjectStore {
+ public:
+  PgStore(PgTarget t, std::unique_ptr<objstore::ObjectStore> fallback)
+      : t_(std::move(t)), fallback_(std::move(fallback)) {}
+
+  Status Put(const std::string& key, std::string_view data,
+             const std::string& content_type) override {
+    if (content_type != "text/csv") return fallback_->Put(key, data, content_type);
+    Status st = Load(key, data);
+    if (!st.ok()) conn_.reset();  // a broken or aborted session is not reused
+    return st;
+  }
+
+  Result<std::optional<std::string>> Get(const std::string& key) override {
+    return fallback_->Get(key);
+  }
+  Result<std::vector<std::string>> List(const std::string& prefix) override {
+    return fallback_->List(prefix);
+  }
+  Status Delete(const std::string& key) override { return fallback_->Delete(key); }
+  std::string Describe() const override {
+    auto redacted = cdc::RedactDsn(t_.dsn);
+    return "postgresql:" + Qualified() + " (" + (redacted.ok() ? *redacted : "?") + ")";
+  }
+
+ private:
+  std::string Qualified() const {
+    return cdc::QuoteIdent(t_.schema) + "." + cdc::QuoteIdent(t_.table);
+  }
+
+  // The first line of a CSV file with a header: the column names.
+  std::vector<std::string> HeaderOf(std::string_view data) const {
+    std::vector<std::string> out;
+    size_t nl = data.find('\n');
+    std::string_view line = data.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string field;
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+          field.push_back('"');
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          field.push_back(c);
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == t_.csv_delimiter) {
+        out.push_back(std::move(field));
+        field.clear();
+      } else {
+        field.push_back(c);
+      }
+    }
+    out.push_back(std::move(field));
+    return out;
+  }
+
+  Status Prepare(std::string_view data) {
+    if (conn_) return Status::Ok();
+    auto c = cdc::PgConn::Connect(t_.dsn, /*replication=*/false);
+    if (!c.ok()) return c.status();
+    conn_ = std::move(*c);
+    MILLRACE_RETURN_IF_ERROR(conn_->Exec(std::string("CREATE TABLE IF NOT EXISTS ") +
+                                         cdc::QuoteIdent(t_.schema) + "." + kLoads +
+                                         " (key text PRIMARY KEY, loaded_at timestamptz NOT "
+                                         "NULL DEFAULT now(), rows bigint NOT NULL)"));
+    // The table, from the dataset's columns (or, while they are still to be inferred, the
+    // file's header as text columns).
+    std::string cols;
+    if (t_.columns.HasColumns()) {
+      for (const auto& tc : t_.columns.columns) {
+        if (!cols.empty()) cols += ", ";
+        cols += cdc::QuoteIdent(tc.column.name) + " " + PgTypeOf(tc.column);
+        if (!tc.column.nullable) cols += " NOT NULL";
+      }
+    } else if (t_.csv_header) {
+      for (const auto& name : HeaderOf(data)) {
+        if (!cols.empty()) cols += ", ";
+        cols += cdc::QuoteIdent(name) + " text";
+      }
+    } else {
+      return Status::FailedPrecondition(
+          "the table " + Qualified() +
+          " cannot be made: the dataset has no columns yet and its CSV files no header");
+    }
+    return conn_->Exec("CREATE TABLE IF NOT EXISTS " + Qualified() + " (" + cols + ")");
+  }
+
+  Status Load(const std::string& key, std::string_view data) {
+    MILLRACE_RETURN_IF_ERROR(Prepare(data));
+    MILLRACE_RETURN_IF_ERROR(conn_->Exec("BEGIN"));
+    auto done = conn_->Query(
+        "SELECT 1 FROM " + cdc::QuoteIdent(t_.schema) + "." + kLoads + " WHERE key = $1", {key});
+    if (!done.ok()) return done.status();
+    if (!done->rows.empty()) {  // loaded before a crash: nothing to do
+      LOG(kInfo) << "delivery: " << key << " is in " << Qualified() << " already";
+      return conn_->Exec("COMMIT");
+    }
+    std::string copy = "COPY " + Qualified();
+    if (t_.csv_header) {
+      std::string list;
+      for (const auto& name : HeaderOf(data)) {
+        if (!list.empty()) list += ", ";
+        list += cdc::QuoteIdent(name);
+      }
+      copy += " (" + list + ")";
+    }
+    copy += " FROM STDIN WITH (FORMAT csv, HEADER " +
+            std::string(t_.csv_header ? "true" : "false") + ", DELIMITER " +
+            cdc::QuoteLiteral(std::string(1, t_.csv_delimiter)) + ")";
+    auto rows = conn_->CopyIn(copy, data);
+    if (!rows.ok()) {
+      (void)conn_->Exec("ROLLBACK");
+      return rows.status();
+    }
+    auto ins = conn_->Query(
+        "INSERT INTO " + cdc::QuoteIdent(t_.schema) + "." + kLoads + " (key, rows) VALUES ($1, $2)",
+        {key, std::to_string(*rows)});
+    if (!ins.ok()) {
+      (void)conn_->Exec("ROLLBACK");
+      return ins.status();
+    }
+    return conn_->Exec("COMMIT");
+  }
+
+  const PgTarget t_;
+  std::unique_ptr<objstore::ObjectStore> fallback_;
+  std::unique_ptr<cdc::PgConn> conn_;
+};
+
+}  // namespace
+
+std::string PgTypeOf(const formats::parquet::ParquetColumn& c) {
+  using formats::parquet::ColumnType;
+  switch (c.type) {
+    case ColumnType::kBoolean:
+      return "boolean";
+    case ColumnType::kInt32:
+      return "integer";
+    case ColumnType::kInt64:
+      return "bigint";
+    case ColumnType::kFloat:
+      return "real";
+    case ColumnType::kDouble:
+      return "double precision";
+    case ColumnType::kString:
+    case ColumnType::kBinary:  // base64 text in CSV files
+      return "text";
+    case ColumnType::kDate:
+      return "date";
+    case ColumnType::kTimestampMillis:
+    case ColumnType::kTimestampMicros:
+      return "timestamptz";
+    case ColumnType::kDecimal:
+      return "numeric(" + std::to_string(c.precision) + "," + std::to_string(c.scale) + ")";
+    case ColumnType::kJson:
+    case ColumnType::kList:
+    case ColumnType::kStruct:
+      return "jsonb";
+  }
+  return "text";
+}
+
+std::unique_ptr<objstore::ObjectStore> NewPgStore(PgTarget target,
+                                                  std::unique_ptr<objstore::ObjectStore> fallback) {
+  return std::make_unique<PgStore>(std::move(target), std::move(fallback));
+}
+
+}  // namespace millrace::delivery
