@@ -40,6 +40,10 @@ std::string PendingJson(const Pending& p) {
   w.Uint(p.first);
   w.Key("last");
   w.Uint(p.last);
+  if (p.version != 0) {
+    w.Key("version");
+    w.Int(p.version);
+  }
   w.EndObject();
   return out;
 }
@@ -60,8 +64,14 @@ bool ParsePending(const std::string& json, Pending* p) {
     p->processing_failed_key = std::string(processing);
   p->first = first;
   p->last = last;
+  int64_t version = 0;
+  if (doc["version"].get(version) == simdjson::SUCCESS) p->version = version;
   return true;
 }
+
+// Firehose's default quota of active partitions per delivery stream; a delivery holding
+// more sends the records of the others to processing-failed.
+constexpr size_t kMaxActivePartitions = 500;
 
 void AppendConversionFailure(const log::Record& r, const std::string& message, int64_t now_ms,
                              std::string_view seq, std::string_view shard_id, std::string* out) {
@@ -87,11 +97,15 @@ ConsumerRunner::ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dat
       dataset_(std::move(dataset)),
       version_(version),
       infer_(dataset_.typed() && (!dataset_.schema.HasColumns() || dataset_.schema.inferred)),
+      partitioned_(!consumer_.partition_query.empty() ||
+                   !formats::PartitionKeysOf(dataset_.key_prefix).empty()),
+      partition_keys_(formats::PartitionKeysOf(dataset_.key_prefix)),
       counters_(counters ? std::move(counters) : std::make_shared<ConsumerCounters>()) {
   format_.file_type = dataset_.file_type;
   format_.compression = dataset_.compression;
   format_.csv_header = dataset_.csv_header;
   format_.csv_delimiter = dataset_.csv_delimiter;
+  format_.record_delimiter = dataset_.record_delimiter;
   if (dataset_.typed())
     format_.schema = std::make_shared<const formats::TableSchema>(dataset_.schema);
   // Row groups sized from the buffer: a file is usually one row group.
@@ -206,6 +220,12 @@ bool ConsumerRunner::WaitBackoff() {
     if (!f.ok()) return ::millrace::Status::InvalidArgument("filter: " + f.status().message());
     filter_ = std::move(*f);
   }
+  if (!consumer_.partition_query.empty() && !partition_query_) {
+    auto q = PartitionQuery::Compile(consumer_.partition_query);
+    if (!q.ok())
+      return ::millrace::Status::InvalidArgument("partition_query: " + q.status().message());
+    partition_query_ = std::move(*q);
+  }
   if (dataset_.target.type == "s3") {
     objstore::S3Config c;
     c.endpoint_url = dataset_.target.endpoint_url;
@@ -309,16 +329,72 @@ void ConsumerRunner::Run() {
   size_t batch_bytes = 0;
   // Inference mode: the records (after any transformation) wait here for the schema.
   std::vector<log::Record> held;
+  // Dynamic partitioning: the partitions of this delivery, by their values' canonical form.
+  std::map<std::string, size_t> partition_index;
+  formats::PartitionValues values;
+  std::string why;
   auto write = [&](const log::Record& r, std::string_view data) {
     std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
     formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
+    formats::FileWriter* w = writer.get();
+    PartFile* part = nullptr;
+    if (partitioned_) {
+      values.clear();
+      bool ok = partition_query_ ? partition_query_->Extract(data, &values, &why)
+                                 : (why = "the consumer has no partition_query to give the "
+                                          "partition keys its dataset's key_prefix names",
+                                    false);
+      for (size_t i = 0; ok && i < partition_keys_.size(); ++i)
+        if (!values.count(partition_keys_[i])) {
+          why = "the partition key query gave no " + partition_keys_[i];
+          ok = false;
+        }
+      std::string canonical;
+      for (const auto& [k, v] : values) canonical += k + "=" + v + "/";
+      auto it = partition_index.find(canonical);
+      if (ok && it == partition_index.end() && partition_index.size() >= kMaxActivePartitions) {
+        why = "more than " + std::to_string(kMaxActivePartitions) +
+              " active partitions in one delivery (Firehose's default quota)";
+        ok = false;
+      }
+      if (!ok) {
+        formats::FailedRecord f;
+        f.attempts_made = 1;
+        f.arrival_ms = r.arrival_ms;
+        f.error_code = "DynamicPartitioning.MetadataExtractionFailed";
+        f.error_message = why;
+        f.attempt_ending_ms = now_ms;
+        f.raw_data = data;
+        f.sequence_number = seq;
+        f.partition_key = r.partition_key;
+        f.shard_id = shard_id;
+        formats::AppendFailedRecord(formats::ErrorOutputType::kProcessingFailed, f,
+                                    &out->processing_lines);
+        ++out->processing_failed;
+        return;
+      }
+      if (it == partition_index.end()) {
+        it = partition_index.emplace(canonical, out->partitions.size()).first;
+        out->partitions.emplace_back();
+        out->partitions.back().values = values;
+        out->partitions.back().oldest_arrival_ms = r.arrival_ms;
+      }
+      part = &out->partitions[it->second];
+      if (!part->writer && (!infer_ || format_.schema->HasColumns())) {
+        auto made = formats::NewWriter(format_);
+        if (!made.ok()) return;  // not for a known format: NewWriter succeeded above
+        part->writer = std::move(*made);
+      }
+      w = part->writer.get();
+    }
     ::millrace::Status st =
-        writer ? writer->Add(in)
-               : ::millrace::Status::InvalidArgument(
-                     "the dataset's schema has no columns yet, and no record so far gave any "
-                     "(records must be JSON objects, or CSV lines)");
+        w ? w->Add(in)
+          : ::millrace::Status::InvalidArgument(
+                "the dataset's schema has no columns yet, and no record so far gave any "
+                "(records must be JSON objects, or CSV lines)");
     if (st.ok()) {
       ++out->good;
+      if (part) ++part->good;
     } else {
       ++out->conversion_failed;
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
@@ -390,7 +466,17 @@ void ConsumerRunner::Run() {
       writer = std::move(*w);
     }
     for (const log::Record& r : held) write(r, r.data);
-    if (!writer) return ::millrace::Status::Ok();  // every record failed: no data file
+    if (!writer && !partitioned_) return ::millrace::Status::Ok();  // every record failed
+  }
+  if (partitioned_) {
+    for (PartFile& part : out->partitions) {
+      if (!part.writer) continue;
+      auto bytes = part.writer->Finish();
+      if (!bytes.ok()) return bytes.status();
+      part.bytes = std::move(*bytes);
+      part.writer.reset();
+    }
+    return ::millrace::Status::Ok();
   }
   auto bytes = writer->Finish();
   if (!bytes.ok()) return bytes.status();
@@ -580,15 +666,41 @@ template <typename Add>
   LOG(kInfo) << "delivery: " << consumer_.name << ": completing the delivery of "
              << streams::ShardIdOf(st.index) << " records " << p.first << ".." << p.last
              << " cut short by a stop (" << p.key << ")";
-  MILLRACE_RETURN_IF_ERROR(WriteParts(p, parts));
+  if (partitioned_ && p.version == 0) p.version = version_.load();  // written before 0.x
+  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, st.index, p, parts));
   st.checkpoint = p.last + 1;
   return SaveCheckpoint(stream_id, st, "");
 }
 
+std::string ConsumerRunner::SeedOf(uint64_t stream_id, uint32_t shard, uint64_t first,
+                                   uint64_t last) const {
+  return consumer_.name + "/" + std::to_string(stream_id) + "/" + std::to_string(shard) + "/" +
+         std::to_string(first) + "-" + std::to_string(last);
+}
+
 // Writes the files of one delivery (those that have records) and counts them.
-::millrace::Status ConsumerRunner::WriteParts(const Pending& p, const FileParts& parts) {
-  if (parts.good > 0)
+::millrace::Status ConsumerRunner::WriteParts(uint64_t stream_id, uint32_t shard, const Pending& p,
+                                              const FileParts& parts) {
+  size_t data_objects = parts.good > 0;
+  if (partitioned_) {
+    // A file per partition, its UUID and time its own: the same on a redo.
+    data_objects = 0;
+    const std::string seed = SeedOf(stream_id, shard, p.first, p.last);
+    const std::string ext = formats::FileExtension(format_);
+    for (const PartFile& part : parts.partitions) {
+      if (part.good == 0) continue;
+      std::string canonical;
+      for (const auto& [k, v] : part.values) canonical += k + "=" + v + "/";
+      const std::string uuid = formats::DeterministicUuid(seed + "|" + canonical);
+      formats::FileName name{consumer_.name, p.version, part.oldest_arrival_ms, uuid, ext};
+      MILLRACE_RETURN_IF_ERROR(WriteWithRetry(
+          formats::CustomObjectKey(dataset_.key_prefix, name, &part.values), part.bytes,
+          formats::ContentType(format_)));
+      ++data_objects;
+    }
+  } else if (parts.good > 0) {
     MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, parts.bytes, formats::ContentType(format_)));
+  }
   if (parts.conversion_failed > 0)
     MILLRACE_RETURN_IF_ERROR(
         WriteWithRetry(p.failed_key, parts.conversion_lines, "application/x-ndjson"));
@@ -601,15 +713,13 @@ template <typename Add>
   c.filtered += parts.filtered;
   c.conversion_failed += parts.conversion_failed;
   c.processing_failed += parts.processing_failed;
-  c.objects += (parts.good > 0) + (parts.conversion_failed > 0) + (parts.processing_failed > 0);
+  c.objects += data_objects + (parts.conversion_failed > 0) + (parts.processing_failed > 0);
   return ::millrace::Status::Ok();
 }
 
 ::millrace::Status ConsumerRunner::Flush(uint64_t stream_id, ShardState& st) {
   if (st.records == 0) return ::millrace::Status::Ok();
-  std::string seed = consumer_.name + "/" + std::to_string(stream_id) + "/" +
-                     std::to_string(st.index) + "/" + std::to_string(st.first) + "-" +
-                     std::to_string(st.last);
+  std::string seed = SeedOf(stream_id, st.index, st.first, st.last);
   std::string uuid = formats::DeterministicUuid(seed);
   FileParts parts;
   if (Deferred()) {
@@ -640,7 +750,8 @@ template <typename Add>
   // 1. The intent, durably: a crash from here on redoes exactly this delivery.
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, PendingJson(p)));
   // 2. The files.
-  MILLRACE_RETURN_IF_ERROR(WriteParts(p, parts));
+  if (partitioned_) p.version = version;
+  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, st.index, p, parts));
   // 3. The checkpoint moves past them.
   st.checkpoint = st.last + 1;
   MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, ""));

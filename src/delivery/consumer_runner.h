@@ -11,12 +11,15 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "delivery/manager.h"
+#include "delivery/partition_query.h"
 #include "delivery/record_filter.h"
 #include "delivery/spec.h"
+#include "formats/naming.h"
 #include "formats/writer.h"
 #include "objstore/object_store.h"
 #include "streams/manager.h"
@@ -30,6 +33,9 @@ class ConsumerRunner {
   struct Pending {
     std::string key, failed_key, processing_failed_key;
     uint64_t first = 0, last = 0;
+    // Partitioned deliveries: the version the files are named with (their keys are made
+    // again from it on a redo: one per partition, not kept here). 0: unpartitioned.
+    int64_t version = 0;
   };
   struct Deps {
     catalog::Catalog* catalog;
@@ -69,8 +75,17 @@ class ConsumerRunner {
     bool done = false;  // a closed shard, fully delivered
   };
 
+  // One dynamic partition's file of a delivery.
+  struct PartFile {
+    formats::PartitionValues values;
+    std::unique_ptr<formats::FileWriter> writer;  // while it is built
+    std::string bytes;
+    size_t good = 0;
+    int64_t oldest_arrival_ms = 0;
+  };
   // The files of one delivery, before they are written.
   struct FileParts {
+    std::vector<PartFile> partitions;  // partitioned consumers: the data files, by partition
     std::string bytes, conversion_lines, processing_lines;
     size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0, filtered = 0;
     int64_t oldest_arrival_ms = 0;
@@ -92,13 +107,19 @@ class ConsumerRunner {
   ::millrace::Status Transform(uint64_t stream_id, uint32_t shard,
                                const std::vector<log::Record>& batch, Invoked& invoked, Add& add,
                                FileParts* out);
-  ::millrace::Status WriteParts(const Pending& p, const FileParts& parts);
+  ::millrace::Status WriteParts(uint64_t stream_id, uint32_t shard, const Pending& p,
+                                const FileParts& parts);
+  // The seed of a delivery's file UUIDs.
+  std::string SeedOf(uint64_t stream_id, uint32_t shard, uint64_t first, uint64_t last) const;
   // Inference mode: widens the dataset's stored schema to fit `records` (persisting it and
   // the consumers' new versions first), then sets format_'s schema to the stored one.
   ::millrace::Status ResolveSchema(const std::vector<log::Record>& records);
   // Records are kept out of a writer until flush (read again from the log then): with a
   // transformation, or while the dataset's schema is inferred.
-  bool Deferred() const { return pool_ != nullptr || infer_ || filter_ != nullptr; }
+  // Also when the consumer partitions its files (dynamic partitioning).
+  bool Deferred() const {
+    return pool_ != nullptr || infer_ || filter_ != nullptr || partitioned_;
+  }
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
   ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
@@ -123,6 +144,11 @@ class ConsumerRunner {
   std::unique_ptr<objstore::ObjectStore> store_;
   std::unique_ptr<transform::WorkerPool> pool_;  // when the consumer has a transformation
   std::unique_ptr<RecordFilter> filter_;         // when the consumer has a filter
+  std::unique_ptr<PartitionQuery> partition_query_;  // when it has a partition query
+  // Dynamic partitioning: the dataset's key prefix names partition keys, or the consumer
+  // has a partition query. A delivery then writes a file per partition.
+  const bool partitioned_;
+  const std::vector<std::string> partition_keys_;  // those the key prefix names
   std::string transform_arn_;
 
   uint64_t stream_id_ = 0;  // the stream instance being read (0: none yet)

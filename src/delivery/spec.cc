@@ -8,6 +8,7 @@
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/json_writer.h"
+#include "delivery/partition_query.h"
 #include "delivery/record_filter.h"
 #include "formats/naming.h"
 
@@ -126,7 +127,8 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   DatasetSpec d;
   MILLRACE_RETURN_IF_ERROR(CheckMembers(
       *doc, "",
-      {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix", "error_prefix"},
+      {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix", "error_prefix",
+       "record_delimiter"},
       {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
@@ -152,6 +154,11 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
         d.compression != "snappy")
       return Bad("compression", "must be gzip, zstd or snappy, not '" + d.compression + "'");
   }
+  MILLRACE_RETURN_IF_ERROR(
+      OptString(*doc, "record_delimiter", "record_delimiter", &d.record_delimiter));
+  if (!d.record_delimiter.empty() && d.file_type != "other")
+    return Bad("record_delimiter", "only applies to datasets of file_type other");
+  if (d.record_delimiter.size() > 16) return Bad("record_delimiter", "must be at most 16 bytes");
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "key_prefix", "key_prefix", &d.key_prefix));
   MILLRACE_RETURN_IF_ERROR(formats::CheckCustomPrefix("key_prefix", d.key_prefix, false));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "error_prefix", "error_prefix", &d.error_prefix));
@@ -283,7 +290,8 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   MILLRACE_RETURN_IF_ERROR(CheckMembers(
       *doc, "",
       {"name", "stream", "dataset", "buffer_size_mib", "buffer_interval_seconds", "transformation",
-       "transformation_buffer_mib", "transformation_workers", "starting_position", "filter"},
+       "transformation_buffer_mib", "transformation_workers", "starting_position", "filter",
+       "partition_query"},
       {"version", "created_at", "updated_at", "status", "state", "last_error", "last_error_at",
        "consecutive_failures", "records_delivered", "objects_written", "records_failed", "lag",
        "records_behind", "millis_behind", "shards", "counters", "created_dataset"}));
@@ -312,13 +320,24 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   if (c.filter.size() > RecordFilter::kMaxExpressionBytes)
     return Bad("filter",
                "is longer than " + std::to_string(RecordFilter::kMaxExpressionBytes) + " bytes");
+  MILLRACE_RETURN_IF_ERROR(
+      OptString(*doc, "partition_query", "partition_query", &c.partition_query));
+  if (c.partition_query.size() > PartitionQuery::kMaxExpressionBytes)
+    return Bad("partition_query", "is longer than " +
+                                      std::to_string(PartitionQuery::kMaxExpressionBytes) +
+                                      " bytes");
   return c;
 }
 
 Status CheckFilter(const ConsumerSpec& c) {
-  if (c.filter.empty()) return Status::Ok();
-  auto compiled = RecordFilter::Compile(c.filter);  // ~15 ms: libjq 1.6 compiles its builtins
-  if (!compiled.ok()) return Bad("filter", compiled.status().message());
+  if (!c.filter.empty()) {
+    auto compiled = RecordFilter::Compile(c.filter);  // ~15 ms: libjq 1.6 compiles its builtins
+    if (!compiled.ok()) return Bad("filter", compiled.status().message());
+  }
+  if (!c.partition_query.empty()) {
+    auto compiled = PartitionQuery::Compile(c.partition_query);
+    if (!compiled.ok()) return Bad("partition_query", compiled.status().message());
+  }
   return Status::Ok();
 }
 
@@ -337,6 +356,10 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
   if (d.typed()) {
     w.Key("schema");
     formats::WriteTableSchema(d.schema, &w);
+  }
+  if (!d.record_delimiter.empty()) {
+    w.Key("record_delimiter");
+    w.String(d.record_delimiter);
   }
   if (!d.key_prefix.empty()) {
     w.Key("key_prefix");
@@ -424,6 +447,10 @@ std::string ConsumerJson(const ConsumerSpec& c) {
   if (!c.filter.empty()) {
     w.Key("filter");
     w.String(c.filter);
+  }
+  if (!c.partition_query.empty()) {
+    w.Key("partition_query");
+    w.String(c.partition_query);
   }
   w.EndObject();
   return out;

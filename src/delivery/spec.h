@@ -45,6 +45,8 @@ struct DatasetSpec {
   // go ("" = "YYYY/MM/DD/hh/") and where records that failed go ("" = "<type>/YYYY/...").
   std::string key_prefix;
   std::string error_prefix;
+  // other only: bytes appended after each record ("\n": Firehose's AppendDelimiterToRecord).
+  std::string record_delimiter;
 
   bool typed() const { return file_type == "csv" || file_type == "parquet"; }
 };
@@ -61,6 +63,9 @@ struct ConsumerSpec {
   std::string starting_position = "TRIM_HORIZON";  // or LATEST
   // A jq expression (record_filter.h): only the records it keeps are delivered; "" for all.
   std::string filter;
+  // A jq expression giving each record's dynamic partition keys (partition_query.h), for
+  // the dataset's !{partitionKeyFromQuery:...}; "" for none.
+  std::string partition_query;
 };
 
 // The S3 API's bucket of a local dataset (src/s3/): the dataset's name when it is a valid
@@ -81,7 +86,8 @@ Result<DatasetSpec> ParseDataset(std::string_view json);
 // Checks every field but whether the filter compiles (CheckFilter: it costs milliseconds, and
 // stored consumers are parsed often).
 Result<ConsumerSpec> ParseConsumer(std::string_view json);
-// InvalidArgument naming "filter" and jq's message if the consumer's filter does not compile.
+// InvalidArgument naming "filter" (or "partition_query") and jq's message if the consumer's
+// filter (or partition query) does not compile.
 Status CheckFilter(const ConsumerSpec& c);
 
 // JSON for storage (`with_secrets`) and for API answers (secret_access_key omitted).

@@ -249,6 +249,9 @@ struct Destination {
   std::optional<std::string> lambda_arn;
   std::optional<int64_t> lambda_buffer_mib;
   std::optional<std::string> role_arn;
+  std::optional<std::string> partition_query;  // MetadataExtraction's jq query ("" to remove)
+  std::optional<std::string> delimiter;        // AppendDelimiterToRecord's ("" to remove)
+  bool dynamic = false;                        // DynamicPartitioningConfiguration.Enabled
 };
 
 std::optional<Failure> ReadDestination(Element d, const std::string& member, bool creating,
@@ -308,25 +311,33 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
   if (auto backup = Str(d, "S3BackupMode"); backup && *backup != "Disabled")
     return Invalid("S3BackupMode " + std::string(Abbreviate(*backup, 32)) +
                    " is not supported by Millrace");
-  if (auto dyn = Obj(d, "DynamicPartitioningConfiguration"); dyn && True(*dyn, "Enabled"))
-    return Invalid("DynamicPartitioningConfiguration is not supported by Millrace yet");
+  if (auto dyn = Obj(d, "DynamicPartitioningConfiguration")) out->dynamic = True(*dyn, "Enabled");
   if (auto proc = Obj(d, "ProcessingConfiguration")) {
     if (!True(*proc, "Enabled")) {
       out->transformation = "";
+      out->partition_query = "";
+      out->delimiter = "";
     } else {
       simdjson::dom::array processors;
       if ((*proc)["Processors"].get(processors) != simdjson::SUCCESS)
         return Invalid("ProcessingConfiguration: Processors is required when Enabled is true");
+      out->transformation = "";
+      out->partition_query = "";
+      out->delimiter = "";
       for (Element p : processors) {
         std::string_view type = Str(p, "Type").value_or("");
-        if (type != "Lambda")
-          return Invalid("ProcessingConfiguration: processor " + std::string(Abbreviate(type, 64)) +
-                         " is not supported by Millrace (Lambda, onto a transformation, is)");
-        simdjson::dom::array params;
-        if (p["Parameters"].get(params) == simdjson::SUCCESS) {
-          for (Element param : params) {
-            std::string_view name = Str(param, "ParameterName").value_or("");
-            std::string_view value = Str(param, "ParameterValue").value_or("");
+        std::vector<std::pair<std::string_view, std::string_view>> params;
+        simdjson::dom::array list;
+        if (p["Parameters"].get(list) == simdjson::SUCCESS)
+          for (Element param : list)
+            params.emplace_back(Str(param, "ParameterName").value_or(""),
+                                Str(param, "ParameterValue").value_or(""));
+        auto unsupported = [&](std::string_view name) {
+          return Invalid("ProcessingConfiguration: parameter " + std::string(Abbreviate(name, 64)) +
+                         " of " + std::string(type) + " is not supported by Millrace");
+        };
+        if (type == "Lambda") {
+          for (auto [name, value] : params) {
             if (name == "LambdaArn") {
               out->lambda_arn = std::string(value);
               out->transformation = FunctionName(value);
@@ -337,17 +348,65 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
               out->lambda_buffer_mib = mb;
             } else if (name != "NumberOfRetries" && name != "RoleArn" &&
                        name != "BufferIntervalInSeconds") {
-              return Invalid("ProcessingConfiguration: parameter " +
-                             std::string(Abbreviate(name, 64)) + " is not supported by Millrace");
+              return unsupported(name);
             }
           }
+          if (out->transformation->empty())
+            return Invalid(
+                "ProcessingConfiguration: the Lambda processor needs a LambdaArn (the "
+                "name or ARN of a Millrace transformation)");
+        } else if (type == "MetadataExtraction") {
+          for (auto [name, value] : params) {
+            if (name == "MetadataExtractionQuery") {
+              out->partition_query = std::string(value);
+            } else if (name == "JsonParsingEngine") {
+              if (value != "JQ-1.6")
+                return Invalid("ProcessingConfiguration: JsonParsingEngine must be JQ-1.6");
+            } else {
+              return unsupported(name);
+            }
+          }
+          if (out->partition_query->empty())
+            return Invalid("ProcessingConfiguration: MetadataExtraction needs a "
+                           "MetadataExtractionQuery (a jq expression)");
+        } else if (type == "AppendDelimiterToRecord") {
+          std::string delimiter = "\n";
+          for (auto [name, value] : params) {
+            if (name != "Delimiter") return unsupported(name);
+            // Given escaped, as the console writes it: "\\n" is a newline.
+            delimiter.clear();
+            for (size_t i = 0; i < value.size(); ++i) {
+              if (value[i] == '\\' && i + 1 < value.size()) {
+                char e = value[++i];
+                delimiter.push_back(e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e);
+              } else {
+                delimiter.push_back(value[i]);
+              }
+            }
+          }
+          out->delimiter = delimiter;
+        } else {
+          return Invalid("ProcessingConfiguration: processor " + std::string(Abbreviate(type, 64)) +
+                         " is not supported by Millrace (Lambda, MetadataExtraction and "
+                         "AppendDelimiterToRecord are)");
         }
-        if (!out->transformation || out->transformation->empty())
-          return Invalid(
-              "ProcessingConfiguration: the Lambda processor needs a LambdaArn (the "
-              "name or ARN of a Millrace transformation)");
       }
     }
+  }
+  if (creating) {
+    // Firehose's rules: partition keys in the prefix need dynamic partitioning, and
+    // dynamic partitioning needs them in the prefix.
+    const std::string prefix = out->prefix.value_or("");
+    const bool keyed = !formats::PartitionKeysOf(prefix).empty();
+    if (out->dynamic && !keyed)
+      return Invalid("with DynamicPartitioningConfiguration enabled, Prefix must use "
+                     "!{partitionKeyFromQuery:...}");
+    if (!out->dynamic && (keyed || !out->partition_query.value_or("").empty()))
+      return Invalid("!{partitionKeyFromQuery:...} and MetadataExtraction need "
+                     "DynamicPartitioningConfiguration enabled");
+    if (out->dynamic && out->partition_query.value_or("").empty())
+      return Invalid("dynamic partitioning needs a MetadataExtraction processor with a "
+                     "MetadataExtractionQuery (partitionKeyFromLambda is not supported yet)");
   }
   if (auto conv = Obj(d, "DataFormatConversionConfiguration"); conv && True(*conv, "Enabled")) {
     auto output = Obj(*conv, "OutputFormatConfiguration");
@@ -395,6 +454,10 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   w.Int(d.size_mib.value_or(5));
   w.Key("buffer_interval_seconds");
   w.Int(d.interval_s.value_or(300));
+  if (d.partition_query && !d.partition_query->empty()) {
+    w.Key("partition_query");
+    w.String(*d.partition_query);
+  }
   if (d.transformation && !d.transformation->empty()) {
     w.Key("transformation");
     w.String(*d.transformation);
@@ -409,6 +472,10 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   w.String(dataset);
   w.Key("file_type");
   w.String(d.file_type.value_or("other"));
+  if (d.delimiter && !d.delimiter->empty() && d.file_type.value_or("other") == "other") {
+    w.Key("record_delimiter");
+    w.String(*d.delimiter);
+  }
   std::string compression = d.compression.value_or("");
   if (!compression.empty()) {
     w.Key("compression");
@@ -903,6 +970,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
               w.Key("error_prefix");
               w.String(*dest.error_prefix);
             }
+            if (dest.delimiter && (*dataset) && (*dataset)->spec.file_type == "other") {
+              w.Key("record_delimiter");
+              w.String(*dest.delimiter);
+            }
             w.EndObject();
           }
 
@@ -929,6 +1000,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             if (dest.lambda_buffer_mib) {
               w.Key("transformation_buffer_mib");
               w.Int(*dest.lambda_buffer_mib);
+            }
+            if (dest.partition_query) {
+              w.Key("partition_query");
+              w.String(*dest.partition_query);
             }
             w.EndObject();
           }
@@ -1064,28 +1139,46 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         w.Key("ExtendedS3DestinationDescription");
         w.BeginObject();
         s3_common();
-        w.Key("ProcessingConfiguration");
-        w.BeginObject();
-        w.Key("Enabled");
-        w.Bool(!c.spec.transformation.empty());
-        if (!c.spec.transformation.empty()) {
-          w.Key("Processors");
-          w.BeginArray();
+        const std::string delimiter = *dataset ? (*dataset)->spec.record_delimiter : "";
+        auto processor = [&](const char* type, const char* name, const std::string& value) {
           w.BeginObject();
           w.Key("Type");
-          w.String("Lambda");
+          w.String(type);
           w.Key("Parameters");
           w.BeginArray();
           w.BeginObject();
           w.Key("ParameterName");
-          w.String("LambdaArn");
+          w.String(name);
           w.Key("ParameterValue");
-          w.String(x.lambda_arn.empty() ? c.spec.transformation : x.lambda_arn);
+          w.String(value);
           w.EndObject();
           w.EndArray();
           w.EndObject();
-          w.EndArray();
+        };
+        w.Key("ProcessingConfiguration");
+        w.BeginObject();
+        w.Key("Enabled");
+        w.Bool(!c.spec.transformation.empty() || !c.spec.partition_query.empty() ||
+               !delimiter.empty());
+        w.Key("Processors");
+        w.BeginArray();
+        if (!c.spec.transformation.empty())
+          processor("Lambda", "LambdaArn",
+                    x.lambda_arn.empty() ? c.spec.transformation : x.lambda_arn);
+        if (!c.spec.partition_query.empty())
+          processor("MetadataExtraction", "MetadataExtractionQuery", c.spec.partition_query);
+        if (!delimiter.empty()) {
+          std::string escaped;
+          for (char ch : delimiter)
+            escaped += ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : ch == '\r' ? "\\r" : std::string(1, ch);
+          processor("AppendDelimiterToRecord", "Delimiter", escaped);
         }
+        w.EndArray();
+        w.EndObject();
+        w.Key("DynamicPartitioningConfiguration");
+        w.BeginObject();
+        w.Key("Enabled");
+        w.Bool(!c.spec.partition_query.empty());
         w.EndObject();
         w.Key("S3BackupMode");
         w.String("Disabled");

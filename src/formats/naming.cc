@@ -112,8 +112,8 @@ constexpr int kMaxExpressions = 50;
 
 // One part of a prefix: literal text, or an expression.
 struct PrefixPart {
-  enum Kind { kText, kTimestamp, kRandom, kErrorType } kind = kText;
-  std::string text;  // kText: the text; kTimestamp: the pattern
+  enum Kind { kText, kTimestamp, kRandom, kErrorType, kPartition } kind = kText;
+  std::string text;  // kText: the text; kTimestamp: the pattern; kPartition: the key
 };
 
 bool SafeLiteral(char c) {
@@ -153,9 +153,13 @@ Status SplitPrefix(std::string_view field, std::string_view prefix, std::vector<
       out->push_back({PrefixPart::kRandom, ""});
     } else if (ns == "firehose" && value == "error-output-type") {
       out->push_back({PrefixPart::kErrorType, ""});
-    } else if (ns == "partitionKeyFromQuery" || ns == "partitionKeyFromLambda") {
-      return bad("!{" + std::string(ns) +
-                 ":...} (dynamic partitioning) is not supported by Millrace yet");
+    } else if (ns == "partitionKeyFromQuery") {
+      if (value.empty() || value.size() > 128)
+        return bad("!{partitionKeyFromQuery:<key>} needs a key of 1 to 128 characters");
+      out->push_back({PrefixPart::kPartition, std::string(value)});
+    } else if (ns == "partitionKeyFromLambda") {
+      return bad("!{partitionKeyFromLambda:...} is not supported by Millrace yet (use "
+                 "!{partitionKeyFromQuery:...} with the consumer's partition query)");
     } else {
       return bad("unknown expression !{" + std::string(expr.substr(0, 64)) +
                  "} (!{timestamp:...}, !{firehose:random-string} and "
@@ -249,7 +253,7 @@ std::string RandomString(std::string_view uuid) {
 
 // The prefix evaluated; false if a part cannot be (only for unchecked prefixes).
 bool Evaluate(const std::vector<PrefixPart>& parts, const UtcTime& t, std::string_view uuid,
-              std::string_view error_type, std::string* out) {
+              std::string_view error_type, const PartitionValues* values, std::string* out) {
   for (const PrefixPart& p : parts) {
     switch (p.kind) {
       case PrefixPart::kText:
@@ -263,6 +267,12 @@ bool Evaluate(const std::vector<PrefixPart>& parts, const UtcTime& t, std::strin
         break;
       case PrefixPart::kErrorType:
         out->append(error_type);
+        break;
+      case PrefixPart::kPartition:
+        if (values) {
+          auto it = values->find(p.text);
+          if (it != values->end()) out->append(it->second);
+        }
         break;
     }
   }
@@ -287,7 +297,7 @@ bool StaysInFolder(std::string_view p) {
 }
 
 std::string EvaluateOrDefault(std::string_view prefix, const std::string* error_type,
-                              const FileName& name) {
+                              const FileName& name, const PartitionValues* values) {
   std::vector<PrefixPart> parts;
   std::string out;
   if (!HasExpressions(prefix) || !SplitPrefix("prefix", prefix, &parts).ok()) {
@@ -298,7 +308,7 @@ std::string EvaluateOrDefault(std::string_view prefix, const std::string* error_
     }
     AppendHourFolder(&out, ToUtc(name.arrival_ms));
   } else if (!Evaluate(parts, ToUtc(name.arrival_ms), name.uuid,
-                       error_type ? std::string_view(*error_type) : "", &out)) {
+                       error_type ? std::string_view(*error_type) : "", values, &out)) {
     out.clear();  // a checked prefix cannot get here; the default then
     AppendHourFolder(&out, ToUtc(name.arrival_ms));
   }
@@ -315,6 +325,10 @@ Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool e
   MILLRACE_RETURN_IF_ERROR(SplitPrefix(field, prefix, &parts));
   bool has_type = false;
   for (const PrefixPart& p : parts) {
+    if (p.kind == PrefixPart::kPartition && error_prefix)
+      return Status::InvalidArgument(std::string(field) +
+                                     ": !{partitionKeyFromQuery:...} cannot be in the error "
+                                     "prefix (a record that failed may have no keys)");
     if (p.kind == PrefixPart::kErrorType) {
       if (!error_prefix)
         return Status::InvalidArgument(std::string(field) +
@@ -337,7 +351,11 @@ Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool e
         Status st = AppendTimestamp(&ignored, p.text, t);
         if (!st.ok()) return Status::InvalidArgument(std::string(field) + ": " + st.message());
       }
-    Evaluate(parts, t, "00000000-0000-4000-8000-000000000000", "processing-failed", &sample);
+    PartitionValues sample_values;
+    for (const PrefixPart& p : parts)
+      if (p.kind == PrefixPart::kPartition) sample_values[p.text] = "v";
+    Evaluate(parts, t, "00000000-0000-4000-8000-000000000000", "processing-failed",
+             &sample_values, &sample);
   } else {
     sample = std::string(prefix);
   }
@@ -348,13 +366,25 @@ Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool e
   return Status::Ok();
 }
 
-std::string CustomObjectKey(std::string_view prefix, const FileName& name) {
-  return EvaluateOrDefault(prefix, nullptr, name);
+std::vector<std::string> PartitionKeysOf(std::string_view prefix) {
+  std::vector<PrefixPart> parts;
+  std::vector<std::string> out;
+  if (!SplitPrefix("prefix", prefix, &parts).ok()) return out;
+  for (const PrefixPart& p : parts)
+    if (p.kind == PrefixPart::kPartition &&
+        std::find(out.begin(), out.end(), p.text) == out.end())
+      out.push_back(p.text);
+  return out;
+}
+
+std::string CustomObjectKey(std::string_view prefix, const FileName& name,
+                            const PartitionValues* values) {
+  return EvaluateOrDefault(prefix, nullptr, name, values);
 }
 
 std::string CustomErrorKey(std::string_view prefix, ErrorOutputType type, const FileName& name) {
   const std::string t = ErrorOutputTypeName(type);
-  return EvaluateOrDefault(prefix, &t, name);
+  return EvaluateOrDefault(prefix, &t, name, nullptr);
 }
 
 std::string DeterministicUuid(std::string_view seed) {

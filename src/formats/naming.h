@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -55,13 +57,22 @@ std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const 
 //                              an error prefix, and required in one that has expressions
 // A prefix without expressions gets Firehose's default after it ("YYYY/MM/dd/HH/", and for
 // errors "<error-output-type>/YYYY/MM/dd/HH/"); one with expressions is used as evaluated.
-// Other namespaces (partitionKeyFromQuery, ...) are refused. What a prefix evaluates to is
-// checked to stay in the folder: no empty, "." or ".." parts, no leading '/'.
+//   !{partitionKeyFromQuery:<key>}  a dynamic partition's value for the key (the
+//                              consumer's partition query gives them), not in an error
+//                              prefix; !{partitionKeyFromLambda:<key>} is refused (not yet)
+// Other namespaces are refused. What a prefix evaluates to is checked to stay in the
+// folder: no empty, "." or ".." parts, no leading '/'.
 bool HasExpressions(std::string_view prefix);
 // InvalidArgument naming `field` and what is wrong; empty prefixes are fine.
 Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool error_prefix);
-// The key of a file under a checked prefix (DataObjectKey's layout for "").
-std::string CustomObjectKey(std::string_view prefix, const FileName& name);
+// The keys that !{partitionKeyFromQuery:...} expressions of a checked prefix name.
+std::vector<std::string> PartitionKeysOf(std::string_view prefix);
+// A file's dynamic partition: key -> value (values checked by the query: no '/').
+using PartitionValues = std::map<std::string, std::string>;
+// The key of a file under a checked prefix (DataObjectKey's layout for ""); `values` are
+// the partition's (a key the prefix names and `values` lack evaluates to "").
+std::string CustomObjectKey(std::string_view prefix, const FileName& name,
+                            const PartitionValues* values = nullptr);
 std::string CustomErrorKey(std::string_view prefix, ErrorOutputType type, const FileName& name);
 
 // A UUID in the textual form of version 4 (8-4-4-4-12 lowercase hex digits, version nibble

@@ -12,9 +12,11 @@ namespace {
 
 class RawWriter final : public FileWriter {
  public:
+  explicit RawWriter(std::string delimiter) : delimiter_(std::move(delimiter)) {}
   Status Add(const InputRecord& r) override {
     if (finished_) return Status::FailedPrecondition("raw writer: Add after Finish");
     buffer_.append(r.data);
+    buffer_.append(delimiter_);
     ++count_;
     return Status::Ok();
   }
@@ -29,6 +31,7 @@ class RawWriter final : public FileWriter {
   }
 
  private:
+  const std::string delimiter_;
   std::string buffer_;
   size_t count_ = 0;
   bool finished_ = false;
@@ -37,7 +40,9 @@ class RawWriter final : public FileWriter {
 }  // namespace
 
 namespace detail {
-std::unique_ptr<FileWriter> NewRawWriter() { return std::make_unique<RawWriter>(); }
+std::unique_ptr<FileWriter> NewRawWriter(std::string delimiter) {
+  return std::make_unique<RawWriter>(std::move(delimiter));
+}
 }  // namespace detail
 
 }  // namespace millrace::formats

@@ -12,7 +12,7 @@ namespace detail {
 // Defined in jsonl_writer.cc and raw_writer.cc (declared here, not in a header, because
 // writer.h is the module's only contract; a mismatch is a link error).
 std::unique_ptr<FileWriter> NewJsonlWriter();
-std::unique_ptr<FileWriter> NewRawWriter();
+std::unique_ptr<FileWriter> NewRawWriter(std::string delimiter);
 // typed_writer.cc
 Result<std::unique_ptr<FileWriter>> NewCsvWriter(const FormatSpec& spec);
 Result<std::unique_ptr<FileWriter>> NewParquetWriter(const FormatSpec& spec);
@@ -80,7 +80,8 @@ Result<std::unique_ptr<FileWriter>> NewWriter(const FormatSpec& spec) {
     if (!csv.ok()) return csv.status();
     writer = std::move(*csv);
   } else {
-    writer = *type == FileType::kJsonl ? detail::NewJsonlWriter() : detail::NewRawWriter();
+    writer = *type == FileType::kJsonl ? detail::NewJsonlWriter()
+                                         : detail::NewRawWriter(spec.record_delimiter);
   }
   if (*compression == Compression::kNone) return writer;
   return std::unique_ptr<FileWriter>(

@@ -32,6 +32,8 @@ struct FormatSpec {
   // csv output.
   bool csv_header = true;
   char csv_delimiter = ',';
+  // other: appended after each record (Firehose's AppendDelimiterToRecord); "" for none.
+  std::string record_delimiter;
   // parquet: a row group is cut when its encoded columns reach this.
   size_t row_group_bytes = size_t{128} << 20;
 };

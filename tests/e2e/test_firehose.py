@@ -271,6 +271,63 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual(sorted(b"".join(objs.values()).splitlines()), [b"a", b"b"])
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_dynamic_partitioning_with_a_jq_query(self):
+        bucket = self.bucket()
+        name = unique_name("dyn")
+        dest = self.destination(
+            bucket, Prefix="by/customer=!{partitionKeyFromQuery:customer}/y=!{timestamp:yyyy}/",
+            ErrorOutputPrefix="failed/!{firehose:error-output-type}/",
+            DynamicPartitioningConfiguration={"Enabled": True},
+            ProcessingConfiguration={"Enabled": True, "Processors": [
+                {"Type": "MetadataExtraction", "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer: .customer_id}"},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+                {"Type": "AppendDelimiterToRecord", "Parameters": [
+                    {"ParameterName": "Delimiter", "ParameterValue": "\\n"}]}]})
+        # Firehose's rules: dynamic partitioning needs keys in the prefix, and keys need it.
+        bad = dict(dest, Prefix="flat/")
+        self.assertFirehoseError("InvalidArgumentException", self.firehose.create_delivery_stream,
+                                 DeliveryStreamName=name, ExtendedS3DestinationConfiguration=bad)
+        bad = dict(dest, DynamicPartitioningConfiguration={"Enabled": False})
+        self.assertFirehoseError("InvalidArgumentException", self.firehose.create_delivery_stream,
+                                 DeliveryStreamName=name, ExtendedS3DestinationConfiguration=bad)
+        self.firehose.create_delivery_stream(DeliveryStreamName=name,
+                                             ExtendedS3DestinationConfiguration=dest)
+        self.wait_active(name)
+        ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertTrue(ext["DynamicPartitioningConfiguration"]["Enabled"])
+        self.assertEqual([p["Type"] for p in ext["ProcessingConfiguration"]["Processors"]],
+                         ["MetadataExtraction", "AppendDelimiterToRecord"])
+        records = [{"customer_id": c, "n": i} for i, c in enumerate(["acme", "globex", "acme", 7, "acme"])]
+        out = self.firehose.put_record_batch(
+            DeliveryStreamName=name,
+            Records=[{"Data": json.dumps(r).encode()} for r in records] +
+                    [{"Data": b'{"customer_id": "../up"}'}, {"Data": b"not json"}])
+        self.assertEqual(out["FailedPutCount"], 0)
+        year = time.strftime("%Y", time.gmtime())
+
+        def settled():
+            objs = self.objects(bucket)
+            lines = sum(v.count(b"\n") for v in objs.values())
+            return objs if lines >= 7 else None
+        objs = wait_for(settled, 30, "every record delivered or failed")
+        by_customer = {}
+        failed = []
+        for key, body in objs.items():
+            m = re.match(r"^by/customer=([^/]+)/y=%s/%s-1-" % (year, re.escape(name)), key)
+            if m:
+                by_customer.setdefault(m.group(1), []).extend(
+                    json.loads(l)["n"] for l in body.splitlines())
+            else:
+                self.assertTrue(key.startswith("failed/processing-failed/"), key)
+                failed += [json.loads(l) for l in body.splitlines()]
+        self.assertEqual({k: sorted(v) for k, v in by_customer.items()},
+                         {"acme": [0, 2, 4], "globex": [1], "7": [3]})
+        self.assertEqual(len(failed), 2)
+        self.assertEqual({f["errorCode"] for f in failed}, {"DynamicPartitioning.MetadataExtractionFailed"})
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
     def test_tags(self):
         bucket = self.bucket()
         name = unique_name("tags")

@@ -210,6 +210,17 @@ TEST(CustomPrefix, RandomStringIsElevenCharactersAndTheSameOnRedo) {
   for (char c : a.substr(2, 11)) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << a;
 }
 
+TEST(CustomPrefix, PartitionKeysTakeThePartitionsValues) {
+  const std::string uuid = DeterministicUuid("p");
+  const std::string prefix =
+      "c=!{partitionKeyFromQuery:customer}/y=!{timestamp:yyyy}/!{partitionKeyFromQuery:kind}/";
+  PartitionValues v{{"customer", "42"}, {"kind", "order"}};
+  EXPECT_EQ(CustomObjectKey(prefix, Named(uuid), &v),
+            "c=42/y=2024/order/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
+  EXPECT_EQ(PartitionKeysOf(prefix), (std::vector<std::string>{"customer", "kind"}));
+  EXPECT_TRUE(PartitionKeysOf("raw/").empty());
+}
+
 TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
   EXPECT_TRUE(CheckCustomPrefix("p", "", false).ok());
   EXPECT_TRUE(CheckCustomPrefix("p", "raw/", false).ok());
@@ -217,13 +228,18 @@ TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
   EXPECT_TRUE(CheckCustomPrefix("e", "e/!{firehose:error-output-type}/", true).ok());
   for (std::string_view bad :
        {"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:QQ}", "!{timestamp:yyy}",
-        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromQuery:id}/",
+        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromLambda:id}/", "!{partitionKeyFromQuery:}/",
         "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/", ".tmp-x/",
         "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
     Status st = CheckCustomPrefix("Prefix", bad, false);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
     EXPECT_NE(st.message().find("Prefix"), std::string::npos) << st.message();
   }
+  // Partition keys: in the key prefix, not in the error prefix.
+  EXPECT_TRUE(CheckCustomPrefix("p", "c=!{partitionKeyFromQuery:customer}/", false).ok());
+  EXPECT_FALSE(CheckCustomPrefix(
+                   "e", "e/!{firehose:error-output-type}/!{partitionKeyFromQuery:customer}/", true)
+                   .ok());
   // An error prefix with expressions must say which error.
   EXPECT_FALSE(CheckCustomPrefix("e", "e/!{timestamp:yyyy}/", true).ok());
   EXPECT_FALSE(CheckCustomPrefix("p", std::string(1025, 'a'), false).ok());

@@ -1,0 +1,50 @@
+// PartitionQuery: a consumer's dynamic partitioning keys (Firehose's MetadataExtraction
+// query, partitionKeyFromQuery), a jq expression (libjq, as the record filter) whose first
+// output on a record's JSON is an object of the keys and their values:
+//
+//   auto q = PartitionQuery::Compile("{customer: .customer_id, year: .at[0:4]}");
+//   PartitionValues v;  std::string why;
+//   bool ok = q->Extract(record_bytes, &v, &why);   // {"customer": "42", "year": "2024"}
+//
+// Values are strings, numbers (as jq prints them) or booleans, of 1 to 512 bytes of
+// [A-Za-z0-9_.*'()!-] (they become parts of object keys: no '/', not "." or ".."); at most
+// 50 keys. A record that is not JSON, on which the expression errs or outputs no such
+// object, fails with `why` (it goes to processing-failed, as in Firehose).
+//
+// Not thread-safe (a jq_state is not); one per consumer runner thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "formats/naming.h"
+
+struct jq_state;
+
+namespace millrace::delivery {
+
+class PartitionQuery {
+ public:
+  static constexpr size_t kMaxExpressionBytes = 4096;
+  static constexpr size_t kMaxKeys = 50;
+  static constexpr size_t kMaxValueBytes = 512;
+  // InvalidArgument with jq's message for an expression that does not compile.
+  static Result<std::unique_ptr<PartitionQuery>> Compile(std::string_view expression);
+  ~PartitionQuery();
+  PartitionQuery(const PartitionQuery&) = delete;
+  PartitionQuery& operator=(const PartitionQuery&) = delete;
+
+  bool Extract(std::string_view record, formats::PartitionValues* out, std::string* why);
+
+ private:
+  PartitionQuery() = default;
+  jq_state* jq_ = nullptr;
+  std::string messages_;
+};
+
+// Whether a partition key's value may be part of an object key (see above).
+bool ValidPartitionValue(std::string_view v);
+
+}  // namespace millrace::delivery

@@ -1,0 +1,67 @@
+#include "delivery/partition_query.h"
+
+#include <gtest/gtest.h>
+
+#include "delivery/spec.h"
+
+namespace millrace::delivery {
+namespace {
+
+formats::PartitionValues Values(PartitionQuery& q, std::string_view record, std::string* why) {
+  formats::PartitionValues v;
+  EXPECT_EQ(q.Extract(record, &v, why), why->empty()) << *why;
+  return v;
+}
+
+TEST(PartitionQuery, FirehoseStyleQueryGivesStringsNumbersAndBooleans) {
+  auto q = PartitionQuery::Compile("{customer: .customer_id, year: .at[0:4], paid: .paid}");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  std::string why;
+  auto v = Values(**q, R"({"customer_id": 42, "at": "2024-03-01", "paid": true})", &why);
+  EXPECT_EQ(v, (formats::PartitionValues{{"customer", "42"}, {"year", "2024"}, {"paid", "true"}}));
+  v = Values(**q, R"({"customer_id": "acme-1", "at": "2025-01-01", "paid": false})", &why);
+  EXPECT_EQ(v.at("customer"), "acme-1");
+}
+
+TEST(PartitionQuery, RecordsWhoseKeysCannotBeReadFailWithTheReason) {
+  auto q = PartitionQuery::Compile("{customer: .customer_id}");
+  ASSERT_TRUE(q.ok());
+  formats::PartitionValues v;
+  std::string why;
+  EXPECT_FALSE((*q)->Extract("not json", &v, &why));
+  EXPECT_NE(why.find("not one JSON value"), std::string::npos) << why;
+  EXPECT_FALSE((*q)->Extract(R"({"other": 1})", &v, &why));  // null
+  EXPECT_NE(why.find("customer"), std::string::npos) << why;
+  EXPECT_FALSE((*q)->Extract(R"({"customer_id": "../etc"})", &v, &why));  // would leave the folder
+  EXPECT_NE(why.find("cannot be part of an object key"), std::string::npos) << why;
+  EXPECT_FALSE((*q)->Extract(R"({"customer_id": "a/b"})", &v, &why));
+  EXPECT_FALSE((*q)->Extract(R"({"customer_id": ""})", &v, &why));
+  EXPECT_FALSE((*q)->Extract(R"({"customer_id": {"x": 1}})", &v, &why));
+  EXPECT_TRUE(v.empty());
+  auto not_object = PartitionQuery::Compile(".customer_id");
+  ASSERT_TRUE(not_object.ok());
+  EXPECT_FALSE((*not_object)->Extract(R"({"customer_id": "x"})", &v, &why));
+  EXPECT_NE(why.find("object"), std::string::npos) << why;
+  auto errs = PartitionQuery::Compile("{k: (.a | error(\"boom\"))}");
+  ASSERT_TRUE(errs.ok());
+  EXPECT_FALSE((*errs)->Extract(R"({"a": 1})", &v, &why));
+  EXPECT_NE(why.find("boom"), std::string::npos) << why;
+}
+
+TEST(PartitionQuery, TheConsumerSpecCarriesAndChecksIt) {
+  auto c = ParseConsumer(
+      R"({"name": "c", "stream": "s", "dataset": "d", "partition_query": "{k: .k}"})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->partition_query, "{k: .k}");
+  EXPECT_TRUE(CheckFilter(*c).ok());
+  auto again = ParseConsumer(ConsumerJson(*c));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->partition_query, "{k: .k}");
+  c->partition_query = "{k: .k";
+  Status st = CheckFilter(*c);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("partition_query"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace millrace::delivery
