@@ -28,7 +28,109 @@ std::string Dump(jv v) {  // takes v
   return out;
 }
 
+bool IdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IdentChar(char c) { return IdentStart(c) || (c >= '0' && c <= '9'); }
+
+// "{k: .a.b, "k2": .c}": the fields, or empty when the expression is not of that form.
+std::vector<std::pair<std::string, std::vector<std::string>>> ParseFields(std::string_view e) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < e.size() && (e[i] == ' ' || e[i] == '\t' || e[i] == '\n' || e[i] == '\r')) ++i;
+  };
+  auto ident = [&](std::string* s) {
+    if (i >= e.size() || !IdentStart(e[i])) return false;
+    size_t start = i;
+    while (i < e.size() && IdentChar(e[i])) ++i;
+    *s = std::string(e.substr(start, i - start));
+    return true;
+  };
+  ws();
+  if (i >= e.size() || e[i++] != '{') return {};
+  for (;;) {
+    ws();
+    std::string key;
+    if (i < e.size() && e[i] == '"') {
+      size_t end = e.find('"', i + 1);
+      if (end == std::string_view::npos) return {};
+      key = std::string(e.substr(i + 1, end - i - 1));
+      if (key.find('\\') != std::string::npos) return {};
+      i = end + 1;
+    } else if (!ident(&key)) {
+      return {};
+    }
+    ws();
+    if (i >= e.size() || e[i++] != ':') return {};
+    ws();
+    std::vector<std::string> path;
+    while (i < e.size() && e[i] == '.') {
+      ++i;
+      std::string seg;
+      if (!ident(&seg)) return {};
+      path.push_back(std::move(seg));
+    }
+    if (path.empty()) return {};
+    out.emplace_back(std::move(key), std::move(path));
+    ws();
+    if (i < e.size() && e[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < e.size() && e[i] == '}') {
+      ++i;
+      break;
+    }
+    return {};
+  }
+  ws();
+  if (i != e.size() || out.size() > PartitionQuery::kMaxKeys) return {};
+  for (size_t a = 0; a < out.size(); ++a)  // a key given twice: jq keeps the last; leave it to jq
+    for (size_t b = a + 1; b < out.size(); ++b)
+      if (out[a].first == out[b].first) return {};
+  return out;
+}
+
 }  // namespace
+
+bool PartitionQuery::FastExtract(std::string_view record, formats::PartitionValues* out) {
+  simdjson::dom::element doc;
+  if (parser_.parse(record.data(), record.size()).get(doc) != simdjson::SUCCESS) return false;
+  for (const auto& [key, path] : fields_) {
+    simdjson::dom::element v = doc;
+    for (const std::string& seg : path) {
+      simdjson::dom::object obj;
+      if (v.get(obj) != simdjson::SUCCESS) return false;  // jq: null, or an error
+      bool found = false;
+      for (auto field : obj)  // the last member of that name, as jq
+        if (field.key == seg) {
+          v = field.value;
+          found = true;
+        }
+      if (!found) return false;  // null in jq: its message
+    }
+    std::string text;
+    switch (v.type()) {
+      case simdjson::dom::element_type::STRING:
+        text = std::string(v.get_string().value_unsafe());
+        break;
+      case simdjson::dom::element_type::INT64: {
+        // jq holds numbers as doubles: past 2^53 it prints another number.
+        const int64_t n = v.get_int64().value_unsafe();
+        if (n > (int64_t{1} << 53) || n < -(int64_t{1} << 53)) return false;
+        text = std::to_string(n);
+        break;
+      }
+      case simdjson::dom::element_type::BOOL:
+        text = v.get_bool().value_unsafe() ? "true" : "false";
+        break;
+      default:  // fractions (jq's own number printing), big numbers, null, arrays, objects
+        return false;
+    }
+    if (!ValidPartitionValue(text)) return false;  // jq's path gives the reason
+    (*out)[key] = std::move(text);
+  }
+  return true;
+}
 
 bool ValidPartitionValue(std::string_view v) {
   if (v.empty() || v.size() > PartitionQuery::kMaxValueBytes || v == "." || v == "..")
@@ -56,6 +158,7 @@ Result<std::unique_ptr<PartitionQuery>> PartitionQuery::Compile(std::string_view
     std::string why = q->messages_.empty() ? "does not compile" : q->messages_;
     return Status::InvalidArgument("is not a valid jq expression: " + why);
   }
+  q->fields_ = ParseFields(expression);
   return q;
 }
 
@@ -67,6 +170,10 @@ bool PartitionQuery::Extract(std::string_view record, formats::PartitionValues* 
                              std::string* why) {
   out->clear();
   why->clear();
+  if (!fields_.empty()) {
+    if (FastExtract(record, out)) return true;
+    out->clear();
+  }
   if (record.size() > static_cast<size_t>(INT_MAX)) {
     *why = "the record is too large to evaluate";
     return false;

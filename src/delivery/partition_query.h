@@ -11,12 +11,21 @@
 // 50 keys. A record that is not JSON, on which the expression errs or outputs no such
 // object, fails with `why` (it goes to processing-failed, as in Firehose).
 //
+// The common form, an object of fields ("{customer: .customer_id, region: .a.b}"), is read
+// with simdjson instead (~20 times faster than libjq's parse); a record where that could
+// answer otherwise than jq (a missing field, a fraction, a value that is no scalar, JSON
+// simdjson refuses) goes to libjq, so the answers (and the reasons) are jq's.
+//
 // Not thread-safe (a jq_state is not); one per consumer runner thread.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <simdjson.h>
 
 #include "common/status.h"
 #include "formats/naming.h"
@@ -37,9 +46,15 @@ class PartitionQuery {
   PartitionQuery& operator=(const PartitionQuery&) = delete;
 
   bool Extract(std::string_view record, formats::PartitionValues* out, std::string* why);
+  // Whether the simdjson path serves this query (tests).
+  bool fast() const { return !fields_.empty(); }
 
  private:
   PartitionQuery() = default;
+  // The simdjson path: true with *out filled, false if jq must decide.
+  bool FastExtract(std::string_view record, formats::PartitionValues* out);
+  std::vector<std::pair<std::string, std::vector<std::string>>> fields_;  // key, path
+  simdjson::dom::parser parser_;
   jq_state* jq_ = nullptr;
   std::string messages_;
 };

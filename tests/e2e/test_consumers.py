@@ -181,11 +181,29 @@ def own_server_with_stream(test, stream, shards):
 class ExactlyOnceTest(unittest.TestCase):
     @slow
     def test_kill9_at_random_moments_delivers_every_record_once(self):
+        self.kill9_round_trip({}, {})
+
+    @slow
+    def test_kill9_with_dynamic_partitions_delivers_every_record_once(self):
+        server = self.kill9_round_trip({"partition_query": "{p: (.n % 7)}"},
+                                       {"key_prefix": "p=!{partitionKeyFromQuery:p}/",
+                                        "error_prefix": "failed/!{firehose:error-output-type}/"})
+        root = os.path.join(server.data_dir, "datasets", "eo")
+        for rel in dataset_files(server, "eo"):
+            m = re.match(r"^p=(\d)/eo-\d+-", rel)
+            self.assertIsNotNone(m, rel)
+            with open(os.path.join(root, rel), "rb") as f:
+                for line in f.read().splitlines():
+                    self.assertEqual(json.loads(line)["n"] % 7, int(m.group(1)), rel)
+
+    def kill9_round_trip(self, consumer_extra, dataset_extra):
         server, api = own_server_with_stream(self, "eo", shards=2)
-        self.assertEqual(api.call("POST", "/api/v1/datasets", {"name": "eo", "file_type": "jsonl"})[0], 201)
+        self.assertEqual(api.call("POST", "/api/v1/datasets",
+                                  dict({"name": "eo", "file_type": "jsonl"}, **dataset_extra))[0], 201)
         self.assertEqual(api.call("POST", "/api/v1/consumers",
-                                  {"name": "eo", "stream": "eo", "dataset": "eo",
-                                   "buffer_size_mib": 1, "buffer_interval_seconds": 0})[0], 201)
+                                  dict({"name": "eo", "stream": "eo", "dataset": "eo",
+                                        "buffer_size_mib": 1, "buffer_interval_seconds": 0},
+                                       **consumer_extra))[0], 201)
         acked = set()
         ids = itertools.count()  # every record unique across threads and rounds
         for round_ in range(4):
@@ -226,6 +244,7 @@ class ExactlyOnceTest(unittest.TestCase):
         got = read_lines(server, "eo")
         self.assertEqual(len(got), len(set(got)), "a record was delivered twice")
         self.assertEqual(sorted(got), sorted(in_stream))
+        return server
 
 
 @millrace_only("the seed's use case")

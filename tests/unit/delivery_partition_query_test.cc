@@ -48,6 +48,34 @@ TEST(PartitionQuery, RecordsWhoseKeysCannotBeReadFailWithTheReason) {
   EXPECT_NE(why.find("boom"), std::string::npos) << why;
 }
 
+TEST(PartitionQuery, TheFastPathAnswersAsJq) {
+  auto fast = PartitionQuery::Compile("{customer: .customer_id, \"r\": .a.b}");
+  auto jq = PartitionQuery::Compile("({customer: .customer_id, \"r\": .a.b}) | .");
+  ASSERT_TRUE(fast.ok() && jq.ok());
+  EXPECT_TRUE((*fast)->fast());
+  EXPECT_FALSE((*jq)->fast());
+  for (const char* record :
+       {R"({"customer_id": 42, "a": {"b": "x"}})", R"({"customer_id": "acme", "a": {"b": true}})",
+        R"({"customer_id": 1.5, "a": {"b": "x"}})", R"({"customer_id": 9007199254740993, "a": {"b": 1}})",
+        R"({"customer_id": -7, "a": {"b": "x"}, "customer_id": "last"})",
+        R"({"customer_id": "x", "a": "not an object"})", R"({"customer_id": "x"})",
+        R"({"customer_id": null, "a": {"b": "x"}})", R"({"customer_id": [1], "a": {"b": "x"}})",
+        R"({"customer_id": "a/b", "a": {"b": "x"}})", R"([1, 2])", "garbage", "1e400"}) {
+    formats::PartitionValues a, b;
+    std::string why_a, why_b;
+    const bool ok_a = (*fast)->Extract(record, &a, &why_a);
+    const bool ok_b = (*jq)->Extract(record, &b, &why_b);
+    EXPECT_EQ(ok_a, ok_b) << record;
+    EXPECT_EQ(a, b) << record;
+    EXPECT_EQ(why_a, why_b) << record;
+  }
+  for (const char* outside : {".customer", "{customer}", "{a: .b, a: .c}", "{a: .b[0]}",
+                              "{a: .b} | .", "{\"a\\n\": .b}"}) {
+    auto q = PartitionQuery::Compile(outside);
+    if (q.ok()) EXPECT_FALSE((*q)->fast()) << outside;
+  }
+}
+
 TEST(PartitionQuery, TheConsumerSpecCarriesAndChecksIt) {
   auto c = ParseConsumer(
       R"({"name": "c", "stream": "s", "dataset": "d", "partition_query": "{k: .k}"})");
