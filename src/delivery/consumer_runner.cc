@@ -341,8 +341,9 @@ void ConsumerRunner::Run() {
     if (partitioned_) {
       values.clear();
       bool ok = partition_query_ ? partition_query_->Extract(data, &values, &why)
-                                 : (why = "the consumer has no partition_query to give the "
-                                          "partition keys its dataset's key_prefix names",
+                                 : (why =
+                                        "the consumer has no partition_query to give the "
+                                        "partition keys its dataset's key_prefix names",
                                     false);
       for (size_t i = 0; ok && i < partition_keys_.size(); ++i)
         if (!values.count(partition_keys_[i])) {
@@ -693,9 +694,9 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, uint32_t shard, uint64_t 
       for (const auto& [k, v] : part.values) canonical += k + "=" + v + "/";
       const std::string uuid = formats::DeterministicUuid(seed + "|" + canonical);
       formats::FileName name{consumer_.name, p.version, part.oldest_arrival_ms, uuid, ext};
-      MILLRACE_RETURN_IF_ERROR(WriteWithRetry(
-          formats::CustomObjectKey(dataset_.key_prefix, name, &part.values), part.bytes,
-          formats::ContentType(format_)));
+      MILLRACE_RETURN_IF_ERROR(
+          WriteWithRetry(formats::CustomObjectKey(dataset_.key_prefix, name, &part.values),
+                         part.bytes, formats::ContentType(format_)));
       ++data_objects;
     }
   } else if (parts.good > 0) {

@@ -117,9 +117,7 @@ class ConsumerRunner {
   // Records are kept out of a writer until flush (read again from the log then): with a
   // transformation, or while the dataset's schema is inferred.
   // Also when the consumer partitions its files (dynamic partitioning).
-  bool Deferred() const {
-    return pool_ != nullptr || infer_ || filter_ != nullptr || partitioned_;
-  }
+  bool Deferred() const { return pool_ != nullptr || infer_ || filter_ != nullptr || partitioned_; }
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
   ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
   ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
@@ -142,8 +140,8 @@ class ConsumerRunner {
   formats::FormatSpec format_;
   const bool infer_;  // a csv/parquet dataset whose schema is (still) inferred
   std::unique_ptr<objstore::ObjectStore> store_;
-  std::unique_ptr<transform::WorkerPool> pool_;  // when the consumer has a transformation
-  std::unique_ptr<RecordFilter> filter_;         // when the consumer has a filter
+  std::unique_ptr<transform::WorkerPool> pool_;      // when the consumer has a transformation
+  std::unique_ptr<RecordFilter> filter_;             // when the consumer has a filter
   std::unique_ptr<PartitionQuery> partition_query_;  // when it has a partition query
   // Dynamic partitioning: the dataset's key prefix names partition keys, or the consumer
   // has a partition query. A delivery then writes a file per partition.

@@ -133,8 +133,7 @@ bool PartitionQuery::FastExtract(std::string_view record, formats::PartitionValu
 }
 
 bool ValidPartitionValue(std::string_view v) {
-  if (v.empty() || v.size() > PartitionQuery::kMaxValueBytes || v == "." || v == "..")
-    return false;
+  if (v.empty() || v.size() > PartitionQuery::kMaxValueBytes || v == "." || v == "..") return false;
   for (char c : v) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     std::string_view("_.*'()!-").find(c) != std::string_view::npos;
@@ -190,7 +189,8 @@ bool PartitionQuery::Extract(std::string_view record, formats::PartitionValues* 
   bool ok = false;
   if (!jv_is_valid(result)) {
     *why = "the partition key query gave no value";
-    if (jv_invalid_has_msg(jv_copy(result))) *why += ": " + Dump(jv_invalid_get_msg(jv_copy(result)));
+    if (jv_invalid_has_msg(jv_copy(result)))
+      *why += ": " + Dump(jv_invalid_get_msg(jv_copy(result)));
   } else if (jv_get_kind(result) != JV_KIND_OBJECT) {
     *why = "the partition key query must give an object of keys, not " +
            std::string(jv_kind_name(jv_get_kind(result)));
@@ -211,8 +211,9 @@ bool PartitionQuery::Extract(std::string_view record, formats::PartitionValues* 
           text = Dump(jv_copy(v));
           break;
         default:
-          if (ok) *why = "the partition key " + name + " is " + jv_kind_name(jv_get_kind(v)) +
-                         ", not a string, number or boolean";
+          if (ok)
+            *why = "the partition key " + name + " is " + jv_kind_name(jv_get_kind(v)) +
+                   ", not a string, number or boolean";
           ok = false;
       }
       jv_free(key);

@@ -19,13 +19,13 @@
 // Not thread-safe (a jq_state is not); one per consumer runner thread.
 #pragma once
 
+#include <simdjson.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "common/status.h"
 #include "formats/naming.h"

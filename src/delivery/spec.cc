@@ -125,11 +125,11 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   auto doc = ParseObject(parser, json);
   if (!doc.ok()) return doc.status();
   DatasetSpec d;
-  MILLRACE_RETURN_IF_ERROR(CheckMembers(
-      *doc, "",
-      {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix", "error_prefix",
-       "record_delimiter"},
-      {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
+  MILLRACE_RETURN_IF_ERROR(
+      CheckMembers(*doc, "",
+                   {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix",
+                    "error_prefix", "record_delimiter"},
+                   {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
   // "bucket" and "prefix" are what an answer shows; for a local dataset they may also be
@@ -323,9 +323,8 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   MILLRACE_RETURN_IF_ERROR(
       OptString(*doc, "partition_query", "partition_query", &c.partition_query));
   if (c.partition_query.size() > PartitionQuery::kMaxExpressionBytes)
-    return Bad("partition_query", "is longer than " +
-                                      std::to_string(PartitionQuery::kMaxExpressionBytes) +
-                                      " bytes");
+    return Bad("partition_query",
+               "is longer than " + std::to_string(PartitionQuery::kMaxExpressionBytes) + " bytes");
   return c;
 }
 

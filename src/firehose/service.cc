@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <shared_mutex>
+#include <thread>
 #include <vector>
 
 #include "common/encoding.h"
@@ -69,6 +72,7 @@ Failure Validation(std::string_view value, const std::string& member, const std:
 
 // A Status from the control handlers or the streams, as Firehose's exceptions.
 Failure FromStatus(const Status& st) {
+  if (!st.type().empty()) return {400, st.type(), st.message()};
   switch (st.code()) {
     case Code::kInvalidArgument:
       return Invalid(st.message());
@@ -163,6 +167,8 @@ struct Extra {
   std::string lambda_arn;  // as given, shown back
   bool made_dataset = false;
   std::map<std::string, std::string> tags;
+  std::string sse_key_type;  // "" (none), AWS_OWNED_CMK or CUSTOMER_MANAGED_CMK
+  std::string sse_key_arn;
 };
 
 std::string ExtraJson(const Extra& x) {
@@ -177,6 +183,10 @@ std::string ExtraJson(const Extra& x) {
   w.String(x.lambda_arn);
   w.Key("made_dataset");
   w.Bool(x.made_dataset);
+  w.Key("sse_key_type");
+  w.String(x.sse_key_type);
+  w.Key("sse_key_arn");
+  w.String(x.sse_key_arn);
   w.Key("tags");
   w.BeginObject();
   for (const auto& [k, v] : x.tags) {
@@ -201,6 +211,8 @@ Result<std::optional<catalog::DocRow>> LoadExtra(catalog::Catalog* catalog, cons
   x->role_arn = std::string(Str(doc, "role_arn").value_or(""));
   x->lambda_arn = std::string(Str(doc, "lambda_arn").value_or(""));
   x->made_dataset = True(doc, "made_dataset");
+  x->sse_key_type = std::string(Str(doc, "sse_key_type").value_or(""));
+  x->sse_key_arn = std::string(Str(doc, "sse_key_arn").value_or(""));
   simdjson::dom::object tags;
   if (doc["tags"].get(tags) == simdjson::SUCCESS)
     for (auto [k, v] : tags) {
@@ -256,6 +268,38 @@ struct Destination {
 
 std::optional<Failure> ReadDestination(Element d, const std::string& member, bool creating,
                                        Destination* out) {
+  // Every member is either used, accepted as what Millrace does anyway, or refused by name:
+  // none is ignored.
+  static const char* const kKnown[] = {"RoleARN",
+                                       "BucketARN",
+                                       "Prefix",
+                                       "ErrorOutputPrefix",
+                                       "BufferingHints",
+                                       "CompressionFormat",
+                                       "EncryptionConfiguration",
+                                       "CloudWatchLoggingOptions",
+                                       "ProcessingConfiguration",
+                                       "S3BackupMode",
+                                       "DataFormatConversionConfiguration",
+                                       "DynamicPartitioningConfiguration",
+                                       "CustomTimeZone",
+                                       "FileExtension"};
+  simdjson::dom::object members;
+  if (d.get(members) == simdjson::SUCCESS)
+    for (auto field : members) {
+      const std::string_view name = field.key;
+      if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                       [&](const char* k) { return name == k; }) == std::end(kKnown))
+        return Invalid(member + "." + std::string(Abbreviate(name, 64)) +
+                       " is not supported by Millrace (docs/firehose-api.md lists what is)");
+    }
+  if (auto tz = Str(d, "CustomTimeZone"); tz && !tz->empty() && *tz != "UTC")
+    return Invalid("CustomTimeZone " + std::string(Abbreviate(*tz, 64)) +
+                   " is not supported by Millrace: prefixes and names are in UTC");
+  if (auto ext = Str(d, "FileExtension"); ext && !ext->empty())
+    return Invalid(
+        "FileExtension is not supported by Millrace: files take their format's "
+        "extension (.gz, .parquet, ...)");
   if (auto role = Str(d, "RoleARN")) out->role_arn = std::string(*role);
   if (auto arn = Str(d, "BucketARN")) {
     constexpr std::string_view kS3 = ":s3:::";
@@ -367,8 +411,9 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
             }
           }
           if (out->partition_query->empty())
-            return Invalid("ProcessingConfiguration: MetadataExtraction needs a "
-                           "MetadataExtractionQuery (a jq expression)");
+            return Invalid(
+                "ProcessingConfiguration: MetadataExtraction needs a "
+                "MetadataExtractionQuery (a jq expression)");
         } else if (type == "AppendDelimiterToRecord") {
           std::string delimiter = "\n";
           for (auto [name, value] : params) {
@@ -399,14 +444,17 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
     const std::string prefix = out->prefix.value_or("");
     const bool keyed = !formats::PartitionKeysOf(prefix).empty();
     if (out->dynamic && !keyed)
-      return Invalid("with DynamicPartitioningConfiguration enabled, Prefix must use "
-                     "!{partitionKeyFromQuery:...}");
+      return Invalid(
+          "with DynamicPartitioningConfiguration enabled, Prefix must use "
+          "!{partitionKeyFromQuery:...}");
     if (!out->dynamic && (keyed || !out->partition_query.value_or("").empty()))
-      return Invalid("!{partitionKeyFromQuery:...} and MetadataExtraction need "
-                     "DynamicPartitioningConfiguration enabled");
+      return Invalid(
+          "!{partitionKeyFromQuery:...} and MetadataExtraction need "
+          "DynamicPartitioningConfiguration enabled");
     if (out->dynamic && out->partition_query.value_or("").empty())
-      return Invalid("dynamic partitioning needs a MetadataExtraction processor with a "
-                     "MetadataExtractionQuery (partitionKeyFromLambda is not supported yet)");
+      return Invalid(
+          "dynamic partitioning needs a MetadataExtraction processor with a "
+          "MetadataExtractionQuery (partitionKeyFromLambda is not supported yet)");
   }
   if (auto conv = Obj(d, "DataFormatConversionConfiguration"); conv && True(*conv, "Enabled")) {
     auto output = Obj(*conv, "OutputFormatConfiguration");
@@ -435,6 +483,20 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
   } else if (conv) {
     out->file_type = "other";
   }
+  return std::nullopt;
+}
+
+// DeliveryStreamEncryptionConfigurationInput: its key type and ARN, or the refusal.
+std::optional<Failure> ReadSse(Element input, std::string* type, std::string* arn) {
+  *type = std::string(Str(input, "KeyType").value_or(""));
+  *arn = std::string(Str(input, "KeyARN").value_or(""));
+  if (*type != "AWS_OWNED_CMK" && *type != "CUSTOMER_MANAGED_CMK")
+    return Validation(*type, "deliveryStreamEncryptionConfigurationInput.keyType",
+                      "Member must satisfy enum value set: [AWS_OWNED_CMK, CUSTOMER_MANAGED_CMK]");
+  if (*type == "CUSTOMER_MANAGED_CMK" && arn->empty())
+    return Invalid("KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK");
+  if (*type == "AWS_OWNED_CMK" && !arn->empty())
+    return Invalid("KeyARN must not be given when KeyType is AWS_OWNED_CMK");
   return std::nullopt;
 }
 
@@ -523,8 +585,36 @@ std::string DatasetOf(const std::string& delivery_stream) { return "firehose-" +
 
 FirehoseService::FirehoseService(control::ControlApi* control, catalog::Catalog* catalog,
                                  streams::StreamManager* streams, iam::Directory* directory,
-                                 bool auth)
-    : control_(control), catalog_(catalog), streams_(streams), directory_(directory), auth_(auth) {}
+                                 bool auth, kms::KeyStore* keys)
+    : control_(control),
+      catalog_(catalog),
+      streams_(streams),
+      directory_(directory),
+      auth_(auth),
+      keys_(keys) {}
+
+Status FirehoseService::SetSse(const std::string& stream, const std::string& key_type,
+                               const std::string& key_arn) {
+  if (!keys_) return Status::Internal("firehose: no key store");
+  for (int waited_ms = 0;; waited_ms += 10) {
+    auto s = streams_->Get(stream);
+    if (!s.ok()) return s.status();
+    {
+      std::shared_lock<std::shared_mutex> l((*s)->mu);
+      if ((*s)->status == streams::StreamStatus::kActive) break;
+    }
+    if (waited_ms >= 10000)
+      return Status::Unavailable("the stream " + stream + " did not become ACTIVE");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (key_type.empty()) return streams_->SetEncryption(stream, "", "");
+  // AWS_OWNED_CMK: the AWS managed key of the server's KMS API for Kinesis.
+  const std::string key_id = key_type == "CUSTOMER_MANAGED_CMK" ? key_arn : "alias/aws/kinesis";
+  auto seal = keys_->KeyForStreams(key_id);
+  if (!seal.ok())
+    return Status::InvalidArgument(seal.status().message()).WithType("InvalidKMSResourceException");
+  return streams_->SetEncryption(stream, key_id, *seal);
+}
 
 bool FirehoseService::Handles(const http::Request& req) {
   const std::string* t = req.FindHeader("x-amz-target");
@@ -596,11 +686,18 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                           std::string(auth::AuthErrorName(e->kind)), e->message});
     principal = std::get<iam::Authenticated>(result).principal;
   }
-  static const char* const kActions[] = {"CreateDeliveryStream", "DescribeDeliveryStream",
-                                         "ListDeliveryStreams",  "DeleteDeliveryStream",
-                                         "UpdateDestination",    "PutRecord",
-                                         "PutRecordBatch",       "TagDeliveryStream",
-                                         "UntagDeliveryStream",  "ListTagsForDeliveryStream"};
+  static const char* const kActions[] = {"CreateDeliveryStream",
+                                         "DescribeDeliveryStream",
+                                         "ListDeliveryStreams",
+                                         "DeleteDeliveryStream",
+                                         "UpdateDestination",
+                                         "PutRecord",
+                                         "PutRecordBatch",
+                                         "TagDeliveryStream",
+                                         "UntagDeliveryStream",
+                                         "ListTagsForDeliveryStream",
+                                         "StartDeliveryStreamEncryption",
+                                         "StopDeliveryStreamEncryption"};
   if (std::find_if(std::begin(kActions), std::end(kActions),
                    [&](const char* a) { return action == a; }) == std::end(kActions)) {
     if (action.empty() || action.size() > 64) return fail({400, "UnknownOperationException", ""});
@@ -694,6 +791,22 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             return ErrorAnswer(*bad, request_id);
           x.role_arn = dest.role_arn.value_or("");
           x.lambda_arn = dest.lambda_arn.value_or("");
+          if (auto sse = Obj(body, "DeliveryStreamEncryptionConfigurationInput")) {
+            if (auto bad = ReadSse(*sse, &x.sse_key_type, &x.sse_key_arn))
+              return ErrorAnswer(*bad, request_id);
+            if (x.type != "DirectPut")
+              return ErrorAnswer(Invalid("server-side encryption is for DirectPut delivery "
+                                         "streams; encrypt the source stream instead "
+                                         "(StartStreamEncryption)"),
+                                 request_id);
+            if (!keys_)
+              return ErrorAnswer(Invalid("server-side encryption is not available"), request_id);
+            auto key = keys_->KeyForStreams(
+                x.sse_key_type == "CUSTOMER_MANAGED_CMK" ? x.sse_key_arn : "alias/aws/kinesis");
+            if (!key.ok())
+              return ErrorAnswer({400, "InvalidKMSResourceException", key.status().message()},
+                                 request_id);
+          }
           auto bucket = env.catalog->GetDoc(catalog::DocKind::kBucket, *dest.bucket);
           if (!bucket.ok()) return failed(bucket.status());
           if (!*bucket)
@@ -753,6 +866,15 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
               for (Element t : tags)
                 x.tags[std::string(Str(t, "Key").value_or(""))] =
                     std::string(Str(t, "Value").value_or(""));
+          }
+          if (!x.sse_key_type.empty()) {
+            Status sse = SetSse(stream, x.sse_key_type, x.sse_key_arn);
+            if (!sse.ok()) {  // undone: no delivery stream half made
+              (void)control::DeleteConsumer(env, name);
+              (void)control::DeleteDataset(env, DatasetOf(name));
+              undo_stream();
+              return failed(sse);
+            }
           }
           Status st = SaveExtra(env.catalog, name, x, false, now);
           if (!st.ok()) return failed(st);
@@ -871,6 +993,27 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             }
           }
           Status st = SaveExtra(env.catalog, name, x, extra_row->has_value(), now);
+          if (!st.ok()) return failed(st);
+          return ok("{}");
+        }
+
+        if (action == "StartDeliveryStreamEncryption" || action == "StopDeliveryStreamEncryption") {
+          if (!*extra_row || x.type != "DirectPut")
+            return ErrorAnswer(Invalid("server-side encryption is for DirectPut delivery streams; "
+                                       "encrypt the source stream instead "
+                                       "(StartStreamEncryption)"),
+                               request_id);
+          std::string type, arn;
+          if (action == "StartDeliveryStreamEncryption") {
+            type = "AWS_OWNED_CMK";
+            if (auto sse = Obj(body, "DeliveryStreamEncryptionConfigurationInput"))
+              if (auto bad = ReadSse(*sse, &type, &arn)) return ErrorAnswer(*bad, request_id);
+          }
+          Status st = SetSse(c.spec.stream, type, arn);
+          if (!st.ok()) return failed(st);
+          x.sse_key_type = type;
+          x.sse_key_arn = arn;
+          st = SaveExtra(env.catalog, name, x, true, now);
           if (!st.ok()) return failed(st);
           return ok("{}");
         }
@@ -1037,10 +1180,12 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         // DescribeDeliveryStream.
         std::string status = "ACTIVE";
         int64_t stream_created = c.row.created_ms;
+        bool sealed = false;
         if (auto s = streams_->Get(c.spec.stream); s.ok()) {
           std::shared_lock<std::shared_mutex> l((*s)->mu);
           if (x.type == "DirectPut" && (*s)->status == streams::StreamStatus::kCreating)
             status = "CREATING";
+          sealed = x.type == "DirectPut" && !(*s)->seal_key_id.empty();
           stream_created = (*s)->created_ms;
         }
         std::string bucket, prefix, error_prefix, compression = "UNCOMPRESSED";
@@ -1067,8 +1212,16 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         w.String(status);
         w.Key("DeliveryStreamEncryptionConfiguration");
         w.BeginObject();
+        if (sealed && !x.sse_key_type.empty()) {
+          if (x.sse_key_type == "CUSTOMER_MANAGED_CMK") {
+            w.Key("KeyARN");
+            w.String(x.sse_key_arn);
+          }
+          w.Key("KeyType");
+          w.String(x.sse_key_type);
+        }
         w.Key("Status");
-        w.String("DISABLED");
+        w.String(sealed ? "ENABLED" : "DISABLED");
         w.EndObject();
         w.Key("DeliveryStreamType");
         w.String(x.type);
@@ -1170,7 +1323,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         if (!delimiter.empty()) {
           std::string escaped;
           for (char ch : delimiter)
-            escaped += ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : ch == '\r' ? "\\r" : std::string(1, ch);
+            escaped += ch == '\n'   ? "\\n"
+                       : ch == '\t' ? "\\t"
+                       : ch == '\r' ? "\\r"
+                                    : std::string(1, ch);
           processor("AppendDelimiterToRecord", "Delimiter", escaped);
         }
         w.EndArray();

@@ -10,8 +10,9 @@
 // Authentication first, then firehose:<Action> on the delivery stream's ARN. The actions
 // that change documents run on the control API's worker (ControlApi::RunSerial), in order
 // with its own; PutRecord and PutRecordBatch run on the loop. What Millrace does not
-// support (other destinations, dynamic partitioning, ORC, ...) is refused by name with
-// InvalidArgumentException. docs/firehose-api.md.
+// support (other destinations, ORC, ...) is refused by name with InvalidArgumentException.
+// Server-side encryption seals a DirectPut stream's records with a key of the KMS API
+// (kms/). docs/firehose-api.md.
 #pragma once
 
 #include <map>
@@ -23,6 +24,7 @@
 #include "control/api.h"
 #include "http/message.h"
 #include "iam/directory.h"
+#include "kms/key_store.h"
 #include "streams/manager.h"
 
 namespace millrace::firehose {
@@ -34,8 +36,10 @@ std::string DatasetOf(const std::string& delivery_stream);
 
 class FirehoseService {
  public:
+  // `keys` may be null (Start/StopDeliveryStreamEncryption are then refused).
   FirehoseService(control::ControlApi* control, catalog::Catalog* catalog,
-                  streams::StreamManager* streams, iam::Directory* directory, bool auth);
+                  streams::StreamManager* streams, iam::Directory* directory, bool auth,
+                  kms::KeyStore* keys = nullptr);
 
   // A request for this service: its X-Amz-Target names Firehose_20150804.
   static bool Handles(const http::Request& req);
@@ -50,12 +54,17 @@ class FirehoseService {
   // The stream a DirectPut delivery stream writes to (cached), or the error to answer.
   Result<std::string> DirectStream(const std::string& name);
   void Forget(const std::string& name);
+  // Seals (or, with an empty key type, no longer seals) the records of a DirectPut delivery
+  // stream's stream under the key its encryption configuration names; waits for the
+  // stream to be ACTIVE first (a new one is CREATING for a moment).
+  Status SetSse(const std::string& stream, const std::string& key_type, const std::string& key_arn);
 
   control::ControlApi* const control_;
   catalog::Catalog* const catalog_;
   streams::StreamManager* const streams_;
   iam::Directory* const directory_;
   const bool auth_;
+  kms::KeyStore* const keys_;
   std::mutex mu_;
   std::map<std::string, std::string> direct_;  // delivery stream -> its stream (DirectPut)
 };

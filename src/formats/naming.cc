@@ -158,8 +158,9 @@ Status SplitPrefix(std::string_view field, std::string_view prefix, std::vector<
         return bad("!{partitionKeyFromQuery:<key>} needs a key of 1 to 128 characters");
       out->push_back({PrefixPart::kPartition, std::string(value)});
     } else if (ns == "partitionKeyFromLambda") {
-      return bad("!{partitionKeyFromLambda:...} is not supported by Millrace yet (use "
-                 "!{partitionKeyFromQuery:...} with the consumer's partition query)");
+      return bad(
+          "!{partitionKeyFromLambda:...} is not supported by Millrace yet (use "
+          "!{partitionKeyFromQuery:...} with the consumer's partition query)");
     } else {
       return bad("unknown expression !{" + std::string(expr.substr(0, 64)) +
                  "} (!{timestamp:...}, !{firehose:random-string} and "
@@ -354,8 +355,8 @@ Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool e
     PartitionValues sample_values;
     for (const PrefixPart& p : parts)
       if (p.kind == PrefixPart::kPartition) sample_values[p.text] = "v";
-    Evaluate(parts, t, "00000000-0000-4000-8000-000000000000", "processing-failed",
-             &sample_values, &sample);
+    Evaluate(parts, t, "00000000-0000-4000-8000-000000000000", "processing-failed", &sample_values,
+             &sample);
   } else {
     sample = std::string(prefix);
   }
@@ -371,8 +372,7 @@ std::vector<std::string> PartitionKeysOf(std::string_view prefix) {
   std::vector<std::string> out;
   if (!SplitPrefix("prefix", prefix, &parts).ok()) return out;
   for (const PrefixPart& p : parts)
-    if (p.kind == PrefixPart::kPartition &&
-        std::find(out.begin(), out.end(), p.text) == out.end())
+    if (p.kind == PrefixPart::kPartition && std::find(out.begin(), out.end(), p.text) == out.end())
       out.push_back(p.text);
   return out;
 }

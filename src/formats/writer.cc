@@ -81,7 +81,7 @@ Result<std::unique_ptr<FileWriter>> NewWriter(const FormatSpec& spec) {
     writer = std::move(*csv);
   } else {
     writer = *type == FileType::kJsonl ? detail::NewJsonlWriter()
-                                         : detail::NewRawWriter(spec.record_delimiter);
+                                       : detail::NewRawWriter(spec.record_delimiter);
   }
   if (*compression == Compression::kNone) return writer;
   return std::unique_ptr<FileWriter>(

@@ -328,6 +328,85 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual({f["errorCode"] for f in failed}, {"DynamicPartitioning.MetadataExtractionFailed"})
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_server_side_encryption_seals_the_records_at_rest(self):
+        import glob
+        bucket = self.bucket()
+        name = unique_name("sse")
+        self.assertFirehoseError(
+            "InvalidKMSResourceException", self.firehose.create_delivery_stream,
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket),
+            DeliveryStreamEncryptionConfigurationInput={
+                "KeyType": "CUSTOMER_MANAGED_CMK",
+                "KeyARN": "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000"})
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket),
+            DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"})
+        self.wait_active(name)
+        enc = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamEncryptionConfiguration"]
+        self.assertEqual(enc, {"KeyType": "AWS_OWNED_CMK", "Status": "ENABLED"})
+        marker = b"sealed-marker-" + name.encode()
+        self.firehose.put_record(DeliveryStreamName=name, Record={"Data": marker + b"\n"})
+        objs = wait_for(lambda: self.objects(bucket, "raw/"), 30, "delivery")
+        self.assertEqual(b"".join(objs.values()), marker + b"\n")  # readable where delivered
+        log = b""
+        for path in glob.glob(os.path.join(self.server.data_dir, "log", "*.seg")):
+            with open(path, "rb") as f:
+                log += f.read()
+        self.assertNotIn(marker, log)  # and sealed in the stream's log
+
+        self.firehose.stop_delivery_stream_encryption(DeliveryStreamName=name)
+        enc = wait_for(lambda: self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamEncryptionConfiguration"], 10, "describe")
+        self.assertEqual(enc["Status"], "DISABLED")
+        key = self.server.client("kms").create_key()["KeyMetadata"]
+        self.firehose.start_delivery_stream_encryption(
+            DeliveryStreamName=name,
+            DeliveryStreamEncryptionConfigurationInput={"KeyType": "CUSTOMER_MANAGED_CMK",
+                                                        "KeyARN": key["Arn"]})
+        enc = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamEncryptionConfiguration"]
+        self.assertEqual(enc, {"KeyARN": key["Arn"], "KeyType": "CUSTOMER_MANAGED_CMK", "Status": "ENABLED"})
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_terraform_shaped_configuration(self):
+        """The members the AWS provider for Terraform sends for an extended_s3 destination."""
+        bucket = self.bucket()
+        name = unique_name("tf")
+        dest = {"BucketARN": "arn:aws:s3:::" + bucket, "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 64},
+                "CompressionFormat": "GZIP", "CustomTimeZone": "UTC", "FileExtension": "",
+                "Prefix": "data/customer=!{partitionKeyFromQuery:customer}/",
+                "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                "EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"},
+                "CloudWatchLoggingOptions": {"Enabled": False, "LogGroupName": "", "LogStreamName": ""},
+                "S3BackupMode": "Disabled",
+                "DataFormatConversionConfiguration": {"Enabled": False},
+                "DynamicPartitioningConfiguration": {"Enabled": True, "RetryOptions": {"DurationInSeconds": 300}},
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [
+                    {"Type": "MetadataExtraction", "Parameters": [
+                        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer:.customer_id}"}]},
+                    {"Type": "AppendDelimiterToRecord", "Parameters": []}]}}
+        for member, value, needle in (("CustomTimeZone", "Asia/Tokyo", "CustomTimeZone"),
+                                      ("FileExtension", ".json", "FileExtension"),
+                                      ("S3BackupConfiguration", {"BucketARN": "arn:aws:s3:::x"},
+                                       "S3BackupConfiguration")):
+            self.assertFirehoseError("InvalidArgumentException", self.firehose.create_delivery_stream,
+                                     DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+                                     ExtendedS3DestinationConfiguration=dict(dest, **{member: value}),
+                                     message=needle)
+        self.firehose.create_delivery_stream(DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+                                             ExtendedS3DestinationConfiguration=dest,
+                                             Tags=[{"Key": "ManagedBy", "Value": "terraform"}])
+        self.wait_active(name)
+        ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext["Prefix"], dest["Prefix"])
+        self.assertEqual(ext["BufferingHints"], dest["BufferingHints"])
+        self.assertEqual(ext["CompressionFormat"], "GZIP")
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
     def test_tags(self):
         bucket = self.bucket()
         name = unique_name("tags")

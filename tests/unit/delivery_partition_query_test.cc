@@ -1,7 +1,6 @@
-#include "delivery/partition_query.h"
-
 #include <gtest/gtest.h>
 
+#include "delivery/partition_query.h"
 #include "delivery/spec.h"
 
 namespace millrace::delivery {
@@ -56,7 +55,8 @@ TEST(PartitionQuery, TheFastPathAnswersAsJq) {
   EXPECT_FALSE((*jq)->fast());
   for (const char* record :
        {R"({"customer_id": 42, "a": {"b": "x"}})", R"({"customer_id": "acme", "a": {"b": true}})",
-        R"({"customer_id": 1.5, "a": {"b": "x"}})", R"({"customer_id": 9007199254740993, "a": {"b": 1}})",
+        R"({"customer_id": 1.5, "a": {"b": "x"}})",
+        R"({"customer_id": 9007199254740993, "a": {"b": 1}})",
         R"({"customer_id": -7, "a": {"b": "x"}, "customer_id": "last"})",
         R"({"customer_id": "x", "a": "not an object"})", R"({"customer_id": "x"})",
         R"({"customer_id": null, "a": {"b": "x"}})", R"({"customer_id": [1], "a": {"b": "x"}})",
