@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -169,6 +171,8 @@ struct Extra {
   std::map<std::string, std::string> tags;
   std::string sse_key_type;  // "" (none), AWS_OWNED_CMK or CUSTOMER_MANAGED_CMK
   std::string sse_key_arn;
+  // A RedshiftDestinationConfiguration onto a PostgreSQL target: what Describe shows.
+  std::string jdbc_url, username, table, columns;
 };
 
 std::string ExtraJson(const Extra& x) {
@@ -187,6 +191,14 @@ std::string ExtraJson(const Extra& x) {
   w.String(x.sse_key_type);
   w.Key("sse_key_arn");
   w.String(x.sse_key_arn);
+  for (const auto& [k, v] : {std::pair<const char*, const std::string*>{"jdbc_url", &x.jdbc_url},
+                             {"username", &x.username},
+                             {"table", &x.table},
+                             {"columns", &x.columns}})
+    if (!v->empty()) {
+      w.Key(k);
+      w.String(*v);
+    }
   w.Key("tags");
   w.BeginObject();
   for (const auto& [k, v] : x.tags) {
@@ -213,6 +225,10 @@ Result<std::optional<catalog::DocRow>> LoadExtra(catalog::Catalog* catalog, cons
   x->made_dataset = True(doc, "made_dataset");
   x->sse_key_type = std::string(Str(doc, "sse_key_type").value_or(""));
   x->sse_key_arn = std::string(Str(doc, "sse_key_arn").value_or(""));
+  x->jdbc_url = std::string(Str(doc, "jdbc_url").value_or(""));
+  x->username = std::string(Str(doc, "username").value_or(""));
+  x->table = std::string(Str(doc, "table").value_or(""));
+  x->columns = std::string(Str(doc, "columns").value_or(""));
   simdjson::dom::object tags;
   if (doc["tags"].get(tags) == simdjson::SUCCESS)
     for (auto [k, v] : tags) {
@@ -237,7 +253,6 @@ Status SaveExtra(catalog::Catalog* catalog, const std::string& name, const Extra
 
 // The destination members of CreateDeliveryStream that Millrace does not deliver to.
 constexpr const char* kOtherDestinations[] = {
-    "RedshiftDestinationConfiguration",
     "ElasticsearchDestinationConfiguration",
     "AmazonopensearchserviceDestinationConfiguration",
     "AmazonOpenSearchServerlessDestinationConfiguration",
@@ -484,6 +499,177 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
     out->file_type = "other";
   }
   return std::nullopt;
+}
+
+// A libpq connection string value, quoted ('it\'s').
+std::string ConnValue(std::string_view v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+// RedshiftDestinationConfiguration onto a PostgreSQL target: the ClusterJDBCURL
+// (jdbc:postgresql:// or jdbc:redshift://host[:port]/database) and Username/Password make
+// the DSN; CopyCommand.DataTableName the table ("schema.table" or "table"),
+// DataTableColumns the columns (text, cast by COPY into an existing table's types; none:
+// inferred), CopyOptions' "csv" or "json" the records' form; S3Configuration's
+// BufferingHints the buffer (its bucket, Firehose's staging area, is not used).
+struct Redshift {
+  std::string dsn, pg_schema = "public", table, input = "auto";
+  std::vector<std::string> columns;
+  std::string jdbc_url, username, columns_text;
+};
+
+std::optional<Failure> ReadRedshift(Element d, Redshift* r, Destination* dest) {
+  static const char* const kKnown[] = {"RoleARN",
+                                       "ClusterJDBCURL",
+                                       "CopyCommand",
+                                       "Username",
+                                       "Password",
+                                       "RetryOptions",
+                                       "S3Configuration",
+                                       "S3BackupMode",
+                                       "CloudWatchLoggingOptions",
+                                       "ProcessingConfiguration"};
+  simdjson::dom::object members;
+  if (d.get(members) == simdjson::SUCCESS)
+    for (auto field : members) {
+      const std::string_view name = field.key;
+      if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                       [&](const char* k) { return name == k; }) == std::end(kKnown))
+        return Invalid("RedshiftDestinationConfiguration." + std::string(Abbreviate(name, 64)) +
+                       " is not supported by Millrace (docs/firehose-api.md lists what is)");
+    }
+  if (auto proc = Obj(d, "ProcessingConfiguration"); proc && True(*proc, "Enabled"))
+    return Invalid(
+        "RedshiftDestinationConfiguration.ProcessingConfiguration is not supported "
+        "by Millrace yet");
+  if (auto backup = Str(d, "S3BackupMode"); backup && *backup != "Disabled")
+    return Invalid("S3BackupMode " + std::string(Abbreviate(*backup, 32)) +
+                   " is not supported by Millrace");
+  if (auto role = Str(d, "RoleARN")) dest->role_arn = std::string(*role);
+  const std::string url(Str(d, "ClusterJDBCURL").value_or(""));
+  std::string rest;
+  for (const char* scheme : {"jdbc:postgresql://", "jdbc:redshift://"})
+    if (url.rfind(scheme, 0) == 0) rest = url.substr(std::strlen(scheme));
+  const size_t slash = rest.find('/');
+  if (rest.empty() || slash == std::string::npos || slash == 0)
+    return Invalid(
+        "ClusterJDBCURL must be jdbc:postgresql://host[:port]/database (or "
+        "jdbc:redshift://...), not '" +
+        std::string(Abbreviate(url, 128)) + "'");
+  std::string hostport = rest.substr(0, slash);
+  std::string db = rest.substr(slash + 1);
+  db = db.substr(0, db.find('?'));
+  std::string host = hostport, port = "5432";
+  if (size_t colon = hostport.rfind(':'); colon != std::string::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (host.empty() || db.empty() || port.empty() ||
+      port.find_first_not_of("0123456789") != std::string::npos)
+    return Invalid("ClusterJDBCURL must be jdbc:postgresql://host[:port]/database, not '" +
+                   std::string(Abbreviate(url, 128)) + "'");
+  const std::string user(Str(d, "Username").value_or(""));
+  const std::string password(Str(d, "Password").value_or(""));
+  if (user.empty()) return Invalid("RedshiftDestinationConfiguration.Username is required");
+  r->dsn = "host=" + ConnValue(host) + " port=" + port + " dbname=" + ConnValue(db) +
+           " user=" + ConnValue(user);
+  if (!password.empty()) r->dsn += " password=" + ConnValue(password);
+  r->jdbc_url = url;
+  r->username = user;
+  auto copy = Obj(d, "CopyCommand");
+  const std::string table(copy ? Str(*copy, "DataTableName").value_or("") : "");
+  if (table.empty()) return Invalid("CopyCommand.DataTableName is required");
+  if (size_t dot = table.find('.'); dot != std::string::npos) {
+    r->pg_schema = table.substr(0, dot);
+    r->table = table.substr(dot + 1);
+  } else {
+    r->table = table;
+  }
+  r->columns_text = std::string(copy ? Str(*copy, "DataTableColumns").value_or("") : "");
+  for (size_t start = 0; start < r->columns_text.size();) {
+    size_t comma = r->columns_text.find(',', start);
+    if (comma == std::string::npos) comma = r->columns_text.size();
+    std::string col = r->columns_text.substr(start, comma - start);
+    col.erase(0, col.find_first_not_of(' '));
+    col.erase(col.find_last_not_of(' ') + 1);
+    if (!col.empty()) r->columns.push_back(col);
+    start = comma + 1;
+  }
+  std::string options(copy ? Str(*copy, "CopyOptions").value_or("") : "");
+  for (char& ch : options) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (options.find("json") != std::string::npos)
+    r->input = "json";
+  else if (options.find("csv") != std::string::npos)
+    r->input = "csv";
+  if (auto s3 = Obj(d, "S3Configuration"))
+    if (auto hints = Obj(*s3, "BufferingHints")) {
+      if (auto mb = Int(*hints, "SizeInMBs"); mb && *mb >= 1 && *mb <= 128) dest->size_mib = *mb;
+      if (auto s = Int(*hints, "IntervalInSeconds"); s && *s >= 0 && *s <= 900)
+        dest->interval_s = *s;
+    }
+  return std::nullopt;
+}
+
+// The consumer body of a Redshift destination: a CSV dataset with a postgresql target.
+std::string RedshiftBody(const std::string& name, const std::string& stream,
+                         const std::string& starting, const Destination& d, const Redshift& r,
+                         const std::string& dataset) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("stream");
+  w.String(stream);
+  w.Key("starting_position");
+  w.String(starting);
+  w.Key("buffer_size_mib");
+  w.Int(d.size_mib.value_or(5));
+  w.Key("buffer_interval_seconds");
+  w.Int(d.interval_s.value_or(300));
+  w.Key("dataset");
+  w.BeginObject();
+  w.Key("name");
+  w.String(dataset);
+  w.Key("file_type");
+  w.String("csv");
+  w.Key("schema");
+  w.BeginObject();
+  if (!r.columns.empty()) {
+    w.Key("columns");
+    w.BeginArray();
+    for (const auto& c : r.columns) {
+      w.BeginObject();
+      w.Key("name");
+      w.String(c);
+      w.Key("type");
+      w.String("string");
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.Key("input");
+  w.String(r.input);
+  w.EndObject();
+  w.Key("target");
+  w.BeginObject();
+  w.Key("type");
+  w.String("postgresql");
+  w.Key("dsn");
+  w.String(r.dsn);
+  w.Key("schema");
+  w.String(r.pg_schema);
+  w.Key("table");
+  w.String(r.table);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return body;
 }
 
 // DeliveryStreamEncryptionConfigurationInput: its key type and ARN, or the refusal.
@@ -776,19 +962,32 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                   request_id);
           auto ext = Obj(body, "ExtendedS3DestinationConfiguration");
           auto plain = Obj(body, "S3DestinationConfiguration");
-          if (ext && plain)
-            return ErrorAnswer(Invalid("give one of ExtendedS3DestinationConfiguration and "
-                                       "S3DestinationConfiguration, not both"),
+          auto redshift_config = Obj(body, "RedshiftDestinationConfiguration");
+          if ((ext ? 1 : 0) + (plain ? 1 : 0) + (redshift_config ? 1 : 0) > 1)
+            return ErrorAnswer(Invalid("give one destination: ExtendedS3DestinationConfiguration, "
+                                       "S3DestinationConfiguration or "
+                                       "RedshiftDestinationConfiguration"),
                                request_id);
-          if (!ext && !plain)
+          if (!ext && !plain && !redshift_config)
             return ErrorAnswer(Invalid("a destination is required: "
                                        "ExtendedS3DestinationConfiguration"),
                                request_id);
           Destination dest;
-          const std::string member =
-              ext ? "extendedS3DestinationConfiguration" : "s3DestinationConfiguration";
-          if (auto bad = ReadDestination(ext ? *ext : *plain, member, true, &dest))
-            return ErrorAnswer(*bad, request_id);
+          std::optional<Redshift> redshift;
+          if (redshift_config) {
+            redshift.emplace();
+            if (auto bad = ReadRedshift(*redshift_config, &*redshift, &dest))
+              return ErrorAnswer(*bad, request_id);
+            x.jdbc_url = redshift->jdbc_url;
+            x.username = redshift->username;
+            x.table = redshift->pg_schema + "." + redshift->table;
+            x.columns = redshift->columns_text;
+          } else {
+            const std::string member =
+                ext ? "extendedS3DestinationConfiguration" : "s3DestinationConfiguration";
+            if (auto bad = ReadDestination(ext ? *ext : *plain, member, true, &dest))
+              return ErrorAnswer(*bad, request_id);
+          }
           x.role_arn = dest.role_arn.value_or("");
           x.lambda_arn = dest.lambda_arn.value_or("");
           if (auto sse = Obj(body, "DeliveryStreamEncryptionConfigurationInput")) {
@@ -807,14 +1006,16 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
               return ErrorAnswer({400, "InvalidKMSResourceException", key.status().message()},
                                  request_id);
           }
-          auto bucket = env.catalog->GetDoc(catalog::DocKind::kBucket, *dest.bucket);
-          if (!bucket.ok()) return failed(bucket.status());
-          if (!*bucket)
-            return ErrorAnswer(Invalid("Bucket " + *dest.bucket +
-                                       " does not exist in Millrace's S3 API: create it first "
-                                       "(aws s3 mb s3://" +
-                                       *dest.bucket + ")"),
-                               request_id);
+          if (!redshift) {
+            auto bucket = env.catalog->GetDoc(catalog::DocKind::kBucket, *dest.bucket);
+            if (!bucket.ok()) return failed(bucket.status());
+            if (!*bucket)
+              return ErrorAnswer(Invalid("Bucket " + *dest.bucket +
+                                         " does not exist in Millrace's S3 API: create it first "
+                                         "(aws s3 mb s3://" +
+                                         *dest.bucket + ")"),
+                                 request_id);
+          }
           std::string stream, starting = "TRIM_HORIZON";
           if (x.type == "KinesisStreamAsSource") {
             auto src = Obj(body, "KinesisStreamSourceConfiguration");
@@ -855,7 +1056,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           };
           x.made_dataset = true;
           auto created = control::CreateConsumer(
-              env, ConsumerBody(name, stream, starting, dest, DatasetOf(name)));
+              env, redshift ? RedshiftBody(name, stream, starting, dest, *redshift, DatasetOf(name))
+                            : ConsumerBody(name, stream, starting, dest, DatasetOf(name)));
           if (!created.ok()) {
             undo_stream();
             return failed(created.status());
@@ -1068,8 +1270,14 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                                     "SplunkDestinationUpdate", "HttpEndpointDestinationUpdate",
                                     "AmazonopensearchserviceDestinationUpdate"})
             if (Obj(body, other))
-              return ErrorAnswer(Invalid(std::string(other) + ": Millrace delivers to S3 only"),
-                                 request_id);
+              return ErrorAnswer(
+                  Invalid(std::string(other) + " is not supported by Millrace (UpdateDestination "
+                                               "takes ExtendedS3DestinationUpdate)"),
+                  request_id);
+          if (*dataset && (*dataset)->spec.target.type == "postgresql")
+            return ErrorAnswer(Invalid("UpdateDestination of a Redshift (PostgreSQL) "
+                                       "destination is not supported by Millrace yet"),
+                               request_id);
           auto ext = Obj(body, "ExtendedS3DestinationUpdate");
           auto plain = Obj(body, "S3DestinationUpdate");
           if (!ext && !plain)
@@ -1285,6 +1493,50 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         w.BeginObject();
         w.Key("DestinationId");
         w.String(kDestinationId);
+        if (*dataset && (*dataset)->spec.target.type == "postgresql") {
+          const delivery::TargetSpec& t = (*dataset)->spec.target;
+          w.Key("RedshiftDestinationDescription");
+          w.BeginObject();
+          if (!x.role_arn.empty()) {
+            w.Key("RoleARN");
+            w.String(x.role_arn);
+          }
+          w.Key("ClusterJDBCURL");
+          w.String(x.jdbc_url);
+          w.Key("CopyCommand");
+          w.BeginObject();
+          w.Key("DataTableName");
+          w.String(t.pg_schema + "." + t.table);
+          if (!x.columns.empty()) {
+            w.Key("DataTableColumns");
+            w.String(x.columns);
+          }
+          w.EndObject();
+          w.Key("Username");
+          w.String(x.username);
+          w.Key("S3DestinationDescription");
+          w.BeginObject();
+          w.Key("BufferingHints");
+          w.BeginObject();
+          w.Key("SizeInMBs");
+          w.Int(c.spec.buffer_size_mib);
+          w.Key("IntervalInSeconds");
+          w.Int(c.spec.buffer_interval_seconds);
+          w.EndObject();
+          w.Key("CompressionFormat");
+          w.String("UNCOMPRESSED");
+          w.EndObject();
+          w.Key("S3BackupMode");
+          w.String("Disabled");
+          w.EndObject();
+          w.EndObject();
+          w.EndArray();
+          w.Key("HasMoreDestinations");
+          w.Bool(false);
+          w.EndObject();
+          w.EndObject();
+          return ok(std::move(out));
+        }
         w.Key("S3DestinationDescription");
         w.BeginObject();
         s3_common();

@@ -120,5 +120,51 @@ class PostgresTargetTest(unittest.TestCase):
         self.assertIn("csv", json.dumps(doc))
 
 
+@unittest.skipUnless(available(), "PostgreSQL 15 is not installed (scripts/install-deps.sh)")
+class FirehoseRedshiftTest(unittest.TestCase):
+    """Firehose's RedshiftDestinationConfiguration, as far as it maps, onto a PostgreSQL table."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres(tcp=True).start()
+        cls.server = MillraceServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        cls.pg.stop()
+
+    def test_records_put_to_firehose_land_in_the_table(self):
+        fh = self.server.client("firehose", validate=False)
+        self.pg.psql("CREATE TABLE events (id integer PRIMARY KEY, kind text)")
+        config = {"RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                  "ClusterJDBCURL": "jdbc:redshift://127.0.0.1:%d/postgres" % self.pg.port,
+                  "CopyCommand": {"DataTableName": "public.events", "DataTableColumns": "id,kind",
+                                  "CopyOptions": "json 'auto'"},
+                  "Username": "postgres", "Password": "unused-with-trust",
+                  "S3Configuration": {"RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                                      "BucketARN": "arn:aws:s3:::staging",
+                                      "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}}
+        name = unique_name("toredshift")
+        with self.assertRaises(Exception) as cm:
+            fh.create_delivery_stream(DeliveryStreamName=name, RedshiftDestinationConfiguration=dict(
+                config, ClusterJDBCURL="jdbc:mysql://127.0.0.1/db"))
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgumentException")
+        fh.create_delivery_stream(DeliveryStreamName=name, RedshiftDestinationConfiguration=config)
+        wait_for(lambda: fh.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE", 10, "ACTIVE")
+        desc = fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        red = desc["Destinations"][0]["RedshiftDestinationDescription"]
+        self.assertEqual(red["CopyCommand"]["DataTableName"], "public.events")
+        self.assertEqual(red["Username"], "postgres")
+        self.assertNotIn("unused-with-trust", json.dumps(desc, default=str))
+        out = fh.put_record_batch(DeliveryStreamName=name, Records=[
+            {"Data": json.dumps({"id": i, "kind": "k%d" % (i % 3)}).encode()} for i in range(30)])
+        self.assertEqual(out["FailedPutCount"], 0)
+        wait_for(lambda: int(self.pg.psql("SELECT count(*) FROM events")[0][0]) == 30, 30, "30 rows")
+        self.assertEqual(self.pg.psql("SELECT kind FROM events WHERE id = 4"), [["k1"]])
+        fh.delete_delivery_stream(DeliveryStreamName=name)
+
+
 if __name__ == "__main__":
     unittest.main()
