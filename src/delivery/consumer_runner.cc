@@ -383,7 +383,12 @@ void ConsumerRunner::Run() {
       part = &out->partitions[it->second];
       if (!part->writer && (!infer_ || format_.schema->HasColumns())) {
         auto made = formats::NewWriter(format_);
-        if (!made.ok()) return;  // not for a known format: NewWriter succeeded above
+        if (!made.ok()) {  // cannot happen for a format that made a writer before; not lost
+          ++out->conversion_failed;
+          AppendConversionFailure(r, made.status().message(), now_ms, seq, shard_id,
+                                  &out->conversion_lines);
+          return;
+        }
         part->writer = std::move(*made);
       }
       w = part->writer.get();
@@ -667,7 +672,7 @@ template <typename Add>
   LOG(kInfo) << "delivery: " << consumer_.name << ": completing the delivery of "
              << streams::ShardIdOf(st.index) << " records " << p.first << ".." << p.last
              << " cut short by a stop (" << p.key << ")";
-  if (partitioned_ && p.version == 0) p.version = version_.load();  // written before 0.x
+  if (partitioned_ && p.version == 0) p.version = version_.load();  // a pending without one
   MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, st.index, p, parts));
   st.checkpoint = p.last + 1;
   return SaveCheckpoint(stream_id, st, "");

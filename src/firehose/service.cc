@@ -830,20 +830,23 @@ void FirehoseService::Forget(const std::string& name) {
 }
 
 Result<std::string> FirehoseService::DirectStream(const std::string& name) {
+  const int64_t now = streams_->clock()->NowMillis();
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = direct_.find(name);
-    if (it != direct_.end()) return it->second;
+    if (it != direct_.end() && now < it->second.expires_ms) return it->second.stream;
   }
+  // Read again at most once a second: a delivery stream deleted as a consumer (control
+  // API) stops taking records within that.
   Extra x;
   auto row = LoadExtra(catalog_, name, &x);
   if (!row.ok()) return row.status();
-  if (!*row) {
-    auto consumer = catalog_->GetDoc(catalog::DocKind::kConsumer, name);
-    if (!consumer.ok()) return consumer.status();
-    if (!*consumer)
-      return Status::NotFound("Firehose " + name + " under account " +
-                              streams_->options().account_id + " not found.");
+  auto consumer = catalog_->GetDoc(catalog::DocKind::kConsumer, name);
+  if (!consumer.ok()) return consumer.status();
+  if (!*consumer) {
+    Forget(name);
+    return Status::NotFound("Firehose " + name + " under account " +
+                            streams_->options().account_id + " not found.");
   }
   if (x.type != "DirectPut" || !*row)
     return Status::InvalidArgument(
@@ -851,7 +854,7 @@ Result<std::string> FirehoseService::DirectStream(const std::string& name) {
         "delivery stream type.");
   std::string stream = BackingStreamOf(name);
   std::lock_guard<std::mutex> l(mu_);
-  direct_[name] = stream;
+  direct_[name] = Cached{stream, now + kCacheMs};
   return stream;
 }
 

@@ -66,7 +66,14 @@ class FirehoseService {
   const bool auth_;
   kms::KeyStore* const keys_;
   std::mutex mu_;
-  std::map<std::string, std::string> direct_;  // delivery stream -> its stream (DirectPut)
+  // Delivery stream -> its stream (DirectPut), checked against the catalog again after
+  // kCacheMs.
+  static constexpr int64_t kCacheMs = 1000;
+  struct Cached {
+    std::string stream;
+    int64_t expires_ms = 0;
+  };
+  std::map<std::string, Cached> direct_;
 };
 
 }  // namespace millrace::firehose

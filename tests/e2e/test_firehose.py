@@ -412,6 +412,28 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual(ext["CompressionFormat"], "GZIP")
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_a_delivery_stream_deleted_as_a_consumer_takes_no_more_records(self):
+        bucket = self.bucket()
+        name = unique_name("gone")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(bucket))
+        self.wait_active(name)
+        self.firehose.put_record(DeliveryStreamName=name, Record={"Data": b"kept\n"})
+        api = RawClient(self.server, service="millrace")
+        r = api.request(b"", method="DELETE", path="/api/v1/consumers/" + name,
+                        content_type="application/json")
+        self.assertEqual(r.status, 200, r.body)
+        # Within a second (the service's cache), puts are refused, not taken and lost.
+        def refused():
+            try:
+                self.firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
+                return False
+            except ClientError as e:
+                return e.response["Error"]["Code"] == "ResourceNotFoundException"
+        wait_for(refused, 5, "ResourceNotFoundException")
+        self.assertFirehoseError("ResourceNotFoundException", self.firehose.describe_delivery_stream,
+                                 DeliveryStreamName=name)
+
     def test_tags(self):
         bucket = self.bucket()
         name = unique_name("tags")
@@ -441,8 +463,10 @@ class FirehoseTest(unittest.TestCase):
                                      bucket, Prefix="!{unknown:thing}/"))
         self.assertFirehoseError("InvalidArgumentException", fh.create_delivery_stream,
                                  DeliveryStreamName=name,
-                                 RedshiftDestinationConfiguration={"RoleARN": "r", "ClusterJDBCURL": "j"},
-                                 message="RedshiftDestinationConfiguration")
+                                 SplunkDestinationConfiguration={"HECEndpoint": "https://x", "HECEndpointType": "Raw",
+                                                                 "HECToken": "t", "S3Configuration": {
+                                                                     "RoleARN": "r", "BucketARN": "arn:aws:s3:::b"}},
+                                 message="SplunkDestinationConfiguration")
         self.assertFirehoseError("ValidationException", fh.create_delivery_stream,
                                  DeliveryStreamName="bad name!",
                                  ExtendedS3DestinationConfiguration=self.destination(bucket))
