@@ -29,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from protocols import REPO, MillraceServer, cpu_seconds, h2load  # noqa: E402
+from results_file import emitter  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
@@ -36,14 +37,9 @@ from botocore.credentials import Credentials  # noqa: E402
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS_PER_RUN = float(os.environ.get("SECONDS_PER_RUN", "5"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
-OUT = os.path.join(REPO, "bench", "results", "firehose-%s.jsonl" % time.strftime("%Y-%m-%d"))
 
 
-def emit(doc):
-    print(json.dumps(doc), flush=True)
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "a") as f:
-        f.write(json.dumps(doc) + "\n")
+emit = emitter("firehose")
 
 
 def signed(server, tmp, name, service, target, payload):

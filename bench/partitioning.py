@@ -22,19 +22,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, HERE)
+from results_file import emitter  # noqa: E402
 from harness import MillraceServer, RawClient  # noqa: E402
 
 N = int(os.environ.get("N", "1000000"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 BUFFER_MIB = int(os.environ.get("BUFFER_MIB", "32"))
-OUT = os.path.join(REPO, "bench", "results", "partitioning-%s.jsonl" % time.strftime("%Y-%m-%d"))
 
 
-def emit(doc):
-    print(json.dumps(doc), flush=True)
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "a") as f:
-        f.write(json.dumps(doc) + "\n")
+emit = emitter("partitioning")
 
 
 def main():

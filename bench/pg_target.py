@@ -27,22 +27,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, HERE)
+from results_file import emitter  # noqa: E402
 from harness import MillraceServer, RawClient  # noqa: E402
 from pg import Postgres  # noqa: E402
 
 N = int(os.environ.get("N", "200000"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-OUT = os.path.join(REPO, "bench", "results", "pg-target-%s.jsonl" % time.strftime("%Y-%m-%d"))
 COLUMNS = [{"name": "id", "type": "int64", "nullable": False}, {"name": "city", "type": "string"},
            {"name": "amount", "type": "decimal(10,2)"}, {"name": "at", "type": "timestamp_ms"}]
 DDL = "(id bigint NOT NULL, city text, amount numeric(10,2), at timestamptz)"
 
 
-def emit(doc):
-    print(json.dumps(doc), flush=True)
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "a") as f:
-        f.write(json.dumps(doc) + "\n")
+emit = emitter("pg-target")
 
 
 def count(pg, table):

@@ -7,26 +7,10 @@ extern "C" {
 
 #include <climits>
 
+#include "delivery/jq_messages.h"
+
 namespace millrace::delivery {
 namespace {
-
-void CollectMessage(void* data, jv msg) {
-  auto* out = static_cast<std::string*>(data);
-  if (out->size() < 4096) {
-    jv text = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) : jv_dump_string(jv_copy(msg), 0);
-    if (!out->empty()) out->append("; ");
-    out->append(jv_string_value(text));
-    jv_free(text);
-  }
-  jv_free(msg);
-}
-
-std::string Dump(jv v) {  // takes v
-  jv text = jv_dump_string(v, 0);
-  std::string out = jv_string_value(text);
-  jv_free(text);
-  return out;
-}
 
 bool IdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IdentChar(char c) { return IdentStart(c) || (c >= '0' && c <= '9'); }
@@ -151,7 +135,7 @@ Result<std::unique_ptr<PartitionQuery>> PartitionQuery::Compile(std::string_view
   std::unique_ptr<PartitionQuery> q(new PartitionQuery());
   q->jq_ = jq_init();
   if (q->jq_ == nullptr) return Status::ResourceExhausted("jq_init failed");
-  jq_set_error_cb(q->jq_, CollectMessage, &q->messages_);
+  jq_set_error_cb(q->jq_, CollectJqMessage, &q->messages_);
   const std::string text(expression);
   if (!jq_compile(q->jq_, text.c_str())) {
     std::string why = q->messages_.empty() ? "does not compile" : q->messages_;
@@ -190,7 +174,7 @@ bool PartitionQuery::Extract(std::string_view record, formats::PartitionValues* 
   if (!jv_is_valid(result)) {
     *why = "the partition key query gave no value";
     if (jv_invalid_has_msg(jv_copy(result)))
-      *why += ": " + Dump(jv_invalid_get_msg(jv_copy(result)));
+      *why += ": " + JqText(jv_invalid_get_msg(jv_copy(result)));
   } else if (jv_get_kind(result) != JV_KIND_OBJECT) {
     *why = "the partition key query must give an object of keys, not " +
            std::string(jv_kind_name(jv_get_kind(result)));
@@ -208,7 +192,7 @@ bool PartitionQuery::Extract(std::string_view record, formats::PartitionValues* 
         case JV_KIND_NUMBER:
         case JV_KIND_TRUE:
         case JV_KIND_FALSE:
-          text = Dump(jv_copy(v));
+          text = JqText(jv_copy(v));
           break;
         default:
           if (ok)

@@ -7,22 +7,9 @@ extern "C" {
 
 #include <climits>
 
+#include "delivery/jq_messages.h"
+
 namespace millrace::delivery {
-namespace {
-
-// jq's error callback: its messages, one per line, into the filter's buffer.
-void CollectMessage(void* data, jv msg) {
-  auto* out = static_cast<std::string*>(data);
-  if (out->size() < 4096) {
-    jv text = jv_get_kind(msg) == JV_KIND_STRING ? jv_copy(msg) : jv_dump_string(jv_copy(msg), 0);
-    if (!out->empty()) out->append("; ");
-    out->append(jv_string_value(text));
-    jv_free(text);
-  }
-  jv_free(msg);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<RecordFilter>> RecordFilter::Compile(std::string_view expression,
                                                             bool fast) {
@@ -34,7 +21,7 @@ Result<std::unique_ptr<RecordFilter>> RecordFilter::Compile(std::string_view exp
   std::unique_ptr<RecordFilter> f(new RecordFilter());
   f->jq_ = jq_init();
   if (f->jq_ == nullptr) return Status::ResourceExhausted("jq_init failed");
-  jq_set_error_cb(f->jq_, CollectMessage, &f->messages_);
+  jq_set_error_cb(f->jq_, CollectJqMessage, &f->messages_);
   const std::string text(expression);
   if (!jq_compile(f->jq_, text.c_str())) {
     std::string why = f->messages_.empty() ? "does not compile" : f->messages_;

@@ -72,6 +72,18 @@ Failure Validation(std::string_view value, const std::string& member, const std:
               member + "' failed to satisfy constraint: " + rule};
 }
 
+// A member written only when it has a value (the patches of UpdateDestination).
+void OptMember(JsonWriter& w, const char* key, const std::optional<std::string>& v) {
+  if (!v) return;
+  w.Key(key);
+  w.String(*v);
+}
+void OptMember(JsonWriter& w, const char* key, const std::optional<int64_t>& v) {
+  if (!v) return;
+  w.Key(key);
+  w.Int(*v);
+}
+
 // A Status from the control handlers or the streams, as Firehose's exceptions.
 Failure FromStatus(const Status& st) {
   if (!st.type().empty()) return {400, st.type(), st.message()};
@@ -1308,26 +1320,12 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           {
             JsonWriter w(&dpatch);
             w.BeginObject();
-            if (dest.file_type) {
-              w.Key("file_type");
-              w.String(*dest.file_type);
-            }
-            if (dest.compression) {
-              w.Key("compression");
-              w.String(*dest.compression);
-            }
-            if (dest.prefix) {
-              w.Key("key_prefix");
-              w.String(*dest.prefix);
-            }
-            if (dest.error_prefix) {
-              w.Key("error_prefix");
-              w.String(*dest.error_prefix);
-            }
-            if (dest.delimiter && (*dataset) && (*dataset)->spec.file_type == "other") {
-              w.Key("record_delimiter");
-              w.String(*dest.delimiter);
-            }
+            OptMember(w, "file_type", dest.file_type);
+            OptMember(w, "compression", dest.compression);
+            OptMember(w, "key_prefix", dest.prefix);
+            OptMember(w, "error_prefix", dest.error_prefix);
+            if (*dataset && (*dataset)->spec.file_type == "other")
+              OptMember(w, "record_delimiter", dest.delimiter);
             w.EndObject();
           }
 
@@ -1335,14 +1333,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           {
             JsonWriter w(&cpatch);
             w.BeginObject();
-            if (dest.size_mib) {
-              w.Key("buffer_size_mib");
-              w.Int(*dest.size_mib);
-            }
-            if (dest.interval_s) {
-              w.Key("buffer_interval_seconds");
-              w.Int(*dest.interval_s);
-            }
+            OptMember(w, "buffer_size_mib", dest.size_mib);
+            OptMember(w, "buffer_interval_seconds", dest.interval_s);
             if (dest.transformation) {
               w.Key("transformation");
               if (dest.transformation->empty()) {
@@ -1351,14 +1343,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                 w.String(*dest.transformation);
               }
             }
-            if (dest.lambda_buffer_mib) {
-              w.Key("transformation_buffer_mib");
-              w.Int(*dest.lambda_buffer_mib);
-            }
-            if (dest.partition_query) {
-              w.Key("partition_query");
-              w.String(*dest.partition_query);
-            }
+            OptMember(w, "transformation_buffer_mib", dest.lambda_buffer_mib);
+            OptMember(w, "partition_query", dest.partition_query);
             w.EndObject();
           }
           if (dpatch != "{}" && cpatch == "{}") {
