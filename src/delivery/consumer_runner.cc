@@ -69,6 +69,28 @@ bool ParsePending(const std::string& json, Pending* p) {
   return true;
 }
 
+// The transformation's metadata.partitionKeys (Firehose's partitionKeyFromLambda) into
+// `values` as "lambda:<key>"; false with `why` for keys that cannot name a folder.
+bool LambdaPartitionKeys(const std::string& metadata, formats::PartitionValues* values,
+                         std::string* why) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object keys;
+  if (parser.parse(metadata).get(doc) != simdjson::SUCCESS ||
+      doc["partitionKeys"].get(keys) != simdjson::SUCCESS)
+    return true;  // no keys given: a key the prefix needs is then missing, and says so
+  for (auto [k, v] : keys) {
+    std::string_view text;
+    if (v.get(text) != simdjson::SUCCESS || !ValidPartitionValue(text)) {
+      *why = "the transformation's metadata.partitionKeys." + std::string(k.substr(0, 64)) +
+             " must be a string of 1 to 512 of A-Z a-z 0-9 _ . * ' ( ) ! -";
+      return false;
+    }
+    (*values)["lambda:" + std::string(k)] = std::string(text);
+  }
+  return true;
+}
+
 // Firehose's default quota of active partitions per delivery stream; a delivery holding
 // more sends the records of the others to processing-failed.
 constexpr size_t kMaxActivePartitions = 500;
@@ -333,21 +355,25 @@ void ConsumerRunner::Run() {
   std::map<std::string, size_t> partition_index;
   formats::PartitionValues values;
   std::string why;
-  auto write = [&](const log::Record& r, std::string_view data) {
+  auto write = [&](const log::Record& r, std::string_view data,
+                   const std::optional<std::string>* metadata) {
     std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
     formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
     formats::FileWriter* w = writer.get();
     PartFile* part = nullptr;
     if (partitioned_) {
       values.clear();
-      bool ok = partition_query_ ? partition_query_->Extract(data, &values, &why)
-                                 : (why =
-                                        "the consumer has no partition_query to give the "
-                                        "partition keys its dataset's key_prefix names",
-                                    false);
+      bool ok = !partition_query_ || partition_query_->Extract(data, &values, &why);
+      if (ok && metadata && *metadata) ok = LambdaPartitionKeys(**metadata, &values, &why);
       for (size_t i = 0; ok && i < partition_keys_.size(); ++i)
         if (!values.count(partition_keys_[i])) {
-          why = "the partition key query gave no " + partition_keys_[i];
+          why = partition_keys_[i].starts_with("lambda:")
+                    ? "the transformation gave no metadata.partitionKeys." +
+                          partition_keys_[i].substr(7)
+                    : partition_query_ ? "the partition key query gave no " + partition_keys_[i]
+                                       : "the consumer has no partition_query to give the "
+                                         "partition key " +
+                                             partition_keys_[i];
           ok = false;
         }
       std::string canonical;
@@ -406,9 +432,12 @@ void ConsumerRunner::Run() {
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
     }
   };
-  auto add = [&](const log::Record& r, std::string_view data) {
-    if (!infer_) return write(r, data);
+  std::vector<std::optional<std::string>> held_metadata;  // the transformation's, by held
+  auto add = [&](const log::Record& r, std::string_view data,
+                 const std::optional<std::string>* metadata = nullptr) {
+    if (!infer_) return write(r, data, metadata);
     held.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, std::string(data)});
+    held_metadata.push_back(metadata ? *metadata : std::nullopt);
   };
   // Batches wait here until transformation_workers of them can be invoked at once; their
   // outcomes are applied in order, so the file keeps the shard's record order.
@@ -471,7 +500,7 @@ void ConsumerRunner::Run() {
       if (!w.ok()) return w.status();
       writer = std::move(*w);
     }
-    for (const log::Record& r : held) write(r, r.data);
+    for (size_t i = 0; i < held.size(); ++i) write(held[i], held[i].data, &held_metadata[i]);
     if (!writer && !partitioned_) return ::millrace::Status::Ok();  // every record failed
   }
   if (partitioned_) {
@@ -648,7 +677,7 @@ template <typename Add>
     const transform::OutputRecord& o = result.records[i];
     switch (o.result) {
       case transform::RecordResult::kOk:
-        add(batch[i], o.data);
+        add(batch[i], o.data, &o.metadata);
         break;
       case transform::RecordResult::kDropped:
         ++out->dropped;

@@ -468,20 +468,25 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
   if (creating) {
     // Firehose's rules: partition keys in the prefix need dynamic partitioning, and
     // dynamic partitioning needs them in the prefix.
-    const std::string prefix = out->prefix.value_or("");
-    const bool keyed = !formats::PartitionKeysOf(prefix).empty();
-    if (out->dynamic && !keyed)
+    const std::vector<std::string> keys = formats::PartitionKeysOf(out->prefix.value_or(""));
+    bool from_query = false, from_lambda = false;
+    for (const auto& k : keys) (k.starts_with("lambda:") ? from_lambda : from_query) = true;
+    if (out->dynamic && keys.empty())
       return Invalid(
           "with DynamicPartitioningConfiguration enabled, Prefix must use "
-          "!{partitionKeyFromQuery:...}");
-    if (!out->dynamic && (keyed || !out->partition_query.value_or("").empty()))
+          "!{partitionKeyFromQuery:...} or !{partitionKeyFromLambda:...}");
+    if (!out->dynamic && (!keys.empty() || !out->partition_query.value_or("").empty()))
       return Invalid(
-          "!{partitionKeyFromQuery:...} and MetadataExtraction need "
+          "partition keys in Prefix and MetadataExtraction need "
           "DynamicPartitioningConfiguration enabled");
-    if (out->dynamic && out->partition_query.value_or("").empty())
+    if (from_query && out->partition_query.value_or("").empty())
       return Invalid(
-          "dynamic partitioning needs a MetadataExtraction processor with a "
-          "MetadataExtractionQuery (partitionKeyFromLambda is not supported yet)");
+          "!{partitionKeyFromQuery:...} needs a MetadataExtraction processor with a "
+          "MetadataExtractionQuery");
+    if (from_lambda && out->transformation.value_or("").empty())
+      return Invalid(
+          "!{partitionKeyFromLambda:...} needs a Lambda processor (its result's "
+          "metadata.partitionKeys)");
   }
   if (auto conv = Obj(d, "DataFormatConversionConfiguration"); conv && True(*conv, "Enabled")) {
     auto output = Obj(*conv, "OutputFormatConfiguration");

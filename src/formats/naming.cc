@@ -108,6 +108,7 @@ std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const 
 namespace {
 
 constexpr size_t kMaxPrefixBytes = 1024;
+constexpr std::string_view kLambdaKeyPrefix = "lambda:";
 constexpr int kMaxExpressions = 50;
 
 // One part of a prefix: literal text, or an expression.
@@ -158,9 +159,9 @@ Status SplitPrefix(std::string_view field, std::string_view prefix, std::vector<
         return bad("!{partitionKeyFromQuery:<key>} needs a key of 1 to 128 characters");
       out->push_back({PrefixPart::kPartition, std::string(value)});
     } else if (ns == "partitionKeyFromLambda") {
-      return bad(
-          "!{partitionKeyFromLambda:...} is not supported by Millrace yet (use "
-          "!{partitionKeyFromQuery:...} with the consumer's partition query)");
+      if (value.empty() || value.size() > 128)
+        return bad("!{partitionKeyFromLambda:<key>} needs a key of 1 to 128 characters");
+      out->push_back({PrefixPart::kPartition, std::string(kLambdaKeyPrefix) + std::string(value)});
     } else {
       return bad("unknown expression !{" + std::string(expr.substr(0, 64)) +
                  "} (!{timestamp:...}, !{firehose:random-string} and "
@@ -328,7 +329,8 @@ Status CheckCustomPrefix(std::string_view field, std::string_view prefix, bool e
   for (const PrefixPart& p : parts) {
     if (p.kind == PrefixPart::kPartition && error_prefix)
       return Status::InvalidArgument(std::string(field) +
-                                     ": !{partitionKeyFromQuery:...} cannot be in the error "
+                                     ": partition keys (!{partitionKeyFromQuery:...}, "
+                                     "!{partitionKeyFromLambda:...}) cannot be in the error "
                                      "prefix (a record that failed may have no keys)");
     if (p.kind == PrefixPart::kErrorType) {
       if (!error_prefix)

@@ -59,7 +59,10 @@ std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const 
 // errors "<error-output-type>/YYYY/MM/dd/HH/"); one with expressions is used as evaluated.
 //   !{partitionKeyFromQuery:<key>}  a dynamic partition's value for the key (the
 //                              consumer's partition query gives them), not in an error
-//                              prefix; !{partitionKeyFromLambda:<key>} is refused (not yet)
+//                              prefix
+//   !{partitionKeyFromLambda:<key>}  the same from the transformation's result
+//                              (metadata.partitionKeys), kept as "lambda:<key>" in the
+//                              partition's values
 // Other namespaces are refused. What a prefix evaluates to is checked to stay in the
 // folder: no empty, "." or ".." parts, no leading '/'.
 bool HasExpressions(std::string_view prefix);

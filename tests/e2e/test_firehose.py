@@ -328,6 +328,50 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual({f["errorCode"] for f in failed}, {"DynamicPartitioning.MetadataExtractionFailed"})
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_dynamic_partitioning_with_keys_from_a_transformation(self):
+        from test_transformations import create_function
+        from test_consumers import Api
+        source = (
+            "import base64, json\n"
+            "def handler(event, context):\n"
+            "    out = []\n"
+            "    for r in event['records']:\n"
+            "        doc = json.loads(base64.b64decode(r['data']))\n"
+            "        out.append({'recordId': r['recordId'], 'result': 'Ok', 'data': r['data'],\n"
+            "                    'metadata': {'partitionKeys': {'tenant': doc['tenant']}}})\n"
+            "    return {'records': out}\n")
+        fn = unique_name("tenantkeys")
+        st, body = create_function(Api(self.server), fn, "keys.py", source, "keys.handler")
+        self.assertEqual(st, 201, body)
+        bucket = self.bucket()
+        name = unique_name("lambdakeys")
+        dest = self.destination(
+            bucket, Prefix="t=!{partitionKeyFromLambda:tenant}/",
+            ErrorOutputPrefix="failed/!{firehose:error-output-type}/",
+            DynamicPartitioningConfiguration={"Enabled": True},
+            ProcessingConfiguration={"Enabled": True, "Processors": [
+                {"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn",
+                     "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:" + fn}]},
+                {"Type": "AppendDelimiterToRecord", "Parameters": []}]})
+        self.firehose.create_delivery_stream(DeliveryStreamName=name,
+                                             ExtendedS3DestinationConfiguration=dest)
+        self.wait_active(name)
+        self.firehose.put_record_batch(DeliveryStreamName=name, Records=[
+            {"Data": json.dumps({"tenant": t, "n": i}).encode()}
+            for i, t in enumerate(["acme", "globex", "acme"])])
+
+        def settled():
+            objs = self.objects(bucket, "t=")
+            return objs if sum(v.count(b"\n") for v in objs.values()) >= 3 else None
+        objs = wait_for(settled, 60, "delivery by tenant")
+        got = {}
+        for key, data in objs.items():
+            tenant = key.split("/")[0][2:]
+            got.setdefault(tenant, []).extend(json.loads(l)["n"] for l in data.splitlines())
+        self.assertEqual({k: sorted(v) for k, v in got.items()}, {"acme": [0, 2], "globex": [1]})
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
     def test_server_side_encryption_seals_the_records_at_rest(self):
         import glob
         bucket = self.bucket()

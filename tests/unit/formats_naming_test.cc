@@ -218,6 +218,13 @@ TEST(CustomPrefix, PartitionKeysTakeThePartitionsValues) {
   EXPECT_EQ(CustomObjectKey(prefix, Named(uuid), &v),
             "c=42/y=2024/order/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
   EXPECT_EQ(PartitionKeysOf(prefix), (std::vector<std::string>{"customer", "kind"}));
+  // From the transformation's metadata: kept apart as "lambda:<key>".
+  const std::string lambda = "t=!{partitionKeyFromLambda:tenant}/";
+  EXPECT_TRUE(CheckCustomPrefix("p", lambda, false).ok());
+  EXPECT_EQ(PartitionKeysOf(lambda), (std::vector<std::string>{"lambda:tenant"}));
+  PartitionValues lv{{"lambda:tenant", "acme"}};
+  EXPECT_EQ(CustomObjectKey(lambda, Named(uuid), &lv),
+            "t=acme/clicks-3-2024-04-01-10-05-07-" + uuid + ".gz");
   EXPECT_TRUE(PartitionKeysOf("raw/").empty());
 }
 
@@ -228,7 +235,7 @@ TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
   EXPECT_TRUE(CheckCustomPrefix("e", "e/!{firehose:error-output-type}/", true).ok());
   for (std::string_view bad :
        {"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:QQ}", "!{timestamp:yyy}",
-        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromLambda:id}/", "!{partitionKeyFromQuery:}/",
+        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromLambda:}/", "!{partitionKeyFromQuery:}/",
         "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/", ".tmp-x/",
         "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
     Status st = CheckCustomPrefix("Prefix", bad, false);
