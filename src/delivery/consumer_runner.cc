@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "delivery/kpl.h"
 #include "delivery/pg_store.h"
 #include "formats/failed_record.h"
 #include "formats/infer.h"
@@ -89,6 +90,31 @@ bool LambdaPartitionKeys(const std::string& metadata, formats::PartitionValues* 
     (*values)["lambda:" + std::string(k)] = std::string(text);
   }
   return true;
+}
+
+// KPL-aggregated records (kpl.h) replaced by their user records, each with the counter and
+// arrival of the record that carried it, as Firehose delivers a Kinesis source's.
+void ExpandAggregated(std::vector<log::Record>* records) {
+  bool any = false;
+  for (const log::Record& r : *records)
+    if (!r.data.empty() && static_cast<unsigned char>(r.data[0]) == 0xF3) any = true;
+  if (!any) return;
+  std::vector<log::Record> out;
+  out.reserve(records->size());
+  std::vector<UserRecord> users;
+  for (log::Record& r : *records) {
+    if (!Deaggregate(r.data, &users)) {
+      out.push_back(std::move(r));
+      continue;
+    }
+    for (UserRecord& u : users) {
+      log::Record sub = r;  // counter, arrival, and whatever else the record carries
+      sub.partition_key = std::move(u.partition_key);
+      sub.data = std::move(u.data);
+      out.push_back(std::move(sub));
+    }
+  }
+  *records = std::move(out);
 }
 
 // Firehose's default quota of active partitions per delivery stream; a delivery holding
@@ -370,10 +396,10 @@ void ConsumerRunner::Run() {
           why = partition_keys_[i].starts_with("lambda:")
                     ? "the transformation gave no metadata.partitionKeys." +
                           partition_keys_[i].substr(7)
-                    : partition_query_ ? "the partition key query gave no " + partition_keys_[i]
-                                       : "the consumer has no partition_query to give the "
-                                         "partition key " +
-                                             partition_keys_[i];
+                : partition_query_ ? "the partition key query gave no " + partition_keys_[i]
+                                   : "the consumer has no partition_query to give the "
+                                     "partition key " +
+                                         partition_keys_[i];
           ok = false;
         }
       std::string canonical;
@@ -470,6 +496,8 @@ void ConsumerRunner::Run() {
     MILLRACE_RETURN_IF_ERROR(
         deps_.streams->ReadShard(stream_id, shard, at, kReadRecords, kReadBytes, &rr));
     if (rr.records.empty()) break;
+    const uint64_t read_end = rr.records.back().counter;
+    ExpandAggregated(&rr.records);
     for (log::Record& r : rr.records) {
       if (r.counter > last) break;
       if (out->oldest_arrival_ms == 0) out->oldest_arrival_ms = r.arrival_ms;
@@ -488,8 +516,8 @@ void ConsumerRunner::Run() {
       batch_bytes += r.data.size();
       batch.push_back(std::move(r));
     }
-    if (rr.records.back().counter >= last) break;
-    at = rr.records.back().counter + 1;
+    if (read_end >= last) break;
+    at = read_end + 1;
   }
   MILLRACE_RETURN_IF_ERROR(run_batch());
   MILLRACE_RETURN_IF_ERROR(run_window());
@@ -883,6 +911,7 @@ bool ConsumerRunner::Pass() {
         NoteError(rs);
         continue;
       }
+      ExpandAggregated(&rr.records);
       std::string shard_id = streams::ShardIdOf(sv.index);
       for (const log::Record& r : rr.records) {
         if (Deferred()) {  // built at flush time, from the log

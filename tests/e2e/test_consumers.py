@@ -247,6 +247,42 @@ class ExactlyOnceTest(unittest.TestCase):
         return server
 
 
+def kpl_aggregate(records):
+    """A KPL aggregated record (the Kinesis Producer Library's format) of (key, data) pairs."""
+    import hashlib
+
+    def varint(v):
+        out = b""
+        while v >= 0x80:
+            out += bytes([(v & 0x7F) | 0x80])
+            v >>= 7
+        return out + bytes([v])
+
+    def field(n, data):
+        return varint(n << 3 | 2) + varint(len(data)) + data
+    keys = sorted({k for k, _ in records})
+    msg = b"".join(field(1, k.encode()) for k in keys)
+    for k, data in records:
+        msg += field(3, varint(1 << 3) + varint(keys.index(k)) + field(3, data))
+    return b"\xf3\x89\x9a\xc2" + msg + hashlib.md5(msg).digest()
+
+
+@millrace_only("KPL de-aggregation")
+class KplAggregationTest(harness.KinesisTestCase):
+    def test_aggregated_records_are_delivered_one_by_one(self):
+        self.create_stream("kpl-src", shards=1)
+        api = Api(self.server)
+        self.assertEqual(api.call("POST", "/api/v1/consumers", {
+            "name": "kpl", "stream": "kpl-src", "buffer_size_mib": 1, "buffer_interval_seconds": 0,
+            "dataset": {"name": "kpl", "file_type": "jsonl"}})[0], 201)
+        users = [("user-%d" % (i % 3), json.dumps({"n": i}).encode()) for i in range(10)]
+        self.kinesis.put_record(StreamName="kpl-src", PartitionKey="agg", Data=kpl_aggregate(users))
+        self.kinesis.put_record(StreamName="kpl-src", PartitionKey="plain", Data=b'{"n": 10}')
+        wait_for(lambda: len(read_lines(self.server, "kpl")) >= 11, what="11 records")
+        got = sorted(json.loads(l)["n"] for l in read_lines(self.server, "kpl"))
+        self.assertEqual(got, list(range(11)))
+
+
 @millrace_only("the seed's use case")
 class SeedUseCaseTest(harness.KinesisTestCase):
     """Seed 003: CSV lines pushed with put_record into My-Stream; two consumers feed

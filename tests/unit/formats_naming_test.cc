@@ -235,9 +235,9 @@ TEST(CustomPrefix, CheckRefusesWhatFirehoseRefusesAndWhatWouldLeaveTheFolder) {
   EXPECT_TRUE(CheckCustomPrefix("e", "e/!{firehose:error-output-type}/", true).ok());
   for (std::string_view bad :
        {"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:QQ}", "!{timestamp:yyy}",
-        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromLambda:}/", "!{partitionKeyFromQuery:}/",
-        "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/", "a/../b/", "./x/", ".tmp-x/",
-        "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
+        "!{timestamp:MMM}", "!{timestamp:'open}", "!{unknown:x}", "!{partitionKeyFromLambda:}/",
+        "!{partitionKeyFromQuery:}/", "!{firehose:error-output-type}/", "/abs/", "a//b/", "../up/",
+        "a/../b/", "./x/", ".tmp-x/", "a\\b/", "tab\there/", "!{timestamp:yyyy}/../"}) {
     Status st = CheckCustomPrefix("Prefix", bad, false);
     EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
     EXPECT_NE(st.message().find("Prefix"), std::string::npos) << st.message();
