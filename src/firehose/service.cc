@@ -632,13 +632,9 @@ std::optional<Failure> ReadRedshift(Element d, Redshift* r, Destination* dest) {
   return std::nullopt;
 }
 
-// The consumer body of a Redshift destination: a CSV dataset with a postgresql target.
-std::string RedshiftBody(const std::string& name, const std::string& stream,
-                         const std::string& starting, const Destination& d, const Redshift& r,
-                         const std::string& dataset) {
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
+// The members every consumer body made here starts with.
+void ConsumerHead(JsonWriter& w, const std::string& name, const std::string& stream,
+                  const std::string& starting, const Destination& d) {
   w.Key("name");
   w.String(name);
   w.Key("stream");
@@ -649,6 +645,16 @@ std::string RedshiftBody(const std::string& name, const std::string& stream,
   w.Int(d.size_mib.value_or(5));
   w.Key("buffer_interval_seconds");
   w.Int(d.interval_s.value_or(300));
+}
+
+// The consumer body of a Redshift destination: a CSV dataset with a postgresql target.
+std::string RedshiftBody(const std::string& name, const std::string& stream,
+                         const std::string& starting, const Destination& d, const Redshift& r,
+                         const std::string& dataset) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  ConsumerHead(w, name, stream, starting, d);
   w.Key("dataset");
   w.BeginObject();
   w.Key("name");
@@ -709,16 +715,7 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
-  w.Key("name");
-  w.String(name);
-  w.Key("stream");
-  w.String(stream);
-  w.Key("starting_position");
-  w.String(starting);
-  w.Key("buffer_size_mib");
-  w.Int(d.size_mib.value_or(5));
-  w.Key("buffer_interval_seconds");
-  w.Int(d.interval_s.value_or(300));
+  ConsumerHead(w, name, stream, starting, d);
   if (d.partition_query && !d.partition_query->empty()) {
     w.Key("partition_query");
     w.String(*d.partition_query);

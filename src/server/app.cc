@@ -160,8 +160,8 @@ Result<std::unique_ptr<App>> App::Start(const config::ServerConfig& config) {
       app->catalog_.get(), app->streams_.get(), SystemClock::Default());
   app->control_->SetChangeStreams(app->change_streams_.get());
   app->firehose_ = std::make_unique<firehose::FirehoseService>(
-      app->control_.get(), app->catalog_.get(), app->streams_.get(), app->directory_.get(),
-      so.auth, app->kms_keys_.get());
+      app->control_.get(), app->catalog_.get(), app->streams_.get(), app->directory_.get(), so.auth,
+      app->kms_keys_.get());
   if (Status st = app->change_streams_->Reload(); !st.ok())
     LOG(kWarn) << "change streams: " << st.ToString();
   s3::ServiceOptions s3o;
