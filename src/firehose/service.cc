@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -293,33 +294,28 @@ struct Destination {
   bool dynamic = false;                        // DynamicPartitioningConfiguration.Enabled
 };
 
+// Every member of a destination is used, accepted as what Millrace does anyway, or refused
+// by name: none is ignored. The refusal of the first member not in `known`.
+std::optional<Failure> OnlyKnownMembers(Element d, std::string_view where,
+                                        std::initializer_list<std::string_view> known) {
+  simdjson::dom::object members;
+  if (d.get(members) != simdjson::SUCCESS) return std::nullopt;
+  for (auto field : members)
+    if (std::find(known.begin(), known.end(), field.key) == known.end())
+      return Invalid(std::string(where) + "." + std::string(Abbreviate(field.key, 64)) +
+                     " is not supported by Millrace (docs/firehose-api.md lists what is)");
+  return std::nullopt;
+}
+
 std::optional<Failure> ReadDestination(Element d, const std::string& member, bool creating,
                                        Destination* out) {
-  // Every member is either used, accepted as what Millrace does anyway, or refused by name:
-  // none is ignored.
-  static const char* const kKnown[] = {"RoleARN",
-                                       "BucketARN",
-                                       "Prefix",
-                                       "ErrorOutputPrefix",
-                                       "BufferingHints",
-                                       "CompressionFormat",
-                                       "EncryptionConfiguration",
-                                       "CloudWatchLoggingOptions",
-                                       "ProcessingConfiguration",
-                                       "S3BackupMode",
-                                       "DataFormatConversionConfiguration",
-                                       "DynamicPartitioningConfiguration",
-                                       "CustomTimeZone",
-                                       "FileExtension"};
-  simdjson::dom::object members;
-  if (d.get(members) == simdjson::SUCCESS)
-    for (auto field : members) {
-      const std::string_view name = field.key;
-      if (std::find_if(std::begin(kKnown), std::end(kKnown),
-                       [&](const char* k) { return name == k; }) == std::end(kKnown))
-        return Invalid(member + "." + std::string(Abbreviate(name, 64)) +
-                       " is not supported by Millrace (docs/firehose-api.md lists what is)");
-    }
+  if (auto bad = OnlyKnownMembers(
+          d, member,
+          {"RoleARN", "BucketARN", "Prefix", "ErrorOutputPrefix", "BufferingHints",
+           "CompressionFormat", "EncryptionConfiguration", "CloudWatchLoggingOptions",
+           "ProcessingConfiguration", "S3BackupMode", "DataFormatConversionConfiguration",
+           "DynamicPartitioningConfiguration", "CustomTimeZone", "FileExtension"}))
+    return bad;
   if (auto tz = Str(d, "CustomTimeZone"); tz && !tz->empty() && *tz != "UTC")
     return Invalid("CustomTimeZone " + std::string(Abbreviate(*tz, 64)) +
                    " is not supported by Millrace: prefixes and names are in UTC");
@@ -541,25 +537,11 @@ struct Redshift {
 };
 
 std::optional<Failure> ReadRedshift(Element d, Redshift* r, Destination* dest) {
-  static const char* const kKnown[] = {"RoleARN",
-                                       "ClusterJDBCURL",
-                                       "CopyCommand",
-                                       "Username",
-                                       "Password",
-                                       "RetryOptions",
-                                       "S3Configuration",
-                                       "S3BackupMode",
-                                       "CloudWatchLoggingOptions",
-                                       "ProcessingConfiguration"};
-  simdjson::dom::object members;
-  if (d.get(members) == simdjson::SUCCESS)
-    for (auto field : members) {
-      const std::string_view name = field.key;
-      if (std::find_if(std::begin(kKnown), std::end(kKnown),
-                       [&](const char* k) { return name == k; }) == std::end(kKnown))
-        return Invalid("RedshiftDestinationConfiguration." + std::string(Abbreviate(name, 64)) +
-                       " is not supported by Millrace (docs/firehose-api.md lists what is)");
-    }
+  if (auto bad = OnlyKnownMembers(d, "RedshiftDestinationConfiguration",
+                                  {"RoleARN", "ClusterJDBCURL", "CopyCommand", "Username",
+                                   "Password", "RetryOptions", "S3Configuration", "S3BackupMode",
+                                   "CloudWatchLoggingOptions", "ProcessingConfiguration"}))
+    return bad;
   if (auto proc = Obj(d, "ProcessingConfiguration"); proc && True(*proc, "Enabled"))
     return Invalid(
         "RedshiftDestinationConfiguration.ProcessingConfiguration is not supported "
