@@ -1,5 +1,7 @@
 #include "control/api.h"
 
+#include <simdjson.h>
+
 #include <map>
 #include <string_view>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "control/handlers.h"
+#include "delivery/record_filter.h"
 
 namespace millrace::control {
 namespace {
@@ -202,9 +205,19 @@ ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* stream
             503, "ServiceUnavailable",
             stopping ? "the server is stopping" : "too many control requests waiting; retry later");
       });
+  tests_ = std::make_unique<http::WorkQueue>(
+      /*workers=*/2, kMaxQueuedTests, [this](const http::Request& req) { return Serve(req); },
+      [](bool stopping) {
+        return ErrorResponse(503, "ServiceUnavailable",
+                             stopping ? "the server is stopping"
+                                      : "too many transformation tests waiting; retry later");
+      });
 }
 
-ControlApi::~ControlApi() { queue_.reset(); }
+ControlApi::~ControlApi() {
+  tests_.reset();
+  queue_.reset();
+}
 
 bool ControlApi::Handles(const http::Request& req) const {
   std::string_view p = req.path;
@@ -213,6 +226,11 @@ bool ControlApi::Handles(const http::Request& req) const {
 }
 
 void ControlApi::Handle(http::Request&& request, http::Responder responder) {
+  // A test run of a transformation waits for the function (up to its timeout): on a queue
+  // of its own, so that it holds up no other request.
+  std::string_view p = request.path;
+  if (StartsWith(p, std::string(kPrefix) + "/transformations/") && p.ends_with("/test"))
+    return tests_->Submit(std::move(request), std::move(responder));
   queue_->Submit(std::move(request), std::move(responder));
 }
 
@@ -260,7 +278,8 @@ std::optional<http::Response> ControlApi::Authenticate(const http::Request& req,
 // The IAM action and resource of a control API request: millrace:ListDatasets,
 // millrace:GetDataset, millrace:CreateDataset, millrace:UpdateDataset,
 // millrace:DeleteDataset (and so for consumers, transformations, change streams and
-// streams), millrace:PauseChangeStream, millrace:ResumeChangeStream,
+// streams), millrace:PauseChangeStream, millrace:ResumeChangeStream, millrace:PauseConsumer,
+// millrace:ResumeConsumer,
 // millrace:GetTransformationLogs; on arn:aws:millrace:<region>:<account>:<kind>/<name>.
 std::pair<std::string, std::string> ControlApi::ActionOf(
     const http::Request& req, const std::vector<std::string>& seg) const {
@@ -277,8 +296,9 @@ std::pair<std::string, std::string> ControlApi::ActionOf(
   const auto& [noun, resource_kind] = kind->second;
   const std::string resource = base + resource_kind + "/" + (seg.size() > 1 ? seg[1] : "*");
   if (seg.size() == 3) {
-    if (seg[2] == "pause") return {"millrace:PauseChangeStream", resource};
-    if (seg[2] == "resume") return {"millrace:ResumeChangeStream", resource};
+    if (seg[2] == "pause") return {"millrace:Pause" + noun, resource};
+    if (seg[2] == "resume") return {"millrace:Resume" + noun, resource};
+    if (seg[2] == "test") return {"millrace:TestTransformation", resource};
     return {"millrace:GetTransformationLogs", resource};
   }
   const std::string& m = req.method;
@@ -295,6 +315,9 @@ http::Response ControlApi::Serve(const http::Request& req) {
   const bool prefixed = path == kPrefix || StartsWith(path, std::string(kPrefix) + "/");
   if (prefixed) path.remove_prefix(kPrefix.size());
   std::vector<std::string> seg = Segments(path);
+  if (prefixed && seg.size() == 1 && seg[0] == "permissions") return Permissions(req);
+  if (prefixed && seg.size() == 2 && seg[0] == "filters" && seg[1] == "test")
+    return TestFilter(req);
   auto [action, resource] = ActionOf(req, seg);
   if (std::optional<http::Response> refused = Authenticate(req, action, resource))
     return std::move(*refused);
@@ -314,6 +337,17 @@ http::Response ControlApi::Serve(const http::Request& req) {
     return AnswerResponse(seg[2] == "pause" ? PauseChangeStream(env, seg[1])
                                             : ResumeChangeStream(env, seg[1]));
   }
+  // POST /api/v1/consumers/{name}/pause | resume
+  if (prefixed && seg.size() == 3 && seg[0] == "consumers" &&
+      (seg[2] == "pause" || seg[2] == "resume")) {
+    if (req.method != "POST") return MethodNotAllowed(req, "POST");
+    return AnswerResponse(SetConsumerPaused(env, seg[1], seg[2] == "pause"));
+  }
+  // POST /api/v1/transformations/{name}/test (on the tests_ queue: it runs the function)
+  if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "test") {
+    if (req.method != "POST") return MethodNotAllowed(req, "POST");
+    return AnswerResponse(TestTransformation(env, seg[1], req.body));
+  }
   if (prefixed && seg.size() == 3 && seg[0] == "transformations" && seg[2] == "logs")
     return RouteTransformationLogs(env, req, seg);
   return ErrorResponse(404, "NotFound",
@@ -323,6 +357,131 @@ http::Response ControlApi::Serve(const http::Request& req) {
                            "/api/v1/transformations, /api/v1/change-streams and "
                            "/api/v1/streams; see "
                            "docs/control-api.md)");
+}
+
+std::variant<std::shared_ptr<const iam::Principal>, http::Response> ControlApi::Caller(
+    const http::Request& req) const {
+  if (!auth_enabled_) return std::shared_ptr<const iam::Principal>();
+  auth::VerifyOptions vo;
+  vo.service = std::string(kService);
+  auto result = directory_->Authenticate(req, vo);
+  if (auto* e = std::get_if<auth::AuthError>(&result)) return AuthFailure(*e);
+  return std::get<iam::Authenticated>(result).principal;
+}
+
+// POST /api/v1/filters/test: a record filter (a consumer's `filter`) run on records the
+// caller sends. It reads nothing of ours, so any signed caller may (the console's record
+// browser filters with it); bounded to 1,000 records of at most 1 MiB each.
+http::Response ControlApi::TestFilter(const http::Request& req) const {
+  static constexpr size_t kMaxRecords = 1000;
+  if (req.method != "POST") return MethodNotAllowed(req, "POST");
+  auto who = Caller(req);
+  if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view expression;
+  simdjson::dom::array records;
+  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS ||
+      doc["filter"].get(expression) != simdjson::SUCCESS ||
+      doc["records"].get_array().get(records) != simdjson::SUCCESS)
+    return ErrorResponse(400, "ValidationError",
+                         "the body must be {\"filter\": a jq expression, \"records\": [the "
+                         "records' data, base64]}");
+  if (records.size() > kMaxRecords)
+    return ErrorResponse(400, "ValidationError",
+                         "records: at most " + std::to_string(kMaxRecords) + " per request");
+  if (expression.size() > delivery::RecordFilter::kMaxExpressionBytes)
+    return ErrorResponse(400, "ValidationError", "filter: at most 4096 bytes");
+  auto filter = delivery::RecordFilter::Compile(expression);
+  if (!filter.ok())
+    return ErrorResponse(400, "ValidationError", "filter: " + filter.status().message());
+  http::Response r;
+  JsonWriter w(&r.body);
+  w.BeginObject();
+  w.Key("results");
+  w.BeginArray();
+  std::string data, error;
+  for (simdjson::dom::element record : records) {
+    std::string_view b64;
+    data.clear();  // Base64Decode appends
+    if (record.get(b64) != simdjson::SUCCESS || !Base64Decode(b64, &data))
+      return ErrorResponse(400, "ValidationError", "records: each is a record's data in base64");
+    bool keep = (*filter)->Keep(data, &error);
+    w.BeginObject();
+    w.Key("keep");
+    w.Bool(keep);
+    if (!error.empty()) {
+      w.Key("error");
+      w.String(Abbreviate(error, 512));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  r.SetHeader("Content-Type", "application/json");
+  return r;
+}
+
+// Any signed caller may ask about itself (as sts:GetCallerIdentity needs no permission): the
+// console greys out what the key may not do. Only the caller's identity policies (and a
+// session's policy) are evaluated, not a stream's resource policy, which can only allow
+// more; the action itself still decides.
+http::Response ControlApi::Permissions(const http::Request& req) const {
+  static constexpr size_t kMaxChecks = 100;
+  if (req.method != "POST") return MethodNotAllowed(req, "POST");
+  auto who = Caller(req);
+  if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
+  std::shared_ptr<const iam::Principal> principal =
+      std::get<std::shared_ptr<const iam::Principal>>(who);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array checks;
+  if (parser.parse(req.body).get(doc) != simdjson::SUCCESS ||
+      doc["checks"].get_array().get(checks) != simdjson::SUCCESS)
+    return ErrorResponse(400, "ValidationError",
+                         "the body must be {\"checks\": [{\"action\": ..., \"resource\": ...}]}");
+  if (checks.size() > kMaxChecks)
+    return ErrorResponse(400, "ValidationError",
+                         "checks: at most " + std::to_string(kMaxChecks) + " per request");
+  http::Response r;
+  JsonWriter w(&r.body);
+  w.BeginObject();
+  w.Key("principal");
+  w.String(principal ? principal->ref.arn : "anonymous (the server runs with --auth none)");
+  w.Key("account");
+  w.String(streams_->options().account_id);
+  w.Key("region");
+  w.String(streams_->options().region);
+  w.Key("checks");
+  w.BeginArray();
+  for (simdjson::dom::element check : checks) {
+    std::string_view action, resource;
+    if (check["action"].get(action) != simdjson::SUCCESS ||
+        check["resource"].get(resource) != simdjson::SUCCESS || action.size() > 128 ||
+        resource.size() > 2048)
+      return ErrorResponse(400, "ValidationError",
+                           "checks: each is {\"action\": \"service:Action\" (at most 128 "
+                           "characters), \"resource\": an ARN or \"*\" (at most 2048)}");
+    bool allowed = true;
+    if (principal) {
+      iam::RequestContext rc =
+          directory_->NewContext(*principal, req, std::string(action), std::string(resource));
+      allowed = directory_->Authorize(*principal, rc, nullptr, streams_->options().account_id) ==
+                iam::Decision::kAllow;
+    }
+    w.BeginObject();
+    w.Key("action");
+    w.String(action);
+    w.Key("resource");
+    w.String(resource);
+    w.Key("allowed");
+    w.Bool(allowed);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  r.SetHeader("Content-Type", "application/json");
+  return r;
 }
 
 }  // namespace millrace::control

@@ -21,9 +21,11 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -43,6 +45,8 @@ class ControlApi {
  public:
   // Requests waiting beyond this many are answered 503 at once.
   static constexpr size_t kMaxQueued = 1024;
+  // Transformation test runs (POST .../test) waiting beyond this many are answered 503.
+  static constexpr size_t kMaxQueuedTests = 8;
 
   ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
              delivery::DeliveryManager* delivery, iam::Directory* directory, bool auth_enabled,
@@ -80,6 +84,13 @@ class ControlApi {
   std::pair<std::string, std::string> ActionOf(const http::Request& req,
                                                const std::vector<std::string>& seg) const;
   http::Response Serve(const http::Request& request);
+  // POST /api/v1/permissions: which of the given actions the caller's own policies allow.
+  http::Response Permissions(const http::Request& request) const;
+  // POST /api/v1/filters/test: a consumer's record filter run on the records given.
+  http::Response TestFilter(const http::Request& request) const;
+  // Who signed the request (null with --auth none), or the answer refusing it.
+  std::variant<std::shared_ptr<const iam::Principal>, http::Response> Caller(
+      const http::Request& request) const;
   Env MakeEnv() const;
 
   catalog::Catalog* const catalog_;
@@ -91,6 +102,7 @@ class ControlApi {
   cdc::ChangeStreamManager* change_streams_ = nullptr;
 
   std::unique_ptr<http::WorkQueue> queue_;  // one worker; made last in the constructor
+  std::unique_ptr<http::WorkQueue> tests_;  // two workers for transformation test runs
 };
 
 }  // namespace millrace::control

@@ -210,6 +210,10 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   return ConsumerAnswer(env, name, 200, split->new_dataset);
 }
 
+Outcome SetConsumerPaused(const Env& env, const std::string& name, bool paused) {
+  return UpdateConsumer(env, name, paused ? "{\"paused\":true}" : "{\"paused\":false}");
+}
+
 // Stops the consumer and forgets its checkpoints. Its dataset and files stay.
 Outcome DeleteConsumer(const Env& env, const std::string& name) {
   auto existing = FindConsumer(env, name);

@@ -163,9 +163,9 @@ std::string ConsumerObject(const StoredConsumer& c, const delivery::ConsumerStat
   std::string out = delivery::ConsumerJson(c.spec);
   // The live status twice over: as top-level members, for `jq .state`, and whole under
   // "status", for clients that keep it apart from the configuration.
-  auto write_status = [s](JsonWriter& w, bool nested_lag) {
+  auto write_status = [s, &c](JsonWriter& w, bool nested_lag) {
     w.Key("state");
-    w.String(s ? s->state : "PENDING");
+    w.String(s ? s->state : c.spec.paused ? "PAUSED" : "PENDING");
     w.Key("last_error");
     w.String(s ? s->last_error : "");
     w.Key("last_error_at");

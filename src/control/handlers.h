@@ -60,6 +60,8 @@ Outcome CreateConsumer(const Env& env, std::string_view body);
 Outcome DescribeConsumer(const Env& env, const std::string& name);
 Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view body);
 Outcome DeleteConsumer(const Env& env, const std::string& name);
+// POST /consumers/{name}/pause | resume: an update of `paused` (a new version, as any).
+Outcome SetConsumerPaused(const Env& env, const std::string& name, bool paused);
 
 // transformations.cc
 constexpr size_t kMaxTransformations = 20;
@@ -69,6 +71,11 @@ Outcome CreateTransformation(const Env& env, std::string_view body);
 Outcome DescribeTransformation(const Env& env, const std::string& name);
 Outcome UpdateTransformation(const Env& env, const std::string& name, std::string_view body);
 Outcome DeleteTransformation(const Env& env, const std::string& name);
+// POST /transformations/{name}/test: runs the function once on the records in the body
+// ({"records": [{"data": base64, "partition_key"?}]}, at most 500 records and 6 MiB of
+// data, Lambda's payload) and answers each record's result, or the invocation's error.
+// Blocks for up to the function's timeout: run it off the serial worker (api.cc).
+Outcome TestTransformation(const Env& env, const std::string& name, std::string_view body);
 // `since` and `limit` as the query gave them (nullopt: absent), checked here.
 Outcome TransformationLogs(const Env& env, const std::string& name,
                            const std::optional<std::string>& since,

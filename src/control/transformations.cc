@@ -15,8 +15,10 @@
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/logging.h"
+#include "common/request_id.h"
 #include "control/handlers.h"
 #include "control/json_util.h"
+#include "delivery/spec.h"
 #include "transform/code_store.h"
 #include "transform/types.h"
 #include "transform/worker_pool.h"
@@ -545,6 +547,100 @@ Status CheckConsumerTransformation(const Env& env, std::string_view consumer_bod
         "transformation: at most " + std::to_string(kMaxConsumersPerTransformation) +
         " consumers per transformation; " + name + " is used by " + Names(others));
   return Status::Ok();
+}
+
+Outcome TestTransformation(const Env& env, const std::string& name, std::string_view body) {
+  constexpr size_t kMaxRecords = 500;
+  constexpr size_t kMaxDataBytes = 6u << 20;
+  auto row = env.catalog->GetDoc(catalog::DocKind::kTransformation, name);
+  if (!row.ok()) return row.status();
+  if (!*row) return NoTransformation(name);
+  auto function = delivery::FunctionOf(name, (*row)->spec, (*row)->version);
+  if (!function.ok()) return function.status();
+
+  simdjson::dom::parser parser;
+  element doc;
+  simdjson::dom::array records;
+  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS ||
+      doc["records"].get_array().get(records) != simdjson::SUCCESS || records.size() == 0)
+    return Status::InvalidArgument(
+        "the body must be {\"records\": [{\"data\": base64, \"partition_key\": ...}, ...]} "
+        "with at least one record");
+  if (records.size() > kMaxRecords)
+    return Status::InvalidArgument("records: at most " + std::to_string(kMaxRecords) + " per test");
+  const int64_t now = env.clock->NowMillis();
+  std::vector<transform::InputRecord> in;
+  size_t total = 0;
+  for (element r : records) {
+    transform::InputRecord rec;
+    std::string_view data, key = "test";
+    if (r["data"].get(data) != simdjson::SUCCESS || !Base64Decode(data, &rec.data))
+      return Status::InvalidArgument("records[" + std::to_string(in.size()) +
+                                     "].data: must be the record's bytes in base64");
+    if (r["partition_key"].error() == simdjson::SUCCESS &&
+        r["partition_key"].get(key) != simdjson::SUCCESS)
+      return Status::InvalidArgument("records[" + std::to_string(in.size()) +
+                                     "].partition_key: must be a string");
+    total += rec.data.size();
+    if (total > kMaxDataBytes)
+      return Status::InvalidArgument("records: at most 6 MiB of data per test (Lambda's payload)");
+    rec.record_id = "test-" + std::to_string(in.size() + 1);
+    rec.partition_key = std::string(key);
+    rec.shard_id = "shardId-000000000000";
+    rec.sequence_number = std::to_string(in.size() + 1);
+    rec.approximate_arrival_ms = now;
+    in.push_back(std::move(rec));
+  }
+
+  transform::LogSink sink = env.logs ? env.logs->SinkFor(name) : nullptr;
+  transform::WorkerPool pool(*function, 1, sink);
+  transform::InvokeContext ctx;
+  ctx.invocation_id = NewRequestId();
+  ctx.region = env.streams->options().region;
+  ctx.delivery_stream_arn = "arn:aws:firehose:" + ctx.region + ":" +
+                            env.streams->options().account_id + ":deliverystream/test";
+  transform::InvokeResult result = pool.Invoke(in, ctx);
+
+  Answer a;
+  JsonWriter w(&a.body);
+  w.BeginObject();
+  w.Key("invocation_id");
+  w.String(ctx.invocation_id);
+  w.Key("duration_ms");
+  w.Int(result.duration_ms);
+  if (result.ok()) {
+    w.Key("records");
+    w.BeginArray();
+    for (const transform::OutputRecord& out : result.records) {
+      w.BeginObject();
+      w.Key("record_id");
+      w.String(out.record_id);
+      w.Key("result");
+      w.String(transform::RecordResultName(out.result));
+      w.Key("data");
+      w.String(Base64Encode(out.data));
+      if (out.metadata) {
+        w.Key("metadata");
+        w.Raw(*out.metadata);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  } else {
+    w.Key("error");
+    w.BeginObject();
+    w.Key("code");
+    w.String(result.error->code);
+    w.Key("message");
+    w.String(result.error->message);
+    w.Key("stack_trace");
+    w.BeginArray();
+    for (const std::string& line : result.error->stack_trace) w.String(line);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndObject();
+  return a;
 }
 
 }  // namespace millrace::control

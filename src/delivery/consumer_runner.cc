@@ -231,28 +231,9 @@ bool ConsumerRunner::WaitBackoff() {
   if (!*row)
     return ::millrace::Status::NotFound("transformation " + consumer_.transformation +
                                         " does not exist");
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse((*row)->spec).get(doc) != simdjson::SUCCESS)
-    return ::millrace::Status::Corruption("transformation " + consumer_.transformation +
-                                          " has an unreadable configuration");
-  transform::FunctionSpec spec;
-  spec.name = consumer_.transformation;
-  std::string_view runtime, handler, code_dir;
-  int64_t memory = transform::kDefaultMemoryMb, timeout_s = 60;
-  if (doc["runtime"].get(runtime) || doc["handler"].get(handler) || doc["code_dir"].get(code_dir) ||
-      !transform::ParseRuntime(std::string(runtime), &spec.runtime))
-    return ::millrace::Status::Corruption("transformation " + consumer_.transformation +
-                                          " lacks runtime, handler or code_dir");
-  if (doc["memory_size_mb"].get(memory) != simdjson::SUCCESS) memory = transform::kDefaultMemoryMb;
-  if (doc["timeout_seconds"].get(timeout_s) != simdjson::SUCCESS) timeout_s = 60;
-  bool network = false;
-  if (doc["network"].get(network) == simdjson::SUCCESS) spec.network = network;
-  spec.handler = std::string(handler);
-  spec.code_dir = std::string(code_dir);
-  spec.memory_mb = static_cast<int>(memory);
-  spec.timeout_ms = timeout_s * 1000;
-  spec.version = std::to_string((*row)->version);
+  auto function = FunctionOf(consumer_.transformation, (*row)->spec, (*row)->version);
+  if (!function.ok()) return function.status();
+  transform::FunctionSpec& spec = *function;
   transform_arn_ = "arn:aws:lambda:" + deps_.streams->options().region + ":" +
                    deps_.streams->options().account_id + ":function:" + spec.name + ":" +
                    spec.version;

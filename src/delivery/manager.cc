@@ -67,6 +67,7 @@ Status DeliveryManager::Reload() {
                   << " has an unreadable configuration: " << dataset.status().ToString();
       continue;
     }
+    if (spec->paused) continue;  // stopped below, if it runs
     wanted[row.name] = true;
     auto it = runners_.find(row.name);
     if (it != runners_.end() && it->second->version() == row.version) continue;

@@ -291,7 +291,7 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
       *doc, "",
       {"name", "stream", "dataset", "buffer_size_mib", "buffer_interval_seconds", "transformation",
        "transformation_buffer_mib", "transformation_workers", "starting_position", "filter",
-       "partition_query"},
+       "partition_query", "paused"},
       {"version", "created_at", "updated_at", "status", "state", "last_error", "last_error_at",
        "consecutive_failures", "records_delivered", "objects_written", "records_failed", "lag",
        "records_behind", "millis_behind", "shards", "counters", "created_dataset"}));
@@ -325,6 +325,11 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   if (c.partition_query.size() > PartitionQuery::kMaxExpressionBytes)
     return Bad("partition_query",
                "is longer than " + std::to_string(PartitionQuery::kMaxExpressionBytes) + " bytes");
+  simdjson::dom::element paused;
+  if ((*doc)["paused"].get(paused) == simdjson::SUCCESS &&
+      paused.type() != simdjson::dom::element_type::NULL_VALUE &&
+      paused.get(c.paused) != simdjson::SUCCESS)
+    return Bad("paused", "must be a boolean");
   return c;
 }
 
@@ -451,8 +456,40 @@ std::string ConsumerJson(const ConsumerSpec& c) {
     w.Key("partition_query");
     w.String(c.partition_query);
   }
+  if (c.paused) {
+    w.Key("paused");
+    w.Bool(true);
+  }
   w.EndObject();
   return out;
+}
+
+Result<transform::FunctionSpec> FunctionOf(const std::string& name, std::string_view spec_json,
+                                           int64_t version) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto corrupt = [&name](const char* what) {
+    return Status::Corruption("transformation " + name + " " + what);
+  };
+  if (parser.parse(spec_json).get(doc) != simdjson::SUCCESS)
+    return corrupt("has an unreadable configuration");
+  transform::FunctionSpec spec;
+  spec.name = name;
+  std::string_view runtime, handler, code_dir;
+  int64_t memory = transform::kDefaultMemoryMb, timeout_s = 60;
+  if (doc["runtime"].get(runtime) || doc["handler"].get(handler) || doc["code_dir"].get(code_dir) ||
+      !transform::ParseRuntime(std::string(runtime), &spec.runtime))
+    return corrupt("lacks runtime, handler or code_dir");
+  if (doc["memory_size_mb"].get(memory) != simdjson::SUCCESS) memory = transform::kDefaultMemoryMb;
+  if (doc["timeout_seconds"].get(timeout_s) != simdjson::SUCCESS) timeout_s = 60;
+  bool network = false;
+  if (doc["network"].get(network) == simdjson::SUCCESS) spec.network = network;
+  spec.handler = std::string(handler);
+  spec.code_dir = std::string(code_dir);
+  spec.memory_mb = static_cast<int>(memory);
+  spec.timeout_ms = timeout_s * 1000;
+  spec.version = std::to_string(version);
+  return spec;
 }
 
 }  // namespace millrace::delivery

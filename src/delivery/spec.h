@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "formats/table_schema.h"
+#include "transform/types.h"
 
 namespace millrace::delivery {
 
@@ -66,6 +67,9 @@ struct ConsumerSpec {
   // A jq expression giving each record's dynamic partition keys (partition_query.h), for
   // the dataset's !{partitionKeyFromQuery:...}; "" for none.
   std::string partition_query;
+  // Paused: delivery runs no runner for it (its checkpoints and counters stay); resuming
+  // goes on from the checkpoints. Shown as state PAUSED.
+  bool paused = false;
 };
 
 // The S3 API's bucket of a local dataset (src/s3/): the dataset's name when it is a valid
@@ -93,5 +97,10 @@ Status CheckFilter(const ConsumerSpec& c);
 // JSON for storage (`with_secrets`) and for API answers (secret_access_key omitted).
 std::string DatasetJson(const DatasetSpec& d, bool with_secrets);
 std::string ConsumerJson(const ConsumerSpec& c);
+
+// The function to run for a stored transformation (its catalog document's spec and
+// version): Corruption if the document lacks its runtime, handler or code directory.
+Result<transform::FunctionSpec> FunctionOf(const std::string& name, std::string_view spec_json,
+                                           int64_t version);
 
 }  // namespace millrace::delivery

@@ -12,6 +12,7 @@
 #include "common/json_writer.h"
 #include "common/logging.h"
 #include "common/request_id.h"
+#include "console/service.h"
 #include "log/file.h"
 #include "s3/upload.h"
 #include "transform/sandbox.h"
@@ -332,6 +333,8 @@ void App::Route(http::Request&& req, http::Responder responder) {
   // Signed for "s3": the S3 API, whatever the path (a bucket may be called "api").
   if (s3::S3Service::Handles(req)) return s3_->Handle(std::move(req), std::move(responder));
   if (control_->Handles(req)) return control_->Handle(std::move(req), std::move(responder));
+  // The web console's page and bundles (GET /console/...): public files, no data.
+  if (console::Handles(req)) return responder.Send(console::Serve(req));
   // STS and IAM: signed for "sts" or "iam", or a form-encoded POST (the query protocol).
   if (iam::QueryService::Handles(req)) return query_->Handle(std::move(req), std::move(responder));
   // The rest is the Kinesis endpoint's, which answers as AWS's does: a CORS preflight, a

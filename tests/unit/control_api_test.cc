@@ -8,6 +8,7 @@
 #include <future>
 
 #include "auth/sigv4.h"
+#include "common/encoding.h"
 #include "control/api.h"
 #include "control/json_util.h"
 #include "control_test_util.h"
@@ -411,6 +412,64 @@ TEST_F(ControlApiTest, AuthNeedsAnAdminKeySignedForMillrace) {
       MakeRequest("POST", "/api/v1/datasets", R"({"name":"e","file_type":"jsonl"})"));
   tampered.body = R"({"name":"f","file_type":"jsonl"})";
   ExpectError(*Send(api, std::move(tampered)), 401, "InvalidSignature", "");
+}
+
+bool BoolAt(const Reply& r, std::string_view pointer) {
+  bool b = false;
+  EXPECT_EQ(r.At(pointer).get(b), simdjson::SUCCESS) << pointer << " in " << r.body;
+  return b;
+}
+
+TEST_F(ControlApiTest, FilterTestRunsAConsumersFilterOnEachRecord) {
+  // Regression: the records were decoded into one string, each appended to the last, so
+  // every record but the first was judged as garbage.
+  auto r = Call("POST", "/api/v1/filters/test",
+                R"({"filter": ".n == 7", "records": [")" + Base64Encode(R"({"n": 1})") + R"(", ")" +
+                    Base64Encode(R"({"n": 7})") + R"(", ")" + Base64Encode("not json") + R"("]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(r->Len("/results"), 3u);
+  EXPECT_FALSE(BoolAt(*r, "/results/0/keep"));
+  EXPECT_TRUE(BoolAt(*r, "/results/1/keep"));
+  EXPECT_FALSE(BoolAt(*r, "/results/2/keep"));
+  EXPECT_TRUE(r->Has("/results/2/error")) << r->body;
+  EXPECT_FALSE(r->Has("/results/1/error")) << r->body;
+  ExpectError(*Call("POST", "/api/v1/filters/test", R"({"filter": ".n ==", "records": []})"), 400,
+              "ValidationError", "filter: is not a valid jq expression");
+  ExpectError(*Call("POST", "/api/v1/filters/test", R"({"filter": ".", "records": ["%%"]})"), 400,
+              "ValidationError", "base64");
+  ExpectError(*Call("GET", "/api/v1/filters/test"), 405, "MethodNotAllowed", "POST");
+}
+
+TEST_F(ControlApiTest, PermissionsWithoutAuthAllowEverything) {
+  auto r = Call("POST", "/api/v1/permissions",
+                R"({"checks": [{"action": "kinesis:CreateStream", "resource": "*"}]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->Str("/account"), "000000000000");
+  EXPECT_EQ(r->Str("/region"), "us-east-1");
+  EXPECT_TRUE(BoolAt(*r, "/checks/0/allowed"));
+  ExpectError(*Call("POST", "/api/v1/permissions", R"({"checks": [{"action": 1}]})"), 400,
+              "ValidationError", "checks");
+}
+
+TEST_F(ControlApiTest, ConsumerPauseAndResume) {
+  CreateStream("orders");
+  CreateDataset("lake");
+  CreateConsumer("c1", "orders", "lake");
+  auto paused = Call("POST", "/api/v1/consumers/c1/pause");
+  ASSERT_EQ(paused->status, 200) << paused->body;
+  EXPECT_TRUE(BoolAt(*paused, "/paused"));
+  EXPECT_EQ(paused->Str("/state"), "PAUSED");
+  EXPECT_EQ(paused->Int("/version"), 2);
+  EXPECT_EQ(Call("POST", "/api/v1/consumers/c1/pause")->Int("/version"), 2) << "no change";
+  auto resumed = Call("POST", "/api/v1/consumers/c1/resume");
+  ASSERT_EQ(resumed->status, 200) << resumed->body;
+  EXPECT_FALSE(resumed->Has("/paused"));
+  EXPECT_NE(resumed->Str("/state"), "PAUSED");
+  EXPECT_EQ(resumed->Int("/version"), 3);
+  ExpectError(*Call("GET", "/api/v1/consumers/c1/pause"), 405, "MethodNotAllowed", "POST");
+  ExpectError(*Call("POST", "/api/v1/consumers/nope/pause"), 404, "NotFound", "nope");
+  ExpectError(*Call("PUT", "/api/v1/consumers/c1", R"({"paused": "yes"})"), 400, "ValidationError",
+              "paused: must be a boolean");
 }
 
 TEST(ControlJson, MergePatch) {
