@@ -124,6 +124,17 @@ export async function listObjects(bucket, prefix, { delimiter, limit = 1000 } = 
   return { objects, prefixes };
 }
 
+// IAM's query API: iam('ListUsers', {...}) -> the answer's XML document.
+export async function iam(action, params = {}) {
+  const body = new URLSearchParams({ Action: action, Version: '2010-05-08', ...params }).toString();
+  const res = await send('iam', {
+    method: 'POST', path: '/', body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+  });
+  if (!res.ok) throw await jsonError(res);
+  return new DOMParser().parseFromString(await res.text(), 'application/xml');
+}
+
 // Which of `checks` ([{action, resource}]) the signed-in key may do.
 export async function permissions(checks) {
   const res = await send('millrace', {

@@ -2,6 +2,7 @@
 // (#/streams, #/streams/<name>, #/streams/<name>/records, #/consumers/<name>, ...).
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { Access } from './access.jsx';
 import { identity, loadSession, probe, signIn, signOut, signedIn } from './api.js';
 import { ConsumerDetails, ConsumerList } from './consumers.jsx';
 import { ChangeStreamList, DatasetDetails, DatasetList } from './datasets.jsx';
@@ -32,6 +33,7 @@ function Page({ route }) {
     case 'transformations': return name ? <TransformationDetails name={name} /> : <TransformationList />;
     case 'datasets': return name ? <DatasetDetails name={name} folder={rest.map(decodeURIComponent).join('/')} /> : <DatasetList />;
     case 'change-streams': return <ChangeStreamList />;
+    case 'access': return <Access />;
     default: return <p class="empty">No such page. <a href="#/streams">Streams</a></p>;
   }
 }
@@ -75,7 +77,7 @@ function SignIn({ onDone }) {
 }
 
 const NAV = [['streams', 'Streams'], ['consumers', 'Consumers'], ['transformations', 'Transformations'],
-             ['datasets', 'Datasets'], ['change-streams', 'Change streams']];
+             ['datasets', 'Datasets'], ['change-streams', 'Change streams'], ['access', 'Access']];
 
 function App() {
   const [ready, setReady] = useState(false);

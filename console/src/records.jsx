@@ -91,8 +91,9 @@ export function RecordBrowser({ name }) {
   const openShards = () => (shards || []).filter((s) => !s.SequenceNumberRange.EndingSequenceNumber);
   const chosen = (all) => (shard === '*' ? all : all.filter((s) => s.ShardId === shard));
 
-  // Keeps the records of a batch that pass both filters.
-  async function filterBatch(records) {
+  // Keeps the records of a batch that pass both filters; decodes the newest `limit` of
+  // them (the rest are counted, never shown).
+  async function filterBatch(records, limit = Infinity) {
     let out = keyFilter ? records.filter((r) => r.PartitionKey.includes(keyFilter)) : records;
     if (contentFilter.trim() && out.length) {
       const kept = [];
@@ -103,7 +104,8 @@ export function RecordBrowser({ name }) {
       }
       out = kept;
     }
-    return out.map((r) => ({ ...r, decoded: decode(r.Data) }));
+    const shown = out.length > limit ? out.slice(-limit) : out;
+    return { count: out.length, rows: shown.map((r) => ({ ...r, decoded: decode(r.Data) })) };
   }
 
   async function iteratorFor(s, type) {
@@ -135,7 +137,7 @@ export function RecordBrowser({ name }) {
           if (me !== run.current) return;
           it = r.NextShardIterator;
           received += r.Records.length;
-          got = got.concat(await filterBatch(r.Records.map((x) => ({ ...x, shard: id }))));
+          got = got.concat((await filterBatch(r.Records.map((x) => ({ ...x, shard: id })))).rows);
           if (r.Records.length === 0 && r.MillisBehindLatest === 0) break;
         }
         iterators.current[id] = it;
@@ -178,12 +180,11 @@ export function RecordBrowser({ name }) {
         const now = Date.now();
         window = window.filter((w) => now - w.t < 5000);
         window.push({ t: now, n: received });
-        const kept = batch.length > SHOWN ? batch.slice(-SHOWN * 5) : batch;
-        const shown = await filterBatch(kept);
+        const { count, rows: shown } = await filterBatch(batch, SHOWN);
         if (me !== run.current) return;
         if (shown.length) setRows((old) => shown.reverse().concat(old).slice(0, SHOWN));
         setStats((s) => ({
-          received: s.received + received, matched: s.matched + shown.length,
+          received: s.received + received, matched: s.matched + count,
           rate: window.reduce((a, w) => a + w.n, 0) / 5,
         }));
         await new Promise((ok) => setTimeout(ok, Math.max(0, POLL_MS - (performance.now() - started))));

@@ -5,8 +5,9 @@
 //                      live tail; filter them by content (jq) and partition key; upload a
 //                      transformation and test it; create a dataset and a consumer in the
 //                      forms; pause and resume it; see its files and preview a Parquet file.
-//   SCENARIO readonly: sign in with a read-only key: every edit control disabled, and a
-//                      forced click refused by the server with its message in the page.
+//   SCENARIO readonly: sign in with a read-only key: every edit control disabled, the
+//                      Access page's share, and a forced click refused by the server with
+//                      its message in the page.
 // Talks to the test on stdout/stdin: prints {"event": "need", "what": ...} and waits for a
 // line back (the test puts records with boto3); last, prints {"event": "done", ...}.
 // Screenshots of each page go to SHOTS_DIR (docs/console/ when run by the test suite).
@@ -228,6 +229,13 @@ async function readonly(page, shot) {
   await page.getByRole('link', { name: 'orders-lake' }).waitFor();
   await page.waitForTimeout(500);
   out.disabled.create_dataset = await page.getByRole('button', { name: 'Create dataset' }).isDisabled();
+
+  // Access: the share made with `millrace share`, read with IAM's API.
+  await page.getByRole('link', { name: 'Access' }).click();
+  const share = page.locator('table.access tr', { hasText: 'share-acme' });
+  await share.waitFor();
+  out.share = await share.innerText();
+  await shot('access');
 
   // Forced: the button enabled by hand, the request goes out and the server refuses it.
   await page.getByRole('link', { name: 'Streams', exact: true }).click();

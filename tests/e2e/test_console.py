@@ -126,6 +126,12 @@ class ConsoleTest(KinesisTestCase):
         iam.attach_user_policy(UserName="viewer",
                                PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
         ak = iam.create_access_key(UserName="viewer")["AccessKey"]
+        share = subprocess.run(
+            [self.server.binary, "share", "--data-dir", self.server.data_dir, "--dataset",
+             "orders-lake", "--prefix", "acme", "--customer", "acme", "--keys"],
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(share.returncode, 0, share.stderr)
+        acme_key = json.loads(share.stdout)["AccessKeyId"]
         out = self.scenario("readonly", ak["AccessKeyId"], ak["SecretAccessKey"],
                             lambda msg: {})
         self.assertEqual(out["disabled"], {
@@ -134,6 +140,9 @@ class ConsoleTest(KinesisTestCase):
             "consumer_Delete": True, "test_transformation": True,
             "delete_transformation": True, "create_dataset": True})
         self.assertIn("AccessDeniedException", out["forced_error"])
+        # The Access page: the share's user, its key, what it reads and from which dataset.
+        for part in ("share-acme", acme_key, "s3://orders-lake/acme/*", "orders-lake"):
+            self.assertIn(part, out["share"])
         self.assertNotIn("not-allowed", self.kinesis.list_streams()["StreamNames"])
 
     def control(self, method, path, body=None):
