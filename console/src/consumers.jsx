@@ -1,7 +1,7 @@
 // Consumers: the list (state, lag in records and time), the details page (lag chart sampled
 // while open, counters, the last error in full), create and edit (buffering, dataset,
 // transformation, filter), pause/resume and delete: the control API's /consumers.
-import { useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { arn, control } from './api.js';
 import { Chart, Dialog, ErrorBox, Loading, Paged, fmtMillis, useAsync, useCan, useInterval } from './ui.jsx';
 
@@ -98,24 +98,26 @@ function ConsumerForm({ consumer, onClose }) {
 export function ConsumerDetails({ name }) {
   const path = `/consumers/${encodeURIComponent(name)}`;
   const state = useAsync(() => control('GET', path), [name]);
-  const [lag, setLag] = useState({ times: [], records: [], seconds: [] });
   const res = arn('millrace', 'consumer', name);
   const can = useCan([['millrace:UpdateConsumer', res], ['millrace:DeleteConsumer', res],
                       ['millrace:PauseConsumer', res], ['millrace:ResumeConsumer', res]]);
   const [dialog, setDialog] = useState(null);
   const [error, setError] = useState(null);
-  useInterval(async () => {
-    state.reload(); // the state and counters shown
-    try {
-      const c = await control('GET', path);
-      const keep = (a, v) => [...a, v].slice(-720);
-      setLag((l) => ({ times: keep(l.times, Date.now() / 1000),
-                       records: keep(l.records, c.lag ? c.lag.records_behind : 0),
-                       seconds: keep(l.seconds, c.lag ? c.lag.millis_behind / 1000 : 0) }));
-    } catch {
-      // the details below show the error of the last full load
-    }
-  }, 5000);
+  // The lag over the last hour: the server's samples (every 30 s), then the page's own
+  // (every 5 s, from the details it refreshes) since it opened.
+  const history = useAsync(() => control('GET', `${path}/lag`), [name]);
+  const [live, setLive] = useState([]);
+  useInterval(() => state.reload(), 5000);
+  useEffect(() => {
+    const c = state.data;
+    if (c && c.lag) setLive((l) => [...l, { time_ms: Date.now(), records_behind: c.lag.records_behind,
+                                            millis_behind: c.lag.millis_behind }].slice(-720));
+  }, [state.data]);
+  const lag = useMemo(() => {
+    const all = [...((history.data && history.data.samples) || []), ...live].sort((a, b) => a.time_ms - b.time_ms);
+    return { times: all.map((x) => x.time_ms / 1000), records: all.map((x) => x.records_behind),
+             seconds: all.map((x) => x.millis_behind / 1000) };
+  }, [history.data, live]);
   const act = async (what) => {
     setError(null);
     try {
@@ -156,8 +158,8 @@ export function ConsumerDetails({ name }) {
                 <p class="small">{c.last_error_at} · {c.consecutive_failures} consecutive failures</p>
                 <pre class="code error-text last-error">{c.last_error}</pre></div>
             )}
-            <h2>Lag</h2>
-            {lag.times.length < 2 ? <p class="note">Sampling every 5 s since this page opened…</p>
+            <h2>Lag, the last hour</h2>
+            {lag.times.length < 2 ? <p class="note">Collecting samples…</p>
               : <Chart times={lag.times} series={[{ label: 'records behind', values: lag.records },
                                                   { label: 'seconds behind', values: lag.seconds }]} />}
             {c.lag && c.lag.shards && (

@@ -1,7 +1,7 @@
 // The console's shell: sign-in, the navigation, and the pages by the URL's fragment
 // (#/streams, #/streams/<name>, #/streams/<name>/records, #/consumers/<name>, ...).
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { Access } from './access.jsx';
 import { identity, loadSession, probe, signIn, signOut, signedIn } from './api.js';
 import { ConsumerDetails, ConsumerList } from './consumers.jsx';
@@ -36,6 +36,18 @@ function Page({ route }) {
     case 'access': return <Access />;
     default: return <p class="empty">No such page. <a href="#/streams">Streams</a></p>;
   }
+}
+
+// A page that throws while rendering shows its error, not a blank screen.
+function Boundary({ children }) {
+  const [error, reset] = useErrorBoundary();
+  if (error) {
+    return (
+      <div class="error" role="alert"><strong>This page failed</strong>: {String(error.message || error)}{' '}
+        <button class="link" onClick={reset}>try again</button></div>
+    );
+  }
+  return children;
 }
 
 function SignIn({ onDone }) {
@@ -105,7 +117,7 @@ function App() {
         <span class="who" title={identity.principal}>{identity.principal.split(':').pop()} · {identity.region}</span>
         {identity.auth && <button class="link" onClick={() => { signOut(); rerender((n) => n + 1); }}>Sign out</button>}
       </header>
-      <main><Page route={route} /></main>
+      <main><Boundary key={route.join('/')}><Page route={route} /></Boundary></main>
     </div>
   );
 }

@@ -2,7 +2,7 @@
 // (shards, rates, connection details, consumers), editing retention, mode, shard count and
 // tags, and deletion with confirmation. Kinesis actions for changes; the control API's
 // read-only /streams for the lists (one call for mode, shards and retention of them all).
-import { useRef, useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { arn, control, identity, kinesis } from './api.js';
 import { fetchMetrics, rate, streamSeries } from './metrics.js';
 import { Chart, Dialog, ErrorBox, Loading, Paged, fmtTime, useAsync, useCan, useInterval } from './ui.jsx';
@@ -148,47 +148,45 @@ export function StreamDetails({ name }) {
   );
 }
 
-// Records in and out per second, sampled every 5 s while the page is open (the last hour).
+// Records in and out per second over the last hour (the server's samples, every 10 s:
+// ?request_type=get_metrics), and per shard from /metrics where enhanced monitoring is on.
 function StreamRates({ name, shards }) {
-  const [points, setPoints] = useState({ times: [], inn: [], out: [], shards: {} });
-  const [error, setError] = useState(null);
+  const hist = useAsync(() => control('GET', `/streams/${encodeURIComponent(name)}?request_type=get_metrics`), [name]);
+  useInterval(hist.reload, 10000);
+  const [perShard, setPerShard] = useState({});
   const last = useRef(null);
-  const sample = async () => {
+  useInterval(async () => {
     try {
       const m = await fetchMetrics();
       const prev = last.current;
       last.current = m;
       if (!prev) return;
-      setPoints((p) => {
-        const keep = (a, v) => [...a, v].slice(-720);
-        const per = {};
-        for (const s of shards) {
-          const key = `millrace_shard_incoming_records_total{stream="${name}",shard="${s.id}"}`;
-          if (m.values.has(key)) per[s.id] = rate(prev, m, key);
-        }
-        return {
-          times: keep(p.times, m.at),
-          inn: keep(p.inn, rate(prev, m, streamSeries('millrace_stream_records_in_total', name))),
-          out: keep(p.out, rate(prev, m, streamSeries('millrace_stream_records_out_total', name))),
-          shards: per,
-        };
-      });
-      setError(null);
-    } catch (e) {
-      setError(e);
+      const per = {};
+      for (const s of shards) {
+        const key = `millrace_shard_incoming_records_total{stream="${name}",shard="${s.id}"}`;
+        if (m.values.has(key)) per[s.id] = rate(prev, m, key);
+      }
+      setPerShard(per);
+    } catch {
+      // per-shard rates need millrace:GetMetrics
     }
-  };
-  useInterval(sample, 5000);
-  if (error) return <p class="note">Rates: {error.message}</p>;
+  }, 5000);
+  const data = useMemo(() => {
+    const h = hist.data;
+    if (!h) return null;
+    const per = (k) => h.samples.map((x) => x[k] / h.interval_seconds);
+    return { times: h.samples.map((x) => x.time_ms / 1000), inn: per('records_in'), out: per('records_out') };
+  }, [hist.data]);
   return (
     <div>
-      <h2>Records per second</h2>
-      {points.times.length < 2
-        ? <p class="note">Sampling every 5 s since this page opened…</p>
-        : <Chart title="" times={points.times}
-                 series={[{ label: 'in', values: points.inn }, { label: 'out', values: points.out }]} />}
-      {Object.keys(points.shards).length > 0 && (
-        <p class="small">Per shard (in/s): {Object.entries(points.shards).map(([id, v]) => (
+      <h2>Records per second, the last hour</h2>
+      <ErrorBox error={hist.error} />
+      {data && (data.times.length < 2
+        ? <p class="note">The server samples every 10 s; the chart starts with the second sample.</p>
+        : <Chart title="" times={data.times}
+                 series={[{ label: 'in', values: data.inn }, { label: 'out', values: data.out }]} />)}
+      {Object.keys(perShard).length > 0 && (
+        <p class="small">Per shard (in/s, now): {Object.entries(perShard).map(([id, v]) => (
           <span class="chip">{id}: {v.toFixed(1)}</span>))}</p>
       )}
     </div>

@@ -174,9 +174,10 @@ http::Response RouteStreams(const Env& env, const http::Request& req,
   auto request_type = auth::QueryValue(req.query, "request_type");
   if (!request_type) return AnswerResponse(DescribeStream(env, seg[1]));
   if (*request_type == "get_datasets") return AnswerResponse(StreamDatasets(env, seg[1]));
-  return ErrorResponse(
-      400, "ValidationError",
-      "request_type: must be get_datasets (or left out), not '" + *request_type + "'");
+  if (*request_type == "get_metrics") return AnswerResponse(StreamMetrics(env, seg[1]));
+  return ErrorResponse(400, "ValidationError",
+                       "request_type: must be get_datasets or get_metrics (or left out), not '" +
+                           *request_type + "'");
 }
 
 // /transformations/{name}/logs?since=<ms>&limit=<n>
@@ -197,7 +198,8 @@ ControlApi::ControlApi(catalog::Catalog* catalog, streams::StreamManager* stream
       delivery_(delivery),
       directory_(directory),
       auth_enabled_(auth_enabled),
-      logs_(logs) {
+      logs_(logs),
+      history_(std::make_unique<History>(streams, delivery, streams->clock())) {
   queue_ = std::make_unique<http::WorkQueue>(
       /*workers=*/1, kMaxQueued, [this](const http::Request& req) { return Serve(req); },
       [](bool stopping) {
@@ -235,9 +237,8 @@ void ControlApi::Handle(http::Request&& request, http::Responder responder) {
 }
 
 Env ControlApi::MakeEnv() const {
-  return Env{catalog_,          streams_, delivery_,
-             streams_->clock(), logs_,    streams_->options().data_dir,
-             change_streams_};
+  return Env{catalog_, streams_,          delivery_, streams_->clock(), logs_,
+             streams_->options().data_dir, change_streams_, history_.get()};
 }
 
 void ControlApi::RunSerial(http::Request&& request, http::Responder responder, SerialFn serve) {
@@ -299,6 +300,7 @@ std::pair<std::string, std::string> ControlApi::ActionOf(
     if (seg[2] == "pause") return {"millrace:Pause" + noun, resource};
     if (seg[2] == "resume") return {"millrace:Resume" + noun, resource};
     if (seg[2] == "test") return {"millrace:TestTransformation", resource};
+    if (seg[2] == "lag") return {"millrace:GetConsumer", resource};
     return {"millrace:GetTransformationLogs", resource};
   }
   const std::string& m = req.method;
@@ -336,6 +338,11 @@ http::Response ControlApi::Serve(const http::Request& req) {
     if (req.method != "POST") return MethodNotAllowed(req, "POST");
     return AnswerResponse(seg[2] == "pause" ? PauseChangeStream(env, seg[1])
                                             : ResumeChangeStream(env, seg[1]));
+  }
+  // GET /api/v1/consumers/{name}/lag
+  if (prefixed && seg.size() == 3 && seg[0] == "consumers" && seg[2] == "lag") {
+    if (req.method != "GET") return MethodNotAllowed(req, "GET");
+    return AnswerResponse(ConsumerLag(env, seg[1]));
   }
   // POST /api/v1/consumers/{name}/pause | resume
   if (prefixed && seg.size() == 3 && seg[0] == "consumers" &&

@@ -100,6 +100,7 @@ class ControlApi {
   const bool auth_enabled_;
   transform::LogStore* const logs_;
   cdc::ChangeStreamManager* change_streams_ = nullptr;
+  std::unique_ptr<History> history_;  // streams' traffic and consumers' lag, the last hour
 
   std::unique_ptr<http::WorkQueue> queue_;  // one worker; made last in the constructor
   std::unique_ptr<http::WorkQueue> tests_;  // two workers for transformation test runs

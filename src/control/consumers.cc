@@ -210,6 +210,38 @@ Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view
   return ConsumerAnswer(env, name, 200, split->new_dataset);
 }
 
+Outcome ConsumerLag(const Env& env, const std::string& name) {
+  auto existing = FindConsumer(env, name);
+  if (!existing.ok()) return existing.status();
+  if (!*existing) return NoConsumer(name);
+  std::vector<History::LagSample> samples;
+  if (env.history) samples = env.history->Lag(name);
+  Answer a;
+  JsonWriter w(&a.body);
+  w.BeginObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("interval_seconds");
+  w.Int(History::kLagIntervalMs / 1000);
+  w.Key("samples");
+  w.BeginArray();
+  for (const History::LagSample& x : samples) {
+    w.BeginObject();
+    w.Key("time");
+    w.String(IsoTime(x.time_ms));
+    w.Key("time_ms");
+    w.Int(x.time_ms);
+    w.Key("records_behind");
+    w.Uint(x.records_behind);
+    w.Key("millis_behind");
+    w.Int(x.millis_behind);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return a;
+}
+
 Outcome SetConsumerPaused(const Env& env, const std::string& name, bool paused) {
   return UpdateConsumer(env, name, paused ? "{\"paused\":true}" : "{\"paused\":false}");
 }

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/status.h"
+#include "control/history.h"
 #include "delivery/manager.h"
 #include "delivery/spec.h"
 #include "streams/manager.h"
@@ -43,6 +44,7 @@ struct Env {
   transform::LogStore* logs = nullptr;
   std::string data_dir;
   cdc::ChangeStreamManager* change_streams = nullptr;
+  History* history = nullptr;  // null: no series (answers with none)
 };
 
 // datasets.cc
@@ -60,6 +62,8 @@ Outcome CreateConsumer(const Env& env, std::string_view body);
 Outcome DescribeConsumer(const Env& env, const std::string& name);
 Outcome UpdateConsumer(const Env& env, const std::string& name, std::string_view body);
 Outcome DeleteConsumer(const Env& env, const std::string& name);
+// GET /consumers/{name}/lag: the last hour's lag, sampled.
+Outcome ConsumerLag(const Env& env, const std::string& name);
 // POST /consumers/{name}/pause | resume: an update of `paused` (a new version, as any).
 Outcome SetConsumerPaused(const Env& env, const std::string& name, bool paused);
 
@@ -103,6 +107,8 @@ Result<std::string> StreamNameOf(const Env& env, const std::string& name_or_arn)
 Outcome ListStreams(const Env& env);
 Outcome DescribeStream(const Env& env, const std::string& name);
 Outcome StreamDatasets(const Env& env, const std::string& name);
+// ?request_type=get_metrics: the last hour's records and bytes in and out, per interval.
+Outcome StreamMetrics(const Env& env, const std::string& name);
 
 // ---- Shared by the handlers (documents.cc) -------------------------------------------------
 

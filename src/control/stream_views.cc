@@ -148,4 +148,39 @@ Outcome StreamDatasets(const Env& env, const std::string& id) {
   return Answer{200, std::move(body)};
 }
 
+Outcome StreamMetrics(const Env& env, const std::string& id) {
+  auto s = GetStream(env, id);
+  if (!s.ok()) return s.status();
+  std::vector<History::StreamSample> samples;
+  if (env.history) samples = env.history->Stream((*s)->name);
+  Answer a;
+  JsonWriter w(&a.body);
+  w.BeginObject();
+  w.Key("name");
+  w.String((*s)->name);
+  w.Key("interval_seconds");
+  w.Int(History::kStreamIntervalMs / 1000);
+  w.Key("samples");
+  w.BeginArray();
+  for (const History::StreamSample& x : samples) {
+    w.BeginObject();
+    w.Key("time");
+    w.String(IsoTime(x.time_ms));
+    w.Key("time_ms");
+    w.Int(x.time_ms);
+    w.Key("records_in");
+    w.Uint(x.records_in);
+    w.Key("bytes_in");
+    w.Uint(x.bytes_in);
+    w.Key("records_out");
+    w.Uint(x.records_out);
+    w.Key("bytes_out");
+    w.Uint(x.bytes_out);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return a;
+}
+
 }  // namespace millrace::control

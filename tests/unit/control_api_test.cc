@@ -10,6 +10,7 @@
 #include "auth/sigv4.h"
 #include "common/encoding.h"
 #include "control/api.h"
+#include "control/history.h"
 #include "control/json_util.h"
 #include "control_test_util.h"
 
@@ -470,6 +471,48 @@ TEST_F(ControlApiTest, ConsumerPauseAndResume) {
   ExpectError(*Call("POST", "/api/v1/consumers/nope/pause"), 404, "NotFound", "nope");
   ExpectError(*Call("PUT", "/api/v1/consumers/c1", R"({"paused": "yes"})"), 400, "ValidationError",
               "paused: must be a boolean");
+}
+
+TEST_F(ControlApiTest, HistoryKeepsAnHourOfStreamTrafficAndConsumerLag) {
+  CreateStream("orders");
+  CreateDataset("lake");
+  CreateConsumer("c1", "orders", "lake");
+  History history(streams_.get(), delivery_.get(), &clock_);
+  history.SampleStreams();  // primes the counters: no sample yet
+  EXPECT_TRUE(history.Stream("orders").empty());
+  // Three records of 100 bytes, as PutRecords counts them.
+  ASSERT_EQ(streams_->List().size(), 1u);
+  streams_->List()[0]->records_in += 3;
+  streams_->List()[0]->bytes_in += 300;
+  clock_.Advance(History::kStreamIntervalMs);
+  history.SampleStreams();
+  auto samples = history.Stream("orders");
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].records_in, 3u);
+  EXPECT_EQ(samples[0].bytes_in, 300u);
+  EXPECT_EQ(samples[0].time_ms, clock_.NowMillis());
+  // An hour and more later, the oldest samples are gone.
+  for (int i = 0; i < 400; ++i) {
+    clock_.Advance(History::kStreamIntervalMs);
+    history.SampleStreams();
+  }
+  samples = history.Stream("orders");
+  EXPECT_LE(samples.size(), 361u);
+  EXPECT_EQ(samples.back().records_in, 0u);
+  EXPECT_GE(samples.front().time_ms, clock_.NowMillis() - History::kKeepMs);
+  history.SampleLag();
+  ASSERT_EQ(history.Lag("c1").size(), 1u);
+  EXPECT_TRUE(history.Lag("nope").empty());
+  // Through the API (the API's own History samples on its thread: the shape, not values).
+  auto m = Call("GET", "/api/v1/streams/orders?request_type=get_metrics");
+  ASSERT_EQ(m->status, 200) << m->body;
+  EXPECT_EQ(m->Int("/interval_seconds"), 10);
+  auto lag = Call("GET", "/api/v1/consumers/c1/lag");
+  ASSERT_EQ(lag->status, 200) << lag->body;
+  EXPECT_EQ(lag->Int("/interval_seconds"), 30);
+  ExpectError(*Call("GET", "/api/v1/consumers/nope/lag"), 404, "NotFound", "nope");
+  ExpectError(*Call("GET", "/api/v1/streams/nope?request_type=get_metrics"), 404, "NotFound",
+              "nope");
 }
 
 TEST(ControlJson, MergePatch) {
