@@ -3,7 +3,7 @@
 // transformation, filter), pause/resume and delete: the control API's /consumers.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { arn, control } from './api.js';
-import { Chart, Dialog, ErrorBox, Loading, Paged, fmtMillis, useAsync, useCan, useInterval } from './ui.jsx';
+import { Chart, Dialog, ErrorBox, ListTitle, Loading, Paged, fmtMillis, useAsync, useCan, useInterval } from './ui.jsx';
 
 const ALL = () => arn('millrace', 'consumer', '*');
 
@@ -18,11 +18,8 @@ export function ConsumerList() {
   const [creating, setCreating] = useState(false);
   return (
     <section>
-      <div class="title">
-        <h1>Consumers</h1>
-        <button class="primary plus" aria-label="Create consumer" title="Create a consumer"
-                disabled={!can['millrace:CreateConsumer']} onClick={() => setCreating(true)}>+</button>
-      </div>
+      <ListTitle title="Consumers" what="consumer" allowed={can['millrace:CreateConsumer']}
+                 onPlus={() => setCreating(true)} />
       <Loading state={state}>
         {(consumers) => (
           <Paged rows={consumers} head={['Name', 'Stream', 'Dataset', 'State', 'Lag (records)', 'Lag (time)', 'Delivered', 'Last error']}

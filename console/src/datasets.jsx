@@ -7,7 +7,7 @@ import { gunzipSync } from 'fflate';
 import { decompress as zstdDecompress } from 'fzstd';
 import { parquetMetadata, parquetReadObjects, snappyUncompress } from 'hyparquet';
 import { arn, control, keyPath, listObjects, s3Get } from './api.js';
-import { Dialog, ErrorBox, Loading, Paged, fmtBytes, useAsync, useCan, useInterval } from './ui.jsx';
+import { Dialog, ErrorBox, ListTitle, Loading, Paged, fmtBytes, useAsync, useCan, useInterval } from './ui.jsx';
 
 const PREVIEW_ROWS = 50;
 // Parquet page codecs beyond hyparquet's own (snappy, none): what our writer also writes.
@@ -23,11 +23,8 @@ export function DatasetList() {
   const [creating, setCreating] = useState(false);
   return (
     <section>
-      <div class="title">
-        <h1>Datasets</h1>
-        <button class="primary plus" aria-label="Create dataset" title="Create a dataset"
-                disabled={!can['millrace:CreateDataset']} onClick={() => setCreating(true)}>+</button>
-      </div>
+      <ListTitle title="Datasets" what="dataset" allowed={can['millrace:CreateDataset']}
+                 onPlus={() => setCreating(true)} />
       <Loading state={state}>
         {(list) => (
           <Paged rows={list} head={['Name', 'File type', 'Compression', 'Target', 'Bucket / prefix', 'Consumers']}

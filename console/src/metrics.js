@@ -1,8 +1,10 @@
 // Rates from the server's /metrics (Prometheus text, signed for millrace:GetMetrics when the
 // server guards it): the console samples it while a page that shows rates is open, so the
 // charts cover the time since the page opened.
+import { useRef, useState } from 'preact/hooks';
 import { sign } from './sigv4.js';
 import { ApiError, identity, currentSession } from './api.js';
+import { useInterval } from './ui.jsx';
 
 export async function fetchMetrics() {
   const s = currentSession();
@@ -32,3 +34,26 @@ export function rate(prev, cur, series) {
 }
 
 export const streamSeries = (metric, stream) => `${metric}{stream="${stream}"}`;
+
+// Per-second rates of some /metrics series, sampled every 5 s while the component is
+// shown: `seriesOf()` gives {label: series}; the answer is {label: rate} (a label whose
+// series /metrics lacks is left out; nothing without millrace:GetMetrics).
+export function useRates(seriesOf) {
+  const [rates, setRates] = useState({});
+  const last = useRef(null);
+  useInterval(async () => {
+    try {
+      const m = await fetchMetrics();
+      const prev = last.current;
+      last.current = m;
+      if (!prev) return;
+      const r = {};
+      for (const [label, series] of Object.entries(seriesOf()))
+        if (m.values.has(series)) r[label] = rate(prev, m, series);
+      setRates(r);
+    } catch {
+      // rates need millrace:GetMetrics
+    }
+  }, 5000);
+  return rates;
+}

@@ -2,10 +2,10 @@
 // (shards, rates, connection details, consumers), editing retention, mode, shard count and
 // tags, and deletion with confirmation. Kinesis actions for changes; the control API's
 // read-only /streams for the lists (one call for mode, shards and retention of them all).
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { arn, control, identity, kinesis } from './api.js';
-import { fetchMetrics, rate, streamSeries } from './metrics.js';
-import { Chart, Dialog, ErrorBox, Loading, Paged, fmtTime, useAsync, useCan, useInterval } from './ui.jsx';
+import { streamSeries, useRates } from './metrics.js';
+import { Chart, Dialog, ErrorBox, ListTitle, Loading, Paged, useAsync, useCan, useInterval } from './ui.jsx';
 
 const STREAM_ALL = () => arn('kinesis', 'stream', '*');
 
@@ -14,31 +14,15 @@ export function StreamList() {
   const can = useCan([['kinesis:CreateStream', STREAM_ALL()]]);
   const [creating, setCreating] = useState(false);
   const [filter, setFilter] = useState('');
-  const [rates, setRates] = useState({});
-  const last = useRef(null);
-  useInterval(async () => {
-    try {
-      const m = await fetchMetrics();
-      const prev = last.current;
-      last.current = m;
-      if (!prev || !state.data) return;
-      const r = {};
-      for (const s of state.data)
-        r[s.name] = rate(prev, m, streamSeries('millrace_stream_records_in_total', s.name));
-      setRates(r);
-    } catch {
-      // no rates without millrace:GetMetrics
-    }
-  }, 5000);
+  const rates = useRates(() => Object.fromEntries((state.data || []).map(
+    (s) => [s.name, streamSeries('millrace_stream_records_in_total', s.name)])));
   return (
     <section>
-      <div class="title">
-        <h1>Streams</h1>
-        <button class="primary plus" title="Create a stream" aria-label="Create stream"
-                disabled={!can['kinesis:CreateStream']} onClick={() => setCreating(true)}>+</button>
+      <ListTitle title="Streams" what="stream" allowed={can['kinesis:CreateStream']}
+                 onPlus={() => setCreating(true)}>
         <input type="search" placeholder="Filter by name" value={filter}
                onInput={(e) => setFilter(e.target.value)} />
-      </div>
+      </ListTitle>
       <Loading state={state}>
         {(streams) => (
           <Paged rows={streams.filter((s) => s.name.includes(filter))}
@@ -153,24 +137,8 @@ export function StreamDetails({ name }) {
 function StreamRates({ name, shards }) {
   const hist = useAsync(() => control('GET', `/streams/${encodeURIComponent(name)}?request_type=get_metrics`), [name]);
   useInterval(hist.reload, 10000);
-  const [perShard, setPerShard] = useState({});
-  const last = useRef(null);
-  useInterval(async () => {
-    try {
-      const m = await fetchMetrics();
-      const prev = last.current;
-      last.current = m;
-      if (!prev) return;
-      const per = {};
-      for (const s of shards) {
-        const key = `millrace_shard_incoming_records_total{stream="${name}",shard="${s.id}"}`;
-        if (m.values.has(key)) per[s.id] = rate(prev, m, key);
-      }
-      setPerShard(per);
-    } catch {
-      // per-shard rates need millrace:GetMetrics
-    }
-  }, 5000);
+  const perShard = useRates(() => Object.fromEntries(shards.map(
+    (s) => [s.id, `millrace_shard_incoming_records_total{stream="${name}",shard="${s.id}"}`])));
   const data = useMemo(() => {
     const h = hist.data;
     if (!h) return null;
@@ -278,4 +246,3 @@ function DeleteStream({ name, onClose }) {
   );
 }
 
-export { ErrorBox, fmtTime };

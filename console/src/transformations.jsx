@@ -3,7 +3,7 @@
 // logs (followed while open) and a test run on sample records.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { arn, control } from './api.js';
-import { Dialog, ErrorBox, Loading, Paged, fmtBytes, useAsync, useCan, useInterval } from './ui.jsx';
+import { Dialog, ErrorBox, ListTitle, Loading, Paged, fmtBytes, useAsync, useCan, useInterval } from './ui.jsx';
 
 const MAX_FUNCTIONS = 20;
 const MAX_CONSUMERS = 5;
@@ -24,12 +24,10 @@ export function TransformationList() {
   const full = state.data && state.data.length >= MAX_FUNCTIONS;
   return (
     <section>
-      <div class="title">
-        <h1>Transformations</h1>
-        <button class="primary plus" aria-label="Create transformation" title={full ? `At most ${MAX_FUNCTIONS} transformations` : 'Upload a function'}
-                disabled={!can['millrace:CreateTransformation'] || full} onClick={() => setCreating(true)}>+</button>
+      <ListTitle title="Transformations" what="transformation" allowed={can['millrace:CreateTransformation'] && !full}
+                 hint={full ? `At most ${MAX_FUNCTIONS} transformations` : 'Upload a function'} onPlus={() => setCreating(true)}>
         {state.data && <span class="small">{state.data.length} of {MAX_FUNCTIONS} functions</span>}
-      </div>
+      </ListTitle>
       <Loading state={state}>
         {(list) => (
           <Paged rows={list} head={['Name', 'Runtime', 'Handler', 'Version', 'Code', 'Consumers']}

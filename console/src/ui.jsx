@@ -87,6 +87,19 @@ export function Paged({ rows, pageSize = 50, head, row, empty = 'Nothing here ye
   );
 }
 
+// A list page's title with its '+' button (`what`: "stream", for "Create stream"), and
+// whatever else goes beside them.
+export function ListTitle({ title, what, allowed, onPlus, hint, children }) {
+  return (
+    <div class="title">
+      <h1>{title}</h1>
+      <button class="primary plus" aria-label={`Create ${what}`} title={hint || `Create a ${what}`}
+              disabled={!allowed} onClick={onPlus}>+</button>
+      {children}
+    </div>
+  );
+}
+
 // A modal dialog with a form; `onSubmit` is async, its error is shown in the dialog.
 export function Dialog({ title, children, submit = 'Save', danger, onSubmit, onClose }) {
   const [error, setError] = useState(null);

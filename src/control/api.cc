@@ -228,17 +228,20 @@ bool ControlApi::Handles(const http::Request& req) const {
 }
 
 void ControlApi::Handle(http::Request&& request, http::Responder responder) {
-  // A test run of a transformation waits for the function (up to its timeout): on a queue
-  // of its own, so that it holds up no other request.
+  // A test run of a transformation waits for the function (up to its timeout), a filter
+  // test reads up to the body limit of records: on a queue of their own, so that they hold
+  // up no other request (they change nothing).
   std::string_view p = request.path;
-  if (StartsWith(p, std::string(kPrefix) + "/transformations/") && p.ends_with("/test"))
+  if ((StartsWith(p, std::string(kPrefix) + "/transformations/") && p.ends_with("/test")) ||
+      p == std::string(kPrefix) + "/filters/test")
     return tests_->Submit(std::move(request), std::move(responder));
   queue_->Submit(std::move(request), std::move(responder));
 }
 
 Env ControlApi::MakeEnv() const {
-  return Env{catalog_, streams_,          delivery_, streams_->clock(), logs_,
-             streams_->options().data_dir, change_streams_, history_.get()};
+  return Env{catalog_,          streams_,      delivery_,
+             streams_->clock(), logs_,         streams_->options().data_dir,
+             change_streams_,   history_.get()};
 }
 
 void ControlApi::RunSerial(http::Request&& request, http::Responder responder, SerialFn serve) {
@@ -280,8 +283,8 @@ std::optional<http::Response> ControlApi::Authenticate(const http::Request& req,
 // millrace:GetDataset, millrace:CreateDataset, millrace:UpdateDataset,
 // millrace:DeleteDataset (and so for consumers, transformations, change streams and
 // streams), millrace:PauseChangeStream, millrace:ResumeChangeStream, millrace:PauseConsumer,
-// millrace:ResumeConsumer,
-// millrace:GetTransformationLogs; on arn:aws:millrace:<region>:<account>:<kind>/<name>.
+// millrace:ResumeConsumer, millrace:TestTransformation, millrace:GetTransformationLogs (and
+// millrace:GetConsumer for a consumer's lag); on arn:aws:millrace:<region>:<account>:<kind>/<name>.
 std::pair<std::string, std::string> ControlApi::ActionOf(
     const http::Request& req, const std::vector<std::string>& seg) const {
   static const std::map<std::string, std::pair<std::string, std::string>> kKinds = {

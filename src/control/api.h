@@ -45,7 +45,8 @@ class ControlApi {
  public:
   // Requests waiting beyond this many are answered 503 at once.
   static constexpr size_t kMaxQueued = 1024;
-  // Transformation test runs (POST .../test) waiting beyond this many are answered 503.
+  // Transformation and filter test runs (POST .../test) waiting beyond this many are
+  // answered 503.
   static constexpr size_t kMaxQueuedTests = 8;
 
   ControlApi(catalog::Catalog* catalog, streams::StreamManager* streams,
@@ -103,7 +104,7 @@ class ControlApi {
   std::unique_ptr<History> history_;  // streams' traffic and consumers' lag, the last hour
 
   std::unique_ptr<http::WorkQueue> queue_;  // one worker; made last in the constructor
-  std::unique_ptr<http::WorkQueue> tests_;  // two workers for transformation test runs
+  std::unique_ptr<http::WorkQueue> tests_;  // two workers for transformation and filter tests
 };
 
 }  // namespace millrace::control

@@ -52,7 +52,9 @@ void History::SampleStreams() {
                              s->bytes_out.load(std::memory_order_relaxed)};
     if (series.primed) {
       // A counter that went down is a stream deleted and made again: count from zero.
-      auto delta = [&](int i) { return cur[i] >= series.last[i] ? cur[i] - series.last[i] : cur[i]; };
+      auto delta = [&](int i) {
+        return cur[i] >= series.last[i] ? cur[i] - series.last[i] : cur[i];
+      };
       series.samples.push_back({now, delta(0), delta(1), delta(2), delta(3)});
       while (!series.samples.empty() && series.samples.front().time_ms < now - kKeepMs)
         series.samples.pop_front();

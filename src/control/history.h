@@ -40,8 +40,7 @@ class History {
   };
 
   // `delivery` may be null (no lag then).
-  History(streams::StreamManager* streams, delivery::DeliveryManager* delivery,
-          const Clock* clock);
+  History(streams::StreamManager* streams, delivery::DeliveryManager* delivery, const Clock* clock);
   ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;

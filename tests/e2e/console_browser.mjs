@@ -4,7 +4,8 @@
 //   SCENARIO admin:    sign in; create a stream with '+'; see records put with boto3 in the
 //                      live tail; filter them by content (jq) and partition key; upload a
 //                      transformation and test it; create a dataset and a consumer in the
-//                      forms; pause and resume it; see its files and preview a Parquet file.
+//                      forms; pause and resume it; see its files and preview a Parquet file;
+//                      see a change stream streaming, pause and resume it.
 //   SCENARIO readonly: sign in with a read-only key: every edit control disabled, the
 //                      Access page's share, and a forced click refused by the server with
 //                      its message in the page.
@@ -199,6 +200,20 @@ async function admin(page, shot) {
   out.preview_rows = await page.locator('table.preview tbody tr').count();
   out.preview_note = await page.locator('.dialog p.small').first().textContent();
   await shot('preview');
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  // The change stream the test made from PostgreSQL: streaming, snapshot done; paused and
+  // resumed from the page.
+  await page.getByRole('link', { name: 'Change streams' }).click();
+  const cdc = page.locator('tr', { hasText: 'shop-cdc' });
+  await cdc.locator('.badge', { hasText: 'STREAMING' }).waitFor();
+  out.change_stream = await cdc.innerText();
+  out.snapshot_bar = await cdc.locator('progress').getAttribute('value');
+  await shot('change-streams');
+  await cdc.getByRole('button', { name: 'Pause' }).click();
+  await cdc.locator('.badge', { hasText: 'PAUSED' }).waitFor();
+  await cdc.getByRole('button', { name: 'Resume' }).click();
+  await cdc.locator('.badge', { hasText: 'STREAMING' }).waitFor();
 }
 
 async function readonly(page, shot) {

@@ -12,6 +12,8 @@ import unittest
 import urllib.request
 
 from harness import REPO, KinesisTestCase, millrace_only, slow
+from pg import Postgres
+from pg import available as pg_available
 
 SCRIPT = os.path.join(REPO, "tests", "e2e", "console_browser.mjs")
 SHOTS = os.path.join(REPO, "docs", "console")
@@ -50,6 +52,17 @@ class ConsoleTest(KinesisTestCase):
 
     def test_admin_then_read_only(self):
         key, secret = self.server.credentials()
+        # A change stream from a real PostgreSQL, for the Change streams page.
+        self.assertTrue(pg_available(), "PostgreSQL 15 is not installed (scripts/install-deps.sh)")
+        pg = Postgres(logical=True, tcp=True).start()
+        self.addCleanup(pg.stop)
+        pg.psql("CREATE TABLE shipment (id int PRIMARY KEY, city text); "
+                "INSERT INTO shipment SELECT g, 'Lyon' FROM generate_series(1, 100) g;")
+        from test_consumers import Api
+        status, doc = Api(self.server).call("POST", "/api/v1/change-streams", {
+            "name": "shop-cdc", "stream": "shop-changes",
+            "source": {"type": "postgresql", "dsn": pg.dsn(), "tables": ["public.shipment"]}})
+        self.assertEqual(status, 201, doc)
         put = {"rate": 0}
 
         def put_for_rates(stream):
@@ -118,6 +131,11 @@ class ConsoleTest(KinesisTestCase):
         self.assertIn("n", out["preview_head"])
         self.assertIn("enriched", out["preview_head"])
         self.assertGreater(out["preview_rows"], 0)
+        # The change stream: its table, state, and the snapshot's bar full.
+        self.assertIn("public.shipment", out["change_stream"])
+        self.assertIn("STREAMING", out["change_stream"])
+        self.assertEqual(out["snapshot_bar"], "100")
+        self.assertFalse(self.control("GET", "/api/v1/change-streams/shop-cdc")["paused"])
 
         # A read-only user (IAM's ReadOnlyAccess) sees every edit control disabled, and the
         # server refuses what a forced click sends.

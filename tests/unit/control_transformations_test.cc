@@ -206,6 +206,58 @@ TEST_F(TransformationsTest, AHandlerThatCannotBeLoadedIsRefused) {
               "ValidationError", "Handler 'other' missing on module 'main'");
 }
 
+// POST .../test runs the function on the records given and answers each one's result; an
+// invocation that fails answers its error (with the stack trace) instead.
+TEST_F(TransformationsTest, TestRunsTheFunctionOnTheRecordsGiven) {
+  const std::string upper =
+      "import base64\n"
+      "def handler(event, context):\n"
+      "    out = []\n"
+      "    for r in event['records']:\n"
+      "        d = base64.b64decode(r['data'])\n"
+      "        if d == b'drop':\n"
+      "            out.append({'recordId': r['recordId'], 'result': 'Dropped'})\n"
+      "        else:\n"
+      "            out.append({'recordId': r['recordId'], 'result': 'Ok',\n"
+      "                        'data': base64.b64encode(d.upper()).decode(),\n"
+      "                        'metadata': {'partitionKeys': {'k': "
+      "r['kinesisRecordMetadata']['partitionKey']}}})\n"
+      "    return {'records': out}\n";
+  ASSERT_EQ(
+      Call("POST", "/api/v1/transformations", Body("up", "main.handler", Code("main.py", upper)))
+          ->status,
+      201);
+  auto r = Call("POST", "/api/v1/transformations/up/test",
+                R"({"records": [{"data": ")" + Base64Encode("abc") +
+                    R"(", "partition_key": "p1"}, {"data": ")" + Base64Encode("drop") + R"("}]})");
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(r->Len("/records"), 2u) << r->body;
+  EXPECT_EQ(r->Str("/records/0/record_id"), "test-1");
+  EXPECT_EQ(r->Str("/records/0/result"), "Ok");
+  EXPECT_EQ(r->Str("/records/0/data"), Base64Encode("ABC"));
+  EXPECT_EQ(r->Str("/records/0/metadata/partitionKeys/k"), "p1");
+  EXPECT_EQ(r->Str("/records/1/result"), "Dropped");
+
+  const std::string broken = "def handler(event, context):\n    return 1 / 0\n";
+  ASSERT_EQ(
+      Call("POST", "/api/v1/transformations", Body("bad", "main.handler", Code("main.py", broken)))
+          ->status,
+      201);
+  auto e = Call("POST", "/api/v1/transformations/bad/test",
+                R"({"records": [{"data": ")" + Base64Encode("x") + R"("}]})");
+  ASSERT_EQ(e->status, 200) << e->body;
+  EXPECT_EQ(e->Str("/error/code"), "Lambda.FunctionError") << e->body;
+  EXPECT_NE(e->Str("/error/message").find("ZeroDivisionError"), std::string::npos) << e->body;
+  EXPECT_GT(e->Len("/error/stack_trace"), 0u);
+
+  ExpectError(*Call("POST", "/api/v1/transformations/nope/test", R"({"records": [{"data": ""}]})"),
+              404, "NotFound", "nope");
+  ExpectError(*Call("POST", "/api/v1/transformations/up/test", R"({"records": []})"), 400,
+              "ValidationError", "at least one record");
+  ExpectError(*Call("POST", "/api/v1/transformations/up/test", R"({"records": [{"data": "%"}]})"),
+              400, "ValidationError", "records[0].data");
+}
+
 TEST_F(TransformationsTest, CreateWithZips) {
   std::string zip =
       MakeZip({{"app.py", kPy}, {"lib/util.py", "def fn(event, context):\n    return event\n"}});
