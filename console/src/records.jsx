@@ -5,8 +5,8 @@
 // polls every open shard and renders one batch per poll, the newest 200 rows, so a
 // thousand records a second do not freeze the page.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { control, kinesis } from './api.js';
-import { ErrorBox, fmtTime } from './ui.jsx';
+import { arn, control, kinesis } from './api.js';
+import { ErrorBox, fmtTime, useCan } from './ui.jsx';
 
 const SHOWN = 200;
 const POLL_MS = 250; // under Kinesis's 5 GetRecords per second per shard
@@ -80,6 +80,7 @@ export function RecordBrowser({ name }) {
   const [tailing, setTailing] = useState(false);
   const [reading, setReading] = useState(false);
   const [reads, setReads] = useState(0); // reads finished (the tests wait on it)
+  const can = useCan([['millrace:TestFilter', arn('millrace', 'filter', '*')]]);
   const run = useRef(0); // bumped to stop a running read
   const iterators = useRef({});
 
@@ -219,6 +220,8 @@ export function RecordBrowser({ name }) {
                            value={at} onInput={(e) => setAt(e.target.value)} />}
         <label>Partition key contains <input name="key-filter" value={keyFilter} onInput={(e) => setKeyFilter(e.target.value)} /></label>
         <label>Content (jq) <input name="content-filter" class="mono" placeholder='.type == "order"' value={contentFilter}
+                                   disabled={!can['millrace:TestFilter']}
+                                   title={can['millrace:TestFilter'] ? '' : 'needs millrace:TestFilter (the server runs the expression)'}
                                    onInput={(e) => setContentFilter(e.target.value)} /></label>
         <button class="primary" disabled={!shards || tailing || reading} onClick={() => browse(false)}>Read</button>
         <button disabled={!shards || tailing || reading || rows.length === 0} onClick={() => browse(true)}>Read more</button>

@@ -380,13 +380,18 @@ std::variant<std::shared_ptr<const iam::Principal>, http::Response> ControlApi::
 }
 
 // POST /api/v1/filters/test: a record filter (a consumer's `filter`) run on records the
-// caller sends. It reads nothing of ours, so any signed caller may (the console's record
-// browser filters with it); bounded to 1,000 records of at most 1 MiB each.
+// caller sends (the console's record browser filters with it); at most 1,000 records, within
+// the body limit. Action millrace:TestFilter.
 http::Response ControlApi::TestFilter(const http::Request& req) const {
   static constexpr size_t kMaxRecords = 1000;
   if (req.method != "POST") return MethodNotAllowed(req, "POST");
-  auto who = Caller(req);
-  if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
+  // A jq expression's work has no bound (`[range(1e10)]`): only a caller allowed to run
+  // expressions on the server may, as only one allowed to create consumers can set a filter.
+  const std::string base =
+      "arn:aws:millrace:" + streams_->options().region + ":" + streams_->options().account_id + ":";
+  if (std::optional<http::Response> refused =
+          Authenticate(req, "millrace:TestFilter", base + "filter/*"))
+    return std::move(*refused);
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view expression;

@@ -8,9 +8,9 @@
 namespace millrace::control {
 
 History::History(streams::StreamManager* streams, delivery::DeliveryManager* delivery,
-                 const Clock* clock)
+                 const Clock* clock, bool sample)
     : streams_(streams), delivery_(delivery), clock_(clock) {
-  thread_ = std::thread([this] { Loop(); });
+  if (sample) thread_ = std::thread([this] { Loop(); });
 }
 
 History::~History() {
@@ -19,7 +19,7 @@ History::~History() {
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void History::Loop() {

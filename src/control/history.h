@@ -39,8 +39,10 @@ class History {
     int64_t millis_behind = 0;
   };
 
-  // `delivery` may be null (no lag then).
-  History(streams::StreamManager* streams, delivery::DeliveryManager* delivery, const Clock* clock);
+  // `delivery` may be null (no lag then). `sample`: false starts no thread (tests call the
+  // Sample* functions themselves).
+  History(streams::StreamManager* streams, delivery::DeliveryManager* delivery, const Clock* clock,
+          bool sample = true);
   ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;
@@ -48,7 +50,7 @@ class History {
   std::vector<StreamSample> Stream(const std::string& name);
   std::vector<LagSample> Lag(const std::string& consumer);
 
-  // One pass, as the thread makes them (for tests).
+  // One pass, as the thread makes them.
   void SampleStreams();
   void SampleLag();
 

@@ -228,6 +228,12 @@ async function readonly(page, shot) {
   for (const b of ['Edit', 'Tags', 'Delete'])
     out.disabled[`stream_${b}`] = await page.getByRole('button', { name: b, exact: true }).isDisabled();
   await shot('read-only');
+  // Records can be read (kinesis:Get*), but not filtered by a jq expression on the server.
+  await page.getByRole('link', { name: 'Browse records' }).click();
+  await page.getByRole('button', { name: 'Read', exact: true }).click();
+  await page.locator('tr.record').first().waitFor();
+  out.readonly_rows = await page.locator('tr.record').count();
+  out.disabled.content_filter = await page.getByLabel('Content (jq)').isDisabled();
   await page.getByRole('link', { name: 'Consumers' }).click();
   await page.getByRole('link', { name: 'orders-to-lake' }).click();
   await page.locator('.badge').first().waitFor();

@@ -156,7 +156,8 @@ class ConsoleTest(KinesisTestCase):
             "create_stream": True, "stream_Edit": True, "stream_Tags": True,
             "stream_Delete": True, "consumer_Pause": True, "consumer_Edit": True,
             "consumer_Delete": True, "test_transformation": True,
-            "delete_transformation": True, "create_dataset": True})
+            "delete_transformation": True, "create_dataset": True, "content_filter": True})
+        self.assertGreater(out["readonly_rows"], 0)
         self.assertIn("AccessDeniedException", out["forced_error"])
         # The Access page: the share's user, its key, what it reads and from which dataset.
         for part in ("share-acme", acme_key, "s3://orders-lake/acme/*", "orders-lake"):

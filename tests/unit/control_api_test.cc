@@ -30,6 +30,12 @@ http::Request MakeRequest(std::string method, std::string target, std::string bo
   return r;
 }
 
+bool BoolAt(const Reply& r, std::string_view pointer) {
+  bool b = false;
+  EXPECT_EQ(r.At(pointer).get(b), simdjson::SUCCESS) << pointer << " in " << r.body;
+  return b;
+}
+
 class ControlApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -407,18 +413,30 @@ TEST_F(ControlApiTest, AuthNeedsAnAdminKeySignedForMillrace) {
   ExpectError(*Send(api, signed_request("MRPRODUCER", "secret-of-MRPRODUCER", "millrace",
                                         MakeRequest("GET", "/api/v1/datasets"))),
               403, "AccessDenied", "admin");
+  // A jq expression's work has no bound: running one on the server needs millrace:TestFilter.
+  ExpectError(*Send(api, signed_request("MRPRODUCER", "secret-of-MRPRODUCER", "millrace",
+                                        MakeRequest("POST", "/api/v1/filters/test",
+                                                    R"({"filter": ".", "records": []})"))),
+              403, "AccessDenied", "millrace:TestFilter");
+  auto filtered = Send(api, signed_request("MRADMIN", "secret-of-MRADMIN", "millrace",
+                                           MakeRequest("POST", "/api/v1/filters/test",
+                                                       R"({"filter": ".", "records": []})")));
+  EXPECT_EQ(filtered->status, 200) << filtered->body;
+  // Anyone signed may ask what it may do.
+  auto perms = Send(api, signed_request("MRPRODUCER", "secret-of-MRPRODUCER", "millrace",
+                                        MakeRequest("POST", "/api/v1/permissions",
+                                                    R"({"checks": [{"action": "kinesis:PutRecord",
+                                                        "resource": "arn:aws:kinesis:us-east-1:000000000000:stream/orders"},
+                                                       {"action": "millrace:CreateDataset", "resource": "*"}]})")));
+  ASSERT_EQ(perms->status, 200) << perms->body;
+  EXPECT_TRUE(BoolAt(*perms, "/checks/0/allowed")) << perms->body;
+  EXPECT_FALSE(BoolAt(*perms, "/checks/1/allowed")) << perms->body;
   // The body is covered by the signature.
   http::Request tampered = signed_request(
       "MRADMIN", "secret-of-MRADMIN", "millrace",
       MakeRequest("POST", "/api/v1/datasets", R"({"name":"e","file_type":"jsonl"})"));
   tampered.body = R"({"name":"f","file_type":"jsonl"})";
   ExpectError(*Send(api, std::move(tampered)), 401, "InvalidSignature", "");
-}
-
-bool BoolAt(const Reply& r, std::string_view pointer) {
-  bool b = false;
-  EXPECT_EQ(r.At(pointer).get(b), simdjson::SUCCESS) << pointer << " in " << r.body;
-  return b;
 }
 
 TEST_F(ControlApiTest, FilterTestRunsAConsumersFilterOnEachRecord) {
@@ -477,7 +495,7 @@ TEST_F(ControlApiTest, HistoryKeepsAnHourOfStreamTrafficAndConsumerLag) {
   CreateStream("orders");
   CreateDataset("lake");
   CreateConsumer("c1", "orders", "lake");
-  History history(streams_.get(), delivery_.get(), &clock_);
+  History history(streams_.get(), delivery_.get(), &clock_, /*sample=*/false);
   history.SampleStreams();  // primes the counters: no sample yet
   EXPECT_TRUE(history.Stream("orders").empty());
   // Three records of 100 bytes, as PutRecords counts them.
