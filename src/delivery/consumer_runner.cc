@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/logging.h"
+#include "delivery/deaggregate.h"
 #include "delivery/kpl.h"
 #include "delivery/pg_store.h"
 #include "formats/failed_record.h"
@@ -111,6 +112,30 @@ void ExpandAggregated(std::vector<log::Record>* records) {
       log::Record sub = r;  // counter, arrival, and whatever else the record carries
       sub.partition_key = std::move(u.partition_key);
       sub.data = std::move(u.data);
+      out.push_back(std::move(sub));
+    }
+  }
+  *records = std::move(out);
+}
+
+// Records that carry several (deaggregate.h) replaced by them, each with the counter and
+// arrival of the record that carried it; `type` is the consumer's deaggregation.
+void SplitRecords(std::vector<log::Record>* records, const std::string& type,
+                  const std::string& delimiter) {
+  if (type.empty()) return;
+  std::vector<log::Record> out;
+  out.reserve(records->size());
+  std::vector<std::string_view> pieces;
+  for (log::Record& r : *records) {
+    const bool split = type == "JSON" ? SplitJsonObjects(r.data, &pieces)
+                                      : SplitDelimited(r.data, delimiter, &pieces);
+    if (!split || pieces.size() == 1) {
+      out.push_back(std::move(r));
+      continue;
+    }
+    for (std::string_view piece : pieces) {
+      log::Record sub = r;
+      sub.data.assign(piece);
       out.push_back(std::move(sub));
     }
   }
@@ -479,6 +504,7 @@ void ConsumerRunner::Run() {
     if (rr.records.empty()) break;
     const uint64_t read_end = rr.records.back().counter;
     ExpandAggregated(&rr.records);
+    SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
     for (log::Record& r : rr.records) {
       if (r.counter > last) break;
       if (out->oldest_arrival_ms == 0) out->oldest_arrival_ms = r.arrival_ms;
@@ -893,6 +919,7 @@ bool ConsumerRunner::Pass() {
         continue;
       }
       ExpandAggregated(&rr.records);
+      SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
       std::string shard_id = streams::ShardIdOf(sv.index);
       for (const log::Record& r : rr.records) {
         if (Deferred()) {  // built at flush time, from the log

@@ -291,7 +291,7 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
       *doc, "",
       {"name", "stream", "dataset", "buffer_size_mib", "buffer_interval_seconds", "transformation",
        "transformation_buffer_mib", "transformation_workers", "starting_position", "filter",
-       "partition_query", "paused"},
+       "partition_query", "paused", "deaggregation", "deaggregation_delimiter"},
       {"version", "created_at", "updated_at", "status", "state", "last_error", "last_error_at",
        "consecutive_failures", "records_delivered", "objects_written", "records_failed", "lag",
        "records_behind", "millis_behind", "shards", "counters", "created_dataset"}));
@@ -325,6 +325,17 @@ Result<ConsumerSpec> ParseConsumer(std::string_view json) {
   if (c.partition_query.size() > PartitionQuery::kMaxExpressionBytes)
     return Bad("partition_query",
                "is longer than " + std::to_string(PartitionQuery::kMaxExpressionBytes) + " bytes");
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "deaggregation", "deaggregation", &c.deaggregation));
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "deaggregation_delimiter", "deaggregation_delimiter",
+                                     &c.deaggregation_delimiter));
+  if (!c.deaggregation.empty() && c.deaggregation != "JSON" && c.deaggregation != "DELIMITED")
+    return Bad("deaggregation", "must be JSON or DELIMITED (or \"\" for none), not '" +
+                                    c.deaggregation.substr(0, 32) + "'");
+  if ((c.deaggregation == "DELIMITED") != !c.deaggregation_delimiter.empty())
+    return Bad("deaggregation_delimiter",
+               "is required with deaggregation DELIMITED, and only then");
+  if (c.deaggregation_delimiter.size() > 64)
+    return Bad("deaggregation_delimiter", "at most 64 bytes");
   simdjson::dom::element paused;
   if ((*doc)["paused"].get(paused) == simdjson::SUCCESS &&
       paused.type() != simdjson::dom::element_type::NULL_VALUE &&
@@ -455,6 +466,14 @@ std::string ConsumerJson(const ConsumerSpec& c) {
   if (!c.partition_query.empty()) {
     w.Key("partition_query");
     w.String(c.partition_query);
+  }
+  if (!c.deaggregation.empty()) {
+    w.Key("deaggregation");
+    w.String(c.deaggregation);
+    if (!c.deaggregation_delimiter.empty()) {
+      w.Key("deaggregation_delimiter");
+      w.String(c.deaggregation_delimiter);
+    }
   }
   if (c.paused) {
     w.Key("paused");

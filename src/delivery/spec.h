@@ -67,6 +67,10 @@ struct ConsumerSpec {
   // A jq expression giving each record's dynamic partition keys (partition_query.h), for
   // the dataset's !{partitionKeyFromQuery:...}; "" for none.
   std::string partition_query;
+  // Multi-record deaggregation (deaggregate.h): "" (none), "JSON" or "DELIMITED" (with
+  // `deaggregation_delimiter`), applied to every record before the filter and partitioning.
+  std::string deaggregation;
+  std::string deaggregation_delimiter;
   // Paused: delivery runs no runner for it (its checkpoints and counters stay); resuming
   // goes on from the checkpoints. Shown as state PAUSED.
   bool paused = false;

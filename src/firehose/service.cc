@@ -291,7 +291,9 @@ struct Destination {
   std::optional<std::string> role_arn;
   std::optional<std::string> partition_query;  // MetadataExtraction's jq query ("" to remove)
   std::optional<std::string> delimiter;        // AppendDelimiterToRecord's ("" to remove)
-  bool dynamic = false;                        // DynamicPartitioningConfiguration.Enabled
+  std::optional<std::string> deaggregation;    // RecordDeAggregation's SubRecordType ("": none)
+  std::optional<std::string> deaggregation_delimiter;  // and its Delimiter, decoded
+  bool dynamic = false;                                // DynamicPartitioningConfiguration.Enabled
 };
 
 // Every member of a destination is used, accepted as what Millrace does anyway, or refused
@@ -384,6 +386,8 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
       out->transformation = "";
       out->partition_query = "";
       out->delimiter = "";
+      out->deaggregation = "";
+      out->deaggregation_delimiter = "";
     } else {
       simdjson::dom::array processors;
       if ((*proc)["Processors"].get(processors) != simdjson::SUCCESS)
@@ -391,6 +395,8 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
       out->transformation = "";
       out->partition_query = "";
       out->delimiter = "";
+      out->deaggregation = "";
+      out->deaggregation_delimiter = "";
       for (Element p : processors) {
         std::string_view type = Str(p, "Type").value_or("");
         std::vector<std::pair<std::string_view, std::string_view>> params;
@@ -453,10 +459,33 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
             }
           }
           out->delimiter = delimiter;
+        } else if (type == "RecordDeAggregation") {
+          for (auto [name, value] : params) {
+            if (name == "SubRecordType") {
+              if (value != "JSON" && value != "DELIMITED")
+                return Invalid("ProcessingConfiguration: SubRecordType must be JSON or DELIMITED");
+              out->deaggregation = std::string(value);
+            } else if (name == "Delimiter") {
+              // Base64, as Firehose takes it ("IyMjIw==" for "####").
+              std::string decoded;
+              if (!Base64Decode(value, &decoded) || decoded.empty() || decoded.size() > 64)
+                return Invalid(
+                    "ProcessingConfiguration: Delimiter must be 1 to 64 bytes, base64-encoded");
+              out->deaggregation_delimiter = decoded;
+            } else {
+              return unsupported(name);
+            }
+          }
+          if (out->deaggregation->empty())
+            return Invalid("ProcessingConfiguration: RecordDeAggregation needs a SubRecordType");
+          if ((*out->deaggregation == "DELIMITED") != !out->deaggregation_delimiter->empty())
+            return Invalid(
+                "ProcessingConfiguration: a Delimiter is required with SubRecordType DELIMITED, "
+                "and only then");
         } else {
           return Invalid("ProcessingConfiguration: processor " + std::string(Abbreviate(type, 64)) +
-                         " is not supported by Millrace (Lambda, MetadataExtraction and "
-                         "AppendDelimiterToRecord are)");
+                         " is not supported by Millrace (Lambda, MetadataExtraction, "
+                         "RecordDeAggregation and AppendDelimiterToRecord are)");
         }
       }
     }
@@ -701,6 +730,14 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   if (d.partition_query && !d.partition_query->empty()) {
     w.Key("partition_query");
     w.String(*d.partition_query);
+  }
+  if (d.deaggregation && !d.deaggregation->empty()) {
+    w.Key("deaggregation");
+    w.String(*d.deaggregation);
+    if (d.deaggregation_delimiter && !d.deaggregation_delimiter->empty()) {
+      w.Key("deaggregation_delimiter");
+      w.String(*d.deaggregation_delimiter);
+    }
   }
   if (d.transformation && !d.transformation->empty()) {
     w.Key("transformation");
@@ -1329,6 +1366,8 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             }
             OptMember(w, "transformation_buffer_mib", dest.lambda_buffer_mib);
             OptMember(w, "partition_query", dest.partition_query);
+            OptMember(w, "deaggregation", dest.deaggregation);
+            OptMember(w, "deaggregation_delimiter", dest.deaggregation_delimiter);
             w.EndObject();
           }
           if (dpatch != "{}" && cpatch == "{}") {
@@ -1518,33 +1557,45 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         w.BeginObject();
         s3_common();
         const std::string delimiter = *dataset ? (*dataset)->spec.record_delimiter : "";
-        auto processor = [&](const char* type, const char* name, const std::string& value) {
-          w.BeginObject();
-          w.Key("Type");
-          w.String(type);
-          w.Key("Parameters");
-          w.BeginArray();
-          w.BeginObject();
-          w.Key("ParameterName");
-          w.String(name);
-          w.Key("ParameterValue");
-          w.String(value);
-          w.EndObject();
-          w.EndArray();
-          w.EndObject();
-        };
+        auto processor =
+            [&](const char* type,
+                std::initializer_list<std::pair<const char*, std::string>> parameters) {
+              w.BeginObject();
+              w.Key("Type");
+              w.String(type);
+              w.Key("Parameters");
+              w.BeginArray();
+              for (const auto& [name, value] : parameters) {
+                w.BeginObject();
+                w.Key("ParameterName");
+                w.String(name);
+                w.Key("ParameterValue");
+                w.String(value);
+                w.EndObject();
+              }
+              w.EndArray();
+              w.EndObject();
+            };
         w.Key("ProcessingConfiguration");
         w.BeginObject();
         w.Key("Enabled");
         w.Bool(!c.spec.transformation.empty() || !c.spec.partition_query.empty() ||
-               !delimiter.empty());
+               !delimiter.empty() || !c.spec.deaggregation.empty());
         w.Key("Processors");
         w.BeginArray();
+        if (!c.spec.deaggregation.empty()) {
+          if (c.spec.deaggregation_delimiter.empty())
+            processor("RecordDeAggregation", {{"SubRecordType", c.spec.deaggregation}});
+          else
+            processor("RecordDeAggregation",
+                      {{"SubRecordType", c.spec.deaggregation},
+                       {"Delimiter", Base64Encode(c.spec.deaggregation_delimiter)}});
+        }
         if (!c.spec.transformation.empty())
-          processor("Lambda", "LambdaArn",
-                    x.lambda_arn.empty() ? c.spec.transformation : x.lambda_arn);
+          processor("Lambda",
+                    {{"LambdaArn", x.lambda_arn.empty() ? c.spec.transformation : x.lambda_arn}});
         if (!c.spec.partition_query.empty())
-          processor("MetadataExtraction", "MetadataExtractionQuery", c.spec.partition_query);
+          processor("MetadataExtraction", {{"MetadataExtractionQuery", c.spec.partition_query}});
         if (!delimiter.empty()) {
           std::string escaped;
           for (char ch : delimiter)
@@ -1552,7 +1603,7 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
                        : ch == '\t' ? "\\t"
                        : ch == '\r' ? "\\r"
                                     : std::string(1, ch);
-          processor("AppendDelimiterToRecord", "Delimiter", escaped);
+          processor("AppendDelimiterToRecord", {{"Delimiter", escaped}});
         }
         w.EndArray();
         w.EndObject();

@@ -2,6 +2,7 @@
 endpoint): DirectPut and KinesisStreamAsSource delivery streams delivering into a bucket of
 the server's S3 API, read back through S3; a delivery stream is a consumer, seen through
 the control API too; AWS's errors for bad input; tags; UpdateDestination's versions."""
+import base64
 import json
 import os
 import re
@@ -327,6 +328,57 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual(len(failed), 2)
         self.assertEqual({f["errorCode"] for f in failed}, {"DynamicPartitioning.MetadataExtractionFailed"})
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_record_deaggregation_splits_records_before_partitioning(self):
+        for sub, delimiter, joiner in (("JSON", None, "\n"), ("DELIMITED", "####", "####")):
+            bucket = self.bucket()
+            name = unique_name("deagg")
+            params = [{"ParameterName": "SubRecordType", "ParameterValue": sub}]
+            if delimiter:
+                params.append({"ParameterName": "Delimiter",
+                               "ParameterValue": base64.b64encode(delimiter.encode()).decode()})
+            self.firehose.create_delivery_stream(
+                DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(
+                    bucket, Prefix="c=!{partitionKeyFromQuery:c}/",
+                    ErrorOutputPrefix="failed/!{firehose:error-output-type}/",
+                    DynamicPartitioningConfiguration={"Enabled": True},
+                    ProcessingConfiguration={"Enabled": True, "Processors": [
+                        {"Type": "RecordDeAggregation", "Parameters": params},
+                        {"Type": "MetadataExtraction", "Parameters": [
+                            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{c: .c}"},
+                            {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+                        {"Type": "AppendDelimiterToRecord", "Parameters": []}]}))
+            self.wait_active(name)
+            procs = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+                "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"][
+                "ProcessingConfiguration"]["Processors"]
+            self.assertEqual(procs[0], {"Type": "RecordDeAggregation", "Parameters": params})
+            # One record carrying three (two customers), one carrying one.
+            three = joiner.join(json.dumps({"c": c, "n": i}) for i, c in enumerate(["a", "b", "a"]))
+            self.firehose.put_record_batch(DeliveryStreamName=name, Records=[
+                {"Data": three.encode()}, {"Data": json.dumps({"c": "b", "n": 3}).encode()}])
+
+            def settled():
+                objs = self.objects(bucket)
+                return objs if sum(v.count(b"\n") for v in objs.values()) >= 4 else None
+            objs = wait_for(settled, 30, "the four records delivered")
+            got = {}
+            for key, body in objs.items():
+                c = re.match(r"^c=([ab])/", key).group(1)
+                got.setdefault(c, []).extend(json.loads(l)["n"] for l in body.splitlines())
+            self.assertEqual({k: sorted(v) for k, v in got.items()}, {"a": [0, 2], "b": [1, 3]}, sub)
+            self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+        # A Delimiter that is not base64, or DELIMITED without one, is refused.
+        for params in ([{"ParameterName": "SubRecordType", "ParameterValue": "DELIMITED"}],
+                       [{"ParameterName": "SubRecordType", "ParameterValue": "DELIMITED"},
+                        {"ParameterName": "Delimiter", "ParameterValue": "#"}],
+                       [{"ParameterName": "SubRecordType", "ParameterValue": "XML"}]):
+            self.assertFirehoseError(
+                "InvalidArgumentException", self.firehose.create_delivery_stream,
+                DeliveryStreamName=unique_name("deagg"),
+                ExtendedS3DestinationConfiguration=self.destination(
+                    self.bucket(), ProcessingConfiguration={"Enabled": True, "Processors": [
+                        {"Type": "RecordDeAggregation", "Parameters": params}]}))
 
     def test_dynamic_partitioning_with_keys_from_a_transformation(self):
         from test_transformations import create_function

@@ -489,6 +489,19 @@ TEST_F(ControlApiTest, ConsumerPauseAndResume) {
   ExpectError(*Call("POST", "/api/v1/consumers/nope/pause"), 404, "NotFound", "nope");
   ExpectError(*Call("PUT", "/api/v1/consumers/c1", R"({"paused": "yes"})"), 400, "ValidationError",
               "paused: must be a boolean");
+  // Multi-record deaggregation: JSON, or DELIMITED with its delimiter.
+  auto d = Call("PUT", "/api/v1/consumers/c1",
+                R"({"deaggregation": "DELIMITED", "deaggregation_delimiter": "####"})");
+  ASSERT_EQ(d->status, 200) << d->body;
+  EXPECT_EQ(d->Str("/deaggregation_delimiter"), "####");
+  ExpectError(*Call("PUT", "/api/v1/consumers/c1", R"({"deaggregation_delimiter": ""})"), 400,
+              "ValidationError", "deaggregation_delimiter: is required");
+  ExpectError(*Call("PUT", "/api/v1/consumers/c1", R"({"deaggregation": "XML"})"), 400,
+              "ValidationError", "must be JSON or DELIMITED");
+  auto j = Call("PUT", "/api/v1/consumers/c1",
+                R"({"deaggregation": "JSON", "deaggregation_delimiter": ""})");
+  ASSERT_EQ(j->status, 200) << j->body;
+  EXPECT_FALSE(j->Has("/deaggregation_delimiter"));
 }
 
 TEST_F(ControlApiTest, HistoryKeepsAnHourOfStreamTrafficAndConsumerLag) {
