@@ -168,19 +168,27 @@ async function gunzip(bytes) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-async function previewRows(key, bytes) {
-  if (/\.parquet$/.test(key)) {
+// A file's rows, told by its first bytes (a custom file_extension says nothing of the
+// format): Parquet ("PAR1"), else text undone of gzip, zstd or snappy, as CSV in a CSV
+// dataset, else JSON lines (error files, processing-failed/ and format-conversion-failed/,
+// always are).
+async function previewRows(dataset, key, bytes) {
+  const failed = /(^|\/)(processing-failed|format-conversion-failed)\//.test(key);
+  const type = failed ? 'jsonl' : dataset.file_type;
+  if (bytes[0] === 0x50 && bytes[1] === 0x41 && bytes[2] === 0x52 && bytes[3] === 0x31) {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
     const metadata = parquetMetadata(file);
     const rows = await parquetReadObjects({ file, metadata, rowEnd: PREVIEW_ROWS, compressors });
     return { rows, total: Number(metadata.num_rows) };
   }
-  if (/\.gz$/.test(key)) bytes = await gunzip(bytes);
-  else if (/\.zst$/.test(key)) bytes = zstdDecompress(bytes);
-  else if (/\.snappy$/.test(key)) bytes = unframeSnappy(bytes);
+  // The magic numbers say which whole-file compression there is, whatever the name.
+  const m = (...b) => b.every((x, i) => bytes[i] === x);
+  if (m(0x1f, 0x8b)) bytes = await gunzip(bytes);
+  else if (m(0x28, 0xb5, 0x2f, 0xfd)) bytes = zstdDecompress(bytes);
+  else if (m(0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59)) bytes = unframeSnappy(bytes);
   const text = new TextDecoder().decode(bytes);
   const lines = text.split('\n').filter((l) => l.length > 0);
-  if (/\.csv(\.|$)/.test(key)) return { csv: lines.slice(0, PREVIEW_ROWS + 1), total: lines.length - 1 };
+  if (type === 'csv') return { csv: lines.slice(0, PREVIEW_ROWS + 1), total: lines.length - 1 };
   const rows = lines.slice(0, PREVIEW_ROWS).map((l) => { try { return JSON.parse(l); } catch { return l; } });
   return { rows, total: lines.length };
 }
@@ -206,12 +214,12 @@ const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'object'
 
 function Preview({ dataset, object, onClose }) {
   const state = useAsync(async () => {
-    if (object.size > PREVIEW_BYTES && /\.parquet$/.test(object.key))
+    if (object.size > PREVIEW_BYTES && dataset.file_type === 'parquet')
       throw Object.assign(new Error(`a Parquet file over ${fmtBytes(PREVIEW_BYTES)} is not previewed; download it`),
                           { code: 'TooLarge' });
     const res = await s3Get(keyPath(dataset.bucket, object.key), undefined,
                             object.size > PREVIEW_BYTES ? { range: `bytes=0-${PREVIEW_BYTES - 1}` } : {});
-    return previewRows(object.key, new Uint8Array(await res.arrayBuffer()));
+    return previewRows(dataset, object.key, new Uint8Array(await res.arrayBuffer()));
   }, [object.key]);
   return (
     <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>

@@ -179,6 +179,7 @@ ConsumerRunner::ConsumerRunner(Deps deps, ConsumerSpec consumer, DatasetSpec dat
   format_.csv_header = dataset_.csv_header;
   format_.csv_delimiter = dataset_.csv_delimiter;
   format_.record_delimiter = dataset_.record_delimiter;
+  format_.file_extension = dataset_.file_extension;
   if (dataset_.typed())
     format_.schema = std::make_shared<const formats::TableSchema>(dataset_.schema);
   // Row groups sized from the buffer: a file is usually one row group.

@@ -128,7 +128,7 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   MILLRACE_RETURN_IF_ERROR(
       CheckMembers(*doc, "",
                    {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix",
-                    "error_prefix", "record_delimiter"},
+                    "error_prefix", "record_delimiter", "file_extension"},
                    {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
@@ -159,6 +159,18 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   if (!d.record_delimiter.empty() && d.file_type != "other")
     return Bad("record_delimiter", "only applies to datasets of file_type other");
   if (d.record_delimiter.size() > 16) return Bad("record_delimiter", "must be at most 16 bytes");
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "file_extension", "file_extension", &d.file_extension));
+  if (!d.file_extension.empty()) {
+    // Firehose's rule: a period, then 0-9 a-z ! - _ . * ' ( ), at most 128 in all.
+    bool ok = d.file_extension.size() <= 128 && d.file_extension.size() >= 2 &&
+              d.file_extension[0] == '.';
+    for (char ch : d.file_extension)
+      ok = ok && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                  std::string_view("!-_.*'()").find(ch) != std::string_view::npos);
+    if (!ok)
+      return Bad("file_extension",
+                 "must be a period then 1 to 127 of 0-9 a-z ! - _ . * ' ( ) (e.g. \".json\")");
+  }
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "key_prefix", "key_prefix", &d.key_prefix));
   MILLRACE_RETURN_IF_ERROR(formats::CheckCustomPrefix("key_prefix", d.key_prefix, false));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "error_prefix", "error_prefix", &d.error_prefix));
@@ -371,6 +383,10 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
   if (d.typed()) {
     w.Key("schema");
     formats::WriteTableSchema(d.schema, &w);
+  }
+  if (!d.file_extension.empty()) {
+    w.Key("file_extension");
+    w.String(d.file_extension);
   }
   if (!d.record_delimiter.empty()) {
     w.Key("record_delimiter");

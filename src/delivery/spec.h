@@ -48,6 +48,9 @@ struct DatasetSpec {
   std::string error_prefix;
   // other only: bytes appended after each record ("\n": Firehose's AppendDelimiterToRecord).
   std::string record_delimiter;
+  // The files' extension instead of the format's (".jsonl.gz", ...): Firehose's
+  // FileExtension. "" for the format's.
+  std::string file_extension;
 
   bool typed() const { return file_type == "csv" || file_type == "parquet"; }
 };

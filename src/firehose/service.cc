@@ -291,6 +291,7 @@ struct Destination {
   std::optional<std::string> role_arn;
   std::optional<std::string> partition_query;  // MetadataExtraction's jq query ("" to remove)
   std::optional<std::string> delimiter;        // AppendDelimiterToRecord's ("" to remove)
+  std::optional<std::string> file_extension;   // FileExtension ("": the format's)
   std::optional<std::string> deaggregation;    // RecordDeAggregation's SubRecordType ("": none)
   std::optional<std::string> deaggregation_delimiter;  // and its Delimiter, decoded
   bool dynamic = false;                                // DynamicPartitioningConfiguration.Enabled
@@ -321,10 +322,7 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
   if (auto tz = Str(d, "CustomTimeZone"); tz && !tz->empty() && *tz != "UTC")
     return Invalid("CustomTimeZone " + std::string(Abbreviate(*tz, 64)) +
                    " is not supported by Millrace: prefixes and names are in UTC");
-  if (auto ext = Str(d, "FileExtension"); ext && !ext->empty())
-    return Invalid(
-        "FileExtension is not supported by Millrace: files take their format's "
-        "extension (.gz, .parquet, ...)");
+  if (auto ext = Str(d, "FileExtension")) out->file_extension = std::string(*ext);
   if (auto role = Str(d, "RoleARN")) out->role_arn = std::string(*role);
   if (auto arn = Str(d, "BucketARN")) {
     constexpr std::string_view kS3 = ":s3:::";
@@ -769,6 +767,10 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   if (d.error_prefix && !d.error_prefix->empty()) {
     w.Key("error_prefix");
     w.String(*d.error_prefix);
+  }
+  if (d.file_extension && !d.file_extension->empty()) {
+    w.Key("file_extension");
+    w.String(*d.file_extension);
   }
   w.Key("target");
   w.BeginObject();
@@ -1345,6 +1347,7 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             OptMember(w, "compression", dest.compression);
             OptMember(w, "key_prefix", dest.prefix);
             OptMember(w, "error_prefix", dest.error_prefix);
+            OptMember(w, "file_extension", dest.file_extension);
             if (*dataset && (*dataset)->spec.file_type == "other")
               OptMember(w, "record_delimiter", dest.delimiter);
             w.EndObject();
@@ -1557,6 +1560,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         w.BeginObject();
         s3_common();
         const std::string delimiter = *dataset ? (*dataset)->spec.record_delimiter : "";
+        if (*dataset && !(*dataset)->spec.file_extension.empty()) {
+          w.Key("FileExtension");
+          w.String((*dataset)->spec.file_extension);
+        }
         auto processor =
             [&](const char* type,
                 std::initializer_list<std::pair<const char*, std::string>> parameters) {

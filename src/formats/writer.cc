@@ -89,6 +89,7 @@ Result<std::unique_ptr<FileWriter>> NewWriter(const FormatSpec& spec) {
 }
 
 std::string FileExtension(const FormatSpec& spec) {
+  if (!spec.file_extension.empty()) return spec.file_extension;
   // An invalid spec is a caller's bug (ValidateSpec first); it gets no extension.
   Result<FileType> type = ParseFileType(spec.file_type);
   if (type.ok() && *type == FileType::kParquet) return ".parquet";

@@ -34,6 +34,8 @@ struct FormatSpec {
   char csv_delimiter = ',';
   // other: appended after each record (Firehose's AppendDelimiterToRecord); "" for none.
   std::string record_delimiter;
+  // Replaces the format's extension in file names when not empty (Firehose's FileExtension).
+  std::string file_extension;
   // parquet: a row group is cut when its encoded columns reach this.
   size_t row_group_bytes = size_t{128} << 20;
 };

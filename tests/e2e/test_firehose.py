@@ -329,7 +329,11 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual({f["errorCode"] for f in failed}, {"DynamicPartitioning.MetadataExtractionFailed"})
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
-    def test_record_deaggregation_splits_records_before_partitioning(self):
+    def test_record_deaggregation_and_file_extension(self):
+        # Debian's botocore (1.29) predates FileExtension: it cannot send it.
+        has_ext = "FileExtension" in self.firehose.meta.service_model.shape_for(
+            "ExtendedS3DestinationConfiguration").members
+        ext_member = {"FileExtension": ".json"} if has_ext else {}
         for sub, delimiter, joiner in (("JSON", None, "\n"), ("DELIMITED", "####", "####")):
             bucket = self.bucket()
             name = unique_name("deagg")
@@ -339,7 +343,7 @@ class FirehoseTest(unittest.TestCase):
                                "ParameterValue": base64.b64encode(delimiter.encode()).decode()})
             self.firehose.create_delivery_stream(
                 DeliveryStreamName=name, ExtendedS3DestinationConfiguration=self.destination(
-                    bucket, Prefix="c=!{partitionKeyFromQuery:c}/",
+                    bucket, Prefix="c=!{partitionKeyFromQuery:c}/", **ext_member,
                     ErrorOutputPrefix="failed/!{firehose:error-output-type}/",
                     DynamicPartitioningConfiguration={"Enabled": True},
                     ProcessingConfiguration={"Enabled": True, "Processors": [
@@ -353,6 +357,9 @@ class FirehoseTest(unittest.TestCase):
                 "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"][
                 "ProcessingConfiguration"]["Processors"]
             self.assertEqual(procs[0], {"Type": "RecordDeAggregation", "Parameters": params})
+            ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+                "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+            self.assertEqual(ext.get("FileExtension"), ".json" if has_ext else None)
             # One record carrying three (two customers), one carrying one.
             three = joiner.join(json.dumps({"c": c, "n": i}) for i, c in enumerate(["a", "b", "a"]))
             self.firehose.put_record_batch(DeliveryStreamName=name, Records=[
@@ -365,10 +372,17 @@ class FirehoseTest(unittest.TestCase):
             got = {}
             for key, body in objs.items():
                 c = re.match(r"^c=([ab])/", key).group(1)
+                self.assertTrue(key.endswith(".json") or not has_ext, key)  # FileExtension
                 got.setdefault(c, []).extend(json.loads(l)["n"] for l in body.splitlines())
             self.assertEqual({k: sorted(v) for k, v in got.items()}, {"a": [0, 2], "b": [1, 3]}, sub)
             self.firehose.delete_delivery_stream(DeliveryStreamName=name)
-        # A Delimiter that is not base64, or DELIMITED without one, is refused.
+        # A FileExtension without its period, a Delimiter that is not base64, or DELIMITED
+        # without one, is refused.
+        if has_ext:
+            self.assertFirehoseError(
+                "InvalidArgumentException", self.firehose.create_delivery_stream,
+                DeliveryStreamName=unique_name("ext"), ExtendedS3DestinationConfiguration=self.destination(
+                    self.bucket(), FileExtension="json"))
         for params in ([{"ParameterName": "SubRecordType", "ParameterValue": "DELIMITED"}],
                        [{"ParameterName": "SubRecordType", "ParameterValue": "DELIMITED"},
                         {"ParameterName": "Delimiter", "ParameterValue": "#"}],
