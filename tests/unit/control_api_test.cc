@@ -187,6 +187,15 @@ TEST_F(ControlApiTest, DatasetValidationNamesTheField) {
               "not valid JSON");
   ExpectError(*Call("POST", "/api/v1/datasets", ""), 400, "ValidationError", "empty");
   ExpectError(*Call("POST", "/api/v1/datasets", "[1]"), 400, "ValidationError", "JSON object");
+  for (const char* ext : {"json", ".", ".JSON", "./x", ".a b"})
+    ExpectError(*Call("POST", "/api/v1/datasets",
+                      R"({"name": "d", "file_type": "jsonl", "file_extension": ")" +
+                          std::string(ext) + R"("})"),
+                400, "ValidationError", "file_extension: must be a period");
+  auto ext = Call("POST", "/api/v1/datasets",
+                  R"({"name": "e", "file_type": "jsonl", "file_extension": ".json"})");
+  ASSERT_EQ(ext->status, 201) << ext->body;
+  EXPECT_EQ(ext->Str("/file_extension"), ".json");
 
   CreateDataset("d");
   ExpectError(*Call("POST", "/api/v1/datasets", R"({"name": "d", "file_type": "jsonl"})"), 409,
