@@ -227,14 +227,20 @@ bool ControlApi::Handles(const http::Request& req) const {
          StartsWith(p, "/streams/");
 }
 
+bool ControlApi::IsTestRun(const http::Request& req) {
+  std::string_view p = req.path;
+  if (req.method != "POST" || !StartsWith(p, std::string(kPrefix) + "/")) return false;
+  std::vector<std::string> seg = Segments(p.substr(kPrefix.size()));
+  return (seg.size() == 3 && seg[0] == "transformations" && seg[2] == "test") ||
+         (seg.size() == 2 && seg[0] == "filters" && seg[1] == "test");
+}
+
 void ControlApi::Handle(http::Request&& request, http::Responder responder) {
   // A test run of a transformation waits for the function (up to its timeout), a filter
-  // test reads up to the body limit of records: on a queue of their own, so that they hold
-  // up no other request (they change nothing).
-  std::string_view p = request.path;
-  if ((StartsWith(p, std::string(kPrefix) + "/transformations/") && p.ends_with("/test")) ||
-      p == std::string(kPrefix) + "/filters/test")
-    return tests_->Submit(std::move(request), std::move(responder));
+  // test reads up to the body limit of records: POSTs of those two, and nothing else (a
+  // transformation may be named "test"), go to a queue of their own, so that they hold up
+  // no other request; they change nothing.
+  if (IsTestRun(request)) return tests_->Submit(std::move(request), std::move(responder));
   queue_->Submit(std::move(request), std::move(responder));
 }
 

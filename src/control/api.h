@@ -81,6 +81,10 @@ class ControlApi {
                                              const std::string& action,
                                              const std::string& resource) const;
 
+  // Whether a request is a transformation or filter test run (POST .../test), served on the
+  // test queue rather than the serial one.
+  static bool IsTestRun(const http::Request& request);
+
  private:
   std::pair<std::string, std::string> ActionOf(const http::Request& req,
                                                const std::vector<std::string>& seg) const;

@@ -468,6 +468,18 @@ TEST_F(ControlApiTest, FilterTestRunsAConsumersFilterOnEachRecord) {
   ExpectError(*Call("GET", "/api/v1/filters/test"), 405, "MethodNotAllowed", "POST");
 }
 
+// Regression: any path under /transformations/ ending in "/test" went to the test queue, so
+// an update or deletion of a transformation named "test" ran beside the serial worker.
+TEST(ControlApiRouting, OnlyTestRunsGoToTheTestQueue) {
+  EXPECT_TRUE(ControlApi::IsTestRun(MakeRequest("POST", "/api/v1/transformations/f/test")));
+  EXPECT_TRUE(ControlApi::IsTestRun(MakeRequest("POST", "/api/v1/filters/test")));
+  EXPECT_FALSE(ControlApi::IsTestRun(MakeRequest("PUT", "/api/v1/transformations/test")));
+  EXPECT_FALSE(ControlApi::IsTestRun(MakeRequest("DELETE", "/api/v1/transformations/test")));
+  EXPECT_FALSE(ControlApi::IsTestRun(MakeRequest("POST", "/api/v1/transformations/test")));
+  EXPECT_FALSE(ControlApi::IsTestRun(MakeRequest("GET", "/api/v1/transformations/f/test")));
+  EXPECT_FALSE(ControlApi::IsTestRun(MakeRequest("POST", "/api/v1/consumers/test")));
+}
+
 TEST_F(ControlApiTest, PermissionsWithoutAuthAllowEverything) {
   auto r = Call("POST", "/api/v1/permissions",
                 R"({"checks": [{"action": "kinesis:CreateStream", "resource": "*"}]})");
