@@ -638,8 +638,7 @@ Result<std::vector<CheckpointRow>> Catalog::ListCheckpoints(const std::string& c
   return out;
 }
 
-Status Catalog::PutCheckpoint(const CheckpointRow& r) {
-  std::lock_guard<std::mutex> l(mu_);
+Status Catalog::PutCheckpointLocked(const CheckpointRow& r) {
   Stmt s(db_,
          "INSERT OR REPLACE INTO checkpoints (consumer, stream_id, shard_index, next_counter, "
          "pending) VALUES (?,?,?,?,?)");
@@ -650,6 +649,19 @@ Status Catalog::PutCheckpoint(const CheckpointRow& r) {
       .Bind(4, static_cast<int64_t>(r.next_counter))
       .Bind(5, r.pending);
   return s.Run();
+}
+
+Status Catalog::PutCheckpoint(const CheckpointRow& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  return PutCheckpointLocked(r);
+}
+
+Status Catalog::PutCheckpoints(const std::vector<CheckpointRow>& rows) {
+  std::lock_guard<std::mutex> l(mu_);
+  CATALOG_TXN({
+    for (const CheckpointRow& r : rows) MILLRACE_RETURN_IF_ERROR(PutCheckpointLocked(r));
+    return Status::Ok();
+  });
 }
 
 Status Catalog::DeleteCheckpoints(const std::string& consumer) {

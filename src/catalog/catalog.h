@@ -159,6 +159,8 @@ class Catalog {
   // Consumer checkpoints.
   Result<std::vector<CheckpointRow>> ListCheckpoints(const std::string& consumer);
   Status PutCheckpoint(const CheckpointRow& row);
+  // Several rows in one transaction: all of them or none.
+  Status PutCheckpoints(const std::vector<CheckpointRow>& rows);
   Status DeleteCheckpoints(const std::string& consumer);
 
   // Access keys.
@@ -180,6 +182,7 @@ class Catalog {
   Status Migrate();
   Status SealPlainSecrets();
   Status UpsertShardLocked(const ShardRow& r);
+  Status PutCheckpointLocked(const CheckpointRow& r);
   Status UpdateStreamLocked(const StreamRow& s);
 
   std::mutex mu_;

@@ -38,10 +38,19 @@ std::string PendingJson(const Pending& p) {
   w.String(p.failed_key);
   w.Key("processing_failed_key");
   w.String(p.processing_failed_key);
-  w.Key("first");
-  w.Uint(p.first);
-  w.Key("last");
-  w.Uint(p.last);
+  w.Key("ranges");
+  w.BeginArray();
+  for (const ConsumerRunner::Range& r : p.ranges) {
+    w.BeginObject();
+    w.Key("shard");
+    w.Uint(r.shard);
+    w.Key("first");
+    w.Uint(r.first);
+    w.Key("last");
+    w.Uint(r.last);
+    w.EndObject();
+  }
+  w.EndArray();
   if (p.version != 0) {
     w.Key("version");
     w.Int(p.version);
@@ -50,22 +59,37 @@ std::string PendingJson(const Pending& p) {
   return out;
 }
 
-bool ParsePending(const std::string& json, Pending* p) {
+// A pending delivery; one written before deliveries spanned shards has "first" and "last"
+// instead of "ranges", and is of `row_shard`, the shard whose row holds it.
+bool ParsePending(const std::string& json, uint32_t row_shard, Pending* p) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json).get(doc) != simdjson::SUCCESS) return false;
   std::string_view key, failed;
-  uint64_t first, last;
-  if (doc["key"].get(key) || doc["failed_key"].get(failed) || doc["first"].get(first) ||
-      doc["last"].get(last))
-    return false;
+  if (doc["key"].get(key) || doc["failed_key"].get(failed)) return false;
   p->key = std::string(key);
   p->failed_key = std::string(failed);
   std::string_view processing;
   if (doc["processing_failed_key"].get(processing) == simdjson::SUCCESS)
     p->processing_failed_key = std::string(processing);
-  p->first = first;
-  p->last = last;
+  p->ranges.clear();
+  simdjson::dom::array ranges;
+  if (doc["ranges"].get(ranges) == simdjson::SUCCESS) {
+    for (simdjson::dom::element e : ranges) {
+      uint64_t shard, first, last;
+      if (e["shard"].get(shard) || e["first"].get(first) || e["last"].get(last) ||
+          shard >= ConsumerRunner::kDeliveryRow || first > last)
+        return false;
+      p->ranges.push_back({static_cast<uint32_t>(shard), first, last});
+    }
+    if (p->ranges.empty()) return false;
+  } else {
+    uint64_t first, last;
+    if (doc["first"].get(first) || doc["last"].get(last) ||
+        row_shard == ConsumerRunner::kDeliveryRow)
+      return false;
+    p->ranges.push_back({row_shard, first, last});
+  }
   int64_t version = 0;
   if (doc["version"].get(version) == simdjson::SUCCESS) p->version = version;
   return true;
@@ -365,12 +389,13 @@ void ConsumerRunner::Run() {
   }
 }
 
-// Builds the files of records [first, last] of a shard, re-read from the log: the data
-// file, and the lines for format-conversion-failed/ and processing-failed/. With a
-// transformation, records go through it in batches first. Deterministic without a
-// transformation, so a redo writes the same bytes.
-::millrace::Status ConsumerRunner::BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first,
-                                             uint64_t last, FileParts* out) {
+// Builds the files of a delivery's records, each range's from `held` or re-read from the
+// log: the data file, and the lines for format-conversion-failed/ and processing-failed/.
+// With a transformation, records go through it in batches first (a batch holds one shard's
+// records). Deterministic without a transformation, so a redo writes the same bytes.
+::millrace::Status ConsumerRunner::BuildFile(uint64_t stream_id, const std::vector<Range>& ranges,
+                                             std::vector<std::vector<log::Record>> held,
+                                             FileParts* out) {
   std::unique_ptr<formats::FileWriter> writer;
   if (!infer_) {
     auto w = formats::NewWriter(format_);
@@ -379,11 +404,20 @@ void ConsumerRunner::Run() {
   }
   *out = FileParts();
   const int64_t now_ms = deps_.clock->NowMillis();
-  const std::string shard_id = streams::ShardIdOf(shard);
+  // The shard of the records being written (set per range, per batch, per inferred record).
+  uint32_t shard = 0;
+  std::string shard_id;
+  auto at_shard = [&](uint32_t index) {
+    if (shard_id.empty() || index != shard) {
+      shard = index;
+      shard_id = streams::ShardIdOf(index);
+    }
+  };
   std::vector<log::Record> batch;
   size_t batch_bytes = 0;
   // Inference mode: the records (after any transformation) wait here for the schema.
-  std::vector<log::Record> held;
+  std::vector<log::Record> inferring;
+  std::vector<uint32_t> inferring_shard;
   // Dynamic partitioning: the partitions of this delivery, by their values' canonical form.
   std::map<std::string, size_t> partition_index;
   formats::PartitionValues values;
@@ -440,6 +474,7 @@ void ConsumerRunner::Run() {
         out->partitions.back().oldest_arrival_ms = r.arrival_ms;
       }
       part = &out->partitions[it->second];
+      part->oldest_arrival_ms = std::min(part->oldest_arrival_ms, r.arrival_ms);
       if (!part->writer && (!infer_ || format_.schema->HasColumns())) {
         auto made = formats::NewWriter(format_);
         if (!made.ok()) {  // cannot happen for a format that made a writer before; not lost
@@ -465,50 +500,45 @@ void ConsumerRunner::Run() {
       AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
     }
   };
-  std::vector<std::optional<std::string>> held_metadata;  // the transformation's, by held
+  std::vector<std::optional<std::string>> inferring_metadata;  // the transformation's
   auto add = [&](const log::Record& r, std::string_view data,
                  const std::optional<std::string>* metadata = nullptr) {
     if (!infer_) return write(r, data, metadata);
-    held.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, std::string(data)});
-    held_metadata.push_back(metadata ? *metadata : std::nullopt);
+    inferring.push_back(log::Record{r.counter, r.arrival_ms, r.partition_key, std::string(data)});
+    inferring_shard.push_back(shard);
+    inferring_metadata.push_back(metadata ? *metadata : std::nullopt);
   };
   // Batches wait here until transformation_workers of them can be invoked at once; their
   // outcomes are applied in order, so the file keeps the shard's record order.
-  std::vector<std::vector<log::Record>> window;
+  std::vector<std::pair<uint32_t, std::vector<log::Record>>> window;  // (shard, batch)
   auto run_window = [&]() -> ::millrace::Status {
     std::vector<std::future<Invoked>> calls;
-    for (auto& b : window)
-      calls.push_back(std::async(std::launch::async, [this, stream_id, shard, &b] {
-        return InvokeBatch(stream_id, shard, b);
+    for (auto& [index, b] : window)
+      calls.push_back(std::async(std::launch::async, [this, stream_id, index = index, &b] {
+        return InvokeBatch(stream_id, index, b);
       }));
     ::millrace::Status st;
     for (size_t i = 0; i < window.size(); ++i) {
       Invoked invoked = calls[i].get();
-      if (st.ok()) st = Transform(stream_id, shard, window[i], invoked, add, out);
+      at_shard(window[i].first);
+      if (st.ok()) st = Transform(stream_id, shard, window[i].second, invoked, add, out);
     }
     window.clear();
     return st;
   };
   auto run_batch = [&]() -> ::millrace::Status {
     if (batch.empty()) return ::millrace::Status::Ok();
-    window.push_back(std::move(batch));
+    window.emplace_back(shard, std::move(batch));
     batch.clear();
     batch_bytes = 0;
     if (window.size() >= static_cast<size_t>(consumer_.transformation_workers)) return run_window();
     return ::millrace::Status::Ok();
   };
-  uint64_t at = first;
-  while (at <= last) {
-    log::Journal::ReadResult rr;
-    MILLRACE_RETURN_IF_ERROR(
-        deps_.streams->ReadShard(stream_id, shard, at, kReadRecords, kReadBytes, &rr));
-    if (rr.records.empty()) break;
-    const uint64_t read_end = rr.records.back().counter;
-    ExpandAggregated(&rr.records);
-    SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
-    for (log::Record& r : rr.records) {
+  auto take = [&](std::vector<log::Record>& records, uint64_t last) -> ::millrace::Status {
+    for (log::Record& r : records) {
       if (r.counter > last) break;
-      if (out->oldest_arrival_ms == 0) out->oldest_arrival_ms = r.arrival_ms;
+      if (out->oldest_arrival_ms == 0 || r.arrival_ms < out->oldest_arrival_ms)
+        out->oldest_arrival_ms = r.arrival_ms;
       // The filter comes first: what it rejects costs no invocation and no conversion.
       if (filter_ && !filter_->Keep(r.data)) {
         ++out->filtered;
@@ -524,19 +554,43 @@ void ConsumerRunner::Run() {
       batch_bytes += r.data.size();
       batch.push_back(std::move(r));
     }
-    if (read_end >= last) break;
-    at = read_end + 1;
+    return ::millrace::Status::Ok();
+  };
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const Range& range = ranges[i];
+    MILLRACE_RETURN_IF_ERROR(run_batch());  // a batch holds one shard's records
+    at_shard(range.shard);
+    if (i < held.size() && !held[i].empty()) {
+      MILLRACE_RETURN_IF_ERROR(take(held[i], range.last));
+      continue;
+    }
+    uint64_t at = range.first;
+    while (at <= range.last) {
+      log::Journal::ReadResult rr;
+      MILLRACE_RETURN_IF_ERROR(
+          deps_.streams->ReadShard(stream_id, range.shard, at, kReadRecords, kReadBytes, &rr));
+      if (rr.records.empty()) break;
+      const uint64_t read_end = rr.records.back().counter;
+      ExpandAggregated(&rr.records);
+      SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
+      MILLRACE_RETURN_IF_ERROR(take(rr.records, range.last));
+      if (read_end >= range.last) break;
+      at = read_end + 1;
+    }
   }
   MILLRACE_RETURN_IF_ERROR(run_batch());
   MILLRACE_RETURN_IF_ERROR(run_window());
   if (infer_) {
-    MILLRACE_RETURN_IF_ERROR(ResolveSchema(held));
+    MILLRACE_RETURN_IF_ERROR(ResolveSchema(inferring));
     if (format_.schema->HasColumns()) {
       auto w = formats::NewWriter(format_);
       if (!w.ok()) return w.status();
       writer = std::move(*w);
     }
-    for (size_t i = 0; i < held.size(); ++i) write(held[i], held[i].data, &held_metadata[i]);
+    for (size_t i = 0; i < inferring.size(); ++i) {
+      at_shard(inferring_shard[i]);
+      write(inferring[i], inferring[i].data, &inferring_metadata[i]);
+    }
     if (!writer && !partitioned_) return ::millrace::Status::Ok();  // every record failed
   }
   if (partitioned_) {
@@ -727,36 +781,63 @@ template <typename Add>
   return ::millrace::Status::Ok();
 }
 
-::millrace::Status ConsumerRunner::Redo(uint64_t stream_id, ShardState& st,
+::millrace::Status ConsumerRunner::Redo(uint64_t stream_id, uint32_t row_shard,
                                         const std::string& pending_json) {
   Pending p;
-  if (!ParsePending(pending_json, &p))
+  if (!ParsePending(pending_json, row_shard, &p))
     return ::millrace::Status::Corruption("unreadable pending delivery for " + consumer_.name);
   FileParts parts;
-  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, st.index, p.first, p.last, &parts));
-  LOG(kInfo) << "delivery: " << consumer_.name << ": completing the delivery of "
-             << streams::ShardIdOf(st.index) << " records " << p.first << ".." << p.last
+  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, p.ranges, {}, &parts));
+  std::string what;
+  for (const Range& r : p.ranges)
+    what += (what.empty() ? "" : ", ") + streams::ShardIdOf(r.shard) + " records " +
+            std::to_string(r.first) + ".." + std::to_string(r.last);
+  LOG(kInfo) << "delivery: " << consumer_.name << ": completing the delivery of " << what
              << " cut short by a stop (" << p.key << ")";
-  if (partitioned_ && p.version == 0) p.version = version_.load();  // a pending without one
-  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, st.index, p, parts));
-  st.checkpoint = p.last + 1;
-  return SaveCheckpoint(stream_id, st, "");
+  // A pending delivery written before versions were recorded in it.
+  if (partitioned_ && p.version == 0) p.version = version_.load();
+  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, p, parts));
+  return Commit(stream_id, p);
 }
 
-std::string ConsumerRunner::SeedOf(uint64_t stream_id, uint32_t shard, uint64_t first,
-                                   uint64_t last) const {
-  return consumer_.name + "/" + std::to_string(stream_id) + "/" + std::to_string(shard) + "/" +
-         std::to_string(first) + "-" + std::to_string(last);
+::millrace::Status ConsumerRunner::Commit(uint64_t stream_id, const Pending& p) {
+  std::vector<catalog::CheckpointRow> rows;
+  for (const Range& r : p.ranges) {
+    catalog::CheckpointRow row;
+    row.consumer = consumer_.name;
+    row.stream_id = stream_id;
+    row.shard_index = r.shard;
+    row.next_counter = r.last + 1;
+    rows.push_back(std::move(row));
+  }
+  catalog::CheckpointRow delivery;
+  delivery.consumer = consumer_.name;
+  delivery.stream_id = stream_id;
+  delivery.shard_index = kDeliveryRow;
+  rows.push_back(std::move(delivery));
+  return deps_.catalog->PutCheckpoints(rows);
+}
+
+std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>& ranges) const {
+  // One shard's: as named before deliveries spanned shards, so its files keep their names.
+  std::string seed = consumer_.name + "/" + std::to_string(stream_id) + "/";
+  if (ranges.size() == 1)
+    return seed + std::to_string(ranges[0].shard) + "/" + std::to_string(ranges[0].first) + "-" +
+           std::to_string(ranges[0].last);
+  for (size_t i = 0; i < ranges.size(); ++i)
+    seed += (i ? "," : "") + std::to_string(ranges[i].shard) + ":" +
+            std::to_string(ranges[i].first) + "-" + std::to_string(ranges[i].last);
+  return seed;
 }
 
 // Writes the files of one delivery (those that have records) and counts them.
-::millrace::Status ConsumerRunner::WriteParts(uint64_t stream_id, uint32_t shard, const Pending& p,
+::millrace::Status ConsumerRunner::WriteParts(uint64_t stream_id, const Pending& p,
                                               const FileParts& parts) {
   size_t data_objects = parts.good > 0;
   if (partitioned_) {
     // A file per partition, its UUID and time its own: the same on a redo.
     data_objects = 0;
-    const std::string seed = SeedOf(stream_id, shard, p.first, p.last);
+    const std::string seed = SeedOf(stream_id, p.ranges);
     const std::string ext = formats::FileExtension(format_);
     for (const PartFile& part : parts.partitions) {
       if (part.good == 0) continue;
@@ -788,48 +869,56 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, uint32_t shard, uint64_t 
   return ::millrace::Status::Ok();
 }
 
-::millrace::Status ConsumerRunner::Flush(uint64_t stream_id, ShardState& st) {
-  if (st.records == 0) return ::millrace::Status::Ok();
-  std::string seed = SeedOf(stream_id, st.index, st.first, st.last);
-  std::string uuid = formats::DeterministicUuid(seed);
-  FileParts parts;
-  if (Deferred()) {
-    st.writer.reset();
-    // Builds (and, inferring, settles the schema and version) before the names are made.
-    MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, st.index, st.first, st.last, &parts));
-  } else {
-    auto bytes = st.writer->Finish();
-    st.writer.reset();
-    if (!bytes.ok()) return bytes.status();
-    parts.bytes = std::move(*bytes);
-    parts.good = st.records - st.failed_count;
-    parts.conversion_failed = st.failed_count;
-    parts.conversion_lines = std::move(st.failed_lines);
+// One delivery: the buffer's records of every shard in one file (or one per partition),
+// each shard's in order, shards by index. Exactly once: the intent is recorded, the files
+// written, then every shard's checkpoint moves past them and the intent is cleared in one
+// transaction; a stop in between redoes the same delivery (Redo).
+::millrace::Status ConsumerRunner::Flush(uint64_t stream_id) {
+  std::vector<Range> ranges;
+  std::vector<std::vector<log::Record>> held;
+  int64_t oldest_ms = 0;
+  for (auto& [index, st] : shards_) {
+    if (st.records == 0) continue;
+    ranges.push_back({index, st.first, st.last});
+    held.push_back(std::move(st.held));
+    st.held.clear();  // a failed build reads them from the log again
+    if (oldest_ms == 0 || st.oldest_arrival_ms < oldest_ms) oldest_ms = st.oldest_arrival_ms;
   }
+  if (ranges.empty()) return ::millrace::Status::Ok();
+  // Built before the names are made (inferring, the schema and version may move here).
+  FileParts parts;
+  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, ranges, std::move(held), &parts));
   const int64_t version = version_.load();
   Pending p;
-  p.first = st.first;
-  p.last = st.last;
+  p.ranges = ranges;
+  if (partitioned_) p.version = version;  // a redo names the partitions' files the same
+  const std::string uuid = formats::DeterministicUuid(SeedOf(stream_id, ranges));
   const std::string ext = formats::FileExtension(format_);
-  formats::FileName name{consumer_.name, version, st.oldest_arrival_ms, uuid, ext};
+  formats::FileName name{consumer_.name, version, oldest_ms, uuid, ext};
   p.key = formats::CustomObjectKey(dataset_.key_prefix, name);
-  formats::FileName error_name{consumer_.name, version, st.oldest_arrival_ms, uuid, ".json"};
+  formats::FileName error_name{consumer_.name, version, oldest_ms, uuid, ".json"};
   p.failed_key = formats::CustomErrorKey(
       dataset_.error_prefix, formats::ErrorOutputType::kFormatConversionFailed, error_name);
   p.processing_failed_key = formats::CustomErrorKey(
       dataset_.error_prefix, formats::ErrorOutputType::kProcessingFailed, error_name);
   // 1. The intent, durably: a crash from here on redoes exactly this delivery.
-  MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, PendingJson(p)));
+  catalog::CheckpointRow intent;
+  intent.consumer = consumer_.name;
+  intent.stream_id = stream_id;
+  intent.shard_index = kDeliveryRow;
+  intent.pending = PendingJson(p);
+  MILLRACE_RETURN_IF_ERROR(deps_.catalog->PutCheckpoint(intent));
   // 2. The files.
-  if (partitioned_) p.version = version;
-  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, st.index, p, parts));
-  // 3. The checkpoint moves past them.
-  st.checkpoint = st.last + 1;
-  MILLRACE_RETURN_IF_ERROR(SaveCheckpoint(stream_id, st, ""));
-  st.records = 0;
-  st.raw_bytes = 0;
-  st.failed_count = 0;
-  st.failed_lines.clear();
+  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, p, parts));
+  // 3. The checkpoints move past them, all at once.
+  MILLRACE_RETURN_IF_ERROR(Commit(stream_id, p));
+  for (const Range& r : ranges) {
+    ShardState& st = shards_[r.shard];
+    st.checkpoint = r.last + 1;
+    st.records = 0;
+  }
+  buffer_bytes_ = 0;
+  buffer_records_ = 0;
   if (parts.invocation_error.empty()) NoteSuccess();
   return ::millrace::Status::Ok();
 }
@@ -843,13 +932,23 @@ bool ConsumerRunner::Pass() {
     return false;
   }
   if (view->id != stream_id_) {  // first pass, or the stream was deleted and created again
-    stream_id_ = view->id;
     shards_.clear();
-    ::millrace::Status st = LoadCheckpoints(stream_id_);
+    buffer_bytes_ = 0;
+    buffer_records_ = 0;
+    ::millrace::Status st = LoadCheckpoints(view->id);
+    // A delivery a stop cut short is completed before anything is read.
+    bool redone = false;
+    for (const auto& [index, row] : saved_) {
+      if (!st.ok() || row.pending.empty()) continue;
+      st = Redo(view->id, index, row.pending);
+      redone = true;
+    }
+    if (st.ok() && redone) st = LoadCheckpoints(view->id);
     if (!st.ok()) {
       NoteError(st);
-      return false;
+      return false;  // the next pass tries again
     }
+    stream_id_ = view->id;
   }
   const int64_t now_ms = deps_.clock->NowMillis();
   const int64_t now_ns = deps_.clock->MonotonicNanos();
@@ -858,10 +957,14 @@ bool ConsumerRunner::Pass() {
   bool worked = false;
   std::map<uint32_t, const streams::StreamManager::ShardView*> by_index;
   for (const auto& sv : view->shards) by_index[sv.index] = &sv;
+  auto flush = [&]() {
+    ::millrace::Status fs = Flush(stream_id_);
+    if (!fs.ok()) NoteError(fs);
+    worked = true;
+    return fs.ok();
+  };
 
-  std::vector<ShardLag> lags;
-  uint64_t behind_total = 0;
-  int64_t millis_total = 0;
+  std::map<uint32_t, uint64_t> ends;  // where each shard read this pass ends
   for (const auto& sv : view->shards) {
     auto it = shards_.find(sv.index);
     if (it == shards_.end()) {
@@ -870,13 +973,6 @@ bool ConsumerRunner::Pass() {
       auto saved = saved_.find(sv.index);
       if (saved != saved_.end()) {
         st.checkpoint = saved->second.next_counter;
-        if (!saved->second.pending.empty()) {
-          ::millrace::Status rs = Redo(stream_id_, st, saved->second.pending);
-          if (!rs.ok()) {
-            NoteError(rs);
-            return false;
-          }
-        }
       } else {
         // A shard born after the consumer started (a child) starts at its beginning.
         bool child = sv.parent.has_value();
@@ -892,6 +988,15 @@ bool ConsumerRunner::Pass() {
       it = shards_.emplace(sv.index, std::move(st)).first;
     }
     ShardState& st = it->second;
+    // A closed shard ends at its end counter; records below it may still be on their way
+    // to disk just after the close, so the durable end stands in only once the close is
+    // long past (a write that failed after its counter was assigned leaves a gap).
+    uint64_t end = sv.durable_end;
+    if (!sv.open) {
+      end = sv.end_exclusive;
+      if (now_ms - sv.closed_ms > 10000) end = std::min(end, sv.durable_end);
+    }
+    ends[sv.index] = end;
     // Children wait until their parents are delivered to the end (order across reshards).
     bool parents_done = true;
     for (auto parent : {sv.parent, sv.adjacent_parent}) {
@@ -903,80 +1008,55 @@ bool ConsumerRunner::Pass() {
     if (!parents_done || st.done) continue;
 
     st.next_read = std::max(st.next_read, sv.trim_horizon);
-    // A closed shard ends at its end counter; records below it may still be on their way
-    // to disk just after the close, so the durable end stands in only once the close is
-    // long past (a write that failed after its counter was assigned leaves a gap).
-    uint64_t end = sv.durable_end;
-    if (!sv.open) {
-      end = sv.end_exclusive;
-      if (now_ms - sv.closed_ms > 10000) end = std::min(end, sv.durable_end);
-    }
     if (st.next_read < end) {
+      if (buffer_bytes_ >= max_bytes && !flush()) return false;
       log::Journal::ReadResult rr;
-      ::millrace::Status rs = deps_.streams->ReadShard(stream_id_, sv.index, st.next_read,
-                                                       kReadRecords, kReadBytes, &rr);
+      // What the buffer has room for (at least one record is read).
+      const size_t room = std::min(kReadBytes, max_bytes - buffer_bytes_);
+      ::millrace::Status rs =
+          deps_.streams->ReadShard(stream_id_, sv.index, st.next_read, kReadRecords, room, &rr);
       if (!rs.ok()) {
         NoteError(rs);
         continue;
       }
+      if (rr.records.empty()) st.next_read = std::max(st.next_read, rr.next_counter);
       ExpandAggregated(&rr.records);
       SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
-      std::string shard_id = streams::ShardIdOf(sv.index);
-      for (const log::Record& r : rr.records) {
-        if (Deferred()) {  // built at flush time, from the log
-          if (st.records == 0) {
-            st.first = r.counter;
-            st.oldest_arrival_ms = r.arrival_ms;
-            st.buffer_started_ns = now_ns;
-          }
-          st.records++;
-          st.raw_bytes += r.data.size();
-          st.last = r.counter;
-          st.next_read = r.counter + 1;
-          continue;
-        }
-        if (!st.writer) {
-          auto w = formats::NewWriter(format_);
-          if (!w.ok()) {
-            NoteError(w.status());
-            return false;
-          }
-          st.writer = std::move(*w);
+      // Held from the buffer's start, or not at all (after a failed build: read again then).
+      const bool hold = st.records == 0 || !st.held.empty();
+      for (log::Record& r : rr.records) {
+        if (st.records == 0) {
           st.first = r.counter;
           st.oldest_arrival_ms = r.arrival_ms;
-          st.buffer_started_ns = now_ns;
         }
-        std::string seq = streams::EncodeSequence(stream_id_, sv.index, r.counter);
-        formats::InputRecord in{r.data, r.partition_key, r.arrival_ms, seq, shard_id};
-        ::millrace::Status as = st.writer->Add(in);
-        if (!as.ok()) {
-          st.failed_count++;
-          AppendConversionFailure(r, as.message(), now_ms, seq, shard_id, &st.failed_lines);
-        }
-        st.records++;
+        if (buffer_records_ == 0) buffer_started_ns_ = now_ns;
+        ++st.records;
+        ++buffer_records_;
+        buffer_bytes_ += r.data.size();
         st.last = r.counter;
         st.next_read = r.counter + 1;
+        if (hold) st.held.push_back(std::move(r));
       }
-      if (rr.records.empty()) st.next_read = std::max(st.next_read, rr.next_counter);
       worked = worked || !rr.records.empty();
     }
-    const bool reached_end = !sv.open && st.next_read >= end;
-    const bool full = Deferred() ? st.raw_bytes >= max_bytes
-                                 : st.writer && st.writer->BufferedBytes() >= max_bytes;
-    const bool due = st.records > 0 && now_ns - st.buffer_started_ns >= interval_ns;
-    if (st.records > 0 && (full || due || reached_end)) {
-      ::millrace::Status fs = Flush(stream_id_, st);
-      if (!fs.ok()) {
-        NoteError(fs);
-        return false;
-      }
-      worked = true;
-    }
-    if (reached_end && st.records == 0) st.done = true;
+    st.reached_end = !sv.open && st.next_read >= end;
+    // A full buffer is written at once; so is a closed shard's last part (its children
+    // wait for it).
+    if ((buffer_bytes_ >= max_bytes || (st.reached_end && st.records > 0)) && !flush())
+      return false;
+    if (st.reached_end && st.records == 0) st.done = true;
+  }
+  if (buffer_records_ > 0 && now_ns - buffer_started_ns_ >= interval_ns && !flush()) return false;
 
+  std::vector<ShardLag> lags;
+  uint64_t behind_total = 0;
+  int64_t millis_total = 0;
+  for (const auto& sv : view->shards) {
+    const ShardState& st = shards_[sv.index];
+    if (st.done) continue;
     ShardLag lag;
     lag.shard_id = streams::ShardIdOf(sv.index);
-    uint64_t top = sv.open ? sv.durable_end : end;
+    uint64_t top = sv.open ? sv.durable_end : ends[sv.index];
     lag.records_behind = top > st.checkpoint ? top - st.checkpoint : 0;
     if (lag.records_behind > 0)
       lag.millis_behind = std::max<int64_t>(

@@ -29,14 +29,24 @@ namespace millrace::delivery {
 
 class ConsumerRunner {
  public:
-  // A delivery under way, as recorded in the checkpoint row while its files are written.
+  // Records [first, last] of one shard: a shard's part of a delivery.
+  struct Range {
+    uint32_t shard = 0;
+    uint64_t first = 0, last = 0;
+  };
+  // A delivery under way, as recorded in the catalog while its files are written: the
+  // consumer's own row (kDeliveryRow), or, written by a version before deliveries spanned
+  // shards, the row of the one shard it holds.
   struct Pending {
     std::string key, failed_key, processing_failed_key;
-    uint64_t first = 0, last = 0;
+    std::vector<Range> ranges;  // by shard index, ascending
     // Partitioned deliveries: the version the files are named with (their keys are made
     // again from it on a redo: one per partition, not kept here). 0: unpartitioned.
     int64_t version = 0;
   };
+  // The checkpoint row (shard index) that holds the consumer's delivery under way; no
+  // shard has this index.
+  static constexpr uint32_t kDeliveryRow = 0xFFFFFFFF;
   struct Deps {
     catalog::Catalog* catalog;
     streams::StreamManager* streams;
@@ -64,17 +74,16 @@ class ConsumerRunner {
     uint32_t index = 0;
     uint64_t checkpoint = 0;  // next counter not yet delivered
     uint64_t next_read = 0;   // next counter to read
-    std::unique_ptr<formats::FileWriter> writer;
-    std::string failed_lines;  // format-conversion-failed records (JSON lines)
-    size_t failed_count = 0;
-    uint64_t first = 0, last = 0;  // counters in the buffer
+    // The shard's records in the delivery's buffer: counters [first, last], as read (KPL
+    // and deaggregation undone). `held` is empty when a build failed after taking them;
+    // the next build reads them from the log again.
+    uint64_t first = 0, last = 0;
     size_t records = 0;
-    size_t raw_bytes = 0;  // record data in the buffer (transformed consumers)
+    std::vector<log::Record> held;
     int64_t oldest_arrival_ms = 0;
-    int64_t buffer_started_ns = 0;
-    bool done = false;  // a closed shard, fully delivered
+    bool reached_end = false;  // a closed shard read to its end (its buffer is its last)
+    bool done = false;         // a closed shard, fully delivered
   };
-
   // One dynamic partition's file of a delivery.
   struct PartFile {
     formats::PartitionValues values;
@@ -96,8 +105,10 @@ class ConsumerRunner {
   bool Pass();
   ::millrace::Status OpenStore();
   ::millrace::Status OpenTransform();
-  ::millrace::Status BuildFile(uint64_t stream_id, uint32_t shard, uint64_t first, uint64_t last,
-                               FileParts* out);
+  // Builds the files of a delivery: each range in turn (the file keeps each shard's
+  // order), from `held[i]` where it is not empty, else re-read from the log.
+  ::millrace::Status BuildFile(uint64_t stream_id, const std::vector<Range>& ranges,
+                               std::vector<std::vector<log::Record>> held, FileParts* out);
   struct Invoked {
     transform::InvokeResult result;
     int attempts = 0;  // made, counting the first
@@ -107,20 +118,19 @@ class ConsumerRunner {
   ::millrace::Status Transform(uint64_t stream_id, uint32_t shard,
                                const std::vector<log::Record>& batch, Invoked& invoked, Add& add,
                                FileParts* out);
-  ::millrace::Status WriteParts(uint64_t stream_id, uint32_t shard, const Pending& p,
-                                const FileParts& parts);
+  ::millrace::Status WriteParts(uint64_t stream_id, const Pending& p, const FileParts& parts);
   // The seed of a delivery's file UUIDs.
-  std::string SeedOf(uint64_t stream_id, uint32_t shard, uint64_t first, uint64_t last) const;
+  std::string SeedOf(uint64_t stream_id, const std::vector<Range>& ranges) const;
   // Inference mode: widens the dataset's stored schema to fit `records` (persisting it and
   // the consumers' new versions first), then sets format_'s schema to the stored one.
   ::millrace::Status ResolveSchema(const std::vector<log::Record>& records);
-  // Records are kept out of a writer until flush (read again from the log then): with a
-  // transformation, or while the dataset's schema is inferred.
-  // Also when the consumer partitions its files (dynamic partitioning).
-  bool Deferred() const { return pool_ != nullptr || infer_ || filter_ != nullptr || partitioned_; }
   ::millrace::Status LoadCheckpoints(uint64_t stream_id);
-  ::millrace::Status Redo(uint64_t stream_id, ShardState& st, const std::string& pending);
-  ::millrace::Status Flush(uint64_t stream_id, ShardState& st);
+  // Completes a delivery a stop cut short (`pending`, from the row of `row_shard`).
+  ::millrace::Status Redo(uint64_t stream_id, uint32_t row_shard, const std::string& pending);
+  // Writes the buffer (every shard's part) as one delivery.
+  ::millrace::Status Flush(uint64_t stream_id);
+  // The shards' checkpoints past `p`'s ranges and no delivery under way: one transaction.
+  ::millrace::Status Commit(uint64_t stream_id, const Pending& p);
   ::millrace::Status WriteWithRetry(const std::string& key, const std::string& bytes,
                                     const std::string& content_type);
   ::millrace::Status SaveCheckpoint(uint64_t stream_id, const ShardState& st,
@@ -151,6 +161,10 @@ class ConsumerRunner {
 
   uint64_t stream_id_ = 0;  // the stream instance being read (0: none yet)
   std::map<uint32_t, ShardState> shards_;
+  // The buffer, across shards: record data held, when its first record came.
+  size_t buffer_bytes_ = 0;
+  size_t buffer_records_ = 0;
+  int64_t buffer_started_ns_ = 0;
   std::map<uint32_t, catalog::CheckpointRow> saved_;  // checkpoints loaded for stream_id_
 
   std::thread thread_;

@@ -1,13 +1,15 @@
 // DeliveryManager: runs every consumer: reads its stream's shards from the log, buffers by
-// size and time, writes files into its dataset, and checkpoints each shard only once the
-// file holding its records is durably written.
+// size and time (one buffer across the shards, as Firehose has), writes files into its
+// dataset, and checkpoints the shards only once the file holding their records is durably
+// written.
 //
-// Exactly once: a file holds the records [first, last] of one shard and is named from
-// them (the time of its oldest record, and a UUID derived from consumer, stream, shard and
-// range). Before writing, the consumer records the pending delivery (key and range) in
-// the catalog; after the write, it advances the checkpoint and clears it, in one
-// transaction. A restart finds a pending delivery and writes the same bytes under the
-// same key again, so a crash at any moment neither loses nor duplicates a record.
+// Exactly once: a delivery holds the records [first, last] of each shard it spans and its
+// file is named from them (the time of its oldest record, and a UUID derived from
+// consumer, stream and ranges). Before writing, the consumer records the pending delivery
+// (key, ranges, version) in the catalog row of the consumer (shard index kDeliveryRow);
+// after the write, it advances the shards' checkpoints and clears it, in one transaction.
+// A restart finds a pending delivery and writes the same bytes under the same key again,
+// so a crash at any moment neither loses nor duplicates a record.
 //
 // Thread-safe. One thread per consumer; Reload() starts, restarts (on a new version) and
 // stops them to match the catalog.

@@ -154,6 +154,60 @@ class ConsumersTest(harness.KinesisTestCase):
         ordered = [n for first in sorted(by_shard) for n in by_shard[first]]
         self.assertEqual(ordered, list(range(300)))
 
+    def test_one_file_per_delivery_across_shards(self):
+        # Firehose writes one object per buffer, whatever the shard: 400 records put over 4
+        # shards within the buffer's interval are one file, each shard's records in order.
+        self.make("cs5", "ds5", "c5", shards=4, interval=3)
+        keys = ["key-%d" % i for i in range(16)]
+        for lo in range(0, 400, 100):
+            self.kinesis.put_records(StreamName="cs5", Records=[
+                {"Data": json.dumps({"n": i, "k": keys[i % 16]}).encode(),
+                 "PartitionKey": keys[i % 16]} for i in range(lo, lo + 100)])
+        wait_for(lambda: len(read_lines(self.server, "ds5")) >= 400, what="400 records")
+        time.sleep(0.5)
+        files = dataset_files(self.server, "ds5")
+        self.assertEqual(len(files), 1, files)
+        records = [json.loads(l) for l in read_lines(self.server, "ds5")]
+        self.assertEqual(sorted(r["n"] for r in records), list(range(400)))
+        shards = {d["ShardId"] for d in self.kinesis.list_shards(StreamName="cs5")["Shards"]}
+        self.assertEqual(len(shards), 4)
+        for k in keys:  # each key's records in the order they were put
+            ns = [r["n"] for r in records if r["k"] == k]
+            self.assertEqual(ns, sorted(ns), k)
+        # The records of one shard are together, in its order: the file goes shard by shard.
+        shard_of = {}
+        for i in range(16):
+            r = self.kinesis.put_record(StreamName="cs5", Data=b"{}", PartitionKey=keys[i])
+            shard_of[keys[i]] = r["ShardId"]
+        order = [shard_of[r["k"]] for r in records]
+        runs = [s for i, s in enumerate(order) if i == 0 or order[i - 1] != s]
+        self.assertEqual(runs, sorted(set(order)), "one run per shard, by shard id")
+        self.assertGreater(len(set(order)), 1)
+
+    def test_buffer_size_counts_every_shard(self):
+        # The buffer is the delivery's, across shards: 1 MiB of records spread over 4
+        # shards makes one file of about 1 MiB, not four of a quarter each.
+        self.make("cs6", "ds6", "c6", shards=4, interval=900)
+        pad = "x" * 10000
+        sent = [json.dumps({"n": i, "pad": pad}).encode() for i in range(350)]
+        for lo in range(0, 350, 50):
+            self.kinesis.put_records(StreamName="cs6", Records=[
+                {"Data": d, "PartitionKey": "p%d" % (lo + j)} for j, d in enumerate(sent[lo:lo + 50])])
+        wait_for(lambda: len(dataset_files(self.server, "ds6")) >= 3, what="3 full files")
+        time.sleep(1)
+        files = dataset_files(self.server, "ds6")
+        self.assertEqual(len(files), 3, files)
+        root = os.path.join(self.server.data_dir, "datasets", "ds6")
+        for rel in files:
+            size = os.path.getsize(os.path.join(root, rel))
+            self.assertGreaterEqual(size, 1 << 20, rel)
+            self.assertLess(size, (1 << 20) + 10100, rel)  # at most one record past the size
+        # The rest waits for the interval, and says so.
+        st, body = self.api.call("GET", "/api/v1/consumers/c6")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(350 - len(read_lines(self.server, "ds6")),
+                         body["lag"]["records_behind"], body)
+
     def test_api_errors_say_which_field(self):
         st, body = self.api.call("POST", "/api/v1/consumers",
                                  {"name": "bad", "stream": "nope", "dataset": "nope",
@@ -195,6 +249,97 @@ class ExactlyOnceTest(unittest.TestCase):
             with open(os.path.join(root, rel), "rb") as f:
                 for line in f.read().splitlines():
                     self.assertEqual(json.loads(line)["n"] % 7, int(m.group(1)), rel)
+
+    def test_a_delivery_cut_short_across_shards_is_completed_once(self):
+        # A stop between recording a delivery and moving its shards' checkpoints leaves the
+        # intent in the catalog; the next start writes that delivery (both shards' ranges,
+        # in one file) before reading on, and every record still lands once.
+        import sqlite3
+        server, api = own_server_with_stream(self, "rd", shards=2)
+        self.assertEqual(api.call("POST", "/api/v1/datasets", {"name": "rd", "file_type": "jsonl"})[0], 201)
+        self.assertEqual(api.call("POST", "/api/v1/consumers",
+                                  {"name": "rd", "stream": "rd", "dataset": "rd", "buffer_size_mib": 1,
+                                   "buffer_interval_seconds": 900})[0], 201)
+        k = server.client()
+        for shard, hash_key in ((0, "0"), (1, str(2 ** 127))):
+            r = k.put_records(StreamName="rd", Records=[
+                {"Data": json.dumps({"s": shard, "n": n}).encode(), "PartitionKey": "x",
+                 "ExplicitHashKey": hash_key} for n in range(10)])
+            self.assertEqual({x["ShardId"] for x in r["Records"]}, {"shardId-%012d" % shard})
+        catalog = os.path.join(server.data_dir, "catalog.db")
+
+        def checkpoints():
+            db = sqlite3.connect(catalog, timeout=10)
+            try:
+                return {row[0]: row[1:] for row in db.execute(
+                    "SELECT shard_index, next_counter, pending, stream_id FROM checkpoints "
+                    "WHERE consumer = 'rd'")}
+            finally:
+                db.close()
+        wait_for(lambda: {0, 1} <= set(checkpoints()), what="the consumer's checkpoints")
+        server.kill9()
+        rows = checkpoints()
+        (c0, _, stream_id), (c1, _, _) = rows[0], rows[1]
+        pending = {"key": "redo/cut-short.jsonl", "failed_key": "redo/failed.json",
+                   "processing_failed_key": "redo/processing-failed.json",
+                   "ranges": [{"shard": 0, "first": c0, "last": c0 + 4},
+                              {"shard": 1, "first": c1, "last": c1 + 4}]}
+        db = sqlite3.connect(catalog)
+        db.execute("INSERT OR REPLACE INTO checkpoints VALUES ('rd', ?, 4294967295, 0, ?)",
+                   (stream_id, json.dumps(pending)))
+        db.commit()
+        db.close()
+        server.start()
+        path = os.path.join(server.data_dir, "datasets", "rd", "redo", "cut-short.jsonl")
+        wait_for(lambda: os.path.exists(path), what="the delivery completed")
+        with open(path, "rb") as f:
+            got = [(d["s"], d["n"]) for d in map(json.loads, f.read().splitlines())]
+        self.assertEqual(got, [(0, n) for n in range(5)] + [(1, n) for n in range(5)])
+        wait_for(lambda: [r[:2] for _, r in sorted(checkpoints().items())] ==
+                 [(c0 + 5, ""), (c1 + 5, ""), (0, "")], what="checkpoints past the delivery")
+        # The rest of each shard comes after, in a delivery of its own; nothing twice.
+        self.assertEqual(api.call("PUT", "/api/v1/consumers/rd", {"buffer_interval_seconds": 0})[0], 200)
+        wait_for(lambda: len(read_lines(server, "rd")) >= 20, what="all 20 records")
+        time.sleep(0.5)
+        lines = read_lines(server, "rd")
+        self.assertEqual(sorted(lines), sorted(json.dumps({"s": s, "n": n}).encode()
+                                               for s in (0, 1) for n in range(10)))
+
+    def test_the_recorded_delivery_names_its_shards_and_version(self):
+        # While a delivery's files cannot be written (the S3 target is down), its intent
+        # stays in the catalog: both shards' ranges in one delivery, and the version its
+        # partitioned files are named with (a redo after an update names them the same).
+        import sqlite3
+        server, api = own_server_with_stream(self, "iv", shards=2)
+        target = {"type": "s3", "endpoint_url": "http://127.0.0.1:%d" % harness.free_port(),
+                  "region": "us-east-1", "bucket": "lake", "access_key_id": "AKIDX",
+                  "secret_access_key": "secret"}
+        self.assertEqual(api.call("POST", "/api/v1/datasets",
+                                  {"name": "iv", "file_type": "jsonl", "target": target,
+                                   "key_prefix": "p=!{partitionKeyFromQuery:p}/",
+                                   "error_prefix": "failed/!{firehose:error-output-type}/"})[0], 201)
+        self.assertEqual(api.call("POST", "/api/v1/consumers",
+                                  {"name": "iv", "stream": "iv", "dataset": "iv", "buffer_size_mib": 1,
+                                   "buffer_interval_seconds": 2, "partition_query": "{p: .p}"})[0], 201)
+        k = server.client()
+        for hash_key in ("0", str(2 ** 127)):
+            k.put_records(StreamName="iv", Records=[
+                {"Data": json.dumps({"p": n % 2}).encode(), "PartitionKey": "x",
+                 "ExplicitHashKey": hash_key} for n in range(4)])
+        catalog = os.path.join(server.data_dir, "catalog.db")
+
+        def intent():
+            db = sqlite3.connect(catalog, timeout=10)
+            try:
+                row = db.execute("SELECT pending FROM checkpoints WHERE consumer = 'iv' AND "
+                                 "shard_index = 4294967295").fetchone()
+            finally:
+                db.close()
+            return json.loads(row[0]) if row and row[0] else None
+        wait_for(intent, what="the delivery's intent in the catalog")
+        p = intent()
+        self.assertEqual([(r["shard"], r["last"] - r["first"]) for r in p["ranges"]], [(0, 3), (1, 3)])
+        self.assertEqual(p["version"], api.call("GET", "/api/v1/consumers/iv")[1]["version"])
 
     def kill9_round_trip(self, consumer_extra, dataset_extra):
         server, api = own_server_with_stream(self, "eo", shards=2)
