@@ -9,6 +9,8 @@ pkgs=(
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libzip-dev libjq-dev libpq-dev libexpat1-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-boto3 curl
+  # The time zone database a dataset's time_zone (Firehose's CustomTimeZone) is read from.
+  tzdata
   # An independent CBOR codec the CBOR tests check our bytes with (tests/e2e/test_cbor.py).
   python3-cbor2
   # The AWS SDK for Go v2 and Go, to build tests/e2e/go_sdk offline (tests/e2e/test_go_sdk.py).

@@ -294,6 +294,11 @@ bool ConsumerRunner::WaitBackoff() {
 
 ::millrace::Status ConsumerRunner::OpenStore() {
   MILLRACE_RETURN_IF_ERROR(OpenTransform());
+  if (!dataset_.time_zone.empty() && !zone_) {  // checked when the dataset was made; gone since?
+    auto zone = formats::TimeZone::Load(dataset_.time_zone);
+    if (!zone.ok()) return zone.status();
+    zone_ = std::move(*zone);
+  }
   if (!consumer_.filter.empty() && !filter_) {  // on the runner's thread: compiling takes ms
     auto f = RecordFilter::Compile(consumer_.filter);
     if (!f.ok()) return ::millrace::Status::InvalidArgument("filter: " + f.status().message());
@@ -844,7 +849,8 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
       std::string canonical;
       for (const auto& [k, v] : part.values) canonical += k + "=" + v + "/";
       const std::string uuid = formats::DeterministicUuid(seed + "|" + canonical);
-      formats::FileName name{consumer_.name, p.version, part.oldest_arrival_ms, uuid, ext};
+      formats::FileName name{consumer_.name, p.version, part.oldest_arrival_ms,
+                             uuid,           ext,       zone_.get()};
       MILLRACE_RETURN_IF_ERROR(
           WriteWithRetry(formats::CustomObjectKey(dataset_.key_prefix, name, &part.values),
                          part.bytes, formats::ContentType(format_)));
@@ -894,9 +900,9 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
   if (partitioned_) p.version = version;  // a redo names the partitions' files the same
   const std::string uuid = formats::DeterministicUuid(SeedOf(stream_id, ranges));
   const std::string ext = formats::FileExtension(format_);
-  formats::FileName name{consumer_.name, version, oldest_ms, uuid, ext};
+  formats::FileName name{consumer_.name, version, oldest_ms, uuid, ext, zone_.get()};
   p.key = formats::CustomObjectKey(dataset_.key_prefix, name);
-  formats::FileName error_name{consumer_.name, version, oldest_ms, uuid, ".json"};
+  formats::FileName error_name{consumer_.name, version, oldest_ms, uuid, ".json", zone_.get()};
   p.failed_key = formats::CustomErrorKey(
       dataset_.error_prefix, formats::ErrorOutputType::kFormatConversionFailed, error_name);
   p.processing_failed_key = formats::CustomErrorKey(

@@ -150,6 +150,7 @@ class ConsumerRunner {
   formats::FormatSpec format_;
   const bool infer_;  // a csv/parquet dataset whose schema is (still) inferred
   std::unique_ptr<objstore::ObjectStore> store_;
+  std::shared_ptr<const formats::TimeZone> zone_;    // the dataset's time_zone (null: UTC)
   std::unique_ptr<transform::WorkerPool> pool_;      // when the consumer has a transformation
   std::unique_ptr<RecordFilter> filter_;             // when the consumer has a filter
   std::unique_ptr<PartitionQuery> partition_query_;  // when it has a partition query

@@ -128,7 +128,7 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
   MILLRACE_RETURN_IF_ERROR(
       CheckMembers(*doc, "",
                    {"name", "file_type", "compression", "target", "schema", "csv", "key_prefix",
-                    "error_prefix", "record_delimiter", "file_extension"},
+                    "error_prefix", "record_delimiter", "file_extension", "time_zone"},
                    {"version", "created_at", "updated_at", "consumers", "bucket", "prefix"}));
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "name", "name", &d.name, true));
   MILLRACE_RETURN_IF_ERROR(CheckName("name", d.name));
@@ -170,6 +170,12 @@ Result<DatasetSpec> ParseDataset(std::string_view json) {
     if (!ok)
       return Bad("file_extension",
                  "must be a period then 1 to 127 of 0-9 a-z ! - _ . * ' ( ) (e.g. \".json\")");
+  }
+  MILLRACE_RETURN_IF_ERROR(OptString(*doc, "time_zone", "time_zone", &d.time_zone));
+  if (d.time_zone == "UTC") d.time_zone.clear();  // the default, as Firehose takes it
+  if (!d.time_zone.empty()) {
+    auto zone = formats::TimeZone::Load(d.time_zone);
+    if (!zone.ok()) return Bad("time_zone", zone.status().message());
   }
   MILLRACE_RETURN_IF_ERROR(OptString(*doc, "key_prefix", "key_prefix", &d.key_prefix));
   MILLRACE_RETURN_IF_ERROR(formats::CheckCustomPrefix("key_prefix", d.key_prefix, false));
@@ -387,6 +393,10 @@ std::string DatasetJson(const DatasetSpec& d, bool with_secrets) {
   if (!d.file_extension.empty()) {
     w.Key("file_extension");
     w.String(d.file_extension);
+  }
+  if (!d.time_zone.empty()) {
+    w.Key("time_zone");
+    w.String(d.time_zone);
   }
   if (!d.record_delimiter.empty()) {
     w.Key("record_delimiter");

@@ -51,6 +51,9 @@ struct DatasetSpec {
   // The files' extension instead of the format's (".jsonl.gz", ...): Firehose's
   // FileExtension. "" for the format's.
   std::string file_extension;
+  // The time zone of file names and prefixes ("Asia/Tokyo"; "" for UTC): Firehose's
+  // CustomTimeZone (formats/time_zone.h).
+  std::string time_zone;
 
   bool typed() const { return file_type == "csv" || file_type == "parquet"; }
 };

@@ -292,6 +292,7 @@ struct Destination {
   std::optional<std::string> partition_query;  // MetadataExtraction's jq query ("" to remove)
   std::optional<std::string> delimiter;        // AppendDelimiterToRecord's ("" to remove)
   std::optional<std::string> file_extension;   // FileExtension ("": the format's)
+  std::optional<std::string> time_zone;        // CustomTimeZone ("": UTC)
   std::optional<std::string> deaggregation;    // RecordDeAggregation's SubRecordType ("": none)
   std::optional<std::string> deaggregation_delimiter;  // and its Delimiter, decoded
   bool dynamic = false;                                // DynamicPartitioningConfiguration.Enabled
@@ -319,9 +320,17 @@ std::optional<Failure> ReadDestination(Element d, const std::string& member, boo
            "ProcessingConfiguration", "S3BackupMode", "DataFormatConversionConfiguration",
            "DynamicPartitioningConfiguration", "CustomTimeZone", "FileExtension"}))
     return bad;
-  if (auto tz = Str(d, "CustomTimeZone"); tz && !tz->empty() && *tz != "UTC")
-    return Invalid("CustomTimeZone " + std::string(Abbreviate(*tz, 64)) +
-                   " is not supported by Millrace: prefixes and names are in UTC");
+  if (auto tz = Str(d, "CustomTimeZone")) {
+    // Times in names and prefixes in that zone, from the system's time zone database.
+    out->time_zone = *tz == "UTC" ? "" : std::string(*tz);
+    if (!out->time_zone->empty()) {
+      if (!formats::TimeZone::ValidName(*tz))
+        return Invalid("CustomTimeZone must be 0 to 50 of a-z A-Z / _ (\"Asia/Tokyo\")");
+      if (!formats::TimeZone::Load(*tz).ok())
+        return Invalid("CustomTimeZone " + std::string(Abbreviate(*tz, 64)) +
+                       " is not a time zone of the server's time zone database");
+    }
+  }
   if (auto ext = Str(d, "FileExtension")) out->file_extension = std::string(*ext);
   if (auto role = Str(d, "RoleARN")) out->role_arn = std::string(*role);
   if (auto arn = Str(d, "BucketARN")) {
@@ -551,6 +560,30 @@ std::string ConnValue(std::string_view v) {
   return out + "'";
 }
 
+// The value of `key` in a connection string ConnValue wrote ("" if absent).
+std::string DsnValue(std::string_view dsn, std::string_view key) {
+  size_t i = 0;
+  while (i < dsn.size()) {
+    while (i < dsn.size() && dsn[i] == ' ') ++i;
+    size_t eq = dsn.find('=', i);
+    if (eq == std::string_view::npos) break;
+    std::string_view k = dsn.substr(i, eq - i);
+    std::string v;
+    i = eq + 1;
+    if (i < dsn.size() && dsn[i] == '\'') {
+      for (++i; i < dsn.size() && dsn[i] != '\''; ++i) {
+        if (dsn[i] == '\\' && i + 1 < dsn.size()) ++i;
+        v.push_back(dsn[i]);
+      }
+      ++i;  // the closing quote
+    } else {
+      while (i < dsn.size() && dsn[i] != ' ') v.push_back(dsn[i++]);
+    }
+    if (k == key) return v;
+  }
+  return "";
+}
+
 // RedshiftDestinationConfiguration onto a PostgreSQL target: the ClusterJDBCURL
 // (jdbc:postgresql:// or jdbc:redshift://host[:port]/database) and Username/Password make
 // the DSN; CopyCommand.DataTableName the table ("schema.table" or "table"),
@@ -704,6 +737,161 @@ std::string RedshiftBody(const std::string& name, const std::string& stream,
   return body;
 }
 
+// UpdateDestination of a Redshift (PostgreSQL) destination: the RedshiftDestinationUpdate
+// laid over the configuration the stream has (a member given replaces the one it had, as
+// in Firehose; the password stays unless given), read again by ReadRedshift, and applied as
+// one new version: the dataset's target (and columns, for a new CopyCommand) and the
+// consumer's buffer.
+struct RedshiftUpdated {
+  std::optional<Failure> failure;
+};
+Result<RedshiftUpdated> UpdateRedshift(const control::Env& env, const control::StoredConsumer& c,
+                                       const control::StoredDataset& ds, Extra& x, Element update,
+                                       int64_t now) {
+  if (auto bad = OnlyKnownMembers(
+          update, "RedshiftDestinationUpdate",
+          {"RoleARN", "ClusterJDBCURL", "CopyCommand", "Username", "Password", "RetryOptions",
+           "S3Update", "S3BackupMode", "CloudWatchLoggingOptions", "ProcessingConfiguration"}))
+    return RedshiftUpdated{bad};
+  std::string merged;
+  {
+    JsonWriter w(&merged);
+    w.BeginObject();
+    auto member = [&](const char* key, const std::string& current) {
+      if (auto given = Str(update, key)) {
+        w.Key(key);
+        w.String(*given);
+      } else if (!current.empty()) {
+        w.Key(key);
+        w.String(current);
+      }
+    };
+    member("RoleARN", x.role_arn);
+    member("ClusterJDBCURL", x.jdbc_url);
+    member("Username", x.username);
+    member("Password", DsnValue(ds.spec.target.dsn, "password"));
+    w.Key("CopyCommand");
+    if (auto copy = Obj(update, "CopyCommand")) {
+      w.Raw(simdjson::minify(*copy));
+    } else {
+      const formats::InputFormat input = ds.spec.schema.input;
+      w.BeginObject();
+      w.Key("DataTableName");
+      w.String(ds.spec.target.pg_schema + "." + ds.spec.target.table);
+      w.Key("DataTableColumns");
+      w.String(x.columns);
+      w.Key("CopyOptions");
+      w.String(input == formats::InputFormat::kJson  ? "json"
+               : input == formats::InputFormat::kCsv ? "csv"
+                                                     : "");
+      w.EndObject();
+    }
+    w.Key("S3Configuration");
+    w.BeginObject();
+    w.Key("BufferingHints");
+    auto s3 = Obj(update, "S3Update");
+    auto hints = s3 ? Obj(*s3, "BufferingHints") : std::nullopt;
+    if (hints) {
+      w.Raw(simdjson::minify(*hints));
+    } else {
+      w.BeginObject();
+      w.Key("SizeInMBs");
+      w.Int(c.spec.buffer_size_mib);
+      w.Key("IntervalInSeconds");
+      w.Int(c.spec.buffer_interval_seconds);
+      w.EndObject();
+    }
+    w.EndObject();
+    for (const char* key :
+         {"RetryOptions", "S3BackupMode", "CloudWatchLoggingOptions", "ProcessingConfiguration"})
+      if (auto v = update[key]; v.error() == simdjson::SUCCESS) {
+        w.Key(key);
+        w.Raw(simdjson::minify(v.value()));
+      }
+    w.EndObject();
+  }
+  simdjson::dom::parser parser;
+  Element config;
+  if (parser.parse(merged).get(config) != simdjson::SUCCESS)
+    return Status::Internal("firehose: an unreadable merged Redshift configuration");
+  Redshift r;
+  Destination dest;
+  if (auto bad = ReadRedshift(config, &r, &dest)) return RedshiftUpdated{bad};
+
+  std::string dpatch;
+  {
+    JsonWriter w(&dpatch);
+    w.BeginObject();
+    w.Key("target");
+    w.BeginObject();
+    w.Key("dsn");
+    w.String(r.dsn);
+    w.Key("schema");
+    w.String(r.pg_schema);
+    w.Key("table");
+    w.String(r.table);
+    w.EndObject();
+    if (Obj(update, "CopyCommand")) {  // the columns and the records' form, as at creation
+      w.Key("schema");
+      w.BeginObject();
+      w.Key("columns");
+      w.BeginArray();
+      for (const auto& col : r.columns) {
+        w.BeginObject();
+        w.Key("name");
+        w.String(col);
+        w.Key("type");
+        w.String("string");
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("input");
+      w.String(r.input);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  auto patched = control::MergePatch(delivery::DatasetJson(ds.spec, /*with_secrets=*/true), dpatch);
+  if (!patched.ok()) return patched.status();
+  auto spec = delivery::ParseDataset(*patched);
+  if (!spec.ok()) return spec.status();
+  const bool dataset_changed =
+      delivery::DatasetJson(*spec, true) != delivery::DatasetJson(ds.spec, true);
+  std::string cpatch;
+  {
+    JsonWriter w(&cpatch);
+    w.BeginObject();
+    if (dest.size_mib && *dest.size_mib != c.spec.buffer_size_mib) {
+      w.Key("buffer_size_mib");
+      w.Int(*dest.size_mib);
+    }
+    if (dest.interval_s && *dest.interval_s != c.spec.buffer_interval_seconds) {
+      w.Key("buffer_interval_seconds");
+      w.Int(*dest.interval_s);
+    }
+    w.EndObject();
+  }
+  if (dataset_changed && cpatch == "{}") {
+    auto d = control::UpdateDataset(env, c.spec.dataset, dpatch);  // the consumer's new version
+    if (!d.ok()) return d.status();
+  } else {
+    if (dataset_changed)  // written as is; the consumer's new version below restarts it with it
+      MILLRACE_RETURN_IF_ERROR(env.catalog->UpdateDoc(catalog::DocKind::kDataset, c.spec.dataset,
+                                                      delivery::DatasetJson(*spec, true), now,
+                                                      nullptr));
+    if (cpatch != "{}") {
+      auto u = control::UpdateConsumer(env, c.spec.name, cpatch);
+      if (!u.ok()) return u.status();
+    }
+  }
+  x.jdbc_url = r.jdbc_url;
+  x.username = r.username;
+  x.table = r.pg_schema + "." + r.table;
+  x.columns = r.columns_text;
+  if (dest.role_arn) x.role_arn = *dest.role_arn;
+  return RedshiftUpdated{};
+}
+
 // DeliveryStreamEncryptionConfigurationInput: its key type and ARN, or the refusal.
 std::optional<Failure> ReadSse(Element input, std::string* type, std::string* arn) {
   *type = std::string(Str(input, "KeyType").value_or(""));
@@ -771,6 +959,10 @@ std::string ConsumerBody(const std::string& name, const std::string& stream,
   if (d.file_extension && !d.file_extension->empty()) {
     w.Key("file_extension");
     w.String(*d.file_extension);
+  }
+  if (d.time_zone && !d.time_zone->empty()) {
+    w.Key("time_zone");
+    w.String(*d.time_zone);
   }
   w.Key("target");
   w.BeginObject();
@@ -1304,18 +1496,34 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
           if (Str(body, "DestinationId").value_or(kDestinationId) != kDestinationId)
             return ErrorAnswer(Invalid("DestinationId must be " + std::string(kDestinationId)),
                                request_id);
-          for (const char* other : {"RedshiftDestinationUpdate", "ElasticsearchDestinationUpdate",
-                                    "SplunkDestinationUpdate", "HttpEndpointDestinationUpdate",
-                                    "AmazonopensearchserviceDestinationUpdate"})
+          for (const char* other :
+               {"ElasticsearchDestinationUpdate", "SplunkDestinationUpdate",
+                "HttpEndpointDestinationUpdate", "AmazonopensearchserviceDestinationUpdate"})
             if (Obj(body, other))
               return ErrorAnswer(
                   Invalid(std::string(other) + " is not supported by Millrace (UpdateDestination "
-                                               "takes ExtendedS3DestinationUpdate)"),
+                                               "takes ExtendedS3DestinationUpdate, or "
+                                               "RedshiftDestinationUpdate)"),
                   request_id);
-          if (*dataset && (*dataset)->spec.target.type == "postgresql")
-            return ErrorAnswer(Invalid("UpdateDestination of a Redshift (PostgreSQL) "
-                                       "destination is not supported by Millrace yet"),
+          const bool is_redshift = *dataset && (*dataset)->spec.target.type == "postgresql";
+          auto redshift_update = Obj(body, "RedshiftDestinationUpdate");
+          if (redshift_update && !is_redshift)
+            return ErrorAnswer(Invalid("RedshiftDestinationUpdate: delivery stream " + name +
+                                       " delivers to S3 (ExtendedS3DestinationUpdate)"),
                                request_id);
+          if (is_redshift) {
+            if (!redshift_update)
+              return ErrorAnswer(Invalid("delivery stream " + name +
+                                         " delivers to Redshift (PostgreSQL): give "
+                                         "RedshiftDestinationUpdate"),
+                                 request_id);
+            auto update = UpdateRedshift(env, c, **dataset, x, *redshift_update, now);
+            if (!update.ok()) return failed(update.status());
+            if (update->failure) return ErrorAnswer(*update->failure, request_id);
+            Status st = SaveExtra(env.catalog, name, x, extra_row->has_value(), now);
+            if (!st.ok()) return failed(st);
+            return ok("{}");
+          }
           auto ext = Obj(body, "ExtendedS3DestinationUpdate");
           auto plain = Obj(body, "S3DestinationUpdate");
           if (!ext && !plain)
@@ -1348,6 +1556,7 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
             OptMember(w, "key_prefix", dest.prefix);
             OptMember(w, "error_prefix", dest.error_prefix);
             OptMember(w, "file_extension", dest.file_extension);
+            OptMember(w, "time_zone", dest.time_zone);
             if (*dataset && (*dataset)->spec.file_type == "other")
               OptMember(w, "record_delimiter", dest.delimiter);
             w.EndObject();
@@ -1563,6 +1772,10 @@ void FirehoseService::Handle(http::Request&& req, http::Responder responder) {
         if (*dataset && !(*dataset)->spec.file_extension.empty()) {
           w.Key("FileExtension");
           w.String((*dataset)->spec.file_extension);
+        }
+        if (*dataset && !(*dataset)->spec.time_zone.empty()) {
+          w.Key("CustomTimeZone");
+          w.String((*dataset)->spec.time_zone);
         }
         auto processor =
             [&](const char* type,

@@ -18,9 +18,13 @@ struct UtcTime {
 constexpr int64_t kMinMs = -62167219200000;  // 0000-01-01T00:00:00Z
 constexpr int64_t kMaxMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
-UtcTime ToUtc(int64_t ms) {
+UtcTime ToCivil(int64_t ms, const TimeZone* zone = nullptr) {
   using namespace std::chrono;
   ms = std::clamp(ms, kMinMs, kMaxMs);
+  if (zone) {
+    const int64_t s = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
+    ms = std::clamp(ms + int64_t{zone->OffsetAt(s)} * 1000, kMinMs, kMaxMs);
+  }
   // floor, not truncation: -1 ms is 1969-12-31 23:59:59.
   sys_seconds t = floor<seconds>(sys_time<milliseconds>(milliseconds(ms)));
   sys_days day = floor<days>(t);
@@ -66,12 +70,12 @@ const char* ErrorOutputTypeName(ErrorOutputType type) {
 
 std::string TimePrefix(int64_t arrival_ms) {
   std::string out;
-  AppendHourFolder(&out, ToUtc(arrival_ms));
+  AppendHourFolder(&out, ToCivil(arrival_ms));
   return out;
 }
 
 std::string ObjectFileName(const FileName& name) {
-  UtcTime t = ToUtc(name.arrival_ms);
+  UtcTime t = ToCivil(name.arrival_ms, name.zone);
   std::string out;
   out.reserve(name.consumer.size() + name.uuid.size() + name.extension.size() + 40);
   out.append(name.consumer);
@@ -91,7 +95,7 @@ std::string ObjectFileName(const FileName& name) {
 
 std::string DataObjectKey(std::string_view prefix, const FileName& name) {
   std::string out(prefix);
-  AppendHourFolder(&out, ToUtc(name.arrival_ms));
+  AppendHourFolder(&out, ToCivil(name.arrival_ms, name.zone));
   out.append(ObjectFileName(name));
   return out;
 }
@@ -100,7 +104,7 @@ std::string ErrorObjectKey(std::string_view prefix, ErrorOutputType type, const 
   std::string out(prefix);
   out.append(ErrorOutputTypeName(type));
   out.push_back('/');
-  AppendHourFolder(&out, ToUtc(name.arrival_ms));
+  AppendHourFolder(&out, ToCivil(name.arrival_ms, name.zone));
   out.append(ObjectFileName(name));
   return out;
 }
@@ -308,11 +312,11 @@ std::string EvaluateOrDefault(std::string_view prefix, const std::string* error_
       out.append(*error_type);
       out.push_back('/');
     }
-    AppendHourFolder(&out, ToUtc(name.arrival_ms));
-  } else if (!Evaluate(parts, ToUtc(name.arrival_ms), name.uuid,
+    AppendHourFolder(&out, ToCivil(name.arrival_ms, name.zone));
+  } else if (!Evaluate(parts, ToCivil(name.arrival_ms, name.zone), name.uuid,
                        error_type ? std::string_view(*error_type) : "", values, &out)) {
     out.clear();  // a checked prefix cannot get here; the default then
-    AppendHourFolder(&out, ToUtc(name.arrival_ms));
+    AppendHourFolder(&out, ToCivil(name.arrival_ms, name.zone));
   }
   out.append(ObjectFileName(name));
   return out;

@@ -4,7 +4,8 @@
 //   <prefix>YYYY/MM/DD/hh/<consumer>-<version>-YYYY-MM-DD-hh-mm-ss-<uuid><extension>
 //   <prefix><error-output-type>/YYYY/MM/DD/hh/<the same file name>
 //
-// All times are UTC, from the approximate arrival time of the oldest record in the file.
+// Times are UTC, or local times of the dataset's time zone (Firehose's CustomTimeZone), from
+// the approximate arrival time of the oldest record in the file.
 // The UUID is derived from what the file holds (DeterministicUuid), so a delivery redone
 // after a crash writes the same key again. All functions are pure and thread-safe.
 #pragma once
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "formats/time_zone.h"
 
 namespace millrace::formats {
 
@@ -33,6 +35,8 @@ struct FileName {
   int64_t arrival_ms = 0;      // arrival of the oldest record in the file, ms since the epoch
   std::string_view uuid;       // DeterministicUuid() of the delivery
   std::string_view extension;  // FileExtension(spec): ".jsonl.gz", "" ...
+  // The zone of the times in the name and its prefix (folders, !{timestamp:}); null: UTC.
+  const TimeZone* zone = nullptr;
 };
 
 // "2024/04/01/10/": the hour folder of a time, ms since the epoch (UTC; times before

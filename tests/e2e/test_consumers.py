@@ -208,6 +208,35 @@ class ConsumersTest(harness.KinesisTestCase):
         self.assertEqual(350 - len(read_lines(self.server, "ds6")),
                          body["lag"]["records_behind"], body)
 
+    def test_time_zone_names_folders_and_files_in_local_time(self):
+        from zoneinfo import ZoneInfo
+        import datetime
+        for bad in ("Mars/Olympus", "../etc/passwd", "Etc/GMT+5", "Europe"):
+            st, body = self.api.call("POST", "/api/v1/datasets",
+                                     {"name": "tzbad", "file_type": "jsonl", "time_zone": bad})
+            self.assertEqual(st, 400, body)
+            self.assertIn("time_zone", body["error"]["message"])
+        self.create_stream("cs7", shards=1)
+        st, body = self.api.call("POST", "/api/v1/datasets",
+                                 {"name": "ds7", "file_type": "jsonl", "time_zone": "Pacific/Chatham"})
+        self.assertEqual(st, 201, body)
+        self.assertEqual(body["time_zone"], "Pacific/Chatham")
+        self.assertEqual(self.api.call("POST", "/api/v1/consumers", {
+            "name": "c7", "stream": "cs7", "dataset": "ds7", "buffer_size_mib": 1,
+            "buffer_interval_seconds": 0})[0], 201)
+        zone = ZoneInfo("Pacific/Chatham")  # +12:45 or +13:45: no hour of UTC's
+        before = datetime.datetime.now(zone)
+        self.kinesis.put_record(StreamName="cs7", Data=b'{"a": 1}', PartitionKey="a")
+        wait_for(lambda: dataset_files(self.server, "ds7"), what="a file")
+        after = datetime.datetime.now(zone)
+        rel = dataset_files(self.server, "ds7")[0]
+        m = KEY_RE.match(rel)
+        self.assertTrue(m, rel)
+        stamps = {t.strftime("%Y/%m/%d/%H %Y-%m-%d-%H-%M") for t in (before, after)}
+        self.assertIn("%s/%s/%s/%s %s-%s-%s-%s-%s" % (m.group(1), m.group(2), m.group(3), m.group(4),
+                                                      m.group(7), m.group(8), m.group(9), m.group(10),
+                                                      m.group(11)), stamps, rel)
+
     def test_api_errors_say_which_field(self):
         st, body = self.api.call("POST", "/api/v1/consumers",
                                  {"name": "bad", "stream": "nope", "dataset": "nope",

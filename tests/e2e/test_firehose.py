@@ -3,6 +3,7 @@ endpoint): DirectPut and KinesisStreamAsSource delivery streams delivering into 
 the server's S3 API, read back through S3; a delivery stream is a consumer, seen through
 the control API too; AWS's errors for bad input; tags; UpdateDestination's versions."""
 import base64
+import datetime
 import json
 import os
 import re
@@ -272,6 +273,43 @@ class FirehoseTest(unittest.TestCase):
         self.assertEqual(sorted(b"".join(objs.values()).splitlines()), [b"a", b"b"])
         self.firehose.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_custom_time_zone_names_folders_and_files_in_local_time(self):
+        if "CustomTimeZone" not in self.firehose.meta.service_model.shape_for(
+                "ExtendedS3DestinationConfiguration").members:
+            self.skipTest("this botocore cannot send CustomTimeZone (Debian's 1.29)")
+        from zoneinfo import ZoneInfo
+        bucket = self.bucket()
+        name = unique_name("tz")
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration=self.destination(
+                bucket, Prefix="tokyo/!{timestamp:yyyy-MM-dd-HH}/",
+                ErrorOutputPrefix="errors/!{firehose:error-output-type}/", CustomTimeZone="Asia/Tokyo"))
+        self.wait_active(name)
+        ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext.get("CustomTimeZone"), "Asia/Tokyo")
+        before = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
+        self.firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x\n"})
+        objs = wait_for(lambda: self.objects(bucket, "tokyo/"), 30, "delivery under tokyo/")
+        after = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
+        hours = {t.strftime("%Y-%m-%d-%H") for t in (before, after)}
+        for key in objs:
+            m = re.match(r"^tokyo/(\d{4}-\d{2}-\d{2}-\d{2})/%s-1-(\d{4}-\d{2}-\d{2}-\d{2})-" % re.escape(name), key)
+            self.assertIsNotNone(m, key)
+            self.assertIn(m.group(1), hours)  # the folder and the name's time: Tokyo's
+            self.assertEqual(m.group(1), m.group(2), key)
+        # Back to UTC by UpdateDestination.
+        d = self.firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        self.firehose.update_destination(
+            DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+            DestinationId=d["Destinations"][0]["DestinationId"],
+            ExtendedS3DestinationUpdate={"CustomTimeZone": "UTC"})
+        ext = self.firehose.describe_delivery_stream(DeliveryStreamName=name)[
+            "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertNotIn("CustomTimeZone", ext)
+        self.firehose.delete_delivery_stream(DeliveryStreamName=name)
+
     def test_dynamic_partitioning_with_a_jq_query(self):
         bucket = self.bucket()
         name = unique_name("dyn")
@@ -502,7 +540,8 @@ class FirehoseTest(unittest.TestCase):
         known = self.firehose.meta.service_model.shape_for("ExtendedS3DestinationConfiguration").members
         dest = {k: v for k, v in dest.items() if k in known}
         # (FileExtension is taken: test_record_deaggregation_and_file_extension.)
-        for member, value, needle in (("CustomTimeZone", "Asia/Tokyo", "CustomTimeZone"),
+        for member, value, needle in (("CustomTimeZone", "Mars/Olympus", "Mars/Olympus"),
+                                      ("CustomTimeZone", "../../etc/passwd", "CustomTimeZone"),
                                       ("S3BackupConfiguration", {"BucketARN": "arn:aws:s3:::x"},
                                        "S3BackupConfiguration")):
             if member not in known:

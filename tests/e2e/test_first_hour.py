@@ -60,7 +60,7 @@ class FirstHourTest(harness.KinesisTestCase):
         cases = [
             ("/api/v1/datasets", {"name": "fh-u1", "file_type": "jsonl", "compresion": "gzip"},
              "compresion: unknown field (the fields are name, file_type, compression, target, "
-             "schema, csv, key_prefix, error_prefix, record_delimiter, file_extension)"),
+             "schema, csv, key_prefix, error_prefix, record_delimiter, file_extension, time_zone)"),
             ("/api/v1/datasets", {"name": "fh-u2", "file_type": "jsonl",
                                   "target": {"type": "local", "path": "/tmp/b"}},
              "target.path: unknown field (the fields are type, bucket, prefix)"),

@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from harness import MillraceServer, unique_name
+from harness import MillraceServer, RawClient, unique_name
 from pg import Postgres, available
 from test_consumers import Api, wait_for
 
@@ -163,6 +163,83 @@ class FirehoseRedshiftTest(unittest.TestCase):
         self.assertEqual(out["FailedPutCount"], 0)
         wait_for(lambda: int(self.pg.psql("SELECT count(*) FROM events")[0][0]) == 30, 30, "30 rows")
         self.assertEqual(self.pg.psql("SELECT kind FROM events WHERE id = 4"), [["k1"]])
+        fh.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_update_destination_moves_the_table_and_the_connection(self):
+        fh = self.server.client("firehose", validate=False)
+        self.pg.psql("CREATE TABLE moved_a (id integer PRIMARY KEY, kind text)")
+        self.pg.psql("CREATE TABLE moved_b (id integer PRIMARY KEY, kind text)")
+        config = {"ClusterJDBCURL": "jdbc:postgresql://127.0.0.1:%d/postgres" % self.pg.port,
+                  "CopyCommand": {"DataTableName": "public.moved_a", "DataTableColumns": "id,kind",
+                                  "CopyOptions": "json 'auto'"},
+                  "Username": "postgres", "Password": "kept-across-updates",
+                  "S3Configuration": {"RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                                      "BucketARN": "arn:aws:s3:::staging",
+                                      "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}}
+        name = unique_name("moving")
+        fh.create_delivery_stream(DeliveryStreamName=name, RedshiftDestinationConfiguration=config)
+
+        def describe():
+            return fh.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+
+        def update(**members):
+            d = describe()
+            fh.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+                                  DestinationId=d["Destinations"][0]["DestinationId"],
+                                  RedshiftDestinationUpdate=members)
+            return int(describe()["VersionId"]) - int(d["VersionId"])
+
+        def put(lo, hi):
+            out = fh.put_record_batch(DeliveryStreamName=name, Records=[
+                {"Data": json.dumps({"id": i, "kind": "k%d" % i}).encode()} for i in range(lo, hi)])
+            self.assertEqual(out["FailedPutCount"], 0)
+
+        def count(table):
+            return int(self.pg.psql("SELECT count(*) FROM %s" % table)[0][0])
+
+        wait_for(lambda: describe()["DeliveryStreamStatus"] == "ACTIVE", 10, "ACTIVE")
+        put(0, 10)
+        wait_for(lambda: count("moved_a") == 10, 30, "10 rows in moved_a")
+        # An S3 update of a Redshift destination is refused by name.
+        d = describe()
+        with self.assertRaises(Exception) as cm:
+            fh.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId=d["VersionId"],
+                                  DestinationId=d["Destinations"][0]["DestinationId"],
+                                  ExtendedS3DestinationUpdate={"Prefix": "x/"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidArgumentException")
+        self.assertIn("RedshiftDestinationUpdate", cm.exception.response["Error"]["Message"])
+        # A new table, and a larger buffer: one new version.
+        self.assertEqual(update(CopyCommand={"DataTableName": "public.moved_b",
+                                             "DataTableColumns": "id,kind", "CopyOptions": "json"},
+                                S3Update={"BufferingHints": {"SizeInMBs": 2, "IntervalInSeconds": 0}}), 1)
+        red = describe()["Destinations"][0]["RedshiftDestinationDescription"]
+        self.assertEqual(red["CopyCommand"]["DataTableName"], "public.moved_b")
+        self.assertEqual(red["S3DestinationDescription"]["BufferingHints"]["SizeInMBs"], 2)
+        self.assertEqual(red["Username"], "postgres")
+        put(10, 20)
+        wait_for(lambda: count("moved_b") == 10, 30, "10 rows in moved_b")
+        self.assertEqual(count("moved_a"), 10)
+        # A user the database does not have: nothing loads, and the stream says why...
+        self.assertEqual(update(Username="nobody_here"), 1)
+        put(20, 30)
+        api = RawClient(self.server, service="millrace")
+        def failing():
+            r = api.request(b"", method="GET", path="/api/v1/consumers/" + name,
+                            content_type="application/json")
+            return "nobody_here" in r.body.decode()
+        wait_for(failing, 30, "the consumer to report the unknown user")
+        self.assertEqual(count("moved_b"), 10)
+        # ...the user back, and the held records load, once.
+        self.assertEqual(update(Username="postgres"), 1)
+        wait_for(lambda: count("moved_b") == 20, 30, "20 rows in moved_b")
+        time.sleep(0.5)
+        self.assertEqual(count("moved_b"), 20)
+        consumer = json.loads(api.request(b"", method="GET", path="/api/v1/consumers/" + name,
+                                          content_type="application/json").body)
+        dataset = api.request(b"", method="GET", path="/api/v1/datasets/" + consumer["dataset"],
+                              content_type="application/json")
+        self.assertEqual(dataset.status, 200)
+        self.assertNotIn("kept-across-updates", dataset.body.decode())  # the password stays hidden
         fh.delete_delivery_stream(DeliveryStreamName=name)
 
 

@@ -40,6 +40,31 @@ TEST(Naming, DataKeyForAFixedTime) {
             "orders-to-lake-3-2024-04-01-10-00-00-24eea7dc-99c2-4dd5-ae46-e5eee8fd544a");
 }
 
+TEST(Naming, TimesInTheDatasetsTimeZone) {
+  // Firehose's CustomTimeZone: the folders, the name's time and !{timestamp:} are local.
+  auto tokyo = TimeZone::Load("Asia/Tokyo");
+  ASSERT_TRUE(tokyo.ok()) << tokyo.status().ToString();
+  FileName name = Name(k20240401T10);
+  name.zone = tokyo->get();
+  EXPECT_EQ(DataObjectKey("", name),
+            "2024/04/01/19/"
+            "orders-to-lake-3-2024-04-01-19-00-00-24eea7dc-99c2-4dd5-ae46-e5eee8fd544a.jsonl.gz");
+  EXPECT_EQ(CustomErrorKey("", ErrorOutputType::kProcessingFailed, name).substr(0, 32),
+            "processing-failed/2024/04/01/19/");
+  EXPECT_EQ(CustomObjectKey("d=!{timestamp:yyyy-MM-dd HH}/", name).substr(0, 16),
+            "d=2024-04-01 19/");
+  // Across midnight and a DST change.
+  auto paris = TimeZone::Load("Europe/Paris");
+  ASSERT_TRUE(paris.ok());
+  FileName late = Name(1711845000000);  // 2024-03-31T00:30:00Z: 01:30 CET
+  late.zone = paris->get();
+  EXPECT_EQ(DataObjectKey("", late).substr(0, 14), "2024/03/31/01/");
+  late.arrival_ms = 1711848600000;  // 01:30Z: 03:30 CEST (02:00 CET became 03:00 CEST)
+  EXPECT_EQ(DataObjectKey("", late).substr(0, 14), "2024/03/31/03/");
+  late.arrival_ms = 1711843200000 - 1;  // 2024-03-30T23:59:59.999Z: already the 31st in Paris
+  EXPECT_EQ(DataObjectKey("", late).substr(0, 14), "2024/03/31/00/");
+}
+
 TEST(Naming, SecondsAreTruncatedAndFieldsPadded) {
   // 2024-02-29T23:59:59.999Z: a leap day, the last millisecond of the hour.
   FileName n = Name(1709251199000 + 999, "");
