@@ -157,6 +157,16 @@ Status PgConn::CopyOut(const std::string& sql, const std::function<bool(std::str
 }
 
 Result<uint64_t> PgConn::CopyIn(const std::string& sql, std::string_view data) {
+  MILLRACE_RETURN_IF_ERROR(StartCopyIn(sql));
+  Status put = PutCopyData(data);
+  if (!put.ok()) {
+    (void)EndCopyIn("sending failed");
+    return put;
+  }
+  return EndCopyIn();
+}
+
+Status PgConn::StartCopyIn(const std::string& sql) {
   PGresult* r = PQexec(conn_, sql.c_str());
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   std::string msg = r ? Trim(PQresultErrorMessage(r)) : ErrorMessage();
@@ -165,13 +175,21 @@ Result<uint64_t> PgConn::CopyIn(const std::string& sql, std::string_view data) {
     if (PQstatus(conn_) != CONNECTION_OK) return Status::Unavailable("PostgreSQL: " + msg);
     return Status::FailedPrecondition(msg);
   }
+  return Status::Ok();
+}
+
+Status PgConn::PutCopyData(std::string_view piece) {
   constexpr size_t kChunk = 1 << 20;
-  for (size_t off = 0; off < data.size(); off += kChunk) {
-    const size_t n = std::min(kChunk, data.size() - off);
-    if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1)
+  for (size_t off = 0; off < piece.size(); off += kChunk) {
+    const size_t n = std::min(kChunk, piece.size() - off);
+    if (PQputCopyData(conn_, piece.data() + off, static_cast<int>(n)) != 1)
       return Status::Unavailable("PostgreSQL: COPY failed: " + ErrorMessage());
   }
-  if (PQputCopyEnd(conn_, nullptr) != 1)
+  return Status::Ok();
+}
+
+Result<uint64_t> PgConn::EndCopyIn(const char* abandon_reason) {
+  if (PQputCopyEnd(conn_, abandon_reason) != 1)
     return Status::Unavailable("PostgreSQL: COPY failed: " + ErrorMessage());
   Status result = Status::Ok();
   uint64_t rows = 0;

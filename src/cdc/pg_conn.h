@@ -53,6 +53,12 @@ class PgConn {
   // COPY ... FROM STDIN: sends `data` (in the COPY's format) and ends the copy; the
   // server's error, if it refused a row, else the rows copied.
   Result<uint64_t> CopyIn(const std::string& sql, std::string_view data);
+  // The same in pieces: the server reads each piece while the next is made. A piece blocks
+  // while the socket is full (the server is behind). EndCopyIn(nullptr) ends it (the rows
+  // copied, or the server's error); EndCopyIn("why") abandons it (the COPY fails).
+  Status StartCopyIn(const std::string& sql);
+  Status PutCopyData(std::string_view piece);
+  Result<uint64_t> EndCopyIn(const char* abandon_reason = nullptr);
 
   // The replication stream, after START_REPLICATION put the connection in CopyBoth mode.
   Status StartCopyBoth(const std::string& sql);

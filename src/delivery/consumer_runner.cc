@@ -19,8 +19,12 @@
 namespace millrace::delivery {
 namespace {
 
-constexpr size_t kReadRecords = 10000;
-constexpr size_t kReadBytes = 4u << 20;
+// At most this much is read from a shard at a time (a pass reads less when the buffer has
+// less room): a consumer catching up writes files of up to this much per shard and pass.
+constexpr size_t kReadRecords = 100000;
+constexpr size_t kReadBytes = 16u << 20;
+// A data file sent to a stream (ObjectStore::StartPut) goes in pieces of this much.
+constexpr size_t kStreamPiece = 256u << 10;
 constexpr int64_t kIdleWaitMs = 100;
 // Transformations: an invocation is retried this many times before its records go to
 // processing-failed/ (batch size and workers are the consumer's settings).
@@ -400,7 +404,7 @@ void ConsumerRunner::Run() {
 // records). Deterministic without a transformation, so a redo writes the same bytes.
 ::millrace::Status ConsumerRunner::BuildFile(uint64_t stream_id, const std::vector<Range>& ranges,
                                              std::vector<std::vector<log::Record>> held,
-                                             FileParts* out) {
+                                             FileParts* out, objstore::ObjectStream* stream) {
   std::unique_ptr<formats::FileWriter> writer;
   if (!infer_) {
     auto w = formats::NewWriter(format_);
@@ -427,10 +431,14 @@ void ConsumerRunner::Run() {
   std::map<std::string, size_t> partition_index;
   formats::PartitionValues values;
   std::string why;
+  std::string piece;                 // what goes to `stream` next
+  ::millrace::Status stream_status;  // the stream's first failure
   auto write = [&](const log::Record& r, std::string_view data,
                    const std::optional<std::string>* metadata) {
-    std::string seq = streams::EncodeSequence(stream_id, shard, r.counter);
-    formats::InputRecord in{data, r.partition_key, r.arrival_ms, seq, shard_id};
+    // The sequence number only for what fails (the writers do not read it): made per record,
+    // it cost more than a CSV row's conversion.
+    auto seq_of = [&] { return streams::EncodeSequence(stream_id, shard, r.counter); };
+    formats::InputRecord in{data, r.partition_key, r.arrival_ms, {}, shard_id};
     formats::FileWriter* w = writer.get();
     PartFile* part = nullptr;
     if (partitioned_) {
@@ -464,6 +472,7 @@ void ConsumerRunner::Run() {
         f.error_message = why;
         f.attempt_ending_ms = now_ms;
         f.raw_data = data;
+        const std::string seq = seq_of();
         f.sequence_number = seq;
         f.partition_key = r.partition_key;
         f.shard_id = shard_id;
@@ -484,7 +493,7 @@ void ConsumerRunner::Run() {
         auto made = formats::NewWriter(format_);
         if (!made.ok()) {  // cannot happen for a format that made a writer before; not lost
           ++out->conversion_failed;
-          AppendConversionFailure(r, made.status().message(), now_ms, seq, shard_id,
+          AppendConversionFailure(r, made.status().message(), now_ms, seq_of(), shard_id,
                                   &out->conversion_lines);
           return;
         }
@@ -500,9 +509,16 @@ void ConsumerRunner::Run() {
     if (st.ok()) {
       ++out->good;
       if (part) ++part->good;
+      if (stream && !part && stream_status.ok() && w->BufferedBytes() >= kStreamPiece) {
+        piece.clear();
+        if (w->TakeBytes(&piece)) {
+          out->streamed = true;
+          stream_status = stream->Append(piece);
+        }
+      }
     } else {
       ++out->conversion_failed;
-      AppendConversionFailure(r, st.message(), now_ms, seq, shard_id, &out->conversion_lines);
+      AppendConversionFailure(r, st.message(), now_ms, seq_of(), shard_id, &out->conversion_lines);
     }
   };
   std::vector<std::optional<std::string>> inferring_metadata;  // the transformation's
@@ -579,6 +595,7 @@ void ConsumerRunner::Run() {
       ExpandAggregated(&rr.records);
       SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
       MILLRACE_RETURN_IF_ERROR(take(rr.records, range.last));
+      MILLRACE_RETURN_IF_ERROR(stream_status);
       if (read_end >= range.last) break;
       at = read_end + 1;
     }
@@ -608,8 +625,10 @@ void ConsumerRunner::Run() {
     }
     return ::millrace::Status::Ok();
   }
+  MILLRACE_RETURN_IF_ERROR(stream_status);
   auto bytes = writer->Finish();
   if (!bytes.ok()) return bytes.status();
+  if (out->streamed) return stream->Append(*bytes);  // the rest
   out->bytes = std::move(*bytes);
   return ::millrace::Status::Ok();
 }
@@ -837,7 +856,8 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
 
 // Writes the files of one delivery (those that have records) and counts them.
 ::millrace::Status ConsumerRunner::WriteParts(uint64_t stream_id, const Pending& p,
-                                              const FileParts& parts) {
+                                              const FileParts& parts,
+                                              objstore::ObjectStream* stream) {
   size_t data_objects = parts.good > 0;
   if (partitioned_) {
     // A file per partition, its UUID and time its own: the same on a redo.
@@ -855,6 +875,18 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
           WriteWithRetry(formats::CustomObjectKey(dataset_.key_prefix, name, &part.values),
                          part.bytes, formats::ContentType(format_)));
       ++data_objects;
+    }
+  } else if (parts.streamed) {
+    ::millrace::Status st = stream->Commit();
+    if (!st.ok()) {
+      // Committed or not (a lost answer), the file is made again from the log and written
+      // whole under the same key, which the store makes idempotent, until it is.
+      LOG(kWarn) << "delivery: " << consumer_.name << ": " << p.key << " to " << store_->Describe()
+                 << ": " << st.ToString() << "; writing it again whole";
+      FileParts again;
+      MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, p.ranges, {}, &again));
+      if (again.good > 0)
+        MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, again.bytes, formats::ContentType(format_)));
     }
   } else if (parts.good > 0) {
     MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, parts.bytes, formats::ContentType(format_)));
@@ -891,22 +923,34 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
     if (oldest_ms == 0 || st.oldest_arrival_ms < oldest_ms) oldest_ms = st.oldest_arrival_ms;
   }
   if (ranges.empty()) return ::millrace::Status::Ok();
-  // Built before the names are made (inferring, the schema and version may move here).
-  FileParts parts;
-  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, ranges, std::move(held), &parts));
-  const int64_t version = version_.load();
   Pending p;
   p.ranges = ranges;
-  if (partitioned_) p.version = version;  // a redo names the partitions' files the same
-  const std::string uuid = formats::DeterministicUuid(SeedOf(stream_id, ranges));
-  const std::string ext = formats::FileExtension(format_);
-  formats::FileName name{consumer_.name, version, oldest_ms, uuid, ext, zone_.get()};
-  p.key = formats::CustomObjectKey(dataset_.key_prefix, name);
-  formats::FileName error_name{consumer_.name, version, oldest_ms, uuid, ".json", zone_.get()};
-  p.failed_key = formats::CustomErrorKey(
-      dataset_.error_prefix, formats::ErrorOutputType::kFormatConversionFailed, error_name);
-  p.processing_failed_key = formats::CustomErrorKey(
-      dataset_.error_prefix, formats::ErrorOutputType::kProcessingFailed, error_name);
+  auto name_files = [&] {
+    const int64_t version = version_.load();
+    if (partitioned_) p.version = version;  // a redo names the partitions' files the same
+    const std::string uuid = formats::DeterministicUuid(SeedOf(stream_id, ranges));
+    const std::string ext = formats::FileExtension(format_);
+    formats::FileName name{consumer_.name, version, oldest_ms, uuid, ext, zone_.get()};
+    p.key = formats::CustomObjectKey(dataset_.key_prefix, name);
+    formats::FileName error_name{consumer_.name, version, oldest_ms, uuid, ".json", zone_.get()};
+    p.failed_key = formats::CustomErrorKey(
+        dataset_.error_prefix, formats::ErrorOutputType::kFormatConversionFailed, error_name);
+    p.processing_failed_key = formats::CustomErrorKey(
+        dataset_.error_prefix, formats::ErrorOutputType::kProcessingFailed, error_name);
+  };
+  // A store that takes the data file in pieces (a PostgreSQL COPY) loads it while it is
+  // built; nothing of it is visible before its Commit, after the intent below. Inferring,
+  // the schema and version may move in the build: the names are made after it then.
+  std::unique_ptr<objstore::ObjectStream> stream;
+  if (!partitioned_ && !infer_) {
+    name_files();
+    auto started = store_->StartPut(p.key, formats::ContentType(format_));
+    if (!started.ok()) return started.status();
+    stream = std::move(*started);
+  }
+  FileParts parts;
+  MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, ranges, std::move(held), &parts, stream.get()));
+  if (partitioned_ || infer_) name_files();
   // 1. The intent, durably: a crash from here on redoes exactly this delivery.
   catalog::CheckpointRow intent;
   intent.consumer = consumer_.name;
@@ -915,7 +959,7 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
   intent.pending = PendingJson(p);
   MILLRACE_RETURN_IF_ERROR(deps_.catalog->PutCheckpoint(intent));
   // 2. The files.
-  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, p, parts));
+  MILLRACE_RETURN_IF_ERROR(WriteParts(stream_id, p, parts, stream.get()));
   // 3. The checkpoints move past them, all at once.
   MILLRACE_RETURN_IF_ERROR(Commit(stream_id, p));
   for (const Range& r : ranges) {
@@ -1030,7 +1074,7 @@ bool ConsumerRunner::Pass() {
       SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
       // Held from the buffer's start, or not at all (after a failed build: read again then).
       const bool hold = st.records == 0 || !st.held.empty();
-      for (log::Record& r : rr.records) {
+      for (const log::Record& r : rr.records) {
         if (st.records == 0) {
           st.first = r.counter;
           st.oldest_arrival_ms = r.arrival_ms;
@@ -1041,7 +1085,12 @@ bool ConsumerRunner::Pass() {
         buffer_bytes_ += r.data.size();
         st.last = r.counter;
         st.next_read = r.counter + 1;
-        if (hold) st.held.push_back(std::move(r));
+      }
+      if (hold && st.held.empty()) {
+        st.held = std::move(rr.records);  // the usual case: one read per delivery
+      } else if (hold) {
+        st.held.insert(st.held.end(), std::make_move_iterator(rr.records.begin()),
+                       std::make_move_iterator(rr.records.end()));
       }
       worked = worked || !rr.records.empty();
     }

@@ -99,6 +99,8 @@ class ConsumerRunner {
     size_t good = 0, conversion_failed = 0, processing_failed = 0, dropped = 0, filtered = 0;
     int64_t oldest_arrival_ms = 0;
     std::string invocation_error;  // of a batch whose every attempt failed (the last one)
+    // The data file went to a stream as it was built (`bytes` is empty): Commit it.
+    bool streamed = false;
   };
   void Run();
   // One pass over the stream's shards; true if it did any work.
@@ -107,8 +109,10 @@ class ConsumerRunner {
   ::millrace::Status OpenTransform();
   // Builds the files of a delivery: each range in turn (the file keeps each shard's
   // order), from `held[i]` where it is not empty, else re-read from the log.
+  // With `stream`, a data file that grows past a piece is sent to it as it is built.
   ::millrace::Status BuildFile(uint64_t stream_id, const std::vector<Range>& ranges,
-                               std::vector<std::vector<log::Record>> held, FileParts* out);
+                               std::vector<std::vector<log::Record>> held, FileParts* out,
+                               objstore::ObjectStream* stream = nullptr);
   struct Invoked {
     transform::InvokeResult result;
     int attempts = 0;  // made, counting the first
@@ -118,7 +122,8 @@ class ConsumerRunner {
   ::millrace::Status Transform(uint64_t stream_id, uint32_t shard,
                                const std::vector<log::Record>& batch, Invoked& invoked, Add& add,
                                FileParts* out);
-  ::millrace::Status WriteParts(uint64_t stream_id, const Pending& p, const FileParts& parts);
+  ::millrace::Status WriteParts(uint64_t stream_id, const Pending& p, const FileParts& parts,
+                                objstore::ObjectStream* stream = nullptr);
   // The seed of a delivery's file UUIDs.
   std::string SeedOf(uint64_t stream_id, const std::vector<Range>& ranges) const;
   // Inference mode: widens the dataset's stored schema to fit `records` (persisting it and

@@ -20,6 +20,14 @@ class PgStore final : public objstore::ObjectStore {
     return st;
   }
 
+  // A CSV file loaded while it is built: its COPY starts with the first piece (which
+  // holds the header), in the same transaction as the key's row, committed at the end.
+  Result<std::unique_ptr<objstore::ObjectStream>> StartPut(
+      const std::string& key, const std::string& content_type) override {
+    if (content_type != "text/csv") return fallback_->StartPut(key, content_type);
+    return std::unique_ptr<objstore::ObjectStream>(std::make_unique<Stream>(this, key));
+  }
+
   Result<std::optional<std::string>> Get(const std::string& key) override {
     return fallback_->Get(key);
   }
@@ -100,16 +108,98 @@ class PgStore final : public objstore::ObjectStore {
     return conn_->Exec("CREATE TABLE IF NOT EXISTS " + Qualified() + " (" + cols + ")");
   }
 
-  Status Load(const std::string& key, std::string_view data) {
+  class Stream final : public objstore::ObjectStream {
+   public:
+    Stream(PgStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+    ~Stream() override {
+      if (state_ == kCopying || state_ == kSkipping) store_->conn_.reset();  // rolled back
+    }
+    Status Append(std::string_view piece) override {
+      Status st = Put(piece);
+      if (!st.ok()) Fail();
+      return st;
+    }
+    Status Commit() override {
+      Status st = Status::Ok();
+      if (state_ == kCopying) {
+        auto rows = store_->conn_->EndCopyIn();
+        st = rows.ok() ? store_->RecordLoad(key_, *rows) : rows.status();
+      } else if (state_ != kSkipping) {
+        st = Status::FailedPrecondition("nothing was sent for " + key_);
+      }
+      if (st.ok()) st = store_->conn_->Exec("COMMIT");
+      if (!st.ok()) Fail();
+      state_ = kDone;
+      return st;
+    }
+
+   private:
+    Status Put(std::string_view piece) {
+      if (state_ == kCopying) return store_->conn_->PutCopyData(piece);
+      if (state_ == kSkipping) return Status::Ok();
+      if (state_ != kFresh) return Status::FailedPrecondition("the load of " + key_ + " failed");
+      auto loaded = store_->Begin(key_, piece);
+      if (!loaded.ok()) return loaded.status();
+      if (*loaded) {
+        state_ = kSkipping;
+        return Status::Ok();
+      }
+      MILLRACE_RETURN_IF_ERROR(store_->conn_->StartCopyIn(store_->CopySql(piece)));
+      state_ = kCopying;
+      return store_->conn_->PutCopyData(piece);
+    }
+    void Fail() {
+      store_->conn_.reset();  // a broken or aborted session is not reused
+      state_ = kFailed;
+    }
+
+    enum State { kFresh, kCopying, kSkipping, kDone, kFailed };
+    PgStore* const store_;
+    const std::string key_;
+    State state_ = kFresh;
+  };
+
+  // Connects if need be and opens the load's transaction; true if `key` was loaded before
+  // (a redo after a crash: the transaction is then only committed).
+  Result<bool> Begin(const std::string& key, std::string_view data) {
     MILLRACE_RETURN_IF_ERROR(Prepare(data));
     MILLRACE_RETURN_IF_ERROR(conn_->Exec("BEGIN"));
     auto done = conn_->Query(
         "SELECT 1 FROM " + cdc::QuoteIdent(t_.schema) + "." + kLoads + " WHERE key = $1", {key});
     if (!done.ok()) return done.status();
-    if (!done->rows.empty()) {  // loaded before a crash: nothing to do
+    if (!done->rows.empty()) {
       LOG(kInfo) << "delivery: " << key << " is in " << Qualified() << " already";
-      return conn_->Exec("COMMIT");
+      return true;
     }
+    return false;
+  }
+
+  Status RecordLoad(const std::string& key, uint64_t rows) {
+    auto ins = conn_->Query(
+        "INSERT INTO " + cdc::QuoteIdent(t_.schema) + "." + kLoads + " (key, rows) VALUES ($1, $2)",
+        {key, std::to_string(rows)});
+    return ins.status();
+  }
+
+  Status Load(const std::string& key, std::string_view data) {
+    auto loaded = Begin(key, data);
+    if (!loaded.ok()) return loaded.status();
+    if (*loaded) return conn_->Exec("COMMIT");  // loaded before a crash: nothing to do
+    auto rows = conn_->CopyIn(CopySql(data), data);
+    if (!rows.ok()) {
+      (void)conn_->Exec("ROLLBACK");
+      return rows.status();
+    }
+    Status ins = RecordLoad(key, *rows);
+    if (!ins.ok()) {
+      (void)conn_->Exec("ROLLBACK");
+      return ins;
+    }
+    return conn_->Exec("COMMIT");
+  }
+
+  // The COPY of a file that starts with `data` (its header names the columns).
+  std::string CopySql(std::string_view data) const {
     std::string copy = "COPY " + Qualified();
     if (t_.csv_header) {
       std::string list;
@@ -122,19 +212,7 @@ class PgStore final : public objstore::ObjectStore {
     copy += " FROM STDIN WITH (FORMAT csv, HEADER " +
             std::string(t_.csv_header ? "true" : "false") + ", DELIMITER " +
             cdc::QuoteLiteral(std::string(1, t_.csv_delimiter)) + ")";
-    auto rows = conn_->CopyIn(copy, data);
-    if (!rows.ok()) {
-      (void)conn_->Exec("ROLLBACK");
-      return rows.status();
-    }
-    auto ins = conn_->Query(
-        "INSERT INTO " + cdc::QuoteIdent(t_.schema) + "." + kLoads + " (key, rows) VALUES ($1, $2)",
-        {key, std::to_string(*rows)});
-    if (!ins.ok()) {
-      (void)conn_->Exec("ROLLBACK");
-      return ins.status();
-    }
-    return conn_->Exec("COMMIT");
+    return copy;
   }
 
   const PgTarget t_;

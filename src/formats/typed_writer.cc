@@ -35,6 +35,14 @@ class TypedWriter final : public FileWriter {
   size_t RecordCount() const override { return records_; }
   size_t BufferedBytes() const override { return rows_->BufferedBytes(); }
   Result<std::string> Finish() override { return rows_->Finish(); }
+  bool TakeBytes(std::string* out) override {
+    if constexpr (std::is_same_v<RowWriter, csv::CsvFileWriter>) {
+      rows_->TakeBytes(out);
+      return true;
+    } else {
+      return false;
+    }
+  }
 
  private:
   RecordMapper mapper_;

@@ -18,7 +18,7 @@ struct InputRecord {
   std::string_view data;  // the record's bytes, as the producer sent them
   std::string_view partition_key;
   int64_t arrival_ms = 0;
-  std::string_view sequence_number;
+  std::string_view sequence_number;  // may be empty: no writer reads it
   std::string_view shard_id;
 };
 
@@ -51,6 +51,13 @@ class FileWriter {
   virtual size_t BufferedBytes() const = 0;  // uncompressed
   // The finished file (compressed as asked). The writer is spent afterwards.
   virtual Result<std::string> Finish() = 0;
+  // Moves the file's bytes so far to the end of `*out`, when the format lets a file be sent
+  // in pieces while it is built (csv, uncompressed); Finish then returns the rest. False,
+  // moving nothing, for the others.
+  virtual bool TakeBytes(std::string* out) {
+    (void)out;
+    return false;
+  }
 };
 
 // Checks the spec (unknown type or compression is InvalidArgument naming the value; csv and

@@ -31,9 +31,31 @@ namespace millrace::objstore {
 inline constexpr char kMd5Xattr[] = "user.millrace.md5";
 inline constexpr char kContentTypeXattr[] = "user.millrace.content-type";
 
+// An object written in pieces, for a target that consumes each piece while the next is
+// made (a PostgreSQL COPY). Nothing is visible until Commit succeeds; destroying it
+// uncommitted abandons it.
+class ObjectStream {
+ public:
+  virtual ~ObjectStream() = default;
+  virtual Status Append(std::string_view piece) = 0;
+  // Makes the object whole and visible. On failure the object may or may not have been
+  // committed (a lost answer): the caller writes it again under the same key (Put), which a
+  // store that takes streams makes idempotent.
+  virtual Status Commit() = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
+
+  // A stream for `key` if this store takes objects of `content_type` in pieces; null if it
+  // does not (then Put the whole object).
+  virtual Result<std::unique_ptr<ObjectStream>> StartPut(const std::string& key,
+                                                         const std::string& content_type) {
+    (void)key;
+    (void)content_type;
+    return std::unique_ptr<ObjectStream>();
+  }
 
   // Writes `data` under `key` ("2026/11/21/06/name-1-...jsonl"; no leading slash).
   virtual Status Put(const std::string& key, std::string_view data,

@@ -104,6 +104,42 @@ class PostgresTargetTest(unittest.TestCase):
         ids = {int(r[0]) for r in self.pg.psql("SELECT id FROM %s" % table)}
         self.assertTrue(set(acked) <= ids, "acknowledged rows missing: %d" % len(set(acked) - ids))
 
+    def test_large_files_load_while_they_are_built_and_a_refused_one_leaves_nothing(self):
+        # Files past 256 KiB go to COPY in pieces while they are built. One that PostgreSQL
+        # refuses half way (a key twice) leaves none of its rows; the consumer says why and
+        # tries again; once the table takes it, every row is there once.
+        table = "big_" + unique_name("t").replace("-", "_")
+        self.pg.psql("CREATE TABLE %s (id bigint PRIMARY KEY, city text, at timestamptz, "
+                     "amount numeric(10,2), tags jsonb)" % table)
+        stream, doc = self.pipeline(table, interval=5)
+        n = 20000
+        ids = list(range(n)) + [5]  # the last file holds id 5 a second time
+        for lo in range(0, len(ids), 500):
+            out = self.kinesis.put_records(StreamName=stream, Records=[
+                {"PartitionKey": "k%d" % (j % 2), "Data": json.dumps(
+                    {"id": i, "city": "city-%d" % (i % 97), "at": "2024-03-01T12:34:56.789Z",
+                     "amount": "%d.%02d" % (i % 1000, i % 100), "tags": ["x"]}).encode()}
+                for j, i in enumerate(ids[lo:lo + 500])])
+            self.assertEqual(out["FailedRecordCount"], 0)
+
+        def failing():
+            st, d = self.api.call("GET", "/api/v1/consumers/" + doc["name"])
+            return d.get("state") == "FAILING" and "duplicate key" in d.get("last_error", "")
+        wait_for(failing, 60, "the refused load to show")
+        loaded = self.count(table)
+        self.assertLess(loaded, n)  # the refused file's rows are not there at all
+        loads = self.pg.psql("SELECT coalesce(sum(rows), 0), coalesce(max(rows), 0) FROM millrace_loads "
+                             "WHERE key LIKE '%%%s%%'" % doc["name"])[0]
+        self.assertEqual(int(loads[0]), loaded)
+        self.pg.psql("ALTER TABLE %s DROP CONSTRAINT %s_pkey" % (table, table))
+        wait_for(lambda: self.count(table) == n + 1, 60, "every row once the table takes them")
+        time.sleep(1)
+        self.assertEqual(self.count(table), n + 1)
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM %s WHERE id = 5" % table)[0][0], "2")
+        biggest = int(self.pg.psql("SELECT max(rows) FROM millrace_loads WHERE key LIKE '%%%s%%'"
+                                   % doc["name"])[0][0])
+        self.assertGreater(biggest, 4000)  # files of several hundred KiB: loaded in pieces
+
     def test_bad_targets_are_refused(self):
         for target, needle in (
                 ({"type": "postgresql", "table": "t"}, "target.dsn"),

@@ -57,6 +57,12 @@ class CsvFileWriter {
 
   // The complete file. The writer is spent afterwards (FailedPrecondition on any call).
   Result<std::string> Finish();
+  // Moves the rows written so far (and the header) to the end of `*out`; Finish returns
+  // only what comes after.
+  void TakeBytes(std::string* out) {
+    out->append(file_);
+    file_.clear();
+  }
 
  private:
   CsvFileWriter(parquet::ParquetSchema schema, CsvOptions options);
