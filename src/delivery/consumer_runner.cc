@@ -13,6 +13,7 @@
 #include "formats/failed_record.h"
 #include "formats/infer.h"
 #include "formats/naming.h"
+#include "formats/pg_copy.h"
 #include "streams/sequence.h"
 #include "transform/worker_pool.h"
 
@@ -407,7 +408,7 @@ void ConsumerRunner::Run() {
                                              FileParts* out, objstore::ObjectStream* stream) {
   std::unique_ptr<formats::FileWriter> writer;
   if (!infer_) {
-    auto w = formats::NewWriter(format_);
+    auto w = pg_copy_ ? formats::NewPgCopyWriter(format_) : formats::NewWriter(format_);
     if (!w.ok()) return w.status();
     writer = std::move(*w);
   }
@@ -808,6 +809,7 @@ template <typename Add>
 ::millrace::Status ConsumerRunner::Redo(uint64_t stream_id, uint32_t row_shard,
                                         const std::string& pending_json) {
   Pending p;
+  pg_copy_ = false;  // CSV text: any table takes it
   if (!ParsePending(pending_json, row_shard, &p))
     return ::millrace::Status::Corruption("unreadable pending delivery for " + consumer_.name);
   FileParts parts;
@@ -876,20 +878,23 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
                          part.bytes, formats::ContentType(format_)));
       ++data_objects;
     }
-  } else if (parts.streamed) {
-    ::millrace::Status st = stream->Commit();
+  } else if (parts.streamed || (pg_copy_ && parts.good > 0)) {
+    // Binary COPY data or a stream: one try, then CSV text written whole (below).
+    ::millrace::Status st =
+        parts.streamed ? stream->Commit() : store_->Put(p.key, parts.bytes, DataContentType());
     if (!st.ok()) {
       // Committed or not (a lost answer), the file is made again from the log and written
       // whole under the same key, which the store makes idempotent, until it is.
       LOG(kWarn) << "delivery: " << consumer_.name << ": " << p.key << " to " << store_->Describe()
                  << ": " << st.ToString() << "; writing it again whole";
+      pg_copy_ = false;  // as CSV text, which any table takes (binary COPY wants exact types)
       FileParts again;
       MILLRACE_RETURN_IF_ERROR(BuildFile(stream_id, p.ranges, {}, &again));
       if (again.good > 0)
-        MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, again.bytes, formats::ContentType(format_)));
+        MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, again.bytes, DataContentType()));
     }
   } else if (parts.good > 0) {
-    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, parts.bytes, formats::ContentType(format_)));
+    MILLRACE_RETURN_IF_ERROR(WriteWithRetry(p.key, parts.bytes, DataContentType()));
   }
   if (parts.conversion_failed > 0)
     MILLRACE_RETURN_IF_ERROR(
@@ -942,9 +947,14 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
   // built; nothing of it is visible before its Commit, after the intent below. Inferring,
   // the schema and version may move in the build: the names are made after it then.
   std::unique_ptr<objstore::ObjectStream> stream;
+  // A PostgreSQL table of the dataset's types takes binary COPY data, which it reads about
+  // twice as fast as CSV text (formats/pg_copy.h).
+  pg_copy_ = dataset_.target.type == "postgresql" && dataset_.file_type == "csv" &&
+             format_.compression.empty() && !partitioned_ && !infer_ &&
+             store_->Accepts(formats::kPgCopyContentType);
   if (!partitioned_ && !infer_) {
     name_files();
-    auto started = store_->StartPut(p.key, formats::ContentType(format_));
+    auto started = store_->StartPut(p.key, DataContentType());
     if (!started.ok()) return started.status();
     stream = std::move(*started);
   }

@@ -20,6 +20,7 @@
 #include "delivery/record_filter.h"
 #include "delivery/spec.h"
 #include "formats/naming.h"
+#include "formats/pg_copy.h"
 #include "formats/writer.h"
 #include "objstore/object_store.h"
 #include "streams/manager.h"
@@ -155,7 +156,13 @@ class ConsumerRunner {
   formats::FormatSpec format_;
   const bool infer_;  // a csv/parquet dataset whose schema is (still) inferred
   std::unique_ptr<objstore::ObjectStore> store_;
-  std::shared_ptr<const formats::TimeZone> zone_;    // the dataset's time_zone (null: UTC)
+  std::shared_ptr<const formats::TimeZone> zone_;  // the dataset's time_zone (null: UTC)
+  // The delivery's data file is binary COPY data for a PostgreSQL table (formats/pg_copy.h)
+  // rather than the dataset's CSV.
+  bool pg_copy_ = false;
+  std::string DataContentType() const {
+    return pg_copy_ ? std::string(formats::kPgCopyContentType) : formats::ContentType(format_);
+  }
   std::unique_ptr<transform::WorkerPool> pool_;      // when the consumer has a transformation
   std::unique_ptr<RecordFilter> filter_;             // when the consumer has a filter
   std::unique_ptr<PartitionQuery> partition_query_;  // when it has a partition query

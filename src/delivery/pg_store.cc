@@ -1,6 +1,9 @@
 #include "delivery/pg_store.h"
 
+#include <map>
+
 #include "common/logging.h"
+#include "formats/pg_copy.h"
 
 namespace millrace::delivery {
 namespace {
@@ -14,8 +17,8 @@ class PgStore final : public objstore::ObjectStore {
 
   Status Put(const std::string& key, std::string_view data,
              const std::string& content_type) override {
-    if (content_type != "text/csv") return fallback_->Put(key, data, content_type);
-    Status st = Load(key, data);
+    if (!Loads(content_type)) return fallback_->Put(key, data, content_type);
+    Status st = Load(key, data, content_type);
     if (!st.ok()) conn_.reset();  // a broken or aborted session is not reused
     return st;
   }
@@ -24,8 +27,26 @@ class PgStore final : public objstore::ObjectStore {
   // holds the header), in the same transaction as the key's row, committed at the end.
   Result<std::unique_ptr<objstore::ObjectStream>> StartPut(
       const std::string& key, const std::string& content_type) override {
-    if (content_type != "text/csv") return fallback_->StartPut(key, content_type);
-    return std::unique_ptr<objstore::ObjectStream>(std::make_unique<Stream>(this, key));
+    if (!Loads(content_type)) return fallback_->StartPut(key, content_type);
+    return std::unique_ptr<objstore::ObjectStream>(
+        std::make_unique<Stream>(this, key, content_type));
+  }
+
+  // Binary COPY data is taken when the table's columns have the types it is written for
+  // (a table made here has them; one made by hand may not: its text is cast by a CSV COPY
+  // instead). Decided once per connection.
+  bool Accepts(const std::string& content_type) override {
+    if (content_type != formats::kPgCopyContentType) return fallback_->Accepts(content_type);
+    if (!t_.columns.HasColumns()) return false;
+    if (!Prepare("").ok()) {
+      conn_.reset();
+      return false;
+    }
+    if (!binary_checked_) {
+      binary_checked_ = true;
+      binary_ok_ = ColumnsTakeBinary();
+    }
+    return binary_ok_;
   }
 
   Result<std::optional<std::string>> Get(const std::string& key) override {
@@ -82,6 +103,7 @@ class PgStore final : public objstore::ObjectStore {
     auto c = cdc::PgConn::Connect(t_.dsn, /*replication=*/false);
     if (!c.ok()) return c.status();
     conn_ = std::move(*c);
+    binary_checked_ = false;  // the table may have changed since the last connection
     MILLRACE_RETURN_IF_ERROR(conn_->Exec(std::string("CREATE TABLE IF NOT EXISTS ") +
                                          cdc::QuoteIdent(t_.schema) + "." + kLoads +
                                          " (key text PRIMARY KEY, loaded_at timestamptz NOT "
@@ -110,7 +132,8 @@ class PgStore final : public objstore::ObjectStore {
 
   class Stream final : public objstore::ObjectStream {
    public:
-    Stream(PgStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+    Stream(PgStore* store, std::string key, std::string content_type)
+        : store_(store), key_(std::move(key)), content_type_(std::move(content_type)) {}
     ~Stream() override {
       if (state_ == kCopying || state_ == kSkipping) store_->conn_.reset();  // rolled back
     }
@@ -144,7 +167,7 @@ class PgStore final : public objstore::ObjectStore {
         state_ = kSkipping;
         return Status::Ok();
       }
-      MILLRACE_RETURN_IF_ERROR(store_->conn_->StartCopyIn(store_->CopySql(piece)));
+      MILLRACE_RETURN_IF_ERROR(store_->conn_->StartCopyIn(store_->CopySql(piece, content_type_)));
       state_ = kCopying;
       return store_->conn_->PutCopyData(piece);
     }
@@ -156,6 +179,7 @@ class PgStore final : public objstore::ObjectStore {
     enum State { kFresh, kCopying, kSkipping, kDone, kFailed };
     PgStore* const store_;
     const std::string key_;
+    const std::string content_type_;
     State state_ = kFresh;
   };
 
@@ -181,11 +205,11 @@ class PgStore final : public objstore::ObjectStore {
     return ins.status();
   }
 
-  Status Load(const std::string& key, std::string_view data) {
+  Status Load(const std::string& key, std::string_view data, const std::string& content_type) {
     auto loaded = Begin(key, data);
     if (!loaded.ok()) return loaded.status();
     if (*loaded) return conn_->Exec("COMMIT");  // loaded before a crash: nothing to do
-    auto rows = conn_->CopyIn(CopySql(data), data);
+    auto rows = conn_->CopyIn(CopySql(data, content_type), data);
     if (!rows.ok()) {
       (void)conn_->Exec("ROLLBACK");
       return rows.status();
@@ -198,8 +222,45 @@ class PgStore final : public objstore::ObjectStore {
     return conn_->Exec("COMMIT");
   }
 
-  // The COPY of a file that starts with `data` (its header names the columns).
-  std::string CopySql(std::string_view data) const {
+  static bool Loads(const std::string& content_type) {
+    return content_type == "text/csv" || content_type == formats::kPgCopyContentType;
+  }
+
+  // Whether each of the dataset's columns is in the table with the type binary COPY data
+  // is written for.
+  bool ColumnsTakeBinary() {
+    auto rows = conn_->Query(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+        {Qualified()});
+    if (!rows.ok()) return false;
+    std::map<std::string, std::string> types;
+    for (const auto& r : rows->rows)
+      if (r.size() == 2 && r[0] && r[1]) types[*r[0]] = *r[1];
+    for (const auto& tc : t_.columns.columns) {
+      auto it = types.find(tc.column.name);
+      if (it == types.end() || it->second != formats::PgCopyTypeName(tc.column)) {
+        LOG(kInfo) << "delivery: " << Qualified() << " loads CSV text: its column "
+                   << tc.column.name << " is "
+                   << (it == types.end() ? std::string("missing") : it->second) << ", not "
+                   << formats::PgCopyTypeName(tc.column);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The COPY of a file that starts with `data` (a CSV file's header names the columns;
+  // binary data has the dataset's columns).
+  std::string CopySql(std::string_view data, const std::string& content_type) const {
+    if (content_type == formats::kPgCopyContentType) {
+      std::string list;
+      for (const auto& tc : t_.columns.columns) {
+        if (!list.empty()) list += ", ";
+        list += cdc::QuoteIdent(tc.column.name);
+      }
+      return "COPY " + Qualified() + " (" + list + ") FROM STDIN WITH (FORMAT binary)";
+    }
     std::string copy = "COPY " + Qualified();
     if (t_.csv_header) {
       std::string list;
@@ -218,6 +279,7 @@ class PgStore final : public objstore::ObjectStore {
   const PgTarget t_;
   std::unique_ptr<objstore::ObjectStore> fallback_;
   std::unique_ptr<cdc::PgConn> conn_;
+  bool binary_checked_ = false, binary_ok_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "formats/csv/csv_writer.h"
 #include "formats/parquet/file_writer.h"
+#include "formats/pg_copy.h"
 #include "formats/record_mapper.h"
 #include "formats/writer.h"
 
@@ -36,7 +37,7 @@ class TypedWriter final : public FileWriter {
   size_t BufferedBytes() const override { return rows_->BufferedBytes(); }
   Result<std::string> Finish() override { return rows_->Finish(); }
   bool TakeBytes(std::string* out) override {
-    if constexpr (std::is_same_v<RowWriter, csv::CsvFileWriter>) {
+    if constexpr (requires { rows_->TakeBytes(out); }) {
       rows_->TakeBytes(out);
       return true;
     } else {
@@ -64,6 +65,11 @@ Result<std::unique_ptr<FileWriter>> NewCsvWriter(const FormatSpec& spec) {
   if (!rows.ok()) return rows.status();
   return std::unique_ptr<FileWriter>(
       std::make_unique<TypedWriter<csv::CsvFileWriter>>(*spec.schema, std::move(*rows)));
+}
+
+Result<std::unique_ptr<FileWriter>> NewPgCopyRowsWriter(const FormatSpec& spec) {
+  return std::unique_ptr<FileWriter>(std::make_unique<TypedWriter<PgCopyRows>>(
+      *spec.schema, std::make_unique<PgCopyRows>(spec.schema->ToParquet())));
 }
 
 Result<std::unique_ptr<FileWriter>> NewParquetWriter(const FormatSpec& spec) {

@@ -48,6 +48,12 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
+  // Whether objects of `content_type` can be written here (a PostgreSQL target takes CSV,
+  // and binary COPY data only into a table of the right types); stores of files take all.
+  virtual bool Accepts(const std::string& content_type) {
+    (void)content_type;
+    return true;
+  }
   // A stream for `key` if this store takes objects of `content_type` in pieces; null if it
   // does not (then Put the whole object).
   virtual Result<std::unique_ptr<ObjectStream>> StartPut(const std::string& key,

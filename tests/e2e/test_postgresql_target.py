@@ -3,6 +3,7 @@ files loaded with COPY into a table made from the dataset's columns, each file i
 transaction with its key in millrace_loads, so a kill -9 at any moment neither loses nor
 duplicates a row; the DSN's password never shown; bad targets refused clearly."""
 import json
+import re
 import threading
 import time
 import unittest
@@ -139,6 +140,99 @@ class PostgresTargetTest(unittest.TestCase):
         biggest = int(self.pg.psql("SELECT max(rows) FROM millrace_loads WHERE key LIKE '%%%s%%'"
                                    % doc["name"])[0][0])
         self.assertGreater(biggest, 4000)  # files of several hundred KiB: loaded in pieces
+
+    def test_binary_copy_loads_every_type_as_csv_text_does(self):
+        # A table made from the dataset's columns takes binary COPY data; one whose types
+        # differ (city as varchar here) takes CSV text, cast by PostgreSQL. Both tables get
+        # the same values, edge cases of every type included.
+        columns = [{"name": "id", "type": "int64", "nullable": False},
+                   {"name": "b", "type": "boolean"}, {"name": "i", "type": "int32"},
+                   {"name": "f", "type": "float"}, {"name": "d", "type": "double"},
+                   {"name": "dec0", "type": "decimal(5,0)"}, {"name": "dec2", "type": "decimal(10,2)"},
+                   {"name": "dec38", "type": "decimal(38,10)"}, {"name": "dt", "type": "date"},
+                   {"name": "tms", "type": "timestamp_ms"}, {"name": "tus", "type": "timestamp_us"},
+                   {"name": "s", "type": "string"}, {"name": "j", "type": "json"},
+                   {"name": "bin", "type": "binary"}, {"name": "l", "type": "list<int64>"},
+                   {"name": "st", "type": "struct<a:string,b:int64>"}]
+        decimals38 = ["0", "-0.0000000001", "0.0000000001", "1", "-1", "10000", "0.5", "12345.6789",
+                      "9999999999999999999999999999.9999999999", "-9999999999999999999999999999.9999999999",
+                      "100000000.0000000001", "0.0001", "1000.1", "123456789012.12"]
+        decimals2 = ["0", "0.01", "-0.01", "99999999.99", "-99999999.99", "10000", "0.1", "1.23"]
+        dates = ["1970-01-01", "1999-12-31", "2000-01-01", "2000-01-02", "1900-02-28", "2100-03-01"]
+        stamps = ["2024-03-01T12:34:56.789Z", "1999-12-31T23:59:59.999Z", "2000-01-01T00:00:00Z",
+                  "1969-07-20T20:17:40.5Z", "2262-01-01T00:00:00Z"]
+        records = []
+        for n in range(300):
+            r = {"id": n, "b": n % 3 == 0, "i": (n * 7919) % 200001 - 100000, "f": n / 7.0, "d": -n / 3.0,
+                 "dec0": str((n * 37) % 199999 - 99999), "dec2": decimals2[n % len(decimals2)],
+                 "dec38": decimals38[n % len(decimals38)], "dt": dates[n % len(dates)],
+                 "tms": stamps[n % len(stamps)], "tus": stamps[(n + 1) % len(stamps)],
+                 "s": ["plain", "Zürich, \"quoted\"", "line\nbreak", "", "tab\there"][n % 5],
+                 "j": {"k": n, "nested": [1, 2, {"x": None}]}, "bin": "bytes-%d" % n,
+                 "l": list(range(n % 4)), "st": {"a": "v%d" % n, "b": n}}
+            if n % 10 == 9:  # nulls in every nullable column
+                r = {"id": n}
+            records.append(r)
+        made = "bin_" + unique_name("t").replace("-", "_")
+        cast = "csv_" + unique_name("t").replace("-", "_")
+        types = ("id bigint NOT NULL, b boolean, i integer, f real, d double precision, "
+                 "dec0 numeric(5,0), dec2 numeric(10,2), dec38 numeric(38,10), dt date, "
+                 "tms timestamptz, tus timestamptz, s %s, j jsonb, bin text, l jsonb, st jsonb")
+        self.pg.psql("CREATE TABLE %s (%s)" % (cast, types % "varchar"))
+        names = []
+        for table in (made, cast):
+            stream = unique_name("pgtypes")
+            self.kinesis.create_stream(StreamName=stream, ShardCount=1)
+            self.kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+            for lo in range(0, len(records), 100):
+                self.kinesis.put_records(StreamName=stream, Records=[
+                    {"PartitionKey": "p", "Data": json.dumps(r).encode()} for r in records[lo:lo + 100]])
+            name = unique_name("types")
+            status, doc = self.api.call("POST", "/api/v1/consumers", {
+                "name": name, "stream": stream, "buffer_interval_seconds": 0, "buffer_size_mib": 1,
+                "dataset": {"name": unique_name("typesds"), "file_type": "csv",
+                            "schema": {"columns": columns, "input": "json"},
+                            "target": {"type": "postgresql", "dsn": self.pg.dsn(), "table": table}}})
+            self.assertEqual(status, 201, doc)
+            names.append(name)
+            wait_for(lambda: self.pg.psql("SELECT to_regclass('%s')" % table)[0][0] != "<NULL>"
+                     and self.count(table) == len(records), 60, "%d rows in %s" % (len(records), table))
+        for name in names:
+            st, doc = self.api.call("GET", "/api/v1/consumers/" + name)
+            self.assertEqual(doc.get("records_conversion_failed", 0), 0, doc)
+        with open(self.server.log_path, errors="replace") as f:
+            log = f.read()
+        self.assertIn('"%s" loads CSV text' % cast, log)  # its column s is varchar
+        self.assertNotIn('"%s" loads CSV text' % made, log)
+        cols = "id, b, i, f, d, dec0, dec2, dec38, dt, tms, tus, s::text, j, bin, l, st"
+        for a, b in ((made, cast), (cast, made)):
+            diff = self.pg.psql("SELECT %s FROM %s EXCEPT SELECT %s FROM %s" % (cols, a, cols, b))
+            self.assertEqual(diff, [], "rows of %s not in %s" % (a, b))
+        row = self.pg.psql("SELECT dec38::text, dt::text, tms AT TIME ZONE 'UTC', bin FROM %s WHERE id = 8"
+                           % made)[0]
+        self.assertEqual(row, ["9999999999999999999999999999.9999999999", "2000-01-01",
+                               "1969-07-20 20:17:40.5", "Ynl0ZXMtOA=="])
+
+    def test_a_table_altered_under_binary_loads_gets_csv_text(self):
+        # The types are checked once per connection; a column changed afterwards makes the
+        # binary COPY fail once, and the file goes again as CSV text (cast by PostgreSQL).
+        table = "alter_" + unique_name("t").replace("-", "_")
+        stream, doc = self.pipeline(table)
+        def put(lo, hi):
+            self.kinesis.put_records(StreamName=stream, Records=[
+                {"PartitionKey": str(i), "Data": json.dumps({"id": i, "amount": "1.25"}).encode()}
+                for i in range(lo, hi)])
+        put(0, 10)
+        wait_for(lambda: self.pg.psql("SELECT to_regclass('%s')" % table)[0][0] != "<NULL>"
+                 and self.count(table) == 10, 30, "10 rows")
+        self.pg.psql("ALTER TABLE %s ALTER COLUMN amount TYPE text" % table)
+        put(10, 20)
+        wait_for(lambda: self.count(table) == 20, 30, "20 rows after the change")
+        self.assertEqual(self.pg.psql("SELECT DISTINCT amount FROM %s WHERE id >= 10" % table), [["1.25"]])
+        with open(self.server.log_path, errors="replace") as f:  # records may span lines
+            records = re.split(r"\n(?=\d{4}-\d\d-\d\dT)", f.read())
+        again = [r for r in records if "writing it again whole" in r and doc["name"] in r]
+        self.assertEqual(len(again), 1, again)  # the one file, once
 
     def test_bad_targets_are_refused(self):
         for target, needle in (
