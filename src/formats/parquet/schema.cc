@@ -1,6 +1,7 @@
 #include "formats/parquet/schema.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <set>
@@ -268,6 +269,14 @@ Status ValidateSchema(const ParquetSchema& schema) {
 }
 
 Int128 Pow10(int n) {
+  // A table: decimals ask for it per value (limits, scaling).
+  static const auto kTable = [] {
+    std::array<Int128, 39> t{};
+    t[0] = 1;
+    for (size_t i = 1; i < t.size(); ++i) t[i] = t[i - 1] * 10;
+    return t;
+  }();
+  if (n >= 0 && n < static_cast<int>(kTable.size())) return kTable[static_cast<size_t>(n)];
   Int128 v = 1;
   while (n-- > 0) v *= 10;
   return v;
