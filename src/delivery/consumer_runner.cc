@@ -1080,6 +1080,8 @@ bool ConsumerRunner::Pass() {
         continue;
       }
       if (rr.records.empty()) st.next_read = std::max(st.next_read, rr.next_counter);
+      // Counted before the records move into the buffer (the vector is empty after).
+      worked = worked || !rr.records.empty();
       ExpandAggregated(&rr.records);
       SplitRecords(&rr.records, consumer_.deaggregation, consumer_.deaggregation_delimiter);
       // Held from the buffer's start, or not at all (after a failed build: read again then).
@@ -1102,7 +1104,6 @@ bool ConsumerRunner::Pass() {
         st.held.insert(st.held.end(), std::make_move_iterator(rr.records.begin()),
                        std::make_move_iterator(rr.records.end()));
       }
-      worked = worked || !rr.records.empty();
     }
     st.reached_end = !sv.open && st.next_read >= end;
     // A full buffer is written at once; so is a closed shard's last part (its children
