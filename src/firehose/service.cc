@@ -689,6 +689,31 @@ void ConsumerHead(JsonWriter& w, const std::string& name, const std::string& str
   w.Int(d.interval_s.value_or(300));
 }
 
+// The dataset schema of a Redshift destination: DataTableColumns as text columns (none:
+// inferred; in a merge patch, null removes the ones there were), the records' form.
+void WriteRedshiftSchema(JsonWriter& w, const Redshift& r, bool patch) {
+  w.BeginObject();
+  if (!r.columns.empty()) {
+    w.Key("columns");
+    w.BeginArray();
+    for (const auto& c : r.columns) {
+      w.BeginObject();
+      w.Key("name");
+      w.String(c);
+      w.Key("type");
+      w.String("string");
+      w.EndObject();
+    }
+    w.EndArray();
+  } else if (patch) {
+    w.Key("columns");
+    w.Null();
+  }
+  w.Key("input");
+  w.String(r.input);
+  w.EndObject();
+}
+
 // The consumer body of a Redshift destination: a CSV dataset with a postgresql target.
 std::string RedshiftBody(const std::string& name, const std::string& stream,
                          const std::string& starting, const Destination& d, const Redshift& r,
@@ -704,23 +729,7 @@ std::string RedshiftBody(const std::string& name, const std::string& stream,
   w.Key("file_type");
   w.String("csv");
   w.Key("schema");
-  w.BeginObject();
-  if (!r.columns.empty()) {
-    w.Key("columns");
-    w.BeginArray();
-    for (const auto& c : r.columns) {
-      w.BeginObject();
-      w.Key("name");
-      w.String(c);
-      w.Key("type");
-      w.String("string");
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  w.Key("input");
-  w.String(r.input);
-  w.EndObject();
+  WriteRedshiftSchema(w, r, /*patch=*/false);
   w.Key("target");
   w.BeginObject();
   w.Key("type");
@@ -833,21 +842,7 @@ Result<RedshiftUpdated> UpdateRedshift(const control::Env& env, const control::S
     w.EndObject();
     if (Obj(update, "CopyCommand")) {  // the columns and the records' form, as at creation
       w.Key("schema");
-      w.BeginObject();
-      w.Key("columns");
-      w.BeginArray();
-      for (const auto& col : r.columns) {
-        w.BeginObject();
-        w.Key("name");
-        w.String(col);
-        w.Key("type");
-        w.String("string");
-        w.EndObject();
-      }
-      w.EndArray();
-      w.Key("input");
-      w.String(r.input);
-      w.EndObject();
+      WriteRedshiftSchema(w, r, /*patch=*/true);
     }
     w.EndObject();
   }
