@@ -26,6 +26,8 @@ constexpr size_t kReadRecords = 100000;
 constexpr size_t kReadBytes = 16u << 20;
 // A data file sent to a stream (ObjectStore::StartPut) goes in pieces of this much.
 constexpr size_t kStreamPiece = 256u << 10;
+// The files of a partitioned delivery are written this many at a time.
+constexpr size_t kParallelPuts = 8;
 constexpr int64_t kIdleWaitMs = 100;
 // Transformations: an invocation is retried this many times before its records go to
 // processing-failed/ (batch size and workers are the consumer's settings).
@@ -866,6 +868,7 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
     data_objects = 0;
     const std::string seed = SeedOf(stream_id, p.ranges);
     const std::string ext = formats::FileExtension(format_);
+    std::vector<std::pair<std::string, const PartFile*>> files;  // (key, file)
     for (const PartFile& part : parts.partitions) {
       if (part.good == 0) continue;
       std::string canonical;
@@ -873,11 +876,33 @@ std::string ConsumerRunner::SeedOf(uint64_t stream_id, const std::vector<Range>&
       const std::string uuid = formats::DeterministicUuid(seed + "|" + canonical);
       formats::FileName name{consumer_.name, p.version, part.oldest_arrival_ms,
                              uuid,           ext,       zone_.get()};
-      MILLRACE_RETURN_IF_ERROR(
-          WriteWithRetry(formats::CustomObjectKey(dataset_.key_prefix, name, &part.values),
-                         part.bytes, formats::ContentType(format_)));
-      ++data_objects;
+      files.emplace_back(formats::CustomObjectKey(dataset_.key_prefix, name, &part.values), &part);
     }
+    // Several at once: a file's cost is mostly waiting (its fsync and its folder's, or an S3
+    // round trip), and a delivery may hold hundreds. Stores are thread-safe; the PostgreSQL
+    // target's one connection is not, and takes no partitions' files anyway.
+    const size_t threads =
+        dataset_.target.type == "postgresql" ? 1 : std::min<size_t>(kParallelPuts, files.size());
+    std::atomic<size_t> next{0};
+    std::mutex failed_mu;
+    ::millrace::Status failed;
+    auto worker = [&] {
+      for (size_t i; (i = next++) < files.size();) {
+        ::millrace::Status st =
+            WriteWithRetry(files[i].first, files[i].second->bytes, formats::ContentType(format_));
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> l(failed_mu);
+          if (failed.ok()) failed = st;
+          next = files.size();  // the others stop; the delivery is redone
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    MILLRACE_RETURN_IF_ERROR(failed);
+    data_objects = files.size();
   } else if (parts.streamed || (pg_copy_ && parts.good > 0)) {
     // Binary COPY data or a stream: one try, then CSV text written whole (below).
     ::millrace::Status st =
