@@ -23,8 +23,9 @@ class PgStore final : public objstore::ObjectStore {
     return st;
   }
 
-  // A CSV file loaded while it is built: its COPY starts with the first piece (which
-  // holds the header), in the same transaction as the key's row, committed at the end.
+  // A file loaded while it is built (CSV, or binary COPY data): its COPY starts with the
+  // first piece (a CSV file's holds the header), in the same transaction as the key's row,
+  // committed at the end.
   Result<std::unique_ptr<objstore::ObjectStream>> StartPut(
       const std::string& key, const std::string& content_type) override {
     if (!Loads(content_type)) return fallback_->StartPut(key, content_type);

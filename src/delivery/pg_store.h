@@ -1,7 +1,9 @@
 // A dataset's PostgreSQL target (the seed's Redshift target): an ObjectStore whose data
-// files (CSV) are loaded into a table with COPY, each in one transaction that also records
-// the file's key in the table millrace_loads of the same database. A delivery redone after
-// a crash puts the same key again and finds it there: the rows are loaded exactly once.
+// files (CSV, or binary COPY data for a table of the dataset's types: Accepts says which)
+// are loaded into a table with COPY, whole (Put) or while built (StartPut), each in one
+// transaction that also records the file's key in the table millrace_loads of the same
+// database. A delivery redone after a crash puts the same key again and finds it there:
+// the rows are loaded exactly once.
 // The table is created from the dataset's columns if it does not exist. Other objects (the
 // records that failed, as JSON lines) go to `fallback` (the dataset's local folder).
 // docs/consumers.md, "PostgreSQL".
