@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "common/encoding.h"
 #include "common/json_writer.h"
@@ -15,7 +16,8 @@ constexpr uint8_t kBreak = 0xff;
 
 class Decoder {
  public:
-  Decoder(std::string_view in, std::string* out) : in_(in), out_(out) {}
+  Decoder(std::string_view in, std::string* out, CborBlobs* blobs)
+      : in_(in), out_(out), blobs_(blobs) {}
 
   std::optional<std::string> Top() {
     if (auto e = Item(0)) return e;
@@ -102,6 +104,14 @@ class Decoder {
       case 2: {
         std::string bytes;
         if (auto e = StringBytes(2, info, arg, &bytes)) return e;
+        if (blobs_) {
+          out_->append("\"\\u0001");
+          out_->append(blobs_->tag);
+          out_->append(std::to_string(blobs_->bytes.size()));
+          out_->push_back('"');
+          blobs_->bytes.push_back(std::move(bytes));
+          return std::nullopt;
+        }
         out_->push_back('"');
         Base64Encode(bytes, out_);
         out_->push_back('"');
@@ -213,6 +223,7 @@ class Decoder {
   std::string_view in_;
   size_t pos_ = 0;
   std::string* out_;
+  CborBlobs* blobs_;  // byte strings go here, referenced from the JSON (or null)
 };
 
 void PutHead(uint8_t major, uint64_t arg, std::string* out) {
@@ -305,8 +316,29 @@ bool Encode(simdjson::dom::element v, CborMember member, const CborClassifier& k
 
 }  // namespace
 
-std::optional<std::string> CborToJson(std::string_view in, std::string* out) {
-  return Decoder(in, out).Top();
+std::optional<std::string> CborToJson(std::string_view in, std::string* out, CborBlobs* blobs) {
+  return Decoder(in, out, blobs).Top();
+}
+
+CborBlobs::CborBlobs() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t r = rng();
+  for (int i = 0; i < 16; ++i, r >>= 4) tag.push_back(kHex[r & 15]);
+  tag.push_back(':');
+}
+
+const std::string* CborBlobs::Resolve(std::string_view value) const {
+  if (value.size() < tag.size() + 2 || value[0] != '\x01' || value.substr(1, tag.size()) != tag)
+    return nullptr;
+  size_t index = 0;
+  std::string_view digits = value.substr(1 + tag.size());
+  if (digits.size() > 9) return nullptr;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return nullptr;
+    index = index * 10 + static_cast<size_t>(c - '0');
+  }
+  return index < bytes.size() ? &bytes[index] : nullptr;
 }
 
 bool JsonToCbor(simdjson::dom::element value, const CborClassifier& kind, std::string* out) {

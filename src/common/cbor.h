@@ -17,17 +17,33 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace millrace {
 
 inline constexpr int kCborMaxDepth = 64;
 
+// Byte strings kept out of a transcoded document: the JSON holds a reference in their
+// place, "\u0001<tag><index>", which only this table resolves (`tag` is random per table,
+// so no text string of a request can pass for one).
+struct CborBlobs {
+  CborBlobs();  // a fresh random tag
+  std::string tag;
+  std::vector<std::string> bytes;
+  // The bytes a reference stands for; null for any other string.
+  const std::string* Resolve(std::string_view value) const;
+};
+
 // Appends the JSON form of the one CBOR item `in` to *out; an error says what is wrong.
-std::optional<std::string> CborToJson(std::string_view in, std::string* out);
+// Byte strings become base64 strings; with `blobs`, they go there instead (a reference in
+// the JSON), sparing a base64 round trip to a reader that resolves them.
+std::optional<std::string> CborToJson(std::string_view in, std::string* out,
+                                      CborBlobs* blobs = nullptr);
 
 enum class CborMember { kPlain, kBlob, kTimestamp };
 // Classifies an object member by its key (the Kinesis rule: KinesisCborMember).

@@ -9,8 +9,13 @@ Status ParsePutEntry(simdjson::dom::element e, streams::PutEntry* out) {
   std::string_view data = GetString(e, "Data").value_or("");
   std::string_view key = GetString(e, "PartitionKey").value_or("");
   out->partition_key.assign(key);
-  out->data.reserve(Base64DecodedLength(data));
-  if (!Base64Decode(data, &out->data)) return Status::InvalidArgument("Data is not valid base64.");
+  if (const std::string* raw = ResolveBlob(data)) {  // a CBOR request's bytes, as sent
+    out->data = *raw;
+  } else {
+    out->data.reserve(Base64DecodedLength(data));
+    if (!Base64Decode(data, &out->data))
+      return Status::InvalidArgument("Data is not valid base64.");
+  }
   if (auto h = GetString(e, "ExplicitHashKey")) {
     auto v = ParseUint128Decimal(*h);
     if (!v)

@@ -132,6 +132,7 @@ std::optional<ValidationFailure> CheckType(element v, FieldType type, const Fiel
       if (t != element_type::STRING)
         return Serialization(std::string(JsonTypeWord(t)) + " can not be converted to a Blob");
       std::string_view s = v;
+      if (ResolveBlob(s) != nullptr) return std::nullopt;  // a CBOR byte string
       if (s.size() % 4 != 0)
         return Serialization("'" + std::string(s) +
                              "' can not be converted to a Blob: Base64 "
@@ -208,7 +209,11 @@ constexpr size_t kMaxQuotedValue = 1024;
 std::string ValueString(element v, const Field& f) {
   if (f.type == FieldType::kBlob) {
     std::string bytes;
-    (void)Base64Decode(std::string_view(v), &bytes);
+    if (const std::string* raw = ResolveBlob(std::string_view(v))) {
+      bytes = *raw;
+    } else {
+      (void)Base64Decode(std::string_view(v), &bytes);
+    }
     std::string n = std::to_string(bytes.size());
     return "java.nio.HeapByteBuffer[pos=0 lim=" + n + " cap=" + n + "]";
   }
@@ -241,7 +246,10 @@ int64_t LengthOf(element v, const Field& f) {
   switch (v.type()) {
     case element_type::STRING: {
       std::string_view s = v;
-      if (f.type == FieldType::kBlob) return static_cast<int64_t>(Base64DecodedLength(s));
+      if (f.type == FieldType::kBlob) {
+        if (const std::string* raw = ResolveBlob(s)) return static_cast<int64_t>(raw->size());
+        return static_cast<int64_t>(Base64DecodedLength(s));
+      }
       // Lengths count characters, not bytes.
       int64_t n = 0;
       for (unsigned char c : s) n += (c & 0xc0) != 0x80;
@@ -463,6 +471,20 @@ std::optional<int64_t> GetInt(element doc, std::string_view key) {
   double f = std::floor(*d);
   if (f > 2147483647.0) f = 2147483647.0;  // AWS truncates Integer members
   return static_cast<int64_t>(f);
+}
+
+namespace {
+thread_local const CborBlobs* t_request_blobs = nullptr;
+}  // namespace
+
+RequestBlobs::RequestBlobs(const CborBlobs* blobs) : previous_(t_request_blobs) {
+  t_request_blobs = blobs;
+}
+
+RequestBlobs::~RequestBlobs() { t_request_blobs = previous_; }
+
+const std::string* ResolveBlob(std::string_view value) {
+  return t_request_blobs ? t_request_blobs->Resolve(value) : nullptr;
 }
 
 }  // namespace millrace::kinesis

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cbor.h"
+
 namespace millrace::kinesis {
 
 enum class FieldType {
@@ -79,5 +81,22 @@ Field ShardIdField();  // a required ShardId, as GetShardIterator and SubscribeT
 std::optional<std::string_view> GetString(simdjson::dom::element doc, std::string_view key);
 std::optional<int64_t> GetInt(simdjson::dom::element doc, std::string_view key);
 std::optional<double> GetNumber(simdjson::dom::element doc, std::string_view key);
+
+// The blobs of the CBOR request handled on this thread, for the duration of its synchronous
+// handling: CborToJson left them out of the JSON (no base64 round trip) and put a reference
+// in their place, which Blob members resolve here.
+class RequestBlobs {
+ public:
+  explicit RequestBlobs(const CborBlobs* blobs);
+  ~RequestBlobs();
+  RequestBlobs(const RequestBlobs&) = delete;
+  RequestBlobs& operator=(const RequestBlobs&) = delete;
+
+ private:
+  const CborBlobs* previous_;
+};
+// The bytes a Blob member's value stands for when it is a reference to the current
+// request's blobs; null for anything else (base64 text, or a reference in a JSON request).
+const std::string* ResolveBlob(std::string_view value);
 
 }  // namespace millrace::kinesis

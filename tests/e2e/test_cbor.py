@@ -121,6 +121,12 @@ class CborTest(unittest.TestCase):
         status, out = self.call("PutRecord", {"StreamName": "x", "Data": b"x" * (10 * 1024 * 1024 + 1),
                                               "PartitionKey": "k"})
         self.assertEqual((status, out["__type"]), (400, "ValidationException"))
+        # Data as a text string rather than bytes is read as base64, as over JSON; one shaped
+        # like the server's reference to a byte string kept aside is no blob either.
+        status, out = self.call("PutRecord", {"StreamName": "x", "Data": "\x01abcdef0123456789:0",
+                                              "PartitionKey": "k"})
+        self.assertEqual((status, out["__type"]), (400, "SerializationException"))
+        self.assertIn("can not be converted to a Blob", out["message"])
         # Malformed CBOR: said so, after the signature was checked.
         status, out = self.call("ListStreams", None, raw_body=b"\xbf\x61")
         self.assertEqual((status, out["__type"], out["message"]), (400, "SerializationException", "truncated CBOR"))

@@ -124,6 +124,38 @@ TEST(CborToJson, AwsPutRecordRequestExample) {
       R"({"StreamName":"exampleStreamName","Data":"XzxkYXRhPl8x","PartitionKey":"partitionKey"})");
 }
 
+TEST(CborToJson, ByteStringsKeptAsideAreReferencedAndResolveOnlyInTheirTable) {
+  // The AWS PutRecord example again, its Data kept aside: no base64 in the JSON.
+  const std::string cbor = Unhex(
+      "a36a53747265616d4e616d65716578616d706c6553747265616d4e616d6564446174614"
+      "95f3c646174613e5f316c506172746974696f6e4b65796c706172746974696f6e4b6579");
+  CborBlobs blobs;
+  std::string json;
+  ASSERT_FALSE(CborToJson(cbor, &json, &blobs));
+  ASSERT_EQ(blobs.bytes.size(), 1u);
+  EXPECT_EQ(blobs.bytes[0], "_<data>_1");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS);
+  std::string_view data = doc["Data"].get_string().value();
+  EXPECT_EQ(data.find("XzxkYXRhPl8x"), std::string_view::npos);
+  const std::string* resolved = blobs.Resolve(data);
+  ASSERT_NE(resolved, nullptr);
+  EXPECT_EQ(*resolved, "_<data>_1");
+  // Another table (another request) resolves nothing of it; nor does text that is no
+  // reference, or an index past the end.
+  CborBlobs other;
+  other.bytes.push_back("x");
+  EXPECT_EQ(other.Resolve(data), nullptr);
+  EXPECT_NE(blobs.tag, other.tag);
+  EXPECT_EQ(blobs.Resolve("XzxkYXRhPl8x"), nullptr);
+  EXPECT_EQ(blobs.Resolve(std::string("\x01") + blobs.tag + "1"), nullptr);
+  EXPECT_EQ(blobs.Resolve(std::string("\x01") + blobs.tag + "0x"), nullptr);
+  EXPECT_EQ(blobs.Resolve(std::string("\x01") + blobs.tag), nullptr);
+  // Text strings stay text (only byte strings are kept aside).
+  EXPECT_EQ(std::string(doc["StreamName"].get_string().value()), "exampleStreamName");
+}
+
 TEST(JsonToCbor, RoundTripsThroughTheDecoder) {
   const std::string json =
       R"({"a":[1,-2,3.5,true,false,null],"Data":"AAEC","b":{"c":"d"},"E":18446744073709551615})";
