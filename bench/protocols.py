@@ -23,7 +23,8 @@ a protocol that costs the client more lowers everyone's throughput):
     SYNC=off python3 bench/protocols.py                 # CPU-bound: protocol costs show most
     SYNC=off RATE=12000 python3 bench/protocols.py      # PutRecord at a fixed 12,000 req/s in
                                                         # every variant: the server's cost per
-                                                        # request at equal load
+                                                        # request at equal load (RATE_BATCH:
+                                                        # the same for PutRecords)
 """
 import json
 import os
@@ -50,8 +51,10 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS_PER_RUN = float(os.environ.get("SECONDS_PER_RUN", "5"))
 SYNC = os.environ.get("SYNC", "on")
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
-# PutRecord's offered load in req/s (h2load --rps per connection); 0: as fast as it goes.
+# PutRecord's and PutRecords' offered loads in req/s (h2load --rps per connection); 0: as
+# fast as it goes.
 RATE = int(os.environ.get("RATE", "0"))
+RATE_BATCH = int(os.environ.get("RATE_BATCH", "0"))
 OUT = os.path.join(REPO, "bench", "results", "protocols-%s.jsonl" % time.strftime("%Y-%m-%d"))
 
 
@@ -153,14 +156,15 @@ def main():
             for key, (url, body, hdrs, extra, conns) in variants.items():
                 srv = secure if url.startswith("https") else plain
                 cpu0 = cpu_seconds(srv.proc.pid)
-                if RATE and key[0] == "PutRecord":
-                    extra = extra + ["--rps", str(max(1, RATE // conns))]
+                rate = RATE if key[0] == "PutRecord" else RATE_BATCH
+                if rate:
+                    extra = extra + ["--rps", str(max(1, rate // conns))]
                 rps, done = h2load(url, body, hdrs, extra, conns)
                 cpu_us = (cpu_seconds(srv.proc.pid) - cpu0) * 1e6 / max(done, 1)
                 results[key].append(rps)
                 cpu[key].append(cpu_us)
                 emit({"bench": "protocols", "round": r, "action": key[0], "variant": key[1],
-                      "sync": SYNC, "rate": RATE if key[0] == "PutRecord" else 0,
+                      "sync": SYNC, "rate": RATE if key[0] == "PutRecord" else RATE_BATCH,
                       "connections": conns, "req_per_s": rps,
                       "server_cpu_us_per_req": round(cpu_us, 1)})
         for action in ("PutRecord", "PutRecords"):
@@ -170,7 +174,7 @@ def main():
                 med = statistics.median(results[action, v])
                 med_cpu = statistics.median(cpu[action, v])
                 emit({"bench": "protocols", "summary": True, "action": action, "variant": v, "sync": SYNC,
-                      "rate": RATE if action == "PutRecord" else 0,
+                      "rate": RATE if action == "PutRecord" else RATE_BATCH,
                       "median_req_per_s": round(med, 1), "ratio_to_h1": round(med / base, 3),
                       "server_cpu_us_per_req": round(med_cpu, 1),
                       "cpu_ratio_to_h1": round(med_cpu / base_cpu, 3)})
