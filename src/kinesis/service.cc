@@ -229,12 +229,12 @@ void KinesisService::Handle(http::Request&& req, http::Responder responder) {
   // A CBOR body becomes the JSON it stands for (after authentication: the signature
   // covers the bytes as sent); from here on both are one path.
   std::string transcoded;
-  CborBlobs blobs;  // its byte strings, referenced from `transcoded`
+  std::optional<CborBlobs> blobs;  // its byte strings, referenced from `transcoded`
   if (cbor) {
-    if (auto error = CborToJson(req.body, &transcoded, &blobs))
+    if (auto error = CborToJson(req.body, &transcoded, &blobs.emplace()))
       return reply.Error(400, "SerializationException", *error);
   }
-  const RequestBlobs blob_scope(cbor ? &blobs : nullptr);
+  const RequestBlobs blob_scope(blobs ? &*blobs : nullptr);
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(cbor ? transcoded : req.body).get(doc) != simdjson::SUCCESS ||
