@@ -1130,12 +1130,11 @@ bool ConsumerRunner::Pass() {
                        std::make_move_iterator(rr.records.end()));
       }
     }
-    st.reached_end = !sv.open && st.next_read >= end;
+    const bool reached_end = !sv.open && st.next_read >= end;
     // A full buffer is written at once; so is a closed shard's last part (its children
     // wait for it).
-    if ((buffer_bytes_ >= max_bytes || (st.reached_end && st.records > 0)) && !flush())
-      return false;
-    if (st.reached_end && st.records == 0) st.done = true;
+    if ((buffer_bytes_ >= max_bytes || (reached_end && st.records > 0)) && !flush()) return false;
+    if (reached_end && st.records == 0) st.done = true;
   }
   if (buffer_records_ > 0 && now_ns - buffer_started_ns_ >= interval_ns && !flush()) return false;
 

@@ -82,8 +82,7 @@ class ConsumerRunner {
     size_t records = 0;
     std::vector<log::Record> held;
     int64_t oldest_arrival_ms = 0;
-    bool reached_end = false;  // a closed shard read to its end (its buffer is its last)
-    bool done = false;         // a closed shard, fully delivered
+    bool done = false;  // a closed shard, fully delivered
   };
   // One dynamic partition's file of a delivery.
   struct PartFile {

@@ -714,6 +714,20 @@ void WriteRedshiftSchema(JsonWriter& w, const Redshift& r, bool patch) {
   w.EndObject();
 }
 
+// The dataset target of a Redshift destination: its PostgreSQL connection and table.
+void WriteRedshiftTarget(JsonWriter& w, const Redshift& r) {
+  w.BeginObject();
+  w.Key("type");
+  w.String("postgresql");
+  w.Key("dsn");
+  w.String(r.dsn);
+  w.Key("schema");
+  w.String(r.pg_schema);
+  w.Key("table");
+  w.String(r.table);
+  w.EndObject();
+}
+
 // The consumer body of a Redshift destination: a CSV dataset with a postgresql target.
 std::string RedshiftBody(const std::string& name, const std::string& stream,
                          const std::string& starting, const Destination& d, const Redshift& r,
@@ -731,16 +745,7 @@ std::string RedshiftBody(const std::string& name, const std::string& stream,
   w.Key("schema");
   WriteRedshiftSchema(w, r, /*patch=*/false);
   w.Key("target");
-  w.BeginObject();
-  w.Key("type");
-  w.String("postgresql");
-  w.Key("dsn");
-  w.String(r.dsn);
-  w.Key("schema");
-  w.String(r.pg_schema);
-  w.Key("table");
-  w.String(r.table);
-  w.EndObject();
+  WriteRedshiftTarget(w, r);
   w.EndObject();
   w.EndObject();
   return body;
@@ -832,14 +837,7 @@ Result<RedshiftUpdated> UpdateRedshift(const control::Env& env, const control::S
     JsonWriter w(&dpatch);
     w.BeginObject();
     w.Key("target");
-    w.BeginObject();
-    w.Key("dsn");
-    w.String(r.dsn);
-    w.Key("schema");
-    w.String(r.pg_schema);
-    w.Key("table");
-    w.String(r.table);
-    w.EndObject();
+    WriteRedshiftTarget(w, r);
     if (Obj(update, "CopyCommand")) {  // the columns and the records' form, as at creation
       w.Key("schema");
       WriteRedshiftSchema(w, r, /*patch=*/true);
