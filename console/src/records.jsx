@@ -77,7 +77,7 @@ export function RecordBrowser({ name }) {
   const [contentFilter, setContentFilter] = useState('');
   const [rows, setRows] = useState([]);
   const [stats, setStats] = useState({ received: 0, matched: 0, rate: 0 });
-  const [tailing, setTailing] = useState(false);
+  const [tailing, setTailing] = useState(false); // false, 'starting' (taking iterators) or true
   const [reading, setReading] = useState(false);
   const [reads, setReads] = useState(0); // reads finished (the tests wait on it)
   const can = useCan([['millrace:TestFilter', arn('millrace', 'filter', '*')]]);
@@ -158,13 +158,17 @@ export function RecordBrowser({ name }) {
   // Polls every open (chosen) shard from LATEST and shows what arrives, newest first.
   async function tail() {
     const me = ++run.current;
-    setTailing(true);
+    setTailing('starting');
     setError(null);
     setRows([]);
     setStats({ received: 0, matched: 0, rate: 0 });
     try {
       const its = {};
       for (const s of chosen(openShards())) its[s.ShardId] = await iteratorFor(s, 'LATEST');
+      if (me !== run.current) return;
+      // Only now does the tail see every record put: one put before its shard's iterator
+      // was taken is not shown, so "Tailing:" appears once every iterator exists.
+      setTailing(true);
       let window = [];
       while (me === run.current) {
         const started = performance.now();
@@ -231,7 +235,8 @@ export function RecordBrowser({ name }) {
       <ErrorBox error={error} onClose={() => setError(null)} />
       <p class="small stats" aria-live="polite" data-reads={reads}>
         {reading ? 'Reading… ' : ''}
-        {tailing ? `Tailing: ${stats.rate.toFixed(0)} records/s, ` : ''}
+        {tailing === 'starting' ? 'Starting the tail… ' : ''}
+        {tailing === true ? `Tailing: ${stats.rate.toFixed(0)} records/s, ` : ''}
         <span class="received">{stats.received}</span> received, <span class="matched">{stats.matched}</span> shown
         {tailing ? ` (the newest ${SHOWN})` : ''}
       </p>
