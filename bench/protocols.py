@@ -25,6 +25,11 @@ a protocol that costs the client more lowers everyone's throughput):
                                                         # every variant: the server's cost per
                                                         # request at equal load (RATE_BATCH:
                                                         # the same for PutRecords)
+    COUNT=2000 python3 bench/protocols.py               # the server's instructions per
+                                                        # request (valgrind's callgrind, N
+                                                        # requests per variant, 8 connections):
+                                                        # deterministic, unlike CPU time on a
+                                                        # shared machine; 1 round suffices
 """
 import json
 import os
@@ -55,6 +60,9 @@ CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
 # fast as it goes.
 RATE = int(os.environ.get("RATE", "0"))
 RATE_BATCH = int(os.environ.get("RATE_BATCH", "0"))
+# With COUNT=N, each variant sends N requests to servers run under callgrind and what is
+# reported is the server's instructions per request (valgrind: apt-get install valgrind).
+COUNT = int(os.environ.get("COUNT", "0"))
 OUT = os.path.join(REPO, "bench", "results", "protocols-%s.jsonl" % time.strftime("%Y-%m-%d"))
 
 
@@ -116,14 +124,50 @@ def h2load(url, body, headers, extra, connections):
     return float(m.group(1)), int(done.group(1))
 
 
+class CountedServer(MillraceServer):
+    """A server under callgrind with instrumentation off until a run turns it on: what it
+    executes for a batch of requests is counted exactly, whatever else the machine does."""
+
+    def command(self):
+        self.dumps = os.path.join(os.path.dirname(self.data_dir), "callgrind")
+        return ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                "--callgrind-out-file=" + self.dumps + ".%p"] + super().command()
+
+    def count(self, run):
+        """Instructions the server executed while run() ran."""
+        pid = str(self.proc.pid)
+        subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+        subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=True)
+        run()
+        subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
+        before = set(os.listdir(os.path.dirname(self.dumps)))
+        subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+        new = [f for f in os.listdir(os.path.dirname(self.dumps)) if f not in before]
+        with open(os.path.join(os.path.dirname(self.dumps), new[0])) as f:
+            for line in f:
+                if line.startswith("totals:"):  # ("summary:" stays 0 after a zeroing)
+                    return int(line.split()[1])
+        raise RuntimeError("no totals in the callgrind dump")
+
+
+def h2load_n(url, body, headers, extra, n):
+    cmd = ["h2load", "-n", str(n), "-c", "8", "-t", "1", "-d", body] + headers + extra + [url]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if ("%d 2xx" % n) not in p.stdout:
+        raise RuntimeError("h2load said:\n" + p.stdout + p.stderr)
+
+
 def main():
     if shutil.which("h2load") is None:
         sys.exit("h2load is missing: apt-get install nghttp2-client (scripts/install-deps.sh bench)")
     tmp = tempfile.mkdtemp(prefix="millrace-bench-proto-")
     tls = make_tls_files(tmp)
     args = ["--sync", SYNC]
-    plain = MillraceServer(extra_args=args).start()
-    secure = MillraceServer(extra_args=args, tls=tls).start()
+    if COUNT and shutil.which("valgrind") is None:
+        sys.exit("valgrind is missing: apt-get install valgrind")
+    kind = CountedServer if COUNT else MillraceServer
+    plain = kind(extra_args=args).start(timeout=60)
+    secure = kind(extra_args=args, tls=tls).start(timeout=60)
     try:
         variants = {}
         for srv, scheme in ((plain, "http"), (secure, "https")):
@@ -150,6 +194,21 @@ def main():
                     else:
                         variants[action, "h1-tls"] = (url, body, hdrs, ["--h1"], CONNECTIONS)
                         variants[action, "h2-tls"] = (url, body, hdrs, ["-m", "1"], CONNECTIONS)
+        if COUNT:
+            for key, (url, body, hdrs, extra, conns) in variants.items():
+                srv = secure if url.startswith("https") else plain
+                n = COUNT if key[0] == "PutRecord" else max(1, COUNT // 10)
+                h2load_n(url, body, hdrs, extra, 8)  # connections and HPACK tables warm
+                instr = srv.count(lambda: h2load_n(url, body, hdrs, extra, n)) / n
+                variants[key] = instr
+                emit({"bench": "protocols", "count": n, "action": key[0], "variant": key[1],
+                      "sync": SYNC, "server_instructions_per_req": round(instr)})
+            for action in ("PutRecord", "PutRecords"):
+                for v in ("h1", "h2c", "h2c-m8", "h1-tls", "h2-tls", "cbor"):
+                    emit({"bench": "protocols", "summary": True, "action": action, "variant": v,
+                          "server_instructions_per_req": round(variants[action, v]),
+                          "ratio_to_h1": round(variants[action, v] / variants[action, "h1"], 3)})
+            return
         results = {k: [] for k in variants}
         cpu = {k: [] for k in variants}
         for r in range(ROUNDS):

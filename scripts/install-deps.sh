@@ -27,7 +27,7 @@ for extra in "$@"; do
   case "$extra" in
     fuzz) pkgs+=(clang libfuzzer-14-dev libclang-rt-14-dev) ;;
     bench)
-      pkgs+=(nginx-light nghttp2-client)  # nginx: the HTTP ceiling; h2load: bench/protocols.py
+      pkgs+=(nginx-light nghttp2-client valgrind)  # nginx: the HTTP ceiling; h2load and valgrind (COUNT=): bench/protocols.py
       command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)  # the peers come from npm
       ;;
     *) echo "install-deps: unknown extra '$extra'" >&2; exit 2 ;;
