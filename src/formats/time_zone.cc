@@ -8,11 +8,28 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <map>
+#include <mutex>
 
 namespace millrace::formats {
 namespace {
 
 constexpr size_t kMaxZoneFileBytes = 1 << 20;  // the largest zone files are a few KiB
+
+// Zones loaded, by path: a dataset's time zone is checked each time its document is parsed
+// (every listing of consumers), and its file is read and parsed again only when it changed
+// (tzdata upgraded in place: same path, another modification time or size). Only zones
+// that loaded are kept, so the map holds at most the database's ~600 names.
+struct CachedZone {
+  int64_t mtime_ns = 0;
+  int64_t size = 0;
+  std::shared_ptr<const TimeZone> zone;
+};
+std::mutex cache_mu;
+std::map<std::string, CachedZone, std::less<>>& Cache() {
+  static auto* cache = new std::map<std::string, CachedZone, std::less<>>();
+  return *cache;
+}
 constexpr int64_t kDaySeconds = 86400;
 
 uint32_t Be32(const unsigned char* p) {
@@ -271,6 +288,17 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::Load(std::string_view name,
                                    " is not in the time zone database (" + std::string(dir) +
                                    "; Debian's tzdata package)");
   }
+  const int64_t mtime_ns =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  {
+    std::lock_guard<std::mutex> l(cache_mu);
+    auto it = Cache().find(path);
+    if (it != Cache().end() && it->second.mtime_ns == mtime_ns &&
+        it->second.size == static_cast<int64_t>(st.st_size)) {
+      ::close(fd);
+      return it->second.zone;
+    }
+  }
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < bytes.size()) {
@@ -281,7 +309,12 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::Load(std::string_view name,
   }
   ::close(fd);
   bytes.resize(got);
-  return Parse(name, bytes);
+  auto zone = Parse(name, bytes);
+  if (zone.ok()) {
+    std::lock_guard<std::mutex> l(cache_mu);
+    Cache()[path] = CachedZone{mtime_ns, static_cast<int64_t>(st.st_size), *zone};
+  }
+  return zone;
 }
 
 int32_t TimeZone::OffsetAt(int64_t t) const {

@@ -161,7 +161,8 @@ struct H2Callbacks {
         } else if (known && !s->sink) {
           // As over HTTP/1.1: one allocation for the body instead of one per DATA frame
           // (a 17 KB PutRecords came in two frames and cost two copies), up to a bound.
-          s->request.body.reserve(static_cast<size_t>(std::min<uint64_t>(announced, kMaxReserveBytes)));
+          s->request.body.reserve(
+              static_cast<size_t>(std::min<uint64_t>(announced, kMaxReserveBytes)));
         }
         return 0;
       }

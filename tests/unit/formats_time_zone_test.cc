@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 
@@ -116,6 +117,35 @@ TEST(TimeZone, DamagedFilesAreRefused) {
   header.resize(44, '\0');
   header[20 + 19] = 1;  // typecnt 1, and nothing after
   EXPECT_FALSE(TimeZone::Parse("x", header).ok());
+}
+
+// A zone is read once and kept; a file changed in place (tzdata upgraded) is read again.
+TEST(TimeZone, LoadedZonesAreKeptUntilTheirFileChanges) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("millrace-tz-" + std::to_string(getpid()));
+  fs::create_directories(dir / "Test");
+  const fs::path file = dir / "Test" / "Zone";
+  fs::copy_file(std::string(TimeZone::kZoneDir) + "/Asia/Tokyo", file,
+                fs::copy_options::overwrite_existing);
+  auto first = TimeZone::Load("Test/Zone", dir.string());
+  auto again = TimeZone::Load("Test/Zone", dir.string());
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(first->get(), again->get());  // the same object: not read and parsed again
+  EXPECT_EQ((*again)->OffsetAt(1700000000), 9 * 3600);
+
+  // Replaced by another zone's file (another size, a later modification time).
+  fs::copy_file(std::string(TimeZone::kZoneDir) + "/America/New_York", file,
+                fs::copy_options::overwrite_existing);
+  fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(5));
+  auto changed = TimeZone::Load("Test/Zone", dir.string());
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(first->get(), changed->get());
+  EXPECT_EQ((*changed)->OffsetAt(1700000000), -5 * 3600);  // 2023-11-14: EST
+
+  // Gone: refused, whatever was kept.
+  fs::remove(file);
+  EXPECT_FALSE(TimeZone::Load("Test/Zone", dir.string()).ok());
+  fs::remove_all(dir);
 }
 
 }  // namespace
