@@ -365,9 +365,7 @@ void H2Session::Respond(int32_t stream_id, Response response) {
     for (char& ch : h.name)
       if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
     if (IsConnectionHeader(h.name)) continue;
-    if (h.name.find_first_of("\r\n") != std::string::npos ||
-        h.value.find_first_of("\r\n") != std::string::npos)
-      continue;
+    if (BreaksHeader(h.name) || BreaksHeader(h.value)) continue;
     nva.push_back(Nv(h.name, h.value));
   }
   const bool has_body = StatusHasBody(status);

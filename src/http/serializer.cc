@@ -112,9 +112,8 @@ void AppendResponseHead(const Response& r, const ResponseFraming& framing, std::
   out->append(ReasonPhrase(status));
   out->append("\r\n");
   for (const Header& h : r.headers) {
-    if (IsFramingHeader(h.name) || h.name.empty() ||
-        h.name.find_first_of("\r\n:") != std::string::npos ||
-        h.value.find_first_of("\r\n") != std::string::npos)
+    if (IsFramingHeader(h.name) || h.name.empty() || BreaksHeader(h.name, /*colon=*/true) ||
+        BreaksHeader(h.value))
       continue;
     out->append(h.name);
     out->append(": ");

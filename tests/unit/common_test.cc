@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "common/crc32c.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/json_writer.h"
+#include "common/request_id.h"
 #include "common/uint128.h"
 
 namespace millrace {
@@ -123,6 +125,27 @@ TEST(Encoding, AbbreviateCutsAtACharacterBoundary) {
   EXPECT_EQ(Abbreviate("short", 10), "short");
   EXPECT_EQ(Abbreviate(std::string(300, 'a')), std::string(256, 'a') + "...");
   EXPECT_EQ(Abbreviate("ab\xc3\xa9", 3), "ab...");  // never half of the two-byte e-acute
+}
+
+// The request id is a version 4 UUID: 8-4-4-4-12 lowercase hex, '4' then 8-b where the
+// version and variant go; every one different.
+TEST(RequestId, IsARandomVersion4Uuid) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = NewRequestId();
+    ASSERT_EQ(id.size(), 36u) << id;
+    for (size_t j = 0; j < id.size(); ++j) {
+      if (j == 8 || j == 13 || j == 18 || j == 23) {
+        ASSERT_EQ(id[j], '-') << id;
+      } else {
+        ASSERT_TRUE((id[j] >= '0' && id[j] <= '9') || (id[j] >= 'a' && id[j] <= 'f')) << id;
+      }
+    }
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
 }
 
 }  // namespace

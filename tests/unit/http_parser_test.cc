@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "http/parser.h"
+#include "http/serializer.h"
 
 namespace millrace::http {
 namespace {
@@ -326,6 +327,42 @@ TEST(HttpParserTest, StartedAndHeadComplete) {
   ASSERT_EQ(p.Feed("ST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n", &used), ParseStatus::kNeedMore);
   EXPECT_TRUE(p.head_complete());
   EXPECT_EQ(p.method(), "POST");
+}
+
+// Header names compare without regard to ASCII case, and only ASCII case.
+TEST(HttpMessage, HeaderNamesCompareIgnoringAsciiCase) {
+  EXPECT_TRUE(EqualsIgnoreCase("X-Amz-Target", "x-amz-target"));
+  EXPECT_TRUE(EqualsIgnoreCase("CONTENT-LENGTH", "content-length"));
+  EXPECT_TRUE(EqualsIgnoreCase("", ""));
+  EXPECT_FALSE(EqualsIgnoreCase("host", "hosts"));
+  EXPECT_FALSE(EqualsIgnoreCase("x-amz-date", "x-amz-datf"));
+  EXPECT_FALSE(EqualsIgnoreCase("a[", "A{"));  // '[' and '{' are 0x20 apart, not letters
+  EXPECT_FALSE(EqualsIgnoreCase("@", "`"));
+  EXPECT_FALSE(EqualsIgnoreCase("\xc9", "\xe9"));  // not ASCII: not folded
+  Request r;
+  r.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Date", "20261207T050000Z"}};
+  ASSERT_NE(r.FindHeader("x-amz-date"), nullptr);
+  EXPECT_EQ(*r.FindHeader("x-amz-date"), "20261207T050000Z");
+  EXPECT_EQ(r.FindHeader("x-amz-target"), nullptr);
+}
+
+// A header field that would split the answer's head (CR or LF anywhere, ':' in a name) is
+// not written; the others are, as given.
+TEST(HttpSerializer, FieldsThatWouldSplitTheHeadAreNotWritten) {
+  Response r;
+  r.status = 200;
+  r.headers = {{"X-Good", "value: with colon"},
+               {"X-Bad-Value", "a\r\nSet-Cookie: x=1"},
+               {"X-Bad-Lf", "a\nb"},
+               {"X-Bad:Name", "v"},
+               {"X-Bad\rName", "v"},
+               {"X-Also-Good", "v"}};
+  std::string head;
+  AppendResponseHead(r, ResponseFraming{}, &head);
+  EXPECT_NE(head.find("X-Good: value: with colon\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Also-Good: v\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("X-Bad"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Set-Cookie"), std::string::npos) << head;
 }
 
 }  // namespace
