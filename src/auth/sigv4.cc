@@ -337,6 +337,7 @@ std::optional<AuthError> ParsePresignedClaims(const std::vector<QueryParam>& par
 
 std::vector<std::string> SplitSignedHeaders(std::string_view s) {
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(std::count(s.begin(), s.end(), ';')) + 1);
   while (true) {
     size_t semi = s.find(';');
     out.push_back(ToLower(s.substr(0, semi)));
@@ -497,6 +498,9 @@ std::string CanonicalQuery(std::string_view query, std::span<const std::string_v
 std::string CanonicalHeaders(std::span<const http::Header> headers,
                              std::span<const std::string> signed_headers) {
   std::string out;
+  size_t size = 0;
+  for (const http::Header& h : headers) size += h.name.size() + h.value.size() + 2;
+  out.reserve(size);  // every field once, as a request signs them: one allocation
   for (const std::string& name : signed_headers) {
     out += name;
     out += ':';
