@@ -44,6 +44,16 @@ TEST(Base64, RejectsMalformed) {
   EXPECT_FALSE(Base64Decode("ab!d", &out));
   EXPECT_FALSE(Base64Valid("ab!d"));
   EXPECT_FALSE(Base64Valid("abc"));
+  // Every byte at every position of a valid text: Base64Valid agrees with Base64Decode.
+  const std::string good = "QUJDREVGR0hJSktMTU5PUA==";
+  for (size_t at = 0; at < good.size(); ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string t = good;
+      t[at] = static_cast<char>(b);
+      std::string decoded;
+      EXPECT_EQ(Base64Valid(t), Base64Decode(t, &decoded)) << at << " " << b;
+    }
+  }
 }
 
 TEST(Hex, RoundTripsAndRejectsMalformed) {
