@@ -16,10 +16,11 @@ namespace {
 
 constexpr size_t kMaxZoneFileBytes = 1 << 20;  // the largest zone files are a few KiB
 
-// Zones loaded, by path: a dataset's time zone is checked each time its document is parsed
-// (every listing of consumers), and its file is read and parsed again only when it changed
-// (tzdata upgraded in place: same path, another modification time or size). Only zones
-// that loaded are kept, so the map holds at most the database's ~600 names.
+// Zones loaded, by path. A dataset's document is parsed (and its time zone checked) when a
+// consumer starts, when a delivery resolves its schema and whenever the control or Firehose
+// API reads it; its file is read and parsed again only when it changed (tzdata upgraded in
+// place: another modification time or size). Only zones that loaded are kept, so the map
+// holds at most the database's ~600 names.
 struct CachedZone {
   int64_t mtime_ns = 0;
   int64_t size = 0;
@@ -30,6 +31,7 @@ std::map<std::string, CachedZone, std::less<>>& Cache() {
   static auto* cache = new std::map<std::string, CachedZone, std::less<>>();
   return *cache;
 }
+
 constexpr int64_t kDaySeconds = 86400;
 
 uint32_t Be32(const unsigned char* p) {
